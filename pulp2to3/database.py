@@ -1,0 +1,83 @@
+"""The one door to PostgreSQL: connection pool set-up, named queries, schema installation."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+# One statement per `-- name --` line, optionally followed by `-- description` lines.
+_QUERY_HEADER = re.compile(r"(?:\n|^)-- ([a-z0-9_]+) --\n(?:-- .*\n)*")
+
+
+def parse_queries(text: str) -> dict[str, str]:
+    """Split a named-query file into ``{name: sql}``; text before the first name is ignored."""
+    parts = _QUERY_HEADER.split(text)
+    names, bodies = parts[1::2], parts[2::2]
+    queries: dict[str, str] = {}
+    for name, body in zip(names, bodies, strict=True):
+        if name in queries:
+            raise ValueError(f"query {name!r} is defined twice")
+        queries[name] = body.strip()
+    return queries
+
+
+def _package_text(name: str) -> str:
+    return (resources.files("pulp2to3") / name).read_text(encoding="utf-8")
+
+
+queries = parse_queries(_package_text("queries.sql"))
+
+
+def schema_sql() -> str:
+    return _package_text("schema.sql")
+
+
+def with_database(url: str, database: str) -> str:
+    """The URL of another database on the same server (keeps ``?host=`` and other options)."""
+    base, sep, options = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    server = rest.split("/", 1)[0]
+    return f"{scheme}://{server}/{database}{sep}{options}"
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    # Binary jsonb is a version byte (1) followed by the JSON text. Binary (not text) is
+    # needed because procrastinate sends jsonb inside an array of composites.
+    return b"\x01" + json.dumps(value).encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def init_connection(connection: asyncpg.Connection) -> None:
+    """Give every connection JSON codecs: Python objects in, Python objects out."""
+    await connection.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        format="binary",
+    )
+    await connection.set_type_codec(
+        "json", schema="pg_catalog", encoder=json.dumps, decoder=json.loads, format="text"
+    )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection outside any pool, with the same codecs as the pool's."""
+    connection = await asyncpg.connect(dsn)
+    await init_connection(connection)
+    return connection
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection
+    )
+    assert pool is not None
+    return pool

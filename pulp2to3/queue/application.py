@@ -1,0 +1,70 @@
+"""The Procrastinate app every process shares (``procrastinate --app=pulp2to3.queue.app``)."""
+
+from __future__ import annotations
+
+import asyncpg
+import procrastinate
+import structlog
+
+from pulp2to3 import database
+from pulp2to3.queue.connector import AsyncpgConnector
+from pulp2to3.settings import load_settings
+
+# Heartbeats every 2 s; a worker silent for 10 s is dead and its running jobs run again.
+HEARTBEAT_INTERVAL = 2.0
+STALLED_AFTER = 10.0
+# Jobs scheduled for later are seen at the next poll (NOTIFY fires only on insert).
+POLL_INTERVAL = 0.5
+
+_database_url: str | None = None
+
+
+async def database_url() -> str:
+    """The URL every connection of this process uses; starts the embedded server if none is set."""
+    global _database_url  # noqa: PLW0603 - one resolution per process, shared by pool and listener
+    if _database_url is None:
+        settings = load_settings()
+        if settings.database_url:
+            _database_url = settings.database_url
+        else:
+            from pulp2to3 import embedded
+
+            server = embedded.start_embedded_server(settings.data_dir)
+            _database_url = await embedded.ensure_database(server)
+    return _database_url
+
+
+async def _make_pool() -> asyncpg.Pool:
+    return await database.create_pool(await database_url())
+
+
+async def _connect() -> asyncpg.Connection:
+    return await database.connect(await database_url())
+
+
+async def bind_job_context(
+    call_next: procrastinate.middleware.AsyncCallNext,
+    context: procrastinate.JobContext,
+    worker: procrastinate.worker.Worker,
+) -> object:
+    """Bind the job's ids to every log line the job writes."""
+    job = context.job
+    bound = {"task_id": job.id, "task_name": job.task_name}
+    report_id = job.task_kwargs.get("report_id")
+    if report_id is not None:
+        bound["migration_id"] = report_id
+    with structlog.contextvars.bound_contextvars(**bound):
+        return await call_next()
+
+
+app = procrastinate.App(
+    connector=AsyncpgConnector(pool_factory=_make_pool, connect=_connect),
+    import_paths=["pulp2to3.queue.maintenance"],
+    worker_defaults={
+        "fetch_job_polling_interval": POLL_INTERVAL,
+        "abort_job_polling_interval": POLL_INTERVAL,
+        "update_heartbeat_interval": HEARTBEAT_INTERVAL,
+        "stalled_worker_timeout": STALLED_AFTER,
+        "worker_middleware": [bind_job_context],
+    },
+)
