@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import warnings
+
 import asyncpg
-import pgserver
 import structlog
+
+with warnings.catch_warnings():
+    # Without XDG_RUNTIME_DIR (root, CI) platformdirs warns, then uses /tmp/runtime-<uid>: fine.
+    warnings.simplefilter("ignore", UserWarning)
+    import pgserver
 
 from pulp2to3.database import with_database
 

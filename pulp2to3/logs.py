@@ -53,6 +53,6 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Procrastinate logs every job start and end at INFO; keep them, but not its debug chatter.
-    for noisy in ("asyncio", "pgserver"):
+    # Procrastinate logs every job start and end at INFO: keep those, not its start-up chatter.
+    for noisy in ("asyncio", "pgserver", "procrastinate.blueprints"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

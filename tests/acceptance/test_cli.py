@@ -1,0 +1,111 @@
+"""The CLI as an operator runs it: real subprocesses, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+
+CLI = [sys.executable, "-m", "pulp2to3.cli"]
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def env_with(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PULP2TO3_DATABASE_URL", "DATABASE_URL"}}
+    env.update(values)
+    return env
+
+
+async def fetchval(url: str, query: str) -> object:
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetchval(query)
+    finally:
+        await connection.close()
+
+
+def test_init_db_installs_both_schemas_and_is_harmless_twice(empty_db_url: str) -> None:
+    env = env_with(PULP2TO3_DATABASE_URL=empty_db_url)
+    for _ in range(2):
+        result = run_cli("init-db", env=env)
+        assert result.returncode == 0, result.stderr
+    assert asyncio.run(fetchval(empty_db_url, "SELECT to_regclass('procrastinate_jobs')::text"))
+    assert asyncio.run(fetchval(empty_db_url, "SELECT to_regclass('migration_report')::text"))
+
+
+def test_without_a_database_url_the_embedded_server_is_used_and_stopped(tmp_path: Path) -> None:
+    env = env_with(PULP2TO3_DATA_DIR=str(tmp_path))
+    for _ in range(2):
+        result = run_cli("init-db", env=env)
+        assert result.returncode == 0, result.stderr
+        assert "embedded_postgres_started" in result.stderr
+    pgdata = tmp_path / "postgres"
+    assert (pgdata / "PG_VERSION").is_file()
+    # The last process using the server stopped it on exit.
+    assert not (pgdata / "postmaster.pid").exists()
+    check = (
+        "import asyncio, asyncpg, pathlib;"
+        "from pulp2to3 import embedded;"
+        f"url = asyncio.run(embedded.ensure_database(embedded.start_embedded_server(pathlib.Path({str(tmp_path)!r}))));"
+        "print(asyncio.run(asyncpg.connect(url)).__class__.__name__)"
+    )
+    probe = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert probe.returncode == 0, probe.stderr
+
+
+def test_worker_refuses_a_database_without_schema(empty_db_url: str) -> None:
+    result = run_cli("worker", env=env_with(PULP2TO3_DATABASE_URL=empty_db_url))
+    assert result.returncode == 2
+    assert "run `pulp2to3 init-db` first" in result.stderr
+
+
+def test_worker_runs_jobs_and_stops_cleanly_on_sigterm(db_url: str) -> None:
+    worker = subprocess.Popen(
+        [*CLI, "worker", "--concurrency", "2"],
+        env=env_with(PULP2TO3_DATABASE_URL=db_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The worker defers and runs its own periodic upkeep job within seconds.
+        deadline = time.monotonic() + 30
+        query = (
+            "SELECT count(*) FROM procrastinate_jobs"
+            " WHERE task_name LIKE '%retry_stalled_jobs' AND status = 'succeeded'"
+        )
+        while asyncio.run(fetchval(db_url, query)) == 0:
+            assert time.monotonic() < deadline, "the periodic upkeep job never ran"
+            time.sleep(0.5)
+        workers = asyncio.run(fetchval(db_url, "SELECT count(*) FROM procrastinate_workers"))
+        assert workers == 1
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert asyncio.run(fetchval(db_url, "SELECT count(*) FROM procrastinate_workers")) == 0
+
+
+def test_api_refuses_to_start_without_a_password(db_url: str) -> None:
+    result = run_cli("api", env=env_with(PULP2TO3_DATABASE_URL=db_url))
+    assert result.returncode == 2
+    assert "PULP2TO3_ADMIN_PASSWORD is not set" in result.stderr
+
+
+def test_bad_configuration_is_a_clear_error(db_url: str) -> None:
+    result = run_cli("init-db", env=env_with(PULP2TO3_DATABASE_URL=db_url, PULP2TO3_API_BIND="nonsense"))
+    assert result.returncode == 2
+    assert "PULP2TO3_API_BIND must be host:port" in result.stderr
