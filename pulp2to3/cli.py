@@ -76,11 +76,11 @@ async def _run_worker(concurrency: int, queues: list[str] | None) -> None:
 
     async with app.open_async():
         await _require_schema()
-        await app.run_worker_async(
-            concurrency=concurrency,
-            queues=queues,
-            name=f"{socket.gethostname()}-{os.getpid()}",
-        )
+        name = f"{socket.gethostname()}-{os.getpid()}"
+        if queues:
+            await app.run_worker_async(concurrency=concurrency, queues=queues, name=name)
+        else:
+            await app.run_worker_async(concurrency=concurrency, name=name)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:

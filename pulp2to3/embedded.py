@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import asyncpg
 import structlog
@@ -12,7 +11,7 @@ import structlog
 with warnings.catch_warnings():
     # Without XDG_RUNTIME_DIR (root, CI) platformdirs warns, then uses /tmp/runtime-<uid>: fine.
     warnings.simplefilter("ignore", UserWarning)
-    import pgserver
+    from pgserver.postgres_server import get_server
 
 from pulp2to3.database import with_database
 
@@ -29,7 +28,7 @@ def start_embedded_server(data_dir: Path) -> str:
     """
     pgdata = data_dir / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     log.info("embedded_postgres_started", pgdata=str(pgdata))
     return str(server.get_uri())
 
@@ -38,9 +37,7 @@ async def ensure_database(server_url: str, database: str = DATABASE_NAME) -> str
     """Create ``database`` on the server if it is missing; return its URL."""
     connection = await asyncpg.connect(server_url)
     try:
-        exists = await connection.fetchval(
-            "SELECT 1 FROM pg_database WHERE datname = $1", database
-        )
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
             quoted = '"' + database.replace('"', '""') + '"'
             await connection.execute(f"CREATE DATABASE {quoted}")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -13,10 +16,31 @@ import pytest
 from pulp2to3 import database
 from pulp2to3.schema import init_db
 
-# The server tests run against; .ci/run points this at the local cluster or an embedded one.
-SERVER_URL = os.environ.get(
-    "PULP2TO3_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _server_url() -> str:
+    """PULP2TO3_TEST_DATABASE_URL, else the local cluster, else an embedded server."""
+    configured = os.environ.get("PULP2TO3_TEST_DATABASE_URL")
+    if configured:
+        return configured
+    if _answers("127.0.0.1", 5432):
+        return LOCAL_SERVER_URL
+    from pulp2to3.embedded import start_embedded_server
+
+    # Stopped by pgserver when this process exits.
+    return start_embedded_server(Path(tempfile.mkdtemp(prefix="pulp2to3-test-pg-")))
+
+
+SERVER_URL = _server_url()
 
 
 async def _admin(statement: str) -> None:

@@ -21,7 +21,7 @@ _database_url: str | None = None
 
 async def database_url() -> str:
     """The URL every connection of this process uses; starts the embedded server if none is set."""
-    global _database_url  # noqa: PLW0603 - one resolution per process, shared by pool and listener
+    global _database_url
     if _database_url is None:
         settings = load_settings()
         if settings.database_url:
@@ -49,7 +49,7 @@ async def bind_job_context(
 ) -> object:
     """Bind the job's ids to every log line the job writes."""
     job = context.job
-    bound = {"task_id": job.id, "task_name": job.task_name}
+    bound: dict[str, object] = {"task_id": job.id, "task_name": job.task_name}
     report_id = job.task_kwargs.get("report_id")
     if report_id is not None:
         bound["migration_id"] = report_id

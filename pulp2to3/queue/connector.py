@@ -140,7 +140,9 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
                 self._param_types[sql] = types
             values = [
                 str(value)
-                if isinstance(value, int | float) and not isinstance(value, bool) and kind in _TEXT_TYPES
+                if isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and kind in _TEXT_TYPES
                 else value
                 for value, kind in zip(values, types, strict=True)
             ]
@@ -171,16 +173,16 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
                     return await conn.fetchrow(sql, *values)
                 return await conn.fetch(sql, *values)
 
-    async def execute_query_async(self, query: str, **arguments: Any) -> None:  # type: ignore[override]
+    async def execute_query_async(self, query: str, **arguments: Any) -> None:
         await self._run(None, query, arguments, "none")
 
-    async def execute_query_one_async(self, query: str, **arguments: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute_query_one_async(self, query: str, **arguments: Any) -> dict[str, Any]:
         return await self.execute_query_one_async_with_connection(None, query, **arguments)
 
-    async def execute_query_all_async(self, query: str, **arguments: Any) -> list[dict[str, Any]]:  # type: ignore[override]
+    async def execute_query_all_async(self, query: str, **arguments: Any) -> list[dict[str, Any]]:
         return await self.execute_query_all_async_with_connection(None, query, **arguments)
 
-    async def execute_query_one_async_with_connection(  # type: ignore[override]
+    async def execute_query_one_async_with_connection(
         self, connection: asyncpg.Connection | None, query: str, **arguments: Any
     ) -> dict[str, Any]:
         row = await self._run(connection, query, arguments, "one")
@@ -188,7 +190,7 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
             raise exceptions.NoResult
         return dict(row)
 
-    async def execute_query_all_async_with_connection(  # type: ignore[override]
+    async def execute_query_all_async_with_connection(
         self, connection: asyncpg.Connection | None, query: str, **arguments: Any
     ) -> list[dict[str, Any]]:
         rows = await self._run(connection, query, arguments, "all")

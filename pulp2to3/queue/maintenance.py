@@ -13,10 +13,11 @@ log = structlog.get_logger(__name__)
 @app.task(queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(timestamp: int) -> int:
     """Run again the jobs of workers whose heartbeat stopped (killed, or cut off)."""
-    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER)
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
     for job in stalled:
         await app.job_manager.retry_job(job)
-        log.warning("stalled_job_retried", job_id=job.id, task_name=job.task_name,
-                    worker_id=job.worker_id)
+        log.warning(
+            "stalled_job_retried", job_id=job.id, task_name=job.task_name, worker_id=job.worker_id
+        )
     await app.job_manager.prune_stalled_workers(STALLED_AFTER)
     return len(stalled)

@@ -15,14 +15,18 @@ import asyncpg
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
 
 
-def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
 def env_with(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"PULP2TO3_DATABASE_URL", "DATABASE_URL"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"PULP2TO3_DATABASE_URL", "DATABASE_URL"}
+    }
     env.update(values)
     return env
 
@@ -55,9 +59,9 @@ def test_without_a_database_url_the_embedded_server_is_used_and_stopped(tmp_path
     # The last process using the server stopped it on exit.
     assert not (pgdata / "postmaster.pid").exists()
     check = (
-        "import asyncio, asyncpg, pathlib;"
-        "from pulp2to3 import embedded;"
-        f"url = asyncio.run(embedded.ensure_database(embedded.start_embedded_server(pathlib.Path({str(tmp_path)!r}))));"
+        "import asyncio, asyncpg, pathlib; from pulp2to3 import embedded;"
+        f"server = embedded.start_embedded_server(pathlib.Path({str(tmp_path)!r}));"
+        "url = asyncio.run(embedded.ensure_database(server));"
         "print(asyncio.run(asyncpg.connect(url)).__class__.__name__)"
     )
     probe = subprocess.run(
@@ -106,6 +110,8 @@ def test_api_refuses_to_start_without_a_password(db_url: str) -> None:
 
 
 def test_bad_configuration_is_a_clear_error(db_url: str) -> None:
-    result = run_cli("init-db", env=env_with(PULP2TO3_DATABASE_URL=db_url, PULP2TO3_API_BIND="nonsense"))
+    result = run_cli(
+        "init-db", env=env_with(PULP2TO3_DATABASE_URL=db_url, PULP2TO3_API_BIND="nonsense")
+    )
     assert result.returncode == 2
     assert "PULP2TO3_API_BIND must be host:port" in result.stderr
