@@ -28,3 +28,7 @@ SELECT id, last_heartbeat
 SELECT count(*) FILTER (WHERE status = 'todo') AS queued,
        count(*) FILTER (WHERE status = 'doing') AS running
   FROM procrastinate_jobs
+
+-- server_version --
+-- The PostgreSQL server's version, as `SHOW server_version` gives it
+SELECT current_setting('server_version') AS server_version

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import io
 from collections.abc import AsyncIterator
 from importlib import metadata
 
@@ -14,10 +15,13 @@ from structlog.testing import capture_logs
 
 from pulp2to3 import database
 from pulp2to3.http import app as http_app
+from pulp2to3.http.errors import APIError
 from pulp2to3.queue.application import STALLED_AFTER
 from pulp2to3.settings import Settings, load_settings
 
 STATUS = "/pulp/api/v3/status/"
+# aiohttp's default client_max_size
+AIOHTTP_MAX_BODY = 1024**2
 
 Client = TestClient[web.Request, web.Application]
 
@@ -127,7 +131,9 @@ async def test_queued_and_running_tasks_are_counted(client: Client, pool: asyncp
         )
     body = await get_status(client)
     assert body["tasks"] == {"queued": 2, "running": 1}
-    assert [worker["name"] for worker in body["online_workers"]] == [f"worker-{worker_id}"]  # type: ignore[attr-defined]
+    workers = body["online_workers"]
+    assert isinstance(workers, list)
+    assert [worker["name"] for worker in workers] == [f"worker-{worker_id}"]
 
 
 def assert_unreachable(body: dict[str, object]) -> None:
@@ -200,3 +206,36 @@ async def test_an_unhandled_exception_is_a_json_500_without_the_traceback(
     assert entry["log_level"] == "error"
     assert entry["exc_info"] is True
     assert entry["path"] == "/broken/"
+
+
+async def raise_field_errors(request: web.Request) -> web.Response:
+    raise APIError.field_errors({"plan": ["This field is required."]})
+
+
+async def raise_conflict(request: web.Request) -> web.Response:
+    raise APIError(409, "A migration is already running.")
+
+
+async def read_too_much(request: web.Request) -> web.Response:
+    await request.read()  # aiohttp raises its own 413 past client_max_size
+    return web.json_response({})
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "body"),
+    [
+        (raise_field_errors, 400, {"plan": ["This field is required."]}),
+        (raise_conflict, 409, {"detail": "A migration is already running."}),
+        (read_too_much, 413, {"detail": "Request Entity Too Large."}),
+    ],
+)
+async def test_errors_raised_by_handlers_and_aiohttp_are_json(
+    db_url: str, pool: asyncpg.Pool, handler: object, status: int, body: object
+) -> None:
+    app = http_app.init(settings_for(db_url), pool)
+    app.router.add_post("/raises/", handler)  # type: ignore[arg-type]
+    async with TestClient(TestServer(app)) as client:
+        response = await client.post("/raises/", data=io.BytesIO(b"x" * (AIOHTTP_MAX_BODY + 1)))
+        assert response.status == status
+        assert response.content_type == "application/json"
+        assert await response.json() == body

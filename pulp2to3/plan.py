@@ -1,0 +1,217 @@
+"""Migration plans in pulp-2to3-migration's JSON format: validation and expansion (pure)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+
+# The Pulp 2 plugins this tool migrates, and the repository type notes Pulp 2 gives their repos.
+SUPPORTED_PLUGINS: Mapping[str, str] = {"iso": "iso-repo"}
+
+_VERSION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["pulp2_repository_id"],
+    "properties": {
+        "pulp2_repository_id": {"type": "string", "minLength": 1},
+        "pulp2_distributor_repository_ids": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+        },
+    },
+}
+_REPOSITORY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "repository_versions"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "pulp2_importer_repository_id": {"type": "string", "minLength": 1},
+        "signing_service": {"type": "string", "minLength": 1},
+        "repository_versions": {"type": "array", "minItems": 1, "items": _VERSION},
+    },
+}
+SCHEMA: Mapping[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["plugins"],
+    "properties": {
+        "plugins": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type"],
+                "properties": {
+                    "type": {"type": "string", "minLength": 1},
+                    "repositories": {"type": "array", "items": _REPOSITORY},
+                },
+            },
+        }
+    },
+}
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+class PlanError(ValueError):
+    """The plan is not acceptable; ``messages`` say what is wrong and where."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionPlan:
+    pulp2_repository_id: str
+    pulp2_distributor_repository_ids: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RepositoryPlan:
+    name: str
+    versions: tuple[VersionPlan, ...]
+    pulp2_importer_repository_id: str | None = None
+    signing_service: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginPlan:
+    type: str
+    # None: every Pulp 2 repository of the type, each to a Pulp 3 repository of the same name.
+    repositories: tuple[RepositoryPlan, ...] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    plugins: tuple[PluginPlan, ...]
+
+
+def _where(path: Iterable[Any]) -> str:
+    where = "plan"
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return where
+
+
+def parse_plan(raw: object) -> Plan:
+    """Validate a plan given as an object or as a JSON string; raise PlanError if it is wrong."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise PlanError(
+                [f"The plan is not valid JSON: {exc.msg} at position {exc.pos}."]
+            ) from exc
+    if not isinstance(raw, dict):
+        raise PlanError(["The plan must be a JSON object."])
+    errors = sorted(_VALIDATOR.iter_errors(raw), key=lambda error: list(error.absolute_path))
+    if errors:
+        raise PlanError([f"{_where(error.absolute_path)}: {error.message}" for error in errors])
+    return _build(raw)
+
+
+def _build(raw: Mapping[str, Any]) -> Plan:
+    messages: list[str] = []
+    seen: set[str] = set()
+    plugins = []
+    for plugin in raw["plugins"]:
+        kind = plugin["type"]
+        if kind in seen:
+            messages.append(f"Plugin {kind} is listed more than once in the plan.")
+        seen.add(kind)
+        if kind not in SUPPORTED_PLUGINS:
+            messages.append(f"Migration of {kind} plugin is not supported.")
+        repositories = plugin.get("repositories")
+        plugins.append(
+            PluginPlan(
+                type=kind,
+                repositories=None
+                if repositories is None
+                else tuple(_repository(repository) for repository in repositories),
+            )
+        )
+    if messages:
+        raise PlanError(messages)
+    return Plan(plugins=tuple(plugins))
+
+
+def _repository(raw: Mapping[str, Any]) -> RepositoryPlan:
+    return RepositoryPlan(
+        name=raw["name"],
+        versions=tuple(
+            VersionPlan(
+                pulp2_repository_id=version["pulp2_repository_id"],
+                pulp2_distributor_repository_ids=tuple(
+                    version.get("pulp2_distributor_repository_ids", ())
+                ),
+            )
+            for version in raw["repository_versions"]
+        ),
+        pulp2_importer_repository_id=raw.get("pulp2_importer_repository_id"),
+        signing_service=raw.get("signing_service"),
+    )
+
+
+def expand(plan: Plan, repos_by_type: Mapping[str, Iterable[str]]) -> Plan:
+    """Replace "all repositories of this plugin" by the Pulp 2 repositories of that type.
+
+    Each becomes a Pulp 3 repository of the same name, with its own importer and distributors.
+    """
+    return Plan(
+        plugins=tuple(
+            plugin
+            if plugin.repositories is not None
+            else PluginPlan(
+                type=plugin.type,
+                repositories=tuple(
+                    RepositoryPlan(
+                        name=repo_id,
+                        versions=(VersionPlan(repo_id, (repo_id,)),),
+                        pulp2_importer_repository_id=repo_id,
+                    )
+                    for repo_id in sorted(repos_by_type.get(plugin.type, ()))
+                ),
+            )
+            for plugin in plan.plugins
+        )
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceIndex:
+    """What the Pulp 2 source holds, as far as a plan refers to it."""
+
+    repositories: frozenset[str]
+    importers: frozenset[str]
+    distributors: frozenset[str]  # repo ids that have at least one distributor
+
+
+def missing_references(plan: Plan, source: SourceIndex) -> list[str]:
+    """Every Pulp 2 repository, importer and distributor the plan names but the source lacks."""
+    missing: list[str] = []
+    for plugin in plan.plugins:
+        for repository in plugin.repositories or ():
+            importer = repository.pulp2_importer_repository_id
+            if importer is not None and importer not in source.importers:
+                missing.append(
+                    f"importer of Pulp 2 repository {importer!r} (for {repository.name!r})"
+                )
+            for version in repository.versions:
+                if version.pulp2_repository_id not in source.repositories:
+                    missing.append(
+                        f"Pulp 2 repository {version.pulp2_repository_id!r} (for {repository.name!r})"
+                    )
+                for distributor in version.pulp2_distributor_repository_ids:
+                    if distributor not in source.distributors:
+                        missing.append(
+                            f"distributors of Pulp 2 repository {distributor!r}"
+                            f" (for {repository.name!r})"
+                        )
+    return list(dict.fromkeys(missing))
