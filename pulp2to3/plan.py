@@ -198,20 +198,17 @@ def missing_references(plan: Plan, source: SourceIndex) -> list[str]:
     missing: list[str] = []
     for plugin in plan.plugins:
         for repository in plugin.repositories or ():
+            target = f"(for {repository.name!r})"
             importer = repository.pulp2_importer_repository_id
             if importer is not None and importer not in source.importers:
-                missing.append(
-                    f"importer of Pulp 2 repository {importer!r} (for {repository.name!r})"
-                )
+                missing.append(f"importer of Pulp 2 repository {importer!r} {target}")
             for version in repository.versions:
-                if version.pulp2_repository_id not in source.repositories:
-                    missing.append(
-                        f"Pulp 2 repository {version.pulp2_repository_id!r} (for {repository.name!r})"
-                    )
+                repo_id = version.pulp2_repository_id
+                if repo_id not in source.repositories:
+                    missing.append(f"Pulp 2 repository {repo_id!r} {target}")
                 for distributor in version.pulp2_distributor_repository_ids:
                     if distributor not in source.distributors:
                         missing.append(
-                            f"distributors of Pulp 2 repository {distributor!r}"
-                            f" (for {repository.name!r})"
+                            f"distributors of Pulp 2 repository {distributor!r} {target}"
                         )
     return list(dict.fromkeys(missing))
