@@ -22,23 +22,6 @@ class TaskState(enum.StrEnum):
 
 UNFINISHED_TASK_STATES = frozenset({TaskState.WAITING, TaskState.RUNNING, TaskState.CANCELING})
 
-# Procrastinate's job statuses as the API shows them. A running job asked to abort is `canceling`.
-_JOB_STATUS_TO_TASK_STATE = {
-    "todo": TaskState.WAITING,
-    "doing": TaskState.RUNNING,
-    "succeeded": TaskState.COMPLETED,
-    "failed": TaskState.FAILED,
-    "cancelled": TaskState.CANCELED,
-    "aborted": TaskState.CANCELED,
-}
-
-
-def task_state(job_status: str, abort_requested: bool = False) -> TaskState:
-    state = _JOB_STATUS_TO_TASK_STATE[job_status]
-    if state is TaskState.RUNNING and abort_requested:
-        return TaskState.CANCELING
-    return state
-
 
 class StepStatus(enum.StrEnum):
     WAITING = "waiting"

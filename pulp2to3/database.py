@@ -25,15 +25,24 @@ def parse_queries(text: str) -> dict[str, str]:
     return queries
 
 
-def _package_text(name: str) -> str:
-    return (resources.files("pulp2to3") / name).read_text(encoding="utf-8")
+def load_queries() -> dict[str, str]:
+    """Every named query of every ``pulp2to3/sql/*.sql`` file (one file per concern)."""
+    merged: dict[str, str] = {}
+    for entry in sorted(resources.files("pulp2to3.sql").iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql"):
+            continue
+        for name, body in parse_queries(entry.read_text(encoding="utf-8")).items():
+            if name in merged:
+                raise ValueError(f"query {name!r} is defined in two files (again in {entry.name})")
+            merged[name] = body
+    return merged
 
 
-queries = parse_queries(_package_text("queries.sql"))
+queries = load_queries()
 
 
 def schema_sql() -> str:
-    return _package_text("schema.sql")
+    return (resources.files("pulp2to3") / "schema.sql").read_text(encoding="utf-8")
 
 
 def with_database(url: str, database: str) -> str:

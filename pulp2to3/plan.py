@@ -9,8 +9,7 @@ from typing import Any
 
 import jsonschema
 
-# The Pulp 2 plugins this tool migrates, and the repository type notes Pulp 2 gives their repos.
-SUPPORTED_PLUGINS: Mapping[str, str] = {"iso": "iso-repo"}
+from pulp2to3.plugins import PLUGINS
 
 _VERSION = {
     "type": "object",
@@ -100,8 +99,8 @@ def _where(path: Iterable[Any]) -> str:
     return where
 
 
-def parse_plan(raw: object) -> Plan:
-    """Validate a plan given as an object or as a JSON string; raise PlanError if it is wrong."""
+def plan_object(raw: object) -> dict[str, Any]:
+    """The plan as a JSON object, whether it came as an object or as a JSON string."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
@@ -111,10 +110,16 @@ def parse_plan(raw: object) -> Plan:
             ) from exc
     if not isinstance(raw, dict):
         raise PlanError(["The plan must be a JSON object."])
-    errors = sorted(_VALIDATOR.iter_errors(raw), key=lambda error: list(error.absolute_path))
+    return raw
+
+
+def parse_plan(raw: object) -> Plan:
+    """Validate a plan given as an object or as a JSON string; raise PlanError if it is wrong."""
+    plan = plan_object(raw)
+    errors = sorted(_VALIDATOR.iter_errors(plan), key=lambda error: list(error.absolute_path))
     if errors:
         raise PlanError([f"{_where(error.absolute_path)}: {error.message}" for error in errors])
-    return _build(raw)
+    return _build(plan)
 
 
 def _build(raw: Mapping[str, Any]) -> Plan:
@@ -126,7 +131,7 @@ def _build(raw: Mapping[str, Any]) -> Plan:
         if kind in seen:
             messages.append(f"Plugin {kind} is listed more than once in the plan.")
         seen.add(kind)
-        if kind not in SUPPORTED_PLUGINS:
+        if kind not in PLUGINS:
             messages.append(f"Migration of {kind} plugin is not supported.")
         repositories = plugin.get("repositories")
         plugins.append(
@@ -212,3 +217,32 @@ def missing_references(plan: Plan, source: SourceIndex) -> list[str]:
                             f"distributors of Pulp 2 repository {distributor!r} {target}"
                         )
     return list(dict.fromkeys(missing))
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan in pulp-2to3-migration's format (``parse_plan`` reads it back unchanged)."""
+    plugins: list[dict[str, Any]] = []
+    for plugin in plan.plugins:
+        entry: dict[str, Any] = {"type": plugin.type}
+        if plugin.repositories is not None:
+            entry["repositories"] = [_repository_to_json(r) for r in plugin.repositories]
+        plugins.append(entry)
+    return {"plugins": plugins}
+
+
+def _repository_to_json(repository: RepositoryPlan) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": repository.name,
+        "repository_versions": [
+            {
+                "pulp2_repository_id": version.pulp2_repository_id,
+                "pulp2_distributor_repository_ids": list(version.pulp2_distributor_repository_ids),
+            }
+            for version in repository.versions
+        ],
+    }
+    if repository.pulp2_importer_repository_id is not None:
+        entry["pulp2_importer_repository_id"] = repository.pulp2_importer_repository_id
+    if repository.signing_service is not None:
+        entry["signing_service"] = repository.signing_service
+    return entry

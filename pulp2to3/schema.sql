@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS migration_plan (
 CREATE TABLE IF NOT EXISTS migration_report (
     id              uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     created_at      timestamptz NOT NULL DEFAULT now(),
-    plan_id         uuid        NOT NULL REFERENCES migration_plan (id),
+    plan_id         uuid        NOT NULL REFERENCES migration_plan (id) ON DELETE CASCADE,
     -- The Procrastinate job id of the migration task that planned this run.
     task_job_id     bigint,
     status          text        NOT NULL DEFAULT 'waiting' CHECK (status IN (
@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS migration_report (
                         'completed', 'failed')),
     validate        boolean     NOT NULL DEFAULT false,
     dry_run         boolean     NOT NULL DEFAULT false,
+    -- The plan with "every repository of this plugin" replaced by the repositories it meant.
+    expanded_plan   jsonb,
     started_at      timestamptz,
     finished_at     timestamptz,
     error           text
@@ -71,6 +73,19 @@ CREATE TABLE IF NOT EXISTS migration_task (
 );
 
 CREATE INDEX IF NOT EXISTS migration_task_report_step ON migration_task (report_id, step_code);
+
+-- A task's state as the API shows it, from its Procrastinate job's status.
+CREATE OR REPLACE FUNCTION pulp2to3_task_state(job_status text, abort_requested boolean)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN job_status = 'todo' THEN 'waiting'
+        WHEN job_status = 'doing' AND abort_requested THEN 'canceling'
+        WHEN job_status = 'doing' THEN 'running'
+        WHEN job_status = 'succeeded' THEN 'completed'
+        WHEN job_status = 'failed' THEN 'failed'
+        ELSE 'canceled'
+    END
+$$;
 
 -- Counters of a step, one row per batch, written in the same transaction as the batch's work.
 -- A retried batch overwrites its row instead of adding to it, so nothing counts twice.

@@ -7,14 +7,18 @@ import os
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from pulp2to3 import database
+from pulp2to3.actors.steps import Run
+from pulp2to3.plan import parse_plan
 from pulp2to3.schema import init_db
+from pulp2to3.settings import Settings, load_settings
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -92,3 +96,21 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await database.create_pool(db_url, min_size=1, max_size=8)
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+def new_run(pool: asyncpg.Pool) -> Callable[[dict[str, Any]], Awaitable[Run]]:
+    """Make a running migration of ``plan`` (already expanded) and return its Run, as a
+    batch task sees it. Settings come from the environment unless a test passes its own."""
+
+    async def make(plan: dict[str, Any], settings: Settings | None = None) -> Run:
+        async with pool.acquire() as connection:
+            report_id = await connection.fetchval(
+                "WITH p AS (INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id)"
+                " INSERT INTO migration_report (plan_id, status, started_at, expanded_plan)"
+                " SELECT id, 'running', now(), $1::jsonb FROM p RETURNING id",
+                plan,
+            )
+        return Run(report_id=report_id, plan=parse_plan(plan), settings=settings or load_settings())
+
+    return make

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from pulp2to3.http import state, status
+from pulp2to3.http import migrations, state, status
 from pulp2to3.http.errors import error_middleware
 from pulp2to3.settings import Settings
 
@@ -18,4 +18,5 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app[state.SETTINGS] = settings
     app[state.POOL] = pool
     app.router.add_get(f"{API_ROOT}status/", status.get_status)
+    migrations.add_routes(app)
     return app

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 import procrastinate
 import structlog
@@ -9,6 +13,9 @@ import structlog
 from pulp2to3 import database
 from pulp2to3.queue.connector import AsyncpgConnector
 from pulp2to3.settings import load_settings
+from pulp2to3.store import progress
+
+log = structlog.get_logger(__name__)
 
 # Heartbeats every 2 s; a worker silent for 10 s is dead and its running jobs run again.
 HEARTBEAT_INTERVAL = 2.0
@@ -42,19 +49,43 @@ async def _connect() -> asyncpg.Connection:
     return await database.connect(await database_url())
 
 
-async def bind_job_context(
+async def _record(
+    context: procrastinate.JobContext, write: Callable[[asyncpg.Connection], Awaitable[None]]
+) -> None:
+    """Record something about a migration's job; a failure to record never fails the job."""
+    try:
+        async with context.app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
+            await write(connection)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        log.exception("task_record_failed")
+
+
+async def job_middleware(
     call_next: procrastinate.middleware.AsyncCallNext,
     context: procrastinate.JobContext,
     worker: procrastinate.worker.Worker,
 ) -> object:
-    """Bind the job's ids to every log line the job writes."""
+    """Bind the job's ids to its log lines; record its worker, and its error if it fails
+    (Procrastinate keeps no exception text)."""
     job = context.job
-    bound: dict[str, object] = {"task_id": job.id, "task_name": job.task_name}
+    assert job.id is not None
+    job_id = job.id
+    bound: dict[str, object] = {"task_id": job_id, "task_name": job.task_name}
     report_id = job.task_kwargs.get("report_id")
     if report_id is not None:
         bound["migration_id"] = report_id
     with structlog.contextvars.bound_contextvars(**bound):
-        return await call_next()
+        worker_name = context.worker_name or "worker"
+        await _record(context, lambda c: progress.task_started(c, job_id, worker_name))
+        try:
+            return await call_next()
+        except (asyncio.CancelledError, procrastinate.exceptions.JobAborted):
+            raise
+        except Exception as exc:
+            description = f"{type(exc).__name__}: {exc}"
+            trace = traceback.format_exc()
+            await _record(context, lambda c: progress.task_failed(c, job_id, description, trace))
+            raise
 
 
 app = procrastinate.App(
@@ -65,6 +96,6 @@ app = procrastinate.App(
         "abort_job_polling_interval": POLL_INTERVAL,
         "update_heartbeat_interval": HEARTBEAT_INTERVAL,
         "stalled_worker_timeout": STALLED_AFTER,
-        "worker_middleware": [bind_job_context],
+        "worker_middleware": [job_middleware],
     },
 )

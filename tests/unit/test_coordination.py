@@ -18,7 +18,6 @@ from pulp2to3.coordination import (
     StepStatus,
     TaskState,
     decide,
-    task_state,
 )
 
 W, R, C, F = StepStatus.WAITING, StepStatus.RUNNING, StepStatus.COMPLETED, StepStatus.FAILED
@@ -69,16 +68,6 @@ def test_a_step_without_tasks_closes_at_once() -> None:
 @pytest.mark.parametrize("status", [s for s in ReportStatus if s is not ReportStatus.RUNNING])
 def test_a_report_that_is_not_running_stops_the_coordinator(status: ReportStatus) -> None:
     assert decide(report(StepState("a", W), status=status)) is STOP
-
-
-def test_job_statuses_map_to_task_states() -> None:
-    assert task_state("todo") is TaskState.WAITING
-    assert task_state("doing") is TaskState.RUNNING
-    assert task_state("doing", abort_requested=True) is TaskState.CANCELING
-    assert task_state("succeeded") is TaskState.COMPLETED
-    assert task_state("failed") is TaskState.FAILED
-    assert task_state("cancelled") is TaskState.CANCELED
-    assert task_state("aborted") is TaskState.CANCELED
 
 
 # --- A simulated migration: random task progress, the coordinator polled in between ---------

@@ -16,6 +16,7 @@ from pulp2to3.plan import (
     expand,
     missing_references,
     parse_plan,
+    plan_to_json,
 )
 
 GOOD = {
@@ -152,3 +153,9 @@ def test_missing_references_lists_every_one() -> None:
 def test_nothing_missing() -> None:
     names = frozenset({"file", "file2"})
     assert missing_references(parse_plan(GOOD), SourceIndex(names, names, names)) == []
+
+
+def test_a_plan_survives_a_round_trip_through_json() -> None:
+    plan = expand(parse_plan({"plugins": [{"type": "iso"}]}), {"iso": ["a"]})
+    assert parse_plan(plan_to_json(plan)) == plan
+    assert parse_plan(plan_to_json(parse_plan(GOOD))) == parse_plan(GOOD)

@@ -1,4 +1,4 @@
-"""The named-query loader, and the shipped ``queries.sql`` it reads."""
+"""The named-query loader, and the shipped ``pulp2to3/sql/*.sql`` files it reads."""
 
 from __future__ import annotations
 

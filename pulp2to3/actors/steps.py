@@ -1,0 +1,102 @@
+"""What every step shares: its batches, the task that runs one, and how a batch records itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+import procrastinate
+
+from pulp2to3.database import queries
+from pulp2to3.plan import Plan, parse_plan
+from pulp2to3.queue import app
+from pulp2to3.settings import Settings, load_settings
+from pulp2to3.store import progress
+
+# A batch that raised (a lost connection, a deadlock) runs once more before it counts as failed.
+BATCH_RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What a task of one migration knows: which report, the expanded plan, the settings."""
+
+    report_id: uuid.UUID
+    plan: Plan
+    settings: Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    key: str  # unique within its step: a retry of the batch records under the same key
+    units: int  # what the batch moves, counted towards the step's total
+    args: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchResult:
+    done: int
+    failures: tuple[tuple[str, str], ...] = ()  # (what, why) for each unit that failed
+
+
+BatchWork = Callable[[asyncpg.Connection, Run, Mapping[str, Any]], Awaitable[BatchResult]]
+BatchPlanner = Callable[[asyncpg.Connection, Run], Awaitable[list[Batch]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    code: str
+    description: str
+    task: procrastinate.tasks.Task[Any, Any, Any]
+    plan_batches: BatchPlanner
+
+
+@functools.cache
+def current_settings() -> Settings:
+    return load_settings()
+
+
+async def load_run(connection: asyncpg.Connection, report_id: uuid.UUID) -> Run:
+    expanded = await connection.fetchval(queries["get_expanded_plan"], report_id)
+    if expanded is None:
+        raise LookupError(f"migration {report_id} has no expanded plan")
+    return Run(report_id=report_id, plan=parse_plan(expanded), settings=current_settings())
+
+
+def batch_task(
+    name: str, step_code: str
+) -> Callable[[BatchWork], procrastinate.tasks.Task[Any, Any, Any]]:
+    """Make ``work`` a Procrastinate task that runs one batch of ``step_code``.
+
+    The work and the batch's counters commit in one transaction, so a batch that is retried or
+    aborted half-way leaves no partial count; work must be idempotent (upserts on natural keys).
+    """
+
+    def decorate(work: BatchWork) -> procrastinate.tasks.Task[Any, Any, Any]:
+        async def run_batch(
+            context: procrastinate.JobContext, report_id: str, batch_key: str, args: dict[str, Any]
+        ) -> dict[str, int]:
+            pool: asyncpg.Pool = context.app.connector.pool  # type: ignore[attr-defined]
+            async with pool.acquire() as connection:
+                run = await load_run(connection, uuid.UUID(report_id))
+                async with connection.transaction():
+                    result = await work(connection, run, args)
+                    await progress.record_batch(
+                        connection,
+                        run.report_id,
+                        step_code,
+                        batch_key,
+                        result.done,
+                        result.failures,
+                    )
+            return {"done": result.done, "failed": len(result.failures)}
+
+        run_batch.__name__ = work.__name__
+        run_batch.__qualname__ = work.__qualname__
+        return app.task(name=name, pass_context=True, retry=BATCH_RETRY)(run_batch)
+
+    return decorate

@@ -1,0 +1,156 @@
+-- Named queries of pulp2to3: the migration's own state and the queue (asyncpg $n placeholders).
+-- File format: a `-- name --` line, `-- description` lines, then one statement.
+
+-- init_db_lock --
+-- Serialize concurrent `init-db` runs (transaction-level advisory lock)
+SELECT pg_advisory_xact_lock(hashtext('pulp2to3.init_db'))
+
+-- procrastinate_installed --
+-- Whether Procrastinate's schema is already installed
+SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS installed
+
+-- cancel_jobs --
+-- Cancel queued jobs and ask running ones to abort, all in one statement; returns the ids acted on
+SELECT acted.id
+  FROM unnest($1::bigint[]) AS job(id)
+ CROSS JOIN LATERAL (SELECT procrastinate_cancel_job_v1(job.id, true, false) AS id) AS acted
+ WHERE acted.id IS NOT NULL
+
+-- online_workers --
+-- Workers whose heartbeat is recent enough to count them alive
+SELECT id, last_heartbeat
+  FROM procrastinate_workers
+ WHERE last_heartbeat >= now() - make_interval(secs => $1)
+ ORDER BY id
+
+-- job_counts --
+-- Queued and running job counts
+SELECT count(*) FILTER (WHERE status = 'todo') AS queued,
+       count(*) FILTER (WHERE status = 'doing') AS running
+  FROM procrastinate_jobs
+
+-- server_version --
+-- The PostgreSQL server's version, as `SHOW server_version` gives it
+SELECT current_setting('server_version') AS server_version
+
+-- insert_plan --
+-- Store a validated migration plan
+INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id, created_at, plan
+
+-- get_plan --
+-- One plan by id
+SELECT id, created_at, plan FROM migration_plan WHERE id = $1
+
+-- insert_report --
+-- A new migration report, waiting (the unique partial index refuses a second unfinished one)
+INSERT INTO migration_report (plan_id, validate, dry_run)
+VALUES ($1, $2, $3)
+RETURNING id
+
+-- register_task --
+-- Tie a queued job to its migration (and step and batch, for step tasks)
+INSERT INTO migration_task (job_id, report_id, step_code, batch_key)
+SELECT job_id, $2, $3, batch_key
+  FROM unnest($1::bigint[], $4::text[]) AS t(job_id, batch_key)
+
+-- set_report_task --
+-- Record the migration task's job id on its report
+UPDATE migration_report SET task_job_id = $2 WHERE id = $1
+
+-- lock_report --
+-- Read a report and hold its row lock until the transaction ends (coordinator, cancel)
+SELECT r.id, r.status, r.validate, r.dry_run, r.expanded_plan, p.plan
+  FROM migration_report r
+  JOIN migration_plan p ON p.id = r.plan_id
+ WHERE r.id = $1
+   FOR UPDATE OF r
+
+-- insert_steps --
+-- Write the ordered steps of a migration (again: nothing changes)
+INSERT INTO migration_step (report_id, position, code, description)
+SELECT $1, position, code, description
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(code, description, position)
+    ON CONFLICT DO NOTHING
+
+-- start_report --
+-- The migration task planned the run: it is running
+UPDATE migration_report
+   SET status = 'running', started_at = now(), expanded_plan = $2::jsonb
+ WHERE id = $1
+
+-- finish_report --
+-- Close a report (completed, failed or canceled) with an optional error
+UPDATE migration_report
+   SET status = $2, finished_at = now(), error = COALESCE($3, error),
+       started_at = COALESCE(started_at, now())
+ WHERE id = $1
+
+-- step_task_states --
+-- Every step of a report with its tasks' job states, for the coordinator
+SELECT s.code, s.status, pulp2to3_task_state(j.status::text, j.abort_requested) AS task_state,
+       count(j.id) AS jobs
+  FROM migration_step s
+  LEFT JOIN migration_task t ON t.report_id = s.report_id AND t.step_code = s.code
+  LEFT JOIN procrastinate_jobs j ON j.id = t.job_id
+ WHERE s.report_id = $1
+ GROUP BY s.position, s.code, s.status, 3
+ ORDER BY s.position
+
+-- start_step --
+-- A step starts: its total is known now
+UPDATE migration_step
+   SET status = 'running', started_at = now(), total = $3
+ WHERE report_id = $1 AND code = $2
+
+-- close_step --
+-- A step ends (completed, failed, skipped)
+UPDATE migration_step
+   SET status = $3, finished_at = now()
+ WHERE report_id = $1 AND code = $2
+
+-- cancel_unfinished_steps --
+-- A canceled report cancels its waiting and running steps
+UPDATE migration_step
+   SET status = 'canceled', finished_at = now()
+ WHERE report_id = $1 AND status IN ('waiting', 'running')
+
+-- unfinished_jobs_of_report --
+-- Every queued or running job of a migration: its tasks and its coordinator
+SELECT j.id
+  FROM migration_task t
+  JOIN procrastinate_jobs j ON j.id = t.job_id
+ WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')
+UNION
+SELECT j.id
+  FROM procrastinate_jobs j
+ WHERE (j.queueing_lock = $2 AND j.status = 'todo') OR (j.lock = $2 AND j.status = 'doing')
+
+-- forget_finished_coordinator_jobs --
+-- The coordinator re-queues itself every second: keep only its unfinished jobs
+DELETE FROM procrastinate_jobs WHERE lock = $1 AND status IN ('succeeded', 'failed')
+
+-- record_batch_progress --
+-- A batch's counters, in the transaction of its work; a retry overwrites, never adds
+INSERT INTO migration_batch_progress (report_id, step_code, batch_key, done, failed)
+VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (report_id, step_code, batch_key)
+    DO UPDATE SET done = EXCLUDED.done, failed = EXCLUDED.failed
+
+-- record_unit_failures --
+-- Name the units a batch could not migrate
+INSERT INTO migration_unit_failure (report_id, step_code, batch_key, pulp2_id, reason)
+SELECT $1, $2, $3, pulp2_id, reason
+  FROM unnest($4::text[], $5::text[]) AS f(pulp2_id, reason)
+    ON CONFLICT (report_id, step_code, pulp2_id) DO UPDATE SET reason = EXCLUDED.reason
+
+-- task_started --
+-- The task middleware records which worker runs a job
+UPDATE migration_task SET worker_name = $2 WHERE job_id = $1
+
+-- task_failed --
+-- The task middleware records why a job failed (Procrastinate keeps no exception text)
+UPDATE migration_task SET error_description = $2, error_traceback = $3 WHERE job_id = $1
+
+-- get_expanded_plan --
+-- The expanded plan a running migration works from
+SELECT expanded_plan FROM migration_report WHERE id = $1

@@ -1,0 +1,52 @@
+"""Migration plans as stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from typing import Any
+
+import asyncpg
+
+from pulp2to3.database import queries
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredPlan:
+    id: uuid.UUID
+    created_at: datetime.datetime
+    plan: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> StoredPlan:
+        return cls(id=row["id"], created_at=row["created_at"], plan=row["plan"])
+
+
+async def insert_plan(connection: asyncpg.Connection, plan: dict[str, Any]) -> StoredPlan:
+    return StoredPlan.from_row(await connection.fetchrow(queries["insert_plan"], plan))
+
+
+async def get_plan(connection: asyncpg.Connection, plan_id: uuid.UUID) -> StoredPlan | None:
+    row = await connection.fetchrow(queries["get_plan"], plan_id)
+    return None if row is None else StoredPlan.from_row(row)
+
+
+async def list_plans(
+    connection: asyncpg.Connection, limit: int, offset: int
+) -> tuple[int, list[StoredPlan]]:
+    count: int = await connection.fetchval(queries["count_plans"])
+    rows = await connection.fetch(queries["list_plans"], limit, offset)
+    return count, [StoredPlan.from_row(row) for row in rows]
+
+
+class PlanBusy(Exception):
+    """A migration of the plan is unfinished."""
+
+
+async def delete_plan(connection: asyncpg.Connection, plan_id: uuid.UUID) -> bool:
+    """Delete the plan and its finished reports; False if there is no such plan."""
+    row = await connection.fetchrow(queries["delete_plan"], plan_id)
+    if row["found"] and not row["deleted"]:
+        raise PlanBusy
+    return bool(row["deleted"])

@@ -1,0 +1,236 @@
+"""Plans, runs, reports and tasks over real HTTP against a real database (no worker here)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from pulp2to3.http import app as http_app
+from pulp2to3.settings import load_settings
+
+API = "/pulp/api/v3/"
+AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
+PLAN = {"plugins": [{"type": "iso"}]}
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def client(db_url: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
+    settings = load_settings({"PULP2TO3_DATABASE_URL": db_url, "PULP2TO3_ADMIN_PASSWORD": "secret"})
+    async with TestClient(TestServer(http_app.init(settings, pool)), headers=AUTH_HEADERS) as client:
+        yield client
+
+
+async def call(
+    client: Client, method: str, path: str, expected: int, body: Any = None, **kwargs: Any
+) -> Any:
+    response = await client.request(method, path, json=body, **kwargs)
+    text = await response.text()
+    assert response.status == expected, text
+    if response.status == 204:
+        return None
+    assert response.content_type == "application/json"
+    return json.loads(text)
+
+
+async def new_plan(client: Client, plan: Any = PLAN) -> dict[str, Any]:
+    created: dict[str, Any] = await call(
+        client, "POST", f"{API}migration-plans/", 201, {"plan": plan}
+    )
+    return created
+
+
+async def test_a_plan_is_created_read_listed_and_deleted(client: Client) -> None:
+    created = await new_plan(client)
+    assert created["plan"] == PLAN
+    assert created["pulp_href"].startswith(f"{API}migration-plans/")
+    assert created["pulp_created"].endswith("Z")
+    assert await call(client, "GET", created["pulp_href"], 200) == created
+    listed = await call(client, "GET", f"{API}migration-plans/", 200)
+    assert listed == {"count": 1, "next": None, "previous": None, "results": [created]}
+    await call(client, "DELETE", created["pulp_href"], 204)
+    await call(client, "GET", created["pulp_href"], 404)
+    await call(client, "DELETE", created["pulp_href"], 404)
+
+
+async def test_a_plan_given_as_a_json_string_is_stored_as_an_object(client: Client) -> None:
+    assert (await new_plan(client, json.dumps(PLAN)))["plan"] == PLAN
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"plan": "{not json"}, "The plan is not valid JSON"),
+        ({"plan": [1]}, "The plan must be a JSON object."),
+        ({"plan": {"plugins": []}}, "plan.plugins: [] should be non-empty"),
+        ({"plan": {"plugins": [{"type": "iso"}, {"type": "iso"}]}}, "Plugin iso is listed more"),
+        ({"plan": {"plugins": [{"type": "rpm"}]}}, "Migration of rpm plugin is not supported."),
+        (
+            {"plan": {"plugins": [{"type": "iso", "repositories": [{"name": "x"}]}]}},
+            "plan.plugins[0].repositories[0]: 'repository_versions' is a required property",
+        ),
+    ],
+)
+async def test_bad_plans_are_400_saying_what_and_where(
+    client: Client, body: dict[str, Any], message: str
+) -> None:
+    errors = await call(client, "POST", f"{API}migration-plans/", 400, body)
+    assert any(text.startswith(message) for text in errors["plan"]), errors
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"{nope", "JSON parse error"),
+        (b"[1, 2]", "Invalid data. Expected a JSON object."),
+    ],
+)
+async def test_a_body_that_is_not_a_json_object_is_400(
+    client: Client, raw: bytes, expected: str
+) -> None:
+    response = await client.post(
+        f"{API}migration-plans/", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    assert (await response.json())["detail"].startswith(expected)
+
+
+async def test_unknown_and_read_only_fields_are_400(client: Client) -> None:
+    errors = await call(
+        client, "POST", f"{API}migration-plans/", 400, {"plan": PLAN, "extra": 1, "pulp_href": "x"}
+    )
+    assert errors == {"extra": ["Unexpected field."], "pulp_href": ["This field is read-only."]}
+
+
+async def test_run_creates_a_waiting_report_and_queues_the_migration_task(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True})
+    report = await call(client, "GET", started["report"], 200)
+    assert report["status"] == "waiting"
+    assert report["plan"] == plan["pulp_href"]
+    assert report["task"] == started["task"]
+    assert report["steps"] == []
+    task = await call(client, "GET", started["task"], 200)
+    assert task["name"] == "pulp2to3.migrate"
+    assert task["state"] == "waiting"
+    assert task["report"] == started["report"]
+    assert task["step"] is None
+    async with pool.acquire() as connection:
+        job = await connection.fetchrow("SELECT status::text, args FROM procrastinate_jobs")
+    assert job["status"] == "todo"
+    assert job["args"] == {"report_id": report["pulp_href"].rstrip("/").rsplit("/", 1)[-1]}
+
+
+async def test_run_refuses_bad_flags_and_unknown_plans(client: Client) -> None:
+    plan = await new_plan(client)
+    errors = await call(client, "POST", plan["pulp_href"] + "run/", 400, {"validate": "yes"})
+    assert errors == {"validate": ["Must be a valid boolean."]}
+    await call(client, "POST", plan["pulp_href"] + "run/", 400, {"fast": True})
+    unknown = f"{API}migration-plans/00000000-0000-0000-0000-000000000000/run/"
+    await call(client, "POST", unknown, 404)
+    await call(client, "POST", f"{API}migration-plans/not-a-uuid/run/", 404)
+
+
+async def test_twenty_concurrent_runs_give_one_202_and_nineteen_409(client: Client) -> None:
+    plan = await new_plan(client)
+
+    async def run() -> int:
+        response = await client.post(plan["pulp_href"] + "run/", json={})
+        await response.read()
+        return response.status
+
+    statuses = await asyncio.gather(*(run() for _ in range(20)))
+    assert sorted(statuses) == [202] + [409] * 19
+
+
+async def test_a_plan_with_an_unfinished_migration_cannot_be_deleted(client: Client) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    await call(client, "DELETE", plan["pulp_href"], 409)
+    await call(client, "PATCH", started["report"], 200, {"status": "canceled"})
+    await call(client, "DELETE", plan["pulp_href"], 204)
+    await call(client, "GET", started["report"], 404)
+
+
+async def test_cancel_cancels_the_queued_task_then_the_report(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    report = await call(client, "PATCH", started["report"], 200, {"status": "cancel"})
+    assert report["status"] == "canceled"
+    assert report["finished_at"] is not None
+    task = await call(client, "GET", started["task"], 200)
+    assert task["state"] == "canceled"
+    async with pool.acquire() as connection:
+        assert (
+            await connection.fetchval("SELECT status::text FROM procrastinate_jobs") == "cancelled"
+        )
+    # A new run may start once the first is canceled.
+    await call(client, "POST", plan["pulp_href"] + "run/", 202)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {"status": "paused2"},
+            "status",
+            'The only change a report accepts is {"status": "canceled"}.',
+        ),
+        ({}, "status", 'The only change a report accepts is {"status": "canceled"}.'),
+        ({"status": "canceled", "colour": "red"}, "colour", "Unexpected field."),
+        ({"status": "canceled", "error": "x"}, "error", "This field is read-only."),
+    ],
+)
+async def test_patch_accepts_only_a_cancel(
+    client: Client, body: dict[str, Any], field: str, message: str
+) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    errors = await call(client, "PATCH", started["report"], 400, body)
+    assert errors[field] == [message]
+    assert (await call(client, "GET", started["report"], 200))["status"] == "waiting"
+
+
+async def test_patch_on_a_finished_report_is_409(client: Client) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    await call(client, "PATCH", started["report"], 200, {"status": "canceled"})
+    conflict = await call(client, "PATCH", started["report"], 409, {"status": "canceled"})
+    assert "finished" in conflict["detail"]
+
+
+async def test_reports_and_tasks_are_listed_and_filtered(client: Client) -> None:
+    plan = await new_plan(client)
+    first = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    await call(client, "PATCH", first["report"], 200, {"status": "canceled"})
+    second = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+
+    waiting = await call(client, "GET", f"{API}migrationreport/?status=waiting", 200)
+    assert [r["pulp_href"] for r in waiting["results"]] == [second["report"]]
+    everything = await call(client, "GET", f"{API}migrationreport/?limit=1", 200)
+    assert everything["count"] == 2
+    assert everything["next"] is not None
+    await call(client, "GET", f"{API}migrationreport/?status=bogus", 400)
+
+    canceled = await call(client, "GET", f"{API}tasks/?state=canceled", 200)
+    assert [t["pulp_href"] for t in canceled["results"]] == [first["task"]]
+    report_id = second["report"].rstrip("/").rsplit("/", 1)[-1]
+    mine = await call(client, "GET", f"{API}tasks/?report={report_id}", 200)
+    assert [t["pulp_href"] for t in mine["results"]] == [second["task"]]
+    await call(client, "GET", f"{API}tasks/?state=bogus", 400)
+    await call(client, "GET", f"{API}tasks/999999/", 404)
+    await call(client, "GET", f"{API}tasks/abc/", 404)
+    await call(client, "GET", f"{API}migrationreport/not-a-uuid/", 404)
