@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -61,7 +64,16 @@ def cmd_generate_sample(args: argparse.Namespace) -> None:
         gzip=args.gzip,
         seed=args.seed,
     )
-    print(summary.describe())
+    print(
+        f"Wrote {summary.repos} repositories and {summary.units} units"
+        f" ({summary.downloaded_units} downloaded, {summary.on_demand_units} on_demand,"
+        f" {summary.multi_repo_units} in several repositories)\n"
+        f"  dump ({summary.fmt}{', gzip' if summary.gzip else ''}): {summary.dump_path}\n"
+        f"  file tree (stands for /var/lib/pulp): {summary.pulp_root}\n"
+        f"  plan: {summary.plan_path}\n"
+        f"Migrate it with: PULP2TO3_PULP2_DUMP={summary.dump_path}"
+        f" PULP2TO3_PULP2_ROOT={summary.pulp_root} pulp2to3 migrate {summary.plan_path}"
+    )
 
 
 async def _require_schema() -> None:
@@ -119,6 +131,116 @@ def cmd_api(args: argparse.Namespace) -> None:
         log.info("api_stopped")
 
 
+async def _watch_interruptibly(connection: Any, report_id: Any, show: Any) -> Any:
+    """Watch the report; on Ctrl-C ask whether to cancel the migration."""
+    from pulp2to3 import runner
+
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    watcher = asyncio.create_task(runner.watch(connection, report_id, show), name="watch report")
+    try:
+        while True:
+            waiter = asyncio.create_task(interrupted.wait(), name="wait for Ctrl-C")
+            done, _ = await asyncio.wait({watcher, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                waiter.cancel()
+                return watcher.result()
+            interrupted.clear()
+            answer = await asyncio.to_thread(input, "\nCancel the migration? [y/N] ")
+            if answer.strip().lower() in {"y", "yes"}:
+                await runner.cancel(connection, report_id)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        watcher.cancel()
+
+
+async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
+    from pulp2to3 import runner
+    from pulp2to3.plan import PlanError
+    from pulp2to3.progress import StepBars, outcome_lines
+    from pulp2to3.store.reports import RunConflict
+
+    async with runner.connection_to(url) as connection:
+        try:
+            report_id = await runner.submit(connection, raw_plan, validate=validate)
+        except PlanError as exc:
+            raise CommandError("the plan is not valid: " + "; ".join(exc.messages)) from exc
+        except RunConflict as exc:
+            raise CommandError("another migration is unfinished: only one runs at a time") from exc
+        with StepBars() as bars:
+            report = await _watch_interruptibly(connection, report_id, bars.show)
+    print("\n".join(outcome_lines(report)))
+    return report
+
+
+def _load_plan(plan_path: Path) -> object:
+    try:
+        return json.loads(plan_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError(f"cannot read {plan_path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{plan_path} is not JSON: {exc}") from exc
+
+
+async def _migrate(raw_plan: object, workers: int, validate: bool) -> int:
+    from pulp2to3 import runner
+    from pulp2to3.queue.application import database_url
+
+    await _init_db()
+    url = await database_url()
+    with runner.worker_processes(workers, runner.child_environment(url)):
+        report = await _run_and_show(url, raw_plan, validate)
+    return 0 if report.status == "completed" else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    return asyncio.run(_migrate(_load_plan(args.plan), args.workers, args.validate))
+
+
+async def _demo(repos: int, units: int, workers: int, stay: bool) -> int:
+    from pulp2to3 import demo, runner
+    from pulp2to3.schema import init_db
+    from pulp2to3.store.distributions import distribution_base_paths
+
+    settings = load_settings()
+    print(f"Generating a Pulp 2 sample ({repos} repositories, {units} units)...")
+    setup = await demo.prepare(settings, repos=repos, units=units)
+    env = runner.child_environment(
+        setup.database_url,
+        pulp2_dump=setup.sample.dump_path,
+        pulp2_root=setup.sample.pulp_root,
+        media_root=setup.media_root,
+        admin_password=setup.password,
+    )
+    async with runner.connection_to(setup.database_url) as connection:
+        await init_db(connection)
+    raw_plan = await asyncio.to_thread(_load_plan, setup.sample.plan_path)
+    api = demo.start_api(env)
+    try:
+        with runner.worker_processes(workers, env):
+            report = await _run_and_show(setup.database_url, raw_plan, validate=True)
+        async with runner.connection_to(setup.database_url) as connection:
+            base_paths = await distribution_base_paths(connection)
+        root = f"http://{settings.api_host}:{settings.api_port}"
+        print(f"\nAPI: {root}/pulp/api/v3/  (user admin, password {setup.password})")
+        if base_paths:
+            print(f"Try a distribution: {root}/pulp/content/{base_paths[0]}/PULP_MANIFEST")
+        if stay:
+            print("The API keeps serving until you press Ctrl-C.")
+            await asyncio.to_thread(api.wait)
+    finally:
+        runner.stop_processes([api])
+    return 0 if report.status == "completed" else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_demo(args.repos, args.units, args.workers, not args.exit))
+    except KeyboardInterrupt:
+        return 0
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -143,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
-        name: str, func: Callable[[argparse.Namespace], None], text: str
+        name: str, func: Callable[[argparse.Namespace], int | None], text: str
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         sub.set_defaults(func=func)
@@ -216,6 +338,37 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start even without PULP2TO3_ADMIN_PASSWORD (development only)",
     )
+    migrate = command(
+        "migrate",
+        cmd_migrate,
+        "Store PLAN.json, run it, and show live progress (one bar per step); exit 0 when the"
+        " migration completes, 1 otherwise. Ctrl-C asks whether to cancel the migration.",
+    )
+    migrate.add_argument("plan", type=Path, help="a migration plan (pulp-2to3-migration's format)")
+    migrate.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes to start for this run (default 2; 0 when workers run elsewhere)",
+    )
+    migrate.add_argument(
+        "--validate",
+        action="store_true",
+        help="fail at once if the plan names Pulp 2 repositories, importers or distributors"
+        " that the dump lacks",
+    )
+
+    demo = command(
+        "demo",
+        cmd_demo,
+        "Migrate a generated sample on an embedded PostgreSQL of its own (in"
+        " $PULP2TO3_DATA_DIR/demo) with worker processes and the API, show it live, then"
+        " print a distribution URL to try and serve it until Ctrl-C.",
+    )
+    demo.add_argument("--repos", type=_positive, default=20, help="repositories (default 20)")
+    demo.add_argument("--units", type=_positive, default=2000, help="units (default 2000)")
+    demo.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
+    demo.add_argument("--exit", action="store_true", help="stop right after the migration")
     return parser
 
 
@@ -223,13 +376,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     try:
-        args.func(args)
+        outcome = args.func(args)
     except (CommandError, ConfigError) as exc:
         print(f"pulp2to3 {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0
+    return outcome if isinstance(outcome, int) else 0
 
 
 if __name__ == "__main__":

@@ -97,3 +97,7 @@ SELECT t.job_id, t.report_id, t.step_code, t.worker_name, t.error_description,
    AND ($4::bigint IS NULL OR t.job_id = $4)
  ORDER BY t.job_id
  LIMIT $5 OFFSET $6
+
+-- distribution_base_paths --
+-- Where the migrated distributions are served, for the one-shot runner to print
+SELECT base_path FROM distribution ORDER BY base_path

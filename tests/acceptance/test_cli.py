@@ -115,3 +115,27 @@ def test_bad_configuration_is_a_clear_error(db_url: str) -> None:
     )
     assert result.returncode == 2
     assert "PULP2TO3_API_BIND must be host:port" in result.stderr
+
+
+def test_generate_sample_writes_a_dump_the_reader_reads_and_a_plan(tmp_path: Path) -> None:
+    from pulp2to3.plan import parse_plan
+    from pulp2to3.pulp2 import open_dump
+
+    result = run_cli(
+        "generate-sample", str(tmp_path), "--repos", "3", "--units", "50", "--format", "folder",
+        "--gzip", env=env_with(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 3 repositories and 50 units" in result.stdout
+    dump = open_dump(tmp_path / "dump")
+    assert sum(1 for _ in dump.iter_collection("units_iso")) == 50
+    plan = parse_plan((tmp_path / "plan.json").read_text())
+    assert [r.name for r in plan.plugins[0].repositories or ()] == sorted(
+        doc["repo_id"] for doc in dump.iter_collection("repos")
+    )
+
+
+def test_generate_sample_rejects_bad_options(tmp_path: Path) -> None:
+    result = run_cli("generate-sample", str(tmp_path), "--on-demand", "1.5", env=env_with())
+    assert result.returncode == 2
+    assert "must be between 0 and 1" in result.stderr

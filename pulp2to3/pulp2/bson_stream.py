@@ -1,0 +1,124 @@
+"""Read length-prefixed BSON documents (and archive terminators) from a file, gzip or not."""
+
+from __future__ import annotations
+
+import enum
+import gzip
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import bson
+
+from .archive_format import GZIP_MAGIC, MAX_DOCUMENT_SIZE, MIN_DOCUMENT_SIZE, TERMINATOR
+from .errors import DumpError
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+class Mark(enum.Enum):
+    """What :meth:`BsonStream.read_item` found instead of a document."""
+
+    TERMINATOR = enum.auto()
+    END = enum.auto()
+
+
+class BsonStream:
+    """Documents read one at a time from ``raw``; ``offset`` counts the bytes consumed.
+
+    When ``compressed``, ``raw`` yields the decompressed bytes and offsets are in them.
+    """
+
+    def __init__(self, raw: Readable, path: Path, *, compressed: bool) -> None:
+        self._raw = raw
+        self.path = path
+        self.compressed = compressed
+        self.offset = 0
+
+    def error(self, reason: str, offset: int | None = None) -> DumpError:
+        """A :class:`DumpError` about this stream, at ``offset`` (default: the current one)."""
+        where = self.offset if offset is None else offset
+        return DumpError(self.path, reason, offset=where, compressed=self.compressed)
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end of the stream."""
+        chunks = []
+        wanted = size
+        try:
+            while wanted > 0:
+                chunk = self._raw.read(wanted)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                wanted -= len(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            # Gzip faults (bad header, CRC or length mismatch, cut stream) and disk errors.
+            raise self.error(f"cannot read: {exc}") from exc
+        data = b"".join(chunks)
+        self.offset += len(data)
+        return data
+
+    def read_item(self, *, terminators: bool = True) -> bytes | Mark:
+        """The next document's raw bytes, or a terminator, or the clean end of the stream.
+
+        With ``terminators`` false the terminator bytes are reported as a bad length.
+        """
+        start = self.offset
+        head = self.read(4)
+        if not head:
+            return Mark.END
+        if len(head) < 4:
+            raise self.error(f"truncated: {len(head)} byte(s) where a document starts", start)
+        if terminators and head == TERMINATOR:
+            return Mark.TERMINATOR
+        size = int.from_bytes(head, "little", signed=True)
+        if not MIN_DOCUMENT_SIZE <= size <= MAX_DOCUMENT_SIZE:
+            raise self.error(
+                f"invalid BSON document length {size} (expected {MIN_DOCUMENT_SIZE} to "
+                f"{MAX_DOCUMENT_SIZE}{' or a terminator' if terminators else ''})",
+                start,
+            )
+        body = self.read(size - 4)
+        if len(body) < size - 4:
+            raise self.error(
+                f"truncated: document of {size} bytes ends after {len(body) + 4} bytes", start
+            )
+        if body[-1] != 0:
+            raise self.error(f"BSON document of {size} bytes does not end with a 0 byte", start)
+        return head + body
+
+    def decode(self, raw: bytes, offset: int) -> dict[str, Any]:
+        """``raw`` (read at ``offset``) decoded; a :class:`DumpError` if it is not valid BSON."""
+        # The C decoder raises InvalidBSON but also other types (e.g. for out-of-range values).
+        try:
+            document: dict[str, Any] = bson.decode(raw)
+        except Exception as exc:
+            raise self.error(f"invalid BSON document: {exc}", offset) from exc
+        return document
+
+
+@contextmanager
+def open_bson_stream(path: Path, *, compressed: bool | None = None) -> Iterator[BsonStream]:
+    """A :class:`BsonStream` over the file ``path``.
+
+    ``compressed=None`` detects gzip by its magic bytes ``1f 8b``.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise DumpError(path, f"cannot open: {exc.strerror or exc}") from exc
+    with handle:
+        if compressed is None:
+            try:
+                compressed = handle.peek(2)[:2] == GZIP_MAGIC
+            except OSError as exc:
+                raise DumpError(path, f"cannot read: {exc.strerror or exc}") from exc
+        if compressed:
+            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+                yield BsonStream(unzipped, path, compressed=True)
+        else:
+            yield BsonStream(handle, path, compressed=False)

@@ -1,0 +1,103 @@
+"""The one-shot migration: store the plan, run it, watch the report until it ends.
+
+Used by ``pulp2to3 migrate`` and ``pulp2to3 demo``; goes through the same store and dispatch
+functions as the REST API, so a one-shot run and an API run are the same migration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+
+from pulp2to3.coordination import FINISHED_REPORT_STATUSES, ReportStatus
+from pulp2to3.plan import parse_plan, plan_object
+from pulp2to3.queue.cancel import cancel_migration
+from pulp2to3.queue.dispatch import start_run
+from pulp2to3.store import plans, reports
+
+WATCH_EVERY = 0.5
+
+
+async def submit(
+    connection: asyncpg.Connection, raw_plan: object, *, validate: bool = False
+) -> uuid.UUID:
+    """Validate and store the plan, then start a migration of it; return the report id."""
+    plan = plan_object(raw_plan)
+    parse_plan(plan)
+    stored = await plans.insert_plan(connection, plan)
+    report_id, _ = await start_run(connection, stored.id, validate=validate, dry_run=False)
+    return report_id
+
+
+async def watch(
+    connection: asyncpg.Connection,
+    report_id: uuid.UUID,
+    show: Callable[[reports.ReportView], None],
+) -> reports.ReportView:
+    """Call ``show`` with the report every half second until it is finished; return it."""
+    while True:
+        report = await reports.get_report(connection, report_id)
+        assert report is not None
+        show(report)
+        if ReportStatus(report.status) in FINISHED_REPORT_STATUSES:
+            return report
+        await asyncio.sleep(WATCH_EVERY)
+
+
+async def cancel(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
+    await cancel_migration(connection, report_id)
+
+
+@contextlib.contextmanager
+def worker_processes(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start ``count`` ``pulp2to3 worker`` processes; stop them (SIGTERM, then kill) on exit."""
+    command = [sys.executable, "-m", "pulp2to3.cli", "--log-level", "WARNING", "worker"]
+    processes = [
+        subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(count)
+    ]
+    try:
+        yield processes
+    finally:
+        stop_processes(processes)
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], grace: float = 20) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def child_environment(database_url: str, **overrides: Path | str) -> dict[str, str]:
+    """The environment of worker and API processes: ours, with the database URL pinned, so
+    that they all use the server this process resolved (embedded or not)."""
+    env = dict(os.environ)
+    env["PULP2TO3_DATABASE_URL"] = database_url
+    env.update({f"PULP2TO3_{name.upper()}": str(value) for name, value in overrides.items()})
+    return env
+
+
+@contextlib.asynccontextmanager
+async def connection_to(url: str) -> AsyncIterator[asyncpg.Connection]:
+    from pulp2to3.database import connect
+
+    connection = await connect(url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
