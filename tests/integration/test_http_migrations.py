@@ -26,7 +26,8 @@ Client = TestClient[web.Request, web.Application]
 @pytest.fixture
 async def client(db_url: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
     settings = load_settings({"PULP2TO3_DATABASE_URL": db_url, "PULP2TO3_ADMIN_PASSWORD": "secret"})
-    async with TestClient(TestServer(http_app.init(settings, pool)), headers=AUTH_HEADERS) as client:
+    server = TestServer(http_app.init(settings, pool))
+    async with TestClient(server, headers=AUTH_HEADERS) as client:
         yield client
 
 

@@ -102,3 +102,25 @@ async def test_distribution_base_paths_are_unique(pool: asyncpg.Pool) -> None:
         await connection.execute(insert, "one", "pub/iso")
         with pytest.raises(asyncpg.UniqueViolationError):
             await connection.execute(insert, "two", "pub/iso")
+
+
+@pytest.mark.parametrize(
+    ("job_status", "abort_requested", "state"),
+    [
+        ("todo", False, "waiting"),
+        ("doing", False, "running"),
+        ("doing", True, "canceling"),
+        ("succeeded", False, "completed"),
+        ("failed", False, "failed"),
+        ("cancelled", True, "canceled"),
+        ("aborted", True, "canceled"),
+    ],
+)
+async def test_task_states_are_mapped_from_job_statuses(
+    pool: asyncpg.Pool, job_status: str, abort_requested: bool, state: str
+) -> None:
+    async with pool.acquire() as connection:
+        mapped = await connection.fetchval(
+            "SELECT pulp2to3_task_state($1, $2)", job_status, abort_requested
+        )
+    assert mapped == state
