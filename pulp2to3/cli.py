@@ -216,7 +216,7 @@ async def _demo(repos: int, units: int, workers: int, stay: bool) -> int:
     async with runner.connection_to(setup.database_url) as connection:
         await init_db(connection)
     raw_plan = await asyncio.to_thread(_load_plan, setup.sample.plan_path)
-    api = demo.start_api(env)
+    api = runner.api_process(env)
     try:
         with runner.worker_processes(workers, env):
             report = await _run_and_show(setup.database_url, raw_plan, validate=True)

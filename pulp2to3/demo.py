@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -51,13 +49,4 @@ async def prepare(settings: Settings, *, repos: int, units: int) -> DemoSetup:
         sample=sample,
         media_root=home / "media",
         password=secrets.token_urlsafe(12),
-    )
-
-
-def start_api(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pulp2to3.cli", "--log-level", "WARNING", "api"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
     )

@@ -33,7 +33,7 @@ class StepBars:
 
     def __init__(self, console: Console | None = None) -> None:
         self.progress = Progress(
-            TextColumn("{task.description:<44}"),
+            TextColumn("{task.description:<22}"),
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
@@ -55,9 +55,7 @@ class StepBars:
         for step in report.steps:
             bar = self._bars.get(step.code)
             if bar is None:
-                bar = self.progress.add_task(
-                    step.description, total=None, status=step.status, start=False
-                )
+                bar = self.progress.add_task(step.code, total=None, status=step.status, start=False)
                 self._bars[step.code] = bar
             if step.status != "waiting":
                 self.progress.start_task(bar)

@@ -57,6 +57,16 @@ async def cancel(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
     await cancel_migration(connection, report_id)
 
 
+def api_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A ``pulp2to3 api`` process (stop it with ``stop_processes``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pulp2to3.cli", "--log-level", "WARNING", "api"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 @contextlib.contextmanager
 def worker_processes(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` ``pulp2to3 worker`` processes; stop them (SIGTERM, then kill) on exit."""

@@ -293,6 +293,11 @@ CREATE TABLE IF NOT EXISTS publication (
     created_at             timestamptz NOT NULL DEFAULT now()
 );
 
+-- A migrated version is published once: a re-run or a concurrent copy of a batch finds the
+-- publication there instead of adding a second one.
+CREATE UNIQUE INDEX IF NOT EXISTS publication_one_per_version
+    ON publication (repository_version_id);
+
 -- What a publication publishes: content files by their content artifact...
 CREATE TABLE IF NOT EXISTS published_artifact (
     publication_id       bigint NOT NULL REFERENCES publication (id) ON DELETE CASCADE,

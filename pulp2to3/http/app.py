@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from pulp2to3.http import migrations, state, status
+from pulp2to3.http import content_app, migrations, openapi, state, status, views
+from pulp2to3.http.auth import Credentials, auth_middleware
 from pulp2to3.http.errors import error_middleware
 from pulp2to3.settings import Settings
 
@@ -14,9 +15,15 @@ API_ROOT = "/pulp/api/v3/"
 
 def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     """Build the application; ``pool`` belongs to the caller, which closes it after shutdown."""
-    app = web.Application(middlewares=[error_middleware])
+    credentials = None
+    if settings.admin_password is not None:  # None only with --insecure-dev (the CLI checks)
+        credentials = Credentials.hashed(settings.admin_user, settings.admin_password)
+    app = web.Application(middlewares=[error_middleware, auth_middleware(credentials)])
     app[state.SETTINGS] = settings
     app[state.POOL] = pool
     app.router.add_get(f"{API_ROOT}status/", status.get_status)
+    openapi.add_routes(app)
+    views.add_routes(app)
+    content_app.add_routes(app)
     migrations.add_routes(app)
     return app

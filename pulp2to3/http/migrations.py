@@ -83,6 +83,9 @@ def _report_json(report: reports.ReportView) -> dict[str, Any]:
                 "finished_at": _time(step.finished_at),
                 "tasks": [task_href(job_id) for job_id in step.job_ids],
                 "task_counts": step.task_counts,
+                "failed_units": [
+                    {"unit": unit, "reason": reason} for unit, reason in step.failures
+                ],
             }
             for step in report.steps
         ],

@@ -90,7 +90,12 @@ async def job_middleware(
 
 app = procrastinate.App(
     connector=AsyncpgConnector(pool_factory=_make_pool, connect=_connect),
-    import_paths=["pulp2to3.queue.maintenance"],
+    import_paths=[
+        "pulp2to3.queue.maintenance",
+        "pulp2to3.actors.migration",
+        "pulp2to3.actors.coordinator",
+        "pulp2to3.actors.registry",
+    ],
     worker_defaults={
         "fetch_job_polling_interval": POLL_INTERVAL,
         "abort_job_polling_interval": POLL_INTERVAL,

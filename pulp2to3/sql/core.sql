@@ -136,6 +136,10 @@ VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (report_id, step_code, batch_key)
     DO UPDATE SET done = EXCLUDED.done, failed = EXCLUDED.failed
 
+-- forget_unit_failures --
+-- A batch that runs again names its failures anew
+DELETE FROM migration_unit_failure WHERE report_id = $1 AND step_code = $2 AND batch_key = $3
+
 -- record_unit_failures --
 -- Name the units a batch could not migrate
 INSERT INTO migration_unit_failure (report_id, step_code, batch_key, pulp2_id, reason)
@@ -154,3 +158,12 @@ UPDATE migration_task SET error_description = $2, error_traceback = $3 WHERE job
 -- get_expanded_plan --
 -- The expanded plan a running migration works from
 SELECT expanded_plan FROM migration_report WHERE id = $1
+
+-- step_failure --
+-- Why a step failed: the recorded error of its first task that failed for good
+SELECT COALESCE(t.error_description, 'task ' || t.job_id || ' ended ' || j.status::text) AS reason
+  FROM migration_task t
+  JOIN procrastinate_jobs j ON j.id = t.job_id
+ WHERE t.report_id = $1 AND t.step_code = $2 AND j.status IN ('failed', 'cancelled', 'aborted')
+ ORDER BY t.job_id
+ LIMIT 1

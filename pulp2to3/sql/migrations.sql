@@ -38,7 +38,7 @@ SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, er
 -- report_steps --
 -- The steps of some reports with their counters and their tasks' states
 WITH progress AS (
-    SELECT report_id, step_code, sum(done) AS done, sum(failed) AS failed
+    SELECT report_id, step_code, sum(done)::bigint AS done, sum(failed)::bigint AS failed
       FROM migration_batch_progress
      WHERE report_id = ANY($1::uuid[])
      GROUP BY report_id, step_code
@@ -101,3 +101,12 @@ SELECT t.job_id, t.report_id, t.step_code, t.worker_name, t.error_description,
 -- distribution_base_paths --
 -- Where the migrated distributions are served, for the one-shot runner to print
 SELECT base_path FROM distribution ORDER BY base_path
+
+-- report_unit_failures --
+-- The units each step of some reports could not migrate, by name (the first 100 per step)
+SELECT report_id, step_code, pulp2_id, reason
+  FROM (SELECT f.*, row_number() OVER (PARTITION BY report_id, step_code ORDER BY pulp2_id) AS n
+          FROM migration_unit_failure f
+         WHERE report_id = ANY($1::uuid[])) AS numbered
+ WHERE n <= 100
+ ORDER BY report_id, step_code, pulp2_id

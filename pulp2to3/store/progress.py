@@ -22,6 +22,7 @@ async def record_batch(
     await connection.execute(
         queries["record_batch_progress"], report_id, step_code, batch_key, done, len(failures)
     )
+    await connection.execute(queries["forget_unit_failures"], report_id, step_code, batch_key)
     if failures:
         await connection.execute(
             queries["record_unit_failures"],

@@ -137,6 +137,11 @@ async def close_step(
     await connection.execute(queries["close_step"], report_id, code, status.value)
 
 
+async def step_failure(connection: asyncpg.Connection, report_id: uuid.UUID, code: str) -> str:
+    reason: str | None = await connection.fetchval(queries["step_failure"], report_id, code)
+    return f"Step {code} failed: {reason or 'a task failed'}"
+
+
 async def cancel_unfinished_steps(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
     await connection.execute(queries["cancel_unfinished_steps"], report_id)
 
@@ -168,6 +173,8 @@ class StepView:
     finished_at: datetime.datetime | None
     job_ids: list[int]
     task_counts: dict[str, int]
+    # (unit, reason) of the first units the step could not migrate; `failed` counts them all.
+    failures: list[tuple[str, str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +190,7 @@ class ReportView:
     steps: list[StepView]
 
 
-def _step_view(row: asyncpg.Record) -> StepView:
+def _step_view(row: asyncpg.Record, failures: list[tuple[str, str]]) -> StepView:
     return StepView(
         code=row["code"],
         description=row["description"],
@@ -198,14 +205,20 @@ def _step_view(row: asyncpg.Record) -> StepView:
             state: row[f"tasks_{state}"]
             for state in ("waiting", "running", "completed", "failed", "canceled")
         },
+        failures=failures,
     )
 
 
 async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[ReportView]:
     ids = [row["id"] for row in rows]
+    failures: dict[tuple[uuid.UUID, str], list[tuple[str, str]]] = {}
+    for row in await connection.fetch(queries["report_unit_failures"], ids):
+        key = (row["report_id"], row["step_code"])
+        failures.setdefault(key, []).append((row["pulp2_id"], row["reason"]))
     steps: dict[uuid.UUID, list[StepView]] = {report_id: [] for report_id in ids}
     for row in await connection.fetch(queries["report_steps"], ids):
-        steps[row["report_id"]].append(_step_view(row))
+        key = (row["report_id"], row["code"])
+        steps[row["report_id"]].append(_step_view(row, failures.get(key, [])))
     return [
         ReportView(
             id=row["id"],

@@ -1,0 +1,167 @@
+"""Time the migrate_content.iso step: ``python benchmarks/content_iso.py --units 50000``.
+
+Builds a throw-away database (``PULP2TO3_TEST_DATABASE_URL``, else the local server), stages
+``--units`` ISO units with COPY (half downloaded, with real small files in a temporary Pulp 2
+tree; half on_demand, with lazy catalog entries; one in ten shares its file with another unit),
+then times what the step does: planning the batches, and running them ``--concurrency`` at a
+time, each on its own connection in its own transaction with its counters, as the batch task
+does. The queue is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hashlib
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+from pulp2to3 import database
+from pulp2to3.actors import content_iso
+from pulp2to3.actors.steps import Batch, Run
+from pulp2to3.plan import parse_plan
+from pulp2to3.schema import init_db
+from pulp2to3.settings import load_settings
+from pulp2to3.store import progress
+
+SERVER_URL = os.environ.get(
+    "PULP2TO3_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PLAN: dict[str, Any] = {"plugins": [{"type": "iso"}]}
+
+
+def write_tree(root: Path, units: int) -> list[tuple[Any, ...]]:
+    """Files of the downloaded units under ``root``; the pulp2_content rows of every unit."""
+    rows: list[tuple[Any, ...]] = []
+    for n in range(units):
+        unit_id = str(uuid.UUID(int=n))
+        data = f"iso image {n % (units * 9 // 10) or n}\n".encode() * 8
+        sha = hashlib.sha256(data).hexdigest()
+        downloaded = n % 2 == 0
+        storage_path = f"/var/lib/pulp/content/units/iso/{sha[:2]}/{unit_id}/image-{n}.iso"
+        if downloaded:
+            path = root / storage_path.removeprefix("/var/lib/pulp/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        fields = {"name": f"image-{n}.iso", "checksum": sha, "size": len(data)}
+        rows.append((unit_id, "iso", 1, storage_path, downloaded, fields))
+    return rows
+
+
+async def stage(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    await connection.copy_records_to_table(
+        "pulp2_content",
+        records=rows,
+        columns=[
+            "pulp2_id",
+            "content_type",
+            "last_updated",
+            "storage_path",
+            "downloaded",
+            "fields",
+        ],
+    )
+    await connection.execute(
+        "INSERT INTO pulp2_lazy_catalog (pulp2_unit_id, unit_type_id, importer_id, url, path,"
+        " checksum, checksum_algorithm)"
+        " SELECT pulp2_id, 'iso', 'importer', 'https://example.com/' || (fields->>'name'),"
+        "        storage_path, fields->>'checksum', 'sha256'"
+        "   FROM pulp2_content WHERE NOT downloaded"
+    )
+    await connection.execute("ANALYZE")
+
+
+async def new_run(connection: asyncpg.Connection, settings: Any) -> Run:
+    report_id = await connection.fetchval(
+        "WITH p AS (INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id)"
+        " INSERT INTO migration_report (plan_id, status, started_at, expanded_plan)"
+        " SELECT id, 'running', now(), $1::jsonb FROM p RETURNING id",
+        PLAN,
+    )
+    return Run(report_id=report_id, plan=parse_plan(PLAN), settings=settings)
+
+
+async def run_step(pool: asyncpg.Pool, run: Run, concurrency: int) -> tuple[int, int, float]:
+    """Plan and run every batch; (migrated, failed, planning seconds)."""
+    started = time.perf_counter()
+    async with pool.acquire() as connection:
+        batches = await content_iso.plan_iso_batches(connection, run)
+    planning = time.perf_counter() - started
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(batch: Batch) -> tuple[int, int]:
+        async with limit, pool.acquire() as connection, connection.transaction():
+            result = await content_iso.migrate_iso_batch(connection, run, batch.args)
+            await progress.record_batch(
+                connection,
+                run.report_id,
+                content_iso.STEP_CODE,
+                batch.key,
+                result.done,
+                result.failures,
+            )
+            return result.done, len(result.failures)
+
+    results = await asyncio.gather(*(one(batch) for batch in batches))
+    return sum(d for d, _ in results), sum(f for _, f in results), planning
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    name = f"pulp2to3_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(SERVER_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory(prefix="pulp2to3-bench-") as scratch:
+            root, media = Path(scratch) / "pulp", Path(scratch) / "media"
+            settings = dataclasses.replace(
+                load_settings({}), pulp2_root=root, media_root=media, verify_checksums=args.verify
+            )
+            pool = await database.create_pool(
+                database.with_database(SERVER_URL, name), max_size=args.concurrency + 1
+            )
+            try:
+                async with pool.acquire() as connection:
+                    await init_db(connection)
+                    await stage(connection, write_tree(root, args.units))
+                    run = await new_run(connection, settings)
+                started = time.perf_counter()
+                done, failed, planning = await run_step(pool, run, args.concurrency)
+                elapsed = time.perf_counter() - started
+                async with pool.acquire() as connection:
+                    counts = await connection.fetchrow(
+                        "SELECT (SELECT count(*) FROM artifact) AS artifacts,"
+                        "       (SELECT count(*) FROM content) AS contents"
+                    )
+            finally:
+                await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    print(
+        f"{args.units} units ({done} migrated, {failed} failed; {counts['contents']} contents,"
+        f" {counts['artifacts']} artifacts), concurrency {args.concurrency}"
+        f"{', verify' if args.verify else ''}: {elapsed:.2f} s (planning {planning:.2f} s),"
+        f" {done / elapsed:,.0f} units/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--units", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--verify", action="store_true", help="re-hash every file")
+    # One line per batch would drown the figure: only warnings and errors are logged.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

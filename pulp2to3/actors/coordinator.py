@@ -1,0 +1,111 @@
+"""The coordinator (poll job): applies ``coordination.decide`` under the report's row lock."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+import asyncpg
+import procrastinate
+import structlog
+from procrastinate import exceptions
+from procrastinate.types import JSONDict, TimeDeltaParams
+
+from pulp2to3.actors.registry import steps_for
+from pulp2to3.actors.steps import Run, Step, current_settings
+from pulp2to3.coordination import Decision, ReportStatus, StepStatus, decide
+from pulp2to3.plan import parse_plan
+from pulp2to3.queue import app
+from pulp2to3.store import reports
+
+log = structlog.get_logger(__name__)
+
+# How long the coordinator sleeps between two polls; workers see it within POLL_INTERVAL more.
+POLL_EVERY: TimeDeltaParams = {"milliseconds": 500}
+
+
+async def requeue(
+    connection: asyncpg.Connection, report_id: uuid.UUID, *, at_once: bool = False
+) -> None:
+    """Queue the next poll in the caller's transaction; one is enough if one is queued already."""
+    key = reports.coordinator_lock(report_id)
+    deferrer = coordinate.configure(
+        connection=connection,
+        lock=key,
+        queueing_lock=key,
+        schedule_in=None if at_once else POLL_EVERY,
+    )
+    try:
+        async with connection.transaction():  # a savepoint: a refusal must not end the caller's
+            await deferrer.defer_async(report_id=str(report_id))
+    except exceptions.AlreadyEnqueued:
+        pass
+
+
+async def _apply(
+    connection: asyncpg.Connection, run: Run, steps: Mapping[str, Step], decision: Decision
+) -> bool:
+    """Carry out ``decision``; True when it started a step that has nothing to do."""
+    rid = run.report_id
+    if decision.close_step:
+        code, status = decision.close_step
+        await reports.close_step(connection, rid, code, status)
+        log.info("step_closed", step=code, status=status.value)
+    for code in decision.skip_steps:
+        await reports.close_step(connection, rid, code, StepStatus.SKIPPED)
+    started_empty = False
+    if decision.start_step:
+        step = steps[decision.start_step]
+        batches = await step.plan_batches(connection, run)
+        if batches:
+            payloads: list[JSONDict] = [
+                {"report_id": str(rid), "batch_key": batch.key, "args": dict(batch.args)}
+                for batch in batches
+            ]
+            job_ids = await step.task.configure(connection=connection).batch_defer_async(*payloads)
+            await reports.register_tasks(
+                connection, rid, step.code, job_ids, [batch.key for batch in batches]
+            )
+        await reports.start_step(connection, rid, step.code, sum(b.units for b in batches))
+        log.info("step_started", step=step.code, tasks=len(batches))
+        started_empty = not batches
+    if decision.finish_report:
+        error = None
+        if decision.close_step and decision.close_step[1] is StepStatus.FAILED:
+            error = await reports.step_failure(connection, rid, decision.close_step[0])
+        await reports.finish_report(connection, rid, decision.finish_report, error)
+        log.info("migration_finished", status=decision.finish_report.value)
+    return started_empty
+
+
+async def poll(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
+    """One poll, in one transaction holding the report's row lock (as a cancel does)."""
+    async with connection.transaction():
+        report = await reports.lock_report(connection, report_id)
+        if report is None or report.status is not ReportStatus.RUNNING:
+            return
+        await reports.forget_finished_coordinator_jobs(connection, report_id)
+        assert report.expanded_plan is not None
+        run = Run(report_id, parse_plan(report.expanded_plan), current_settings())
+        steps = {step.code: step for step in steps_for(run.plan)}
+        while True:
+            decision = decide(await reports.report_state(connection, report_id, report.status))
+            if not await _apply(connection, run, steps, decision):
+                break
+        if decision.requeue:
+            await requeue(connection, report_id)
+
+
+@app.task(name="pulp2to3.coordinator", pass_context=True)
+async def coordinate(context: procrastinate.JobContext, report_id: str) -> None:
+    # Never retried by Procrastinate: a retry would collide with the successor this job queued.
+    rid = uuid.UUID(report_id)
+    pool: asyncpg.Pool = context.app.connector.pool  # type: ignore[attr-defined]
+    async with pool.acquire() as connection:
+        try:
+            await poll(connection, rid)
+        except Exception:
+            # The poll rolled back; poll again later rather than leave the migration stranded.
+            log.exception("coordinator_poll_failed")
+            async with connection.transaction():
+                await requeue(connection, rid)

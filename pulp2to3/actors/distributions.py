@@ -1,0 +1,240 @@
+"""The ``create_distributions`` step: every distributor of a published plan version is served.
+
+Each Pulp 2 distributor (of the plugin's distributor types) of the repositories a plan version
+names in ``pulp2_distributor_repository_ids`` becomes a distribution of that version's
+publication, at the base path its ``relative_url`` gives (or its repo id; ``iso_publish``
+normalizes). A distributor named by several plan versions serves the last of them.
+
+Base paths are unique. The database decides who gets one: distributions are inserted with
+``ON CONFLICT DO NOTHING`` (a base path that a concurrent batch holds waits for that batch, then
+counts as taken), and a distributor whose base path turns out to be served by another
+distribution is a per-distribution failure naming that distribution, never an exception.
+A batch run again finds its distributions (by the recorded mapping, or by name at the same base
+path) and only re-points them at their publication.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+import structlog
+
+from pulp2to3.actors.repositories import (
+    PULP3_TYPES,
+    PlannedRepository,
+    chunked,
+    planned_repositories,
+)
+from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
+from pulp2to3.plugins import iso_publish
+from pulp2to3.store import publications as store
+
+log = structlog.get_logger(__name__)
+
+STEP_CODE = "create_distributions"
+DISTRIBUTIONS_PER_BATCH = 20
+
+
+def distributor_label(pulp2_repo_id: str, distributor_id: str) -> str:
+    """How a failure names a Pulp 2 distributor."""
+    return f"{pulp2_repo_id}/{distributor_id}"
+
+
+async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+    """Up to ``DISTRIBUTIONS_PER_BATCH`` distributors per batch; a unit is a distribution."""
+    planned = planned_repositories(run.plan)
+    # (repo id, distributor types) -> the plan versions that name it, in plan order
+    named_by: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
+    for name, repository in planned.items():
+        for number, version in enumerate(repository.plan.versions, start=1):
+            for repo_id in version.pulp2_distributor_repository_ids:
+                key = (repo_id, repository.distributor_types)
+                named_by.setdefault(key, []).append((name, number))
+    items: dict[tuple[str, str], list[Any]] = {}
+    by_types: dict[tuple[str, ...], set[str]] = {}
+    for repo_id, types in named_by:
+        by_types.setdefault(types, set()).add(repo_id)
+    for types, repo_ids in sorted(by_types.items()):
+        for distributor in await store.pulp2_distributors(connection, repo_ids, types):
+            name, number = named_by[distributor.pulp2_repo_id, types][-1]
+            items[distributor.pulp2_repo_id, distributor.distributor_id] = [
+                name,
+                number,
+                distributor.pulp2_repo_id,
+                distributor.distributor_id,
+            ]
+    ordered = [items[key] for key in sorted(items)]
+    return [
+        Batch(key=f"distributions-{index}", units=len(chunk), args={"distributors": chunk})
+        for index, chunk in enumerate(chunked(ordered, DISTRIBUTIONS_PER_BATCH))
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Candidate:
+    """A distributor and the distribution it should become."""
+
+    distributor: store.Pulp2Distributor
+    pulp_type: str
+    name: str
+    base_path: str
+    publication_id: int
+
+    @property
+    def label(self) -> str:
+        return distributor_label(self.distributor.pulp2_repo_id, self.distributor.distributor_id)
+
+
+def _candidates(
+    items: Sequence[Sequence[Any]],
+    planned: Mapping[str, PlannedRepository],
+    distributors: Mapping[tuple[str, str], store.Pulp2Distributor],
+    versions: Mapping[tuple[str, int], store.PlannedVersion],
+) -> tuple[list[_Candidate], list[tuple[str, str]]]:
+    candidates: list[_Candidate] = []
+    failures: list[tuple[str, str]] = []
+    for name, number, repo_id, distributor_id in items:
+        label = distributor_label(repo_id, distributor_id)
+        distributor = distributors.get((repo_id, distributor_id))
+        if distributor is None:
+            failures.append((label, "the distributor is no longer in the staged dump"))
+            continue
+        version = versions.get((name, number))
+        if version is None or version.publication_id is None:
+            failures.append((label, f"repository {name!r} version {number} has no publication"))
+            continue
+        try:
+            base_path = iso_publish.base_path(distributor.config, repo_id)
+        except iso_publish.InvalidBasePath as exc:
+            failures.append((label, str(exc)))
+            continue
+        candidates.append(
+            _Candidate(
+                distributor=distributor,
+                pulp_type=PULP3_TYPES[planned[name].plugin],
+                name=iso_publish.distribution_name(name, repo_id, distributor_id),
+                base_path=base_path,
+                publication_id=version.publication_id,
+            )
+        )
+    return candidates, failures
+
+
+async def _settle(
+    connection: asyncpg.Connection, candidates: Sequence[_Candidate]
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Find the candidates that were not inserted: ours from an earlier run, or refused."""
+    holders = await store.distribution_holders(
+        connection,
+        [c.name for c in candidates],
+        [c.base_path for c in candidates],
+        [
+            c.distributor.pulp3_distribution_id
+            for c in candidates
+            if c.distributor.pulp3_distribution_id
+        ],
+    )
+    by_base = {d.base_path: d for d in holders}
+    by_name = {d.name: d for d in holders}
+    by_id = {d.id: d for d in holders}
+    ours: dict[str, int] = {}
+    repoint: dict[int, int] = {}
+    failures: list[tuple[str, str]] = []
+    for candidate in candidates:
+        mapped = candidate.distributor.pulp3_distribution_id
+        holder = by_base.get(candidate.base_path)
+        if holder is not None and (holder.id == mapped or holder.name == candidate.name):
+            ours[candidate.label] = holder.id
+            if holder.publication_id != candidate.publication_id:
+                repoint[holder.id] = candidate.publication_id
+        elif holder is not None:
+            failures.append((candidate.label, _taken(candidate.base_path, holder.name)))
+        elif mapped is not None and mapped in by_id:
+            # Ours from an earlier run, but the distributor's relative_url changed since.
+            if await store.move_distribution(
+                connection, mapped, candidate.base_path, candidate.publication_id
+            ):
+                ours[candidate.label] = mapped
+            else:
+                failures.append((candidate.label, await _taken_now(connection, candidate)))
+        elif candidate.name in by_name:
+            failures.append(
+                (
+                    candidate.label,
+                    f"name {candidate.name!r} is already used by the distribution at base path "
+                    f"{by_name[candidate.name].base_path!r}",
+                )
+            )
+        else:
+            failures.append((candidate.label, await _taken_now(connection, candidate)))
+    if repoint:
+        await store.set_distribution_publications(connection, repoint)
+    return ours, failures
+
+
+def _taken(base_path: str, holder: str) -> str:
+    return f"base path {base_path!r} is already served by distribution {holder!r}"
+
+
+async def _taken_now(connection: asyncpg.Connection, candidate: _Candidate) -> str:
+    holders = await store.distribution_holders(connection, [], [candidate.base_path], [])
+    if holders:
+        return _taken(candidate.base_path, holders[0].name)
+    return f"base path {candidate.base_path!r} could not be taken; run the migration again"
+
+
+async def create_distributions(
+    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+) -> BatchResult:
+    """Distributions of the batch's distributors; a taken base path is a failure."""
+    planned = planned_repositories(run.plan)
+    items: list[list[Any]] = [list(item) for item in args["distributors"]]
+    types = sorted({t for name, *_ in items for t in planned[name].distributor_types})
+    staged = await store.pulp2_distributors(connection, {item[2] for item in items}, types)
+    distributors = {(d.pulp2_repo_id, d.distributor_id): d for d in staged}
+    versions = await store.planned_versions(connection, {(item[0], item[1]) for item in items})
+    candidates, failures = _candidates(items, planned, distributors, versions)
+    inserted: dict[str, int] = {}
+    for pulp_type in sorted({c.pulp_type for c in candidates}):
+        inserted.update(
+            await store.insert_distributions(
+                connection,
+                pulp_type,
+                [
+                    store.NewDistribution(c.name, c.base_path, c.publication_id)
+                    for c in candidates
+                    if c.pulp_type == pulp_type
+                ],
+            )
+        )
+    ours = {c.label: inserted[c.name] for c in candidates if c.name in inserted}
+    settled, refused = await _settle(connection, [c for c in candidates if c.name not in inserted])
+    ours.update(settled)
+    failures.extend(refused)
+    await store.mark_distributors(
+        connection,
+        {
+            c.distributor.pulp2_object_id: (ours[c.label], c.publication_id)
+            for c in candidates
+            if c.label in ours
+        },
+    )
+    log.info(
+        "distributions_created",
+        step=STEP_CODE,
+        created=len(inserted),
+        existing=len(ours) - len(inserted),
+        failed=len(failures),
+    )
+    return BatchResult(done=len(ours), failures=tuple(failures))
+
+
+STEP = Step(
+    code=STEP_CODE,
+    description="Create distributions serving the publications at their Pulp 2 paths",
+    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_distributions),
+    plan_batches=plan_distribution_batches,
+)

@@ -1,0 +1,113 @@
+"""The migration task: validate and expand the plan, write the steps, start the coordinator."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import asyncpg
+import procrastinate
+import structlog
+
+from pulp2to3.actors import coordinator
+from pulp2to3.actors.registry import steps_for
+from pulp2to3.actors.steps import current_settings
+from pulp2to3.coordination import ReportStatus
+from pulp2to3.plan import (
+    Plan,
+    PlanError,
+    SourceIndex,
+    expand,
+    missing_references,
+    parse_plan,
+    plan_to_json,
+)
+from pulp2to3.plugins import PLUGINS
+from pulp2to3.pulp2.dump import open_dump
+from pulp2to3.pulp2.errors import DumpError
+from pulp2to3.pulp2.inventory import Inventory, read_inventory
+from pulp2to3.queue import app
+from pulp2to3.store import reports
+
+log = structlog.get_logger(__name__)
+
+
+class SourceUnreadable(Exception):
+    """The Pulp 2 dump is missing or cannot be read; the message says which and why."""
+
+
+def _read_inventory(dump_path: Path | None) -> Inventory:
+    if dump_path is None:
+        raise SourceUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
+    try:
+        return read_inventory(open_dump(dump_path))
+    except DumpError as exc:
+        raise SourceUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
+
+
+def _expand(plan: Plan, inventory: Inventory) -> Plan:
+    return expand(
+        plan,
+        {
+            plugin.type: inventory.repositories_of_type(PLUGINS[plugin.type].repo_type)
+            for plugin in plan.plugins
+        },
+    )
+
+
+def _missing(plan: Plan, inventory: Inventory) -> list[str]:
+    source = SourceIndex(
+        repositories=frozenset(inventory.repositories),
+        importers=inventory.importers,
+        distributors=inventory.distributors,
+    )
+    return missing_references(plan, source)
+
+
+async def _fail(connection: asyncpg.Connection, report_id: uuid.UUID, error: str) -> None:
+    async with connection.transaction():
+        report = await reports.lock_report(connection, report_id)
+        if report is not None and report.status is ReportStatus.WAITING:
+            await reports.finish_report(connection, report_id, ReportStatus.FAILED, error)
+    log.warning("migration_failed", error=error)
+
+
+@app.task(name="pulp2to3.migrate", pass_context=True)
+async def migrate(context: procrastinate.JobContext, report_id: str) -> str:
+    rid = uuid.UUID(report_id)
+    pool: asyncpg.Pool = context.app.connector.pool  # type: ignore[attr-defined]
+    async with pool.acquire() as connection:
+        async with connection.transaction():
+            report = await reports.lock_report(connection, rid)
+        if report is None or report.status is not ReportStatus.WAITING:
+            return "nothing to do"
+        try:
+            plan = parse_plan(report.plan)
+            # Reading the dump may take a while: no lock is held meanwhile.
+            inventory = await asyncio.to_thread(_read_inventory, current_settings().pulp2_dump)
+        except (PlanError, SourceUnreadable) as exc:
+            await _fail(connection, rid, str(exc))
+            return "failed"
+        expanded = _expand(plan, inventory)
+        missing = _missing(expanded, inventory) if report.validate or report.dry_run else []
+        if missing:
+            await _fail(
+                connection,
+                rid,
+                "The plan names what the Pulp 2 source lacks: " + "; ".join(missing) + ".",
+            )
+            return "failed"
+        async with connection.transaction():
+            report = await reports.lock_report(connection, rid)
+            if report is None or report.status is not ReportStatus.WAITING:
+                return "canceled meanwhile"
+            if report.dry_run:
+                await reports.finish_report(connection, rid, ReportStatus.COMPLETED)
+                return "validated"
+            steps = steps_for(expanded)
+            await reports.insert_steps(connection, rid, [(s.code, s.description) for s in steps])
+            await reports.start_report(connection, rid, plan_to_json(expanded))
+            await coordinator.requeue(connection, rid, at_once=True)
+    log.info("migration_planned", steps=[s.code for s in steps])
+    return "running"

@@ -1,0 +1,171 @@
+"""The premigrate step: stream the Pulp 2 dump into the staging tables, noting what changed.
+
+One task reads the whole dump in one pass. The reader blocks, so it runs in a thread, one chunk
+ahead of the COPY of the previous chunk, and the event loop stays free for the worker's
+heartbeats and abort checks. Memory is bounded by two chunks, whatever the size of the dump.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Collection, Generator, Mapping
+from typing import Any
+
+import asyncpg
+import structlog
+
+from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
+from pulp2to3.plan import Plan
+from pulp2to3.plugins import PLUGINS
+from pulp2to3.pulp2.dump import Dump, open_dump
+from pulp2to3.pulp2.errors import DumpError
+from pulp2to3.pulp2.staging import Rejected, StagedChunk, stage_dump
+from pulp2to3.store import staging
+
+log = structlog.get_logger(__name__)
+
+STEP_CODE = "premigrate"
+CHUNK_DOCUMENTS = 10_000
+# Malformed documents are named one by one up to this many; the rest are counted in one line.
+MAX_NAMED_REJECTS = 1_000
+
+
+class DumpUnreadable(Exception):
+    """The Pulp 2 dump is not configured or cannot be read; the message names the file."""
+
+
+def plan_content_types(plan: Plan) -> list[str]:
+    """The content types of the plan's plugins, in dependency order, each once."""
+    types = (t for plugin in plan.plugins for t in PLUGINS[plugin.type].content_types)
+    return list(dict.fromkeys(types))
+
+
+def planned_repositories(plan: Plan) -> tuple[set[str], set[str]]:
+    """The Pulp 2 repo ids the plan names, and the repository types it takes whole."""
+    repo_ids: set[str] = set()
+    repo_types: set[str] = set()
+    for plugin in plan.plugins:
+        if plugin.repositories is None:
+            repo_types.add(PLUGINS[plugin.type].repo_type)
+            continue
+        for repository in plugin.repositories:
+            if repository.pulp2_importer_repository_id is not None:
+                repo_ids.add(repository.pulp2_importer_repository_id)
+            for version in repository.versions:
+                repo_ids.add(version.pulp2_repository_id)
+                repo_ids.update(version.pulp2_distributor_repository_ids)
+    return repo_ids, repo_types
+
+
+def _failures(rejected: list[Rejected], more: int) -> tuple[tuple[str, str], ...]:
+    named = {item.label: item.reason for item in rejected}  # one per label: the table's key
+    failures = tuple(named.items())
+    if more:
+        failures += (("(more documents)", f"{more} more malformed documents not named"),)
+    return failures
+
+
+class _Reader:
+    """The blocking chunk generator, advanced in a thread, one chunk ahead of its consumer."""
+
+    def __init__(self, chunks: Generator[StagedChunk, None, None]) -> None:
+        self._chunks = chunks
+        self._ahead: asyncio.Task[StagedChunk | None] | None = None
+
+    def _read_ahead(self) -> None:
+        self._ahead = asyncio.create_task(
+            asyncio.to_thread(next, self._chunks, None), name="premigrate_read_dump"
+        )
+
+    async def next(self) -> StagedChunk | None:
+        if self._ahead is None:
+            self._read_ahead()
+        assert self._ahead is not None
+        chunk = await self._ahead
+        self._ahead = None
+        if chunk is not None:
+            self._read_ahead()
+        return chunk
+
+    async def close(self) -> None:
+        """Stop reading ahead; the thread finishes its chunk on its own, its result dropped."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.cancel()
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved, so asyncio does not report it as lost
+        with contextlib.suppress(ValueError):  # still running in the thread: let it be
+            self._chunks.close()
+
+
+async def premigrate_dump(
+    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+) -> BatchResult:
+    """Stage the whole dump, in the caller's transaction (the batch's)."""
+    path = run.settings.pulp2_dump
+    if path is None:
+        raise DumpUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
+    content_types = plan_content_types(run.plan)
+    started = time.monotonic()
+    try:
+        dump = await asyncio.to_thread(open_dump, path)
+        documents, rejected, more = await _load(connection, dump, content_types)
+    except DumpError as exc:
+        raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
+    loaded = time.monotonic()
+    repo_ids, repo_types = planned_repositories(run.plan)
+    changes = await staging.merge_load_tables(
+        connection,
+        content_types=content_types,
+        planned_repo_ids=repo_ids,
+        planned_repo_types=repo_types,
+    )
+    await staging.drop_load_tables(connection)
+    log.info(
+        "premigrate_finished",
+        dump=str(path),
+        documents=documents,
+        rejected=len(rejected) + more,
+        load_seconds=round(loaded - started, 3),
+        merge_seconds=round(time.monotonic() - loaded, 3),
+        **changes.as_log(),
+    )
+    return BatchResult(done=1, failures=_failures(rejected, more))
+
+
+async def _load(
+    connection: asyncpg.Connection, dump: Dump, content_types: Collection[str]
+) -> tuple[int, list[Rejected], int]:
+    """COPY the dump into the load tables; the documents read and those rejected."""
+    await staging.create_load_tables(connection)
+    reader = _Reader(stage_dump(dump, content_types, chunk_documents=CHUNK_DOCUMENTS))
+    documents = 0
+    rejected: list[Rejected] = []
+    more = 0
+    try:
+        while (chunk := await reader.next()) is not None:
+            await staging.copy_chunk(connection, chunk)
+            documents += chunk.documents
+            room = max(0, MAX_NAMED_REJECTS - len(rejected))
+            rejected.extend(chunk.rejected[:room])
+            more += len(chunk.rejected[room:])
+    finally:
+        await reader.close()
+    return documents, rejected, more
+
+
+async def plan_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+    return [Batch(key="dump", units=1, args={})]
+
+
+task = batch_task("pulp2to3.premigrate", STEP_CODE)(premigrate_dump)
+
+STEP = Step(
+    code=STEP_CODE,
+    description="Read the Pulp 2 dump into the staging tables",
+    task=task,
+    plan_batches=plan_batches,
+)

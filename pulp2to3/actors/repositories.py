@@ -1,0 +1,198 @@
+"""The ``create_repositories`` step: Pulp 3 repositories, their remotes and remote artifacts.
+
+Each plan repository becomes a repository (with its empty version 0, as Pulp 3 has); when the
+plan names an importer, the importer becomes the repository's remote, and every lazy catalog
+entry of that importer a remote artifact of the content its unit became. Batches group up to
+``REPOSITORIES_PER_BATCH`` plan repositories; everything is an upsert on a name, so a batch run
+again (or after a crash) leaves the same rows.
+
+The plan helpers here are shared by the later repository steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+import structlog
+
+from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
+from pulp2to3.plan import Plan, RepositoryPlan
+from pulp2to3.plugins import iso_publish
+from pulp2to3.store import repositories as store
+
+log = structlog.get_logger(__name__)
+
+STEP_CODE = "create_repositories"
+REPOSITORIES_PER_BATCH = 20
+
+# Per plugin: the Pulp 3 type of its repositories, remotes, publications and distributions,
+# and the Pulp 2 distributor types that become its publications and distributions.
+PULP3_TYPES: Mapping[str, str] = {"iso": iso_publish.PULP_TYPE}
+DISTRIBUTOR_TYPES: Mapping[str, tuple[str, ...]] = {"iso": iso_publish.DISTRIBUTOR_TYPES}
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRepository:
+    """A repository of the (expanded) plan, with its plugin."""
+
+    plugin: str
+    plan: RepositoryPlan
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def pulp_type(self) -> str:
+        return PULP3_TYPES[self.plugin]
+
+    @property
+    def distributor_types(self) -> tuple[str, ...]:
+        return DISTRIBUTOR_TYPES[self.plugin]
+
+
+def planned_repositories(plan: Plan) -> dict[str, PlannedRepository]:
+    """The plan's repositories by name, in plan order (a name given twice: the first counts)."""
+    planned: dict[str, PlannedRepository] = {}
+    for plugin in plan.plugins:
+        for repository in plugin.repositories or ():
+            planned.setdefault(repository.name, PlannedRepository(plugin.type, repository))
+    return planned
+
+
+def resolve(plan: Plan, names: Sequence[str]) -> list[PlannedRepository]:
+    """The plan repositories a batch names (its args come from the same plan)."""
+    planned = planned_repositories(plan)
+    missing = [name for name in names if name not in planned]
+    if missing:
+        raise LookupError(f"repositories not in the plan: {', '.join(missing)}")
+    return [planned[name] for name in names]
+
+
+def chunked(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+async def plan_repository_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+    """Up to ``REPOSITORIES_PER_BATCH`` plan repositories per batch; a unit is a repository."""
+    names = list(planned_repositories(run.plan))
+    return [
+        Batch(key=f"repos-{index}", units=len(chunk), args={"repositories": chunk})
+        for index, chunk in enumerate(chunked(names, REPOSITORIES_PER_BATCH))
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Remotes:
+    """What a batch's importers become."""
+
+    rows: tuple[store.RemoteRow, ...]
+    importer_of: Mapping[str, str]  # remote name -> importer object id
+    importers: Mapping[str, str | None]  # importer object id -> remote name (None: no feed)
+    failures: tuple[tuple[str, str], ...]
+
+
+def _remotes(
+    wanted: Sequence[PlannedRepository], importers: Mapping[str, store.Importer]
+) -> _Remotes:
+    rows: list[store.RemoteRow] = []
+    importer_of: dict[str, str] = {}
+    importer_remotes: dict[str, str | None] = {}
+    failures: list[tuple[str, str]] = []
+    for repository in wanted:
+        repo_id = repository.plan.pulp2_importer_repository_id
+        if repo_id is None:
+            continue
+        importer = importers.get(repo_id)
+        if importer is None:
+            failures.append((repository.name, f"Pulp 2 repository {repo_id!r} has no importer"))
+            continue
+        try:
+            spec = iso_publish.remote_from_importer(importer.config)
+        except iso_publish.InvalidImporter as exc:
+            failures.append((repository.name, f"importer of Pulp 2 repository {repo_id!r}: {exc}"))
+            continue
+        if spec is None:  # no feed: Pulp 2 had nothing to sync from, Pulp 3 gets no remote
+            importer_remotes[importer.pulp2_object_id] = None
+            continue
+        rows.append(
+            store.RemoteRow(
+                name=repository.name,
+                pulp_type=repository.pulp_type,
+                url=spec.url,
+                policy=spec.policy,
+                options=spec.options,
+            )
+        )
+        importer_of[repository.name] = importer.pulp2_object_id
+        importer_remotes[importer.pulp2_object_id] = repository.name
+    return _Remotes(tuple(rows), importer_of, importer_remotes, tuple(failures))
+
+
+async def create_repositories(
+    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+) -> BatchResult:
+    """Repositories, remotes and remote artifacts of the batch's plan repositories."""
+    wanted = resolve(run.plan, args["repositories"])
+    repositories = await store.ensure_repositories(
+        connection, {repository.name: repository.pulp_type for repository in wanted}
+    )
+    importer_repo_ids = {
+        repository.plan.pulp2_importer_repository_id
+        for repository in wanted
+        if repository.plan.pulp2_importer_repository_id is not None
+    }
+    importers = await store.importers(connection, importer_repo_ids)
+    remotes = _remotes(wanted, importers)
+    remote_ids: dict[str, int] = {}
+    remote_artifacts = 0
+    if remotes.rows:
+        remote_ids, existed = await store.upsert_remotes(connection, remotes.rows)
+        remote_artifacts = await store.sync_remote_artifacts(
+            connection,
+            [
+                store.RemoteSource(remote_ids[name], importer_id)
+                for name, importer_id in remotes.importer_of.items()
+            ],
+            previously_existing={remote_ids[name] for name in existed},
+        )
+    await store.set_repository_remotes(
+        connection, {repository.name: remote_ids.get(repository.name) for repository in wanted}
+    )
+    await store.mark_pulp2_importers(
+        connection,
+        {
+            importer_id: None if name is None else remote_ids[name]
+            for importer_id, name in remotes.importers.items()
+        },
+    )
+    await store.mark_pulp2_repositories(
+        connection,
+        {
+            version.pulp2_repository_id: repositories[repository.name].id
+            for repository in wanted
+            for version in repository.plan.versions
+        },
+    )
+    log.info(
+        "repositories_created",
+        step=STEP_CODE,
+        repositories=len(wanted),
+        remotes=len(remote_ids),
+        remote_artifacts=remote_artifacts,
+        failed=len(remotes.failures),
+    )
+    return BatchResult(done=len(wanted) - len(remotes.failures), failures=remotes.failures)
+
+
+STEP = Step(
+    code=STEP_CODE,
+    description="Create repositories, their remotes and remote artifacts",
+    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_repositories),
+    plan_batches=plan_repository_batches,
+)

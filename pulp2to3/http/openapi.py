@@ -1,0 +1,806 @@
+"""``GET /pulp/api/v3/docs/api.json``: the OpenAPI 3.0 description of the whole REST API.
+
+Built here, by hand, from the same names the handlers use; the tests check it against the
+running server (every route documented, every documented JSON answer valid against its schema).
+Object schemas are closed (``additionalProperties: false``) so that a field the server adds
+without documenting it fails those tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from aiohttp import web
+
+from pulp2to3.coordination import ReportStatus, StepStatus, TaskState
+from pulp2to3.http import content_app, views
+from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from pulp2to3.http.rendering import json_response
+from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
+
+API = "/pulp/api/v3/"
+DOC_PATH = f"{API}docs/api.json"
+OPENAPI_VERSION = "3.0.3"
+
+Schema = dict[str, Any]
+
+# --- schema building blocks -------------------------------------------------------------------
+
+STRING: Schema = {"type": "string"}
+HREF: Schema = {"type": "string", "format": "uri-reference"}
+URL: Schema = {"type": "string", "format": "uri"}
+TIME: Schema = {"type": "string", "format": "date-time"}
+INTEGER: Schema = {"type": "integer"}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+BOOLEAN: Schema = {"type": "boolean"}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    if "$ref" in schema:  # OpenAPI 3.0 ignores siblings of $ref
+        return {"allOf": [schema], "nullable": True}
+    return {**schema, "nullable": True}
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def closed(
+    properties: Mapping[str, Schema],
+    *,
+    optional: tuple[str, ...] = (),
+    description: str | None = None,
+) -> Schema:
+    """An object with exactly these properties, all required but ``optional``."""
+    schema: Schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [name for name in properties if name not in optional],
+        "properties": dict(properties),
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def enum(values: Any) -> Schema:
+    return {"type": "string", "enum": [str(value) for value in values]}
+
+
+def _plan_document() -> Schema:
+    """The plan's JSON Schema (``pulp2to3.plan``) as an OpenAPI 3.0 schema object."""
+    schema = copy.deepcopy(dict(PLAN_SCHEMA))
+    schema.pop("$schema", None)
+    schema["description"] = "A migration plan in pulp-2to3-migration's format."
+    return schema
+
+
+def _paginated(item: str) -> Schema:
+    return closed(
+        {
+            "count": COUNT,
+            "next": nullable(URL),
+            "previous": nullable(URL),
+            "results": array(ref(item)),
+        }
+    )
+
+
+PULP_OBJECT = {"pulp_href": HREF, "pulp_created": TIME}
+
+SCHEMAS: dict[str, Schema] = {
+    "Detail": closed({"detail": STRING}, description="An error that concerns no single field."),
+    "FieldErrors": {
+        "type": "object",
+        "description": "Errors per field of the request: the field's name, then its messages.",
+        "additionalProperties": array(STRING),
+        "minProperties": 1,
+    },
+    # status
+    "Status": closed(
+        {
+            "versions": array(closed({"component": STRING, "version": nullable(STRING)})),
+            "database_connection": closed({"connected": BOOLEAN}),
+            "online_workers": array(closed({"name": STRING, "last_heartbeat": TIME})),
+            "tasks": closed({"queued": nullable(COUNT), "running": nullable(COUNT)}),
+        }
+    ),
+    # plans
+    "PlanDocument": _plan_document(),
+    "MigrationPlan": closed({**PULP_OBJECT, "plan": ref("PlanDocument")}),
+    "MigrationPlanCreate": closed(
+        {
+            "plan": {
+                "description": "The plan, as a JSON object or as a string holding one.",
+                "oneOf": [ref("PlanDocument"), STRING],
+            }
+        }
+    ),
+    "MigrationPlanRun": closed(
+        {
+            "validate": {
+                **BOOLEAN,
+                "default": False,
+                "description": "Fail the migration if the plan names Pulp 2 repositories, "
+                "importers or distributors the source lacks.",
+            },
+            "dry_run": {**BOOLEAN, "default": False, "description": "Validate and stop."},
+        },
+        optional=("validate", "dry_run"),
+    ),
+    "MigrationRun": closed({"task": HREF, "report": HREF}),
+    # reports
+    "TaskCounts": closed(
+        {state: COUNT for state in ("waiting", "running", "completed", "failed", "canceled")}
+    ),
+    "FailedUnit": closed({"unit": STRING, "reason": STRING}),
+    "MigrationStep": closed(
+        {
+            "code": STRING,
+            "description": STRING,
+            "status": enum(StepStatus),
+            "total": COUNT,
+            "done": COUNT,
+            "failed": COUNT,
+            "started_at": nullable(TIME),
+            "finished_at": nullable(TIME),
+            "tasks": array(HREF),
+            "task_counts": ref("TaskCounts"),
+            "failed_units": {
+                **array(ref("FailedUnit")),
+                "description": "The first units the step could not migrate (``failed`` counts "
+                "them all).",
+            },
+        },
+        optional=("failed_units",),
+    ),
+    "MigrationReport": closed(
+        {
+            **PULP_OBJECT,
+            "plan": HREF,
+            "task": nullable(HREF),
+            "status": enum(ReportStatus),
+            "started_at": nullable(TIME),
+            "finished_at": nullable(TIME),
+            "error": nullable(STRING),
+            "steps": array(ref("MigrationStep")),
+        }
+    ),
+    "MigrationReportPatch": closed(
+        {
+            "status": {
+                **enum(("canceled", "cancel")),
+                "description": "Cancel the migration (``cancel`` is the same request).",
+            }
+        }
+    ),
+    # tasks
+    "TaskError": closed({"description": STRING, "traceback": STRING}),
+    "Task": closed(
+        {
+            **PULP_OBJECT,
+            "name": STRING,
+            "state": enum(TaskState),
+            "started_at": nullable(TIME),
+            "finished_at": nullable(TIME),
+            "worker": nullable(STRING),
+            "error": nullable(ref("TaskError")),
+            "report": HREF,
+            "step": nullable(STRING),
+            "created_resources": array(HREF),
+        }
+    ),
+    # what was migrated
+    "Repository": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_type": {**STRING, "example": "file.file"},
+            "name": STRING,
+            "description": nullable(STRING),
+            "remote": nullable(HREF),
+            "versions_href": HREF,
+            "latest_version_href": nullable(HREF),
+        }
+    ),
+    "ContentCount": closed(
+        {
+            "count": COUNT,
+            "href": {**HREF, "description": "The content list of these units."},
+        }
+    ),
+    "ContentCounts": {
+        "type": "object",
+        "description": "Unit counts by pulp_type.",
+        "additionalProperties": ref("ContentCount"),
+    },
+    "ContentSummary": closed(
+        {
+            "added": ref("ContentCounts"),
+            "removed": ref("ContentCounts"),
+            "present": ref("ContentCounts"),
+        }
+    ),
+    "RepositoryVersion": closed(
+        {
+            **PULP_OBJECT,
+            "number": COUNT,
+            "repository": HREF,
+            "content_summary": ref("ContentSummary"),
+        }
+    ),
+    "Publication": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_type": STRING,
+            "repository_version": HREF,
+            "repository": HREF,
+            "distributions": array(HREF),
+        }
+    ),
+    "Distribution": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_type": STRING,
+            "name": STRING,
+            "base_path": STRING,
+            "base_url": {**URL, "description": "Where the content app serves it."},
+            "publication": nullable(HREF),
+        }
+    ),
+    "HiddenField": closed({"name": STRING, "is_set": BOOLEAN}),
+    "Remote": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_type": STRING,
+            "name": STRING,
+            "url": STRING,
+            "policy": enum(("immediate", "on_demand", "streamed")),
+            "options": {
+                "type": "object",
+                "description": "TLS, proxy and download options, by Pulp 3 field name "
+                "(secrets left out: see hidden_fields).",
+                "additionalProperties": True,
+            },
+            "hidden_fields": array(ref("HiddenField")),
+        }
+    ),
+    "Content": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_type": STRING,
+            "relative_path": {**STRING, "description": "File content only."},
+            "sha256": {**STRING, "pattern": "^[0-9a-f]{64}$", "description": "File content only."},
+            "size": {**COUNT, "description": "File content only."},
+            "natural_key": {**STRING, "description": "Content of other types: its natural key."},
+        },
+        optional=("relative_path", "sha256", "size", "natural_key"),
+    ),
+    "Pulp2Repository": closed(
+        {
+            "pulp_href": HREF,
+            "pulp_created": {**nullable(TIME), "description": "Not recorded: always null."},
+            "pulp2_object_id": STRING,
+            "pulp2_repo_id": STRING,
+            "pulp2_repo_type": nullable(STRING),
+            "is_migrated": BOOLEAN,
+            "not_in_plan": BOOLEAN,
+            "pulp3_repository_href": nullable(HREF),
+            "pulp3_repository_version": {
+                **nullable(HREF),
+                "description": "The version its first distributor's publication published.",
+            },
+            "pulp3_remote_href": nullable(HREF),
+            "pulp3_publication_href": nullable(HREF),
+            "pulp3_distribution_hrefs": array(HREF),
+        }
+    ),
+    "Pulp2Content": closed(
+        {
+            "pulp_href": HREF,
+            "pulp_created": {**nullable(TIME), "description": "Not recorded: always null."},
+            "pulp2_id": STRING,
+            "pulp2_content_type_id": STRING,
+            "pulp2_last_updated": INTEGER,
+            "pulp2_storage_path": nullable(STRING),
+            "downloaded": BOOLEAN,
+            "is_migrated": BOOLEAN,
+            "not_in_plan": {
+                **BOOLEAN,
+                "description": "No repository of the plan holds the unit.",
+            },
+            "pulp3_content": nullable(HREF),
+        }
+    ),
+}
+
+LISTED = (
+    "MigrationPlan", "MigrationReport", "Task", "Repository", "RepositoryVersion", "Publication",
+    "Distribution", "Remote", "Content", "Pulp2Repository", "Pulp2Content",
+)  # fmt: skip
+for _item in LISTED:
+    SCHEMAS[f"Paginated{_item}List"] = _paginated(_item)
+
+
+def _json(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+RESPONSES: dict[str, Schema] = {
+    "BadRequest": {
+        "description": "The request is invalid: field errors, or a body that is not JSON or "
+        "not of the right shape.",
+        "content": _json({"anyOf": [ref("FieldErrors"), ref("Detail")]}),
+    },
+    "Unauthorized": {
+        "description": "Missing or wrong credentials.",
+        "headers": {"WWW-Authenticate": {"schema": {**STRING, "example": 'Basic realm="pulp"'}}},
+        "content": _json(ref("Detail")),
+    },
+    "NotFound": {"description": "No such object.", "content": _json(ref("Detail"))},
+    "Conflict": {
+        "description": "The request conflicts with the state of a migration.",
+        "content": _json(ref("Detail")),
+    },
+    "PayloadTooLarge": {"description": "The body is too large.", "content": _json(ref("Detail"))},
+    "UnsupportedMediaType": {
+        "description": "The body is not JSON.",
+        "content": _json(ref("Detail")),
+    },
+}
+
+PARAMETERS: dict[str, Schema] = {
+    "Limit": {
+        "name": "limit",
+        "in": "query",
+        "description": f"Page size (default {DEFAULT_LIMIT}; larger values are capped at "
+        f"{MAX_LIMIT}).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Offset": {
+        "name": "offset",
+        "in": "query",
+        "description": "How many results to skip.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Id": {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    },
+    "VersionNumber": {
+        "name": "number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+def _param(name: str) -> Schema:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+def _response(name: str) -> Schema:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _ok(schema: Schema, description: str = "OK.") -> Schema:
+    return {"description": description, "content": _json(schema)}
+
+
+def _operation(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    responses: dict[str, Schema],
+    *,
+    parameters: list[Schema] | None = None,
+    body: Schema | None = None,
+    body_required: bool = True,
+    public: bool = False,
+) -> Schema:
+    operation: Schema = {"operationId": operation_id, "tags": [tag], "summary": summary}
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": body_required, "content": _json(body)}
+    if public:
+        operation["security"] = []
+    else:
+        responses = {**responses, "401": _response("Unauthorized")}
+    operation["responses"] = dict(sorted(responses.items()))
+    return operation
+
+
+def _list_operation(
+    operation_id: str, tag: str, summary: str, item: str, filters: list[Schema] | None = None
+) -> Schema:
+    return _operation(
+        operation_id,
+        tag,
+        summary,
+        {"200": _ok(ref(f"Paginated{item}List")), "400": _response("BadRequest")},
+        parameters=[_param("Limit"), _param("Offset"), *(filters or [])],
+    )
+
+
+def _detail_operation(
+    operation_id: str, tag: str, summary: str, item: str, *, version: bool = False
+) -> Schema:
+    parameters = [_param("Id"), _param("VersionNumber")] if version else [_param("Id")]
+    return _operation(
+        operation_id,
+        tag,
+        summary,
+        {"200": _ok(ref(item)), "404": _response("NotFound")},
+        parameters=parameters,
+    )
+
+
+BOOLEAN_FILTER: Schema = {"type": "string", "enum": ["true", "false", "True", "False", "1", "0"]}
+
+
+def _pulp2_filters(id_description: str) -> list[Schema]:
+    return [
+        _query("is_migrated", BOOLEAN_FILTER, "Only those migrated (true) or not (false)."),
+        _query("not_in_plan", BOOLEAN_FILTER, "Only those outside the plan (true) or in it."),
+        _query("pulp2_id", STRING, id_description),
+    ]
+
+
+def _version_filter(name: str, what: str) -> Schema:
+    return _query(name, HREF, f"Only the content {what} this repository version (its href).")
+
+
+def _paths() -> dict[str, Schema]:
+    plans = f"{API}migration-plans/"
+    reports = f"{API}migrationreport/"
+    tasks = f"{API}tasks/"
+    report_statuses = enum(ReportStatus)
+    return {
+        f"{API}status/": {
+            "get": _operation(
+                "status_read",
+                "Status",
+                "Versions, database reachability, online workers and task counts",
+                {"200": _ok(ref("Status"))},
+                public=True,
+            )
+        },
+        DOC_PATH: {
+            "get": _operation(
+                "docs_api_json",
+                "Docs",
+                "This OpenAPI document",
+                {"200": _ok({"type": "object"}, "An OpenAPI 3.0 document.")},
+                public=True,
+            )
+        },
+        plans: {
+            "post": _operation(
+                "migration_plans_create",
+                "Migration plans",
+                "Store a migration plan",
+                {
+                    "201": _ok(ref("MigrationPlan"), "Created."),
+                    "400": _response("BadRequest"),
+                    "413": _response("PayloadTooLarge"),
+                    "415": _response("UnsupportedMediaType"),
+                },
+                body=ref("MigrationPlanCreate"),
+            ),
+            "get": _list_operation(
+                "migration_plans_list", "Migration plans", "List migration plans", "MigrationPlan"
+            ),
+        },
+        f"{plans}{{id}}/": {
+            "get": _detail_operation(
+                "migration_plans_read", "Migration plans", "A migration plan", "MigrationPlan"
+            ),
+            "delete": _operation(
+                "migration_plans_delete",
+                "Migration plans",
+                "Delete a plan and its finished reports",
+                {
+                    "204": {"description": "Deleted."},
+                    "404": _response("NotFound"),
+                    "409": _response("Conflict"),
+                },
+                parameters=[_param("Id")],
+            ),
+        },
+        f"{plans}{{id}}/run/": {
+            "post": _operation(
+                "migration_plans_run",
+                "Migration plans",
+                "Run a migration of the plan",
+                {
+                    "202": _ok(ref("MigrationRun"), "Accepted: the migration task is queued."),
+                    "400": _response("BadRequest"),
+                    "404": _response("NotFound"),
+                    "409": _response("Conflict"),
+                    "413": _response("PayloadTooLarge"),
+                    "415": _response("UnsupportedMediaType"),
+                },
+                parameters=[_param("Id")],
+                body=ref("MigrationPlanRun"),
+                body_required=False,
+            )
+        },
+        reports: {
+            "get": _list_operation(
+                "migration_reports_list",
+                "Migration reports",
+                "List migration reports",
+                "MigrationReport",
+                [_query("status", report_statuses, "Only the reports in this status.")],
+            )
+        },
+        f"{reports}{{id}}/": {
+            "get": _detail_operation(
+                "migration_reports_read",
+                "Migration reports",
+                "A migration report with its steps",
+                "MigrationReport",
+            ),
+            "patch": _operation(
+                "migration_reports_cancel",
+                "Migration reports",
+                "Cancel the migration",
+                {
+                    "200": _ok(ref("MigrationReport"), "Canceled."),
+                    "400": _response("BadRequest"),
+                    "404": _response("NotFound"),
+                    "409": _response("Conflict"),
+                    "413": _response("PayloadTooLarge"),
+                    "415": _response("UnsupportedMediaType"),
+                },
+                parameters=[_param("Id")],
+                body=ref("MigrationReportPatch"),
+            ),
+        },
+        tasks: {
+            "get": _list_operation(
+                "tasks_list",
+                "Tasks",
+                "List the tasks of migrations",
+                "Task",
+                [
+                    _query("state", enum(TaskState), "Only the tasks in this state."),
+                    _query("report", STRING, "Only the tasks of this report (its id or href)."),
+                    _query("step", STRING, "Only the tasks of this step (its code)."),
+                ],
+            )
+        },
+        f"{tasks}{{id}}/": {
+            "get": _operation(
+                "tasks_read",
+                "Tasks",
+                "A task",
+                {"200": _ok(ref("Task")), "404": _response("NotFound")},
+                parameters=[
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "description": "The task's job id.",
+                        "schema": {"type": "integer", "minimum": 0},
+                    }
+                ],
+            )
+        },
+        views.REPOSITORIES: {
+            "get": _list_operation(
+                "repositories_list", "Repositories", "List repositories", "Repository"
+            )
+        },
+        f"{views.REPOSITORIES}{{id}}/": {
+            "get": _detail_operation(
+                "repositories_read", "Repositories", "A repository", "Repository"
+            )
+        },
+        f"{views.REPOSITORIES}{{id}}/versions/": {
+            "get": _operation(
+                "repositories_versions_list",
+                "Repositories",
+                "List a repository's versions, newest first",
+                {
+                    "200": _ok(ref("PaginatedRepositoryVersionList")),
+                    "400": _response("BadRequest"),
+                    "404": _response("NotFound"),
+                },
+                parameters=[_param("Id"), _param("Limit"), _param("Offset")],
+            )
+        },
+        f"{views.REPOSITORIES}{{id}}/versions/{{number}}/": {
+            "get": _detail_operation(
+                "repositories_versions_read",
+                "Repositories",
+                "A repository version with its content summary",
+                "RepositoryVersion",
+                version=True,
+            )
+        },
+        views.PUBLICATIONS: {
+            "get": _list_operation(
+                "publications_list", "Publications", "List publications", "Publication"
+            )
+        },
+        f"{views.PUBLICATIONS}{{id}}/": {
+            "get": _detail_operation(
+                "publications_read", "Publications", "A publication", "Publication"
+            )
+        },
+        views.DISTRIBUTIONS: {
+            "get": _list_operation(
+                "distributions_list", "Distributions", "List distributions", "Distribution"
+            )
+        },
+        f"{views.DISTRIBUTIONS}{{id}}/": {
+            "get": _detail_operation(
+                "distributions_read", "Distributions", "A distribution", "Distribution"
+            )
+        },
+        views.REMOTES: {
+            "get": _list_operation("remotes_list", "Remotes", "List remotes", "Remote")
+        },
+        f"{views.REMOTES}{{id}}/": {
+            "get": _detail_operation("remotes_read", "Remotes", "A remote", "Remote")
+        },
+        views.CONTENT: {
+            "get": _list_operation(
+                "content_list",
+                "Content",
+                "List content, all of it or a repository version's",
+                "Content",
+                [
+                    _query("pulp_type", STRING, "Only content of this type (e.g. file.file)."),
+                    _version_filter("repository_version", "present in"),
+                    _version_filter("repository_version_added", "added in"),
+                    _version_filter("repository_version_removed", "removed in"),
+                ],
+            )
+        },
+        f"{views.CONTENT}{{id}}/": {
+            "get": _detail_operation("content_read", "Content", "A content unit", "Content")
+        },
+        views.PULP2_REPOSITORIES: {
+            "get": _list_operation(
+                "pulp2repositories_list",
+                "Pulp 2 mapping",
+                "List Pulp 2 repositories and what they became",
+                "Pulp2Repository",
+                _pulp2_filters("Only the Pulp 2 repository with this repo id."),
+            )
+        },
+        f"{views.PULP2_REPOSITORIES}{{id}}/": {
+            "get": _detail_operation(
+                "pulp2repositories_read",
+                "Pulp 2 mapping",
+                "A Pulp 2 repository and what it became",
+                "Pulp2Repository",
+            )
+        },
+        views.PULP2_CONTENT: {
+            "get": _list_operation(
+                "pulp2content_list",
+                "Pulp 2 mapping",
+                "List Pulp 2 content units and what they became",
+                "Pulp2Content",
+                [
+                    *_pulp2_filters("Only the Pulp 2 unit with this id."),
+                    _query("pulp2_content_type_id", STRING, "Only units of this Pulp 2 type."),
+                ],
+            )
+        },
+        f"{views.PULP2_CONTENT}{{id}}/": {
+            "get": _detail_operation(
+                "pulp2content_read",
+                "Pulp 2 mapping",
+                "A Pulp 2 content unit and what it became",
+                "Pulp2Content",
+            )
+        },
+        f"{content_app.ROOT}{{path}}": _content_app_path(),
+    }
+
+
+def _content_app_path() -> Schema:
+    responses: dict[str, Schema] = {
+        "200": {
+            "description": "The file, or for a path ending in ``/`` an HTML index of the names "
+            "directly under it (at the root: the distributions).",
+            "headers": {
+                "ETag": {"schema": STRING},
+                "Content-Length": {"schema": INTEGER},
+            },
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "text/html": {"schema": STRING},
+            },
+        },
+        "206": {
+            "description": "The requested range of the file.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        "301": {
+            "description": "A folder named without its trailing ``/``.",
+            "headers": {"Location": {"schema": HREF}},
+        },
+        "302": {
+            "description": "A file that was never downloaded (on_demand): where to fetch it.",
+            "headers": {"Location": {"schema": URL}},
+        },
+        "304": {"description": "Not modified (If-None-Match, If-Modified-Since)."},
+        "404": {
+            "description": "Unknown path, or one that tries to leave the distribution.",
+            "content": _json(ref("Detail")),
+        },
+        "416": {"description": "The requested range is not satisfiable."},
+    }
+    parameter = {
+        "name": "path",
+        "in": "path",
+        "required": True,
+        "description": "``{base_path}/{relative_path}``: the distribution's base path (which "
+        "may hold ``/``), then the path of a file it publishes, or of a folder with a "
+        "trailing ``/``.",
+        "schema": STRING,
+    }
+
+    def serve(method: str) -> Schema:
+        return _operation(
+            f"content_app_{method}",
+            "Content app",
+            "Published content, served as Pulp's content app does (no authentication)",
+            dict(responses),
+            parameters=[parameter],
+            public=True,
+        )
+
+    return {"get": serve("get"), "head": serve("head")}
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The OpenAPI document (built once; callers must not modify it)."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "pulp2to3",
+            "version": metadata.version("pulp2to3"),
+            "description": "A parallel Pulp 2 to Pulp 3 migration: plans, runs, reports and "
+            "tasks, what was migrated (read-only, in Pulp 3's shapes), and the content app.",
+        },
+        "security": [{"basicAuth": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+            "parameters": PARAMETERS,
+        },
+    }
+
+
+async def get_document(request: web.Request) -> web.Response:
+    return json_response(document())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(DOC_PATH, get_document)

@@ -1,0 +1,72 @@
+"""The ISO plugin's mapping rules (pure): a Pulp 2 ``iso`` unit becomes Pulp 3 ``file.file``.
+
+A unit's own fields (``name``, ``checksum``, ``size``; see the Pulp 2 source spec) are its
+natural key: two units with the same three values are the same content. The content's file is
+published at ``name``, so ``name`` must be a safe relative path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# The Pulp 2 content type this module maps, and the Pulp 3 type it becomes.
+CONTENT_TYPE = "iso"
+PULP_TYPE = "file.file"
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# Characters that would break a PULP_MANIFEST line or a path.
+_FORBIDDEN_IN_NAME = ("\0", "\n", "\r")
+
+
+class InvalidUnit(ValueError):
+    """A unit whose fields cannot make a valid Pulp 3 file content (a per-unit failure)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IsoFile:
+    """An ISO unit's fields, checked and normalized (checksum in lower case)."""
+
+    name: str
+    checksum: str  # sha256, hex, lower case
+    size: int
+
+    @property
+    def natural_key(self) -> str:
+        """Canonical text of the natural key: equal for equal units, distinct otherwise."""
+        return json.dumps(
+            [self.name, self.checksum, self.size], ensure_ascii=False, separators=(",", ":")
+        )
+
+    @property
+    def relative_path(self) -> str:
+        """Where the file is in a repository version (its content artifact's path)."""
+        return self.name
+
+
+def check_relative_path(name: object) -> str:
+    """``name`` if it is a path that stays inside the folder it is published in."""
+    if not isinstance(name, str) or not name:
+        raise InvalidUnit("name is missing or not a string")
+    if any(char in name for char in _FORBIDDEN_IN_NAME):
+        raise InvalidUnit(f"name {name!r} contains a NUL or line break")
+    if name.startswith("/"):
+        raise InvalidUnit(f"name {name!r} is an absolute path")
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise InvalidUnit(f"name {name!r} has an empty, '.' or '..' component")
+    return name
+
+
+def parse_fields(fields: Mapping[str, Any]) -> IsoFile:
+    """The ISO file a unit's fields describe; ``InvalidUnit`` says why they do not."""
+    name = check_relative_path(fields.get("name"))
+    checksum = fields.get("checksum")
+    if not isinstance(checksum, str) or not _SHA256.fullmatch(checksum):
+        raise InvalidUnit(f"checksum {checksum!r} is not a sha256 hex digest")
+    size = fields.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidUnit(f"size {size!r} is not a non-negative integer")
+    return IsoFile(name=name, checksum=checksum.lower(), size=size)

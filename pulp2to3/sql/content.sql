@@ -1,0 +1,93 @@
+-- Named queries of the migrate_content steps: which staged units a batch takes, and the
+-- set-based writes of what they become. A batch COPYs its rows into a temporary stage table
+-- and moves them with one INSERT ... SELECT per target table, each ordered by the table's key so
+-- that parallel batches sharing artifacts or content take their locks in the same order.
+
+-- content_plan_unit_ranges --
+-- Split the staged units of a type still to migrate into consecutive id ranges of $2 units
+SELECT min(id) AS first_id, max(id) AS last_id, count(*) AS units
+  FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $2::bigint AS bucket
+          FROM pulp2_content
+         WHERE content_type = $1 AND NOT is_migrated) AS numbered
+ GROUP BY bucket
+ ORDER BY bucket
+
+-- content_lock_units --
+-- The units of a type in an id range still to migrate, locked until the batch commits (a second
+-- copy of the same batch waits, then finds them migrated)
+SELECT id, pulp2_id, storage_path, downloaded, fields
+  FROM pulp2_content
+ WHERE content_type = $1 AND id BETWEEN $2 AND $3 AND NOT is_migrated
+ ORDER BY id
+   FOR UPDATE
+
+-- content_create_file_stage --
+-- The temporary table a batch of file content is COPYed into (dropped at commit)
+CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
+    unit_id          bigint NOT NULL,
+    natural_key      text   NOT NULL,
+    relative_path    text   NOT NULL,
+    digest           text   NOT NULL,
+    size             bigint NOT NULL,
+    artifact_sha256  text,
+    artifact_size    bigint,
+    artifact_file    text
+) ON COMMIT DROP
+
+-- content_clear_file_stage --
+-- Empty the stage table (a second batch in the same transaction)
+TRUNCATE pg_temp.content_file_stage
+
+-- content_analyze_file_stage --
+-- Temporary tables get no statistics from autovacuum: give the planner some before the joins
+ANALYZE pg_temp.content_file_stage
+
+-- content_insert_artifacts --
+-- One artifact per sha256; one already there (another batch, another run) is kept
+INSERT INTO artifact (sha256, size, file)
+SELECT DISTINCT ON (artifact_sha256) artifact_sha256, artifact_size, artifact_file
+  FROM pg_temp.content_file_stage
+ WHERE artifact_sha256 IS NOT NULL
+ ORDER BY artifact_sha256
+    ON CONFLICT (sha256) DO NOTHING
+
+-- content_insert_content --
+-- One content row per natural key of type $1
+INSERT INTO content (pulp_type, natural_key)
+SELECT $1::text, natural_key
+  FROM (SELECT DISTINCT natural_key FROM pg_temp.content_file_stage) AS keys
+ ORDER BY natural_key
+    ON CONFLICT (pulp_type, natural_key) DO NOTHING
+
+-- content_insert_file_content --
+-- The file fields of each content row of type $1 (the same for every unit of a natural key)
+INSERT INTO file_content (content_id, relative_path, digest, size)
+SELECT DISTINCT ON (c.id) c.id, s.relative_path, s.digest, s.size
+  FROM pg_temp.content_file_stage AS s
+  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
+ ORDER BY c.id
+    ON CONFLICT (content_id) DO NOTHING
+
+-- content_upsert_content_artifacts --
+-- Each content's file: its artifact, or none (on_demand) until a unit that has the file brings it.
+-- Rows already right are left alone (not even locked)
+INSERT INTO content_artifact AS ca (content_id, relative_path, artifact_id)
+SELECT DISTINCT ON (c.id, s.relative_path) c.id, s.relative_path, a.id
+  FROM pg_temp.content_file_stage AS s
+  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
+  LEFT JOIN artifact AS a ON a.sha256 = s.artifact_sha256
+ WHERE NOT EXISTS (SELECT FROM content_artifact AS x
+                    WHERE x.content_id = c.id AND x.relative_path = s.relative_path
+                      AND (x.artifact_id IS NOT NULL OR a.id IS NULL))
+ ORDER BY c.id, s.relative_path, a.id NULLS LAST
+    ON CONFLICT (content_id, relative_path) DO UPDATE
+   SET artifact_id = EXCLUDED.artifact_id
+ WHERE ca.artifact_id IS NULL AND EXCLUDED.artifact_id IS NOT NULL
+
+-- content_mark_migrated --
+-- Map the staged units to the content they became; they are migrated
+UPDATE pulp2_content AS p
+   SET pulp3_content_id = c.id, is_migrated = true
+  FROM pg_temp.content_file_stage AS s
+  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
+ WHERE p.id = s.unit_id

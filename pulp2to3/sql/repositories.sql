@@ -1,0 +1,180 @@
+-- Named queries of the create_repositories and create_repo_versions steps. Every write is an
+-- upsert on a natural key (repository and remote by name, version by number, remote artifact by
+-- content artifact and remote), so a batch run twice leaves the same rows. Staging rows that
+-- several batches may update are locked in id order first, so parallel batches never deadlock.
+
+-- repositories_insert --
+-- The Pulp 3 repositories of a batch, by name ($1 names, $2 pulp types); existing ones are kept
+INSERT INTO repository (pulp_type, name)
+SELECT w.pulp_type, w.name
+  FROM unnest($1::text[], $2::text[]) AS w(name, pulp_type)
+ ORDER BY w.name
+    ON CONFLICT (name) DO NOTHING
+
+-- repositories_insert_version_zero --
+-- Every repository of $1 (names) has its empty version 0, as Pulp 3 gives each new repository
+INSERT INTO repository_version (repository_id, number)
+SELECT r.id, 0
+  FROM repository AS r
+ WHERE r.name = ANY($1::text[])
+ ORDER BY r.id
+    ON CONFLICT (repository_id, number) DO NOTHING
+
+-- repositories_by_name --
+-- Repositories of $1 (names) with their latest version number
+SELECT r.id, r.name, r.remote_id, max(v.number) AS latest_version
+  FROM repository AS r
+  LEFT JOIN repository_version AS v ON v.repository_id = r.id
+ WHERE r.name = ANY($1::text[])
+ GROUP BY r.id
+
+-- repositories_importers --
+-- The staged importers of the Pulp 2 repositories $1
+SELECT pulp2_object_id, pulp2_repo_id, config
+  FROM pulp2_importer
+ WHERE pulp2_repo_id = ANY($1::text[])
+
+-- repositories_remotes_by_name --
+-- Remotes of $1 (names) that exist already
+SELECT id, name
+  FROM remote
+ WHERE name = ANY($1::text[])
+
+-- repositories_upsert_remotes --
+-- Remotes by name ($1 names, $2 types, $3 urls, $4 policies, $5 options as JSON text); a remote
+-- already right is left alone (not even locked); returns nothing, read ids by name after
+INSERT INTO remote AS r (pulp_type, name, url, policy, options)
+SELECT w.pulp_type, w.name, w.url, w.policy, w.options::jsonb
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       AS w(name, pulp_type, url, policy, options)
+ ORDER BY w.name
+    ON CONFLICT (name) DO UPDATE
+   SET pulp_type = EXCLUDED.pulp_type, url = EXCLUDED.url, policy = EXCLUDED.policy,
+       options = EXCLUDED.options
+ WHERE (r.pulp_type, r.url, r.policy, r.options)
+       IS DISTINCT FROM (EXCLUDED.pulp_type, EXCLUDED.url, EXCLUDED.policy, EXCLUDED.options)
+
+-- repositories_set_remotes --
+-- Tie each repository ($1 names) to its remote ($2 ids, null for none)
+UPDATE repository AS r
+   SET remote_id = w.remote_id
+  FROM unnest($1::text[], $2::bigint[]) AS w(name, remote_id)
+ WHERE r.name = w.name AND r.remote_id IS DISTINCT FROM w.remote_id
+
+-- repositories_upsert_remote_artifacts --
+-- Every lazy catalog entry of importer $1[i] becomes a remote artifact of remote $2[i] for the
+-- content artifact of the content its unit became; one per content artifact and remote (the
+-- newest revision wins); the sha256 is the catalog's checksum when it is a sha256
+INSERT INTO remote_artifact AS ra (content_artifact_id, remote_id, url, sha256, size)
+SELECT DISTINCT ON (ca.id, m.remote_id)
+       ca.id, m.remote_id, lc.url,
+       CASE WHEN lower(lc.checksum_algorithm) = 'sha256' THEN lower(lc.checksum) END,
+       fc.size
+  FROM unnest($1::text[], $2::bigint[]) AS m(importer_id, remote_id)
+  JOIN pulp2_lazy_catalog AS lc ON lc.importer_id = m.importer_id
+  JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
+  JOIN content_artifact AS ca ON ca.content_id = pc.pulp3_content_id
+  LEFT JOIN file_content AS fc ON fc.content_id = ca.content_id
+ ORDER BY ca.id, m.remote_id, lc.revision DESC, lc.url
+    ON CONFLICT (content_artifact_id, remote_id) DO UPDATE
+   SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, size = EXCLUDED.size
+ WHERE (ra.url, ra.sha256, ra.size)
+       IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.sha256, EXCLUDED.size)
+
+-- repositories_delete_stale_remote_artifacts --
+-- Remote artifacts of remote $2[i] that no lazy catalog entry of importer $1[i] gives any more
+-- (or of remote $2[i] with no importer: $1[i] null)
+DELETE FROM remote_artifact AS ra
+ USING unnest($1::text[], $2::bigint[]) AS m(importer_id, remote_id)
+ WHERE ra.remote_id = m.remote_id
+   AND NOT EXISTS (
+       SELECT
+         FROM pulp2_lazy_catalog AS lc
+         JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
+         JOIN content_artifact AS ca ON ca.content_id = pc.pulp3_content_id
+        WHERE lc.importer_id = m.importer_id AND ca.id = ra.content_artifact_id)
+
+-- repositories_mark_pulp2_repositories --
+-- Map Pulp 2 repositories ($1 repo ids) to the Pulp 3 repositories ($2 ids) they feed
+WITH locked AS (
+    SELECT p.id, w.repository_id
+      FROM pulp2_repository AS p
+      JOIN unnest($1::text[], $2::bigint[]) AS w(pulp2_repo_id, repository_id)
+        ON w.pulp2_repo_id = p.pulp2_repo_id
+     ORDER BY p.id
+       FOR UPDATE OF p
+)
+UPDATE pulp2_repository AS p
+   SET pulp3_repository_id = locked.repository_id, is_migrated = true
+  FROM locked
+ WHERE p.id = locked.id
+   AND (p.pulp3_repository_id, p.is_migrated) IS DISTINCT FROM (locked.repository_id, true)
+
+-- repositories_mark_pulp2_importers --
+-- Map Pulp 2 importers ($1 object ids) to the remotes ($2 ids, null when no feed) they became
+WITH locked AS (
+    SELECT p.id, w.remote_id
+      FROM pulp2_importer AS p
+      JOIN unnest($1::text[], $2::bigint[]) AS w(pulp2_object_id, remote_id)
+        ON w.pulp2_object_id = p.pulp2_object_id
+     ORDER BY p.id
+       FOR UPDATE OF p
+)
+UPDATE pulp2_importer AS p
+   SET pulp3_remote_id = locked.remote_id, is_migrated = true
+  FROM locked
+ WHERE p.id = locked.id
+   AND (p.pulp3_remote_id, p.is_migrated) IS DISTINCT FROM (locked.remote_id, true)
+
+-- repo_versions_existing_pulp2_repositories --
+-- Which of the Pulp 2 repositories $1 are staged
+SELECT pulp2_repo_id
+  FROM pulp2_repository
+ WHERE pulp2_repo_id = ANY($1::text[])
+
+-- repo_versions_create --
+-- Version $2[i] of repository $1[i] (one number per repository, the one after its latest)
+-- holding exactly the migrated content of Pulp 2 repository $3[i]. Pulp 3's membership rows:
+-- content that leaves gets version_removed, content that arrives a new row version_added.
+-- Everything is computed from the memberships as they were before this statement, and nothing
+-- happens for a version that exists already. Returns the versions it created.
+WITH wanted AS (
+    SELECT w.repository_id, w.number, w.pulp2_repo_id
+      FROM unnest($1::bigint[], $2::integer[], $3::text[]) AS w(repository_id, number, pulp2_repo_id)
+), created AS (
+    INSERT INTO repository_version (repository_id, number)
+    SELECT repository_id, number FROM wanted ORDER BY repository_id
+        ON CONFLICT (repository_id, number) DO NOTHING
+    RETURNING repository_id, number
+), target AS (
+    SELECT DISTINCT c.repository_id, c.number, pc.pulp3_content_id AS content_id
+      FROM created AS c
+      JOIN wanted AS w ON w.repository_id = c.repository_id AND w.number = c.number
+      JOIN pulp2_repo_content AS rc ON rc.pulp2_repo_id = w.pulp2_repo_id
+      JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
+     WHERE pc.pulp3_content_id IS NOT NULL
+), removed AS (
+    UPDATE repository_content AS cur
+       SET version_removed = c.number
+      FROM created AS c
+     WHERE cur.repository_id = c.repository_id
+       AND cur.version_removed IS NULL
+       AND NOT EXISTS (SELECT FROM target AS t
+                        WHERE t.repository_id = cur.repository_id
+                          AND t.content_id = cur.content_id)
+    RETURNING 1
+), added AS (
+    INSERT INTO repository_content (repository_id, content_id, version_added)
+    SELECT t.repository_id, t.content_id, t.number
+      FROM target AS t
+     WHERE NOT EXISTS (SELECT FROM repository_content AS cur
+                        WHERE cur.repository_id = t.repository_id
+                          AND cur.content_id = t.content_id
+                          AND cur.version_removed IS NULL)
+     ORDER BY t.repository_id, t.content_id
+    RETURNING 1
+)
+SELECT c.repository_id, c.number,
+       (SELECT count(*) FROM added) AS added,
+       (SELECT count(*) FROM removed) AS removed
+  FROM created AS c

@@ -1,0 +1,365 @@
+-- Named queries of premigrate: the dump is COPYed into temporary load tables (dropped at commit),
+-- then merged set-based into the pulp2_* staging tables, recording what changed since the last
+-- run by clearing is_migrated. A `seq` column keeps the dump order, so that of two documents
+-- with the same key the later one wins, the same way every time.
+
+-- staging_create_load_repository --
+-- The repos documents of this dump
+CREATE TEMPORARY TABLE premigrate_load_repository (
+    seq                  bigint GENERATED ALWAYS AS IDENTITY,
+    pulp2_object_id      text        NOT NULL,
+    pulp2_repo_id        text        NOT NULL,
+    pulp2_repo_type      text,
+    content_unit_counts  jsonb       NOT NULL,
+    last_unit_added      timestamptz,
+    last_unit_removed    timestamptz
+) ON COMMIT DROP
+
+-- staging_create_load_importer --
+-- The repo_importers documents of this dump
+CREATE TEMPORARY TABLE premigrate_load_importer (
+    seq               bigint GENERATED ALWAYS AS IDENTITY,
+    pulp2_object_id   text        NOT NULL,
+    pulp2_repo_id     text        NOT NULL,
+    importer_type_id  text        NOT NULL,
+    config            jsonb       NOT NULL,
+    last_updated      timestamptz
+) ON COMMIT DROP
+
+-- staging_create_load_distributor --
+-- The repo_distributors documents of this dump
+CREATE TEMPORARY TABLE premigrate_load_distributor (
+    seq                  bigint GENERATED ALWAYS AS IDENTITY,
+    pulp2_object_id      text        NOT NULL,
+    pulp2_repo_id        text        NOT NULL,
+    distributor_id       text        NOT NULL,
+    distributor_type_id  text        NOT NULL,
+    config               jsonb       NOT NULL,
+    auto_publish         boolean     NOT NULL,
+    last_publish         timestamptz,
+    last_updated         timestamptz
+) ON COMMIT DROP
+
+-- staging_create_load_repo_content --
+-- The repo_content_units documents of this dump (of the staged content types)
+CREATE TEMPORARY TABLE premigrate_load_repo_content (
+    seq            bigint GENERATED ALWAYS AS IDENTITY,
+    pulp2_repo_id  text        NOT NULL,
+    pulp2_unit_id  text        NOT NULL,
+    unit_type_id   text        NOT NULL,
+    created        timestamptz,
+    updated        timestamptz
+) ON COMMIT DROP
+
+-- staging_create_load_content --
+-- The units_<type> documents of this dump (of the staged content types)
+CREATE TEMPORARY TABLE premigrate_load_content (
+    seq           bigint GENERATED ALWAYS AS IDENTITY,
+    pulp2_id      text     NOT NULL,
+    content_type  text     NOT NULL,
+    last_updated  bigint   NOT NULL,
+    storage_path  text,
+    downloaded    boolean  NOT NULL,
+    fields        jsonb    NOT NULL
+) ON COMMIT DROP
+
+-- staging_create_load_lazy_catalog --
+-- The lazy_content_catalog documents of this dump (of the staged content types)
+CREATE TEMPORARY TABLE premigrate_load_lazy_catalog (
+    seq                 bigint GENERATED ALWAYS AS IDENTITY,
+    pulp2_unit_id       text     NOT NULL,
+    unit_type_id        text     NOT NULL,
+    importer_id         text     NOT NULL,
+    url                 text     NOT NULL,
+    path                text,
+    checksum            text,
+    checksum_algorithm  text,
+    revision            integer  NOT NULL
+) ON COMMIT DROP
+
+-- staging_analyze_load_tables --
+-- Temporary tables get no statistics from autovacuum: give the planner some before the merges
+ANALYZE premigrate_load_repository, premigrate_load_importer, premigrate_load_distributor,
+        premigrate_load_repo_content, premigrate_load_content, premigrate_load_lazy_catalog
+
+-- staging_drop_load_tables --
+-- Free the load tables as soon as the merge is done (they would go at commit anyway)
+DROP TABLE IF EXISTS premigrate_load_repository, premigrate_load_importer,
+     premigrate_load_distributor, premigrate_load_repo_content, premigrate_load_content,
+     premigrate_load_lazy_catalog
+
+-- staging_merge_repositories --
+-- Upsert the repositories by repo_id; one whose units were added or removed since the last run
+-- is to be migrated again. Returns how many rows were inserted and updated
+WITH by_object AS (
+    SELECT DISTINCT ON (pulp2_object_id) *
+      FROM premigrate_load_repository
+     ORDER BY pulp2_object_id, seq DESC
+), latest AS (
+    SELECT DISTINCT ON (pulp2_repo_id) *
+      FROM by_object
+     ORDER BY pulp2_repo_id, seq DESC
+), merged AS (
+    INSERT INTO pulp2_repository AS r (pulp2_object_id, pulp2_repo_id, pulp2_repo_type,
+                                       content_unit_counts, last_unit_added, last_unit_removed)
+    SELECT pulp2_object_id, pulp2_repo_id, pulp2_repo_type, content_unit_counts,
+           last_unit_added, last_unit_removed
+      FROM latest
+        ON CONFLICT (pulp2_repo_id) DO UPDATE
+       SET pulp2_object_id = EXCLUDED.pulp2_object_id,
+           pulp2_repo_type = EXCLUDED.pulp2_repo_type,
+           content_unit_counts = EXCLUDED.content_unit_counts,
+           last_unit_added = EXCLUDED.last_unit_added,
+           last_unit_removed = EXCLUDED.last_unit_removed,
+           is_migrated = r.is_migrated
+               AND (r.pulp2_object_id, r.last_unit_added, r.last_unit_removed)
+                   IS NOT DISTINCT FROM
+                   (EXCLUDED.pulp2_object_id, EXCLUDED.last_unit_added, EXCLUDED.last_unit_removed)
+     WHERE (r.pulp2_object_id, r.pulp2_repo_type, r.content_unit_counts, r.last_unit_added,
+            r.last_unit_removed)
+           IS DISTINCT FROM
+           (EXCLUDED.pulp2_object_id, EXCLUDED.pulp2_repo_type, EXCLUDED.content_unit_counts,
+            EXCLUDED.last_unit_added, EXCLUDED.last_unit_removed)
+    RETURNING xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM merged
+
+-- staging_merge_importers --
+-- Upsert the importers by repo_id (one per repository); one whose last_updated, type or config
+-- changed is to be migrated again. Returns how many rows were inserted and updated
+WITH by_object AS (
+    SELECT DISTINCT ON (pulp2_object_id) *
+      FROM premigrate_load_importer
+     ORDER BY pulp2_object_id, seq DESC
+), latest AS (
+    SELECT DISTINCT ON (pulp2_repo_id) *
+      FROM by_object
+     ORDER BY pulp2_repo_id, seq DESC
+), merged AS (
+    INSERT INTO pulp2_importer AS i (pulp2_object_id, pulp2_repo_id, importer_type_id, config,
+                                     last_updated)
+    SELECT pulp2_object_id, pulp2_repo_id, importer_type_id, config, last_updated
+      FROM latest
+        ON CONFLICT (pulp2_repo_id) DO UPDATE
+       SET pulp2_object_id = EXCLUDED.pulp2_object_id,
+           importer_type_id = EXCLUDED.importer_type_id,
+           config = EXCLUDED.config,
+           last_updated = EXCLUDED.last_updated,
+           is_migrated = false
+     WHERE (i.pulp2_object_id, i.importer_type_id, i.config, i.last_updated)
+           IS DISTINCT FROM
+           (EXCLUDED.pulp2_object_id, EXCLUDED.importer_type_id, EXCLUDED.config,
+            EXCLUDED.last_updated)
+    RETURNING xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM merged
+
+-- staging_merge_distributors --
+-- Upsert the distributors by (repo_id, distributor_id); one whose last_updated, type or config
+-- changed is to be migrated again (a new last_publish or auto_publish alone is only recorded).
+-- Returns how many rows were inserted and updated
+WITH by_object AS (
+    SELECT DISTINCT ON (pulp2_object_id) *
+      FROM premigrate_load_distributor
+     ORDER BY pulp2_object_id, seq DESC
+), latest AS (
+    SELECT DISTINCT ON (pulp2_repo_id, distributor_id) *
+      FROM by_object
+     ORDER BY pulp2_repo_id, distributor_id, seq DESC
+), merged AS (
+    INSERT INTO pulp2_distributor AS d (pulp2_object_id, pulp2_repo_id, distributor_id,
+                                        distributor_type_id, config, auto_publish, last_publish,
+                                        last_updated)
+    SELECT pulp2_object_id, pulp2_repo_id, distributor_id, distributor_type_id, config,
+           auto_publish, last_publish, last_updated
+      FROM latest
+        ON CONFLICT (pulp2_repo_id, distributor_id) DO UPDATE
+       SET pulp2_object_id = EXCLUDED.pulp2_object_id,
+           distributor_type_id = EXCLUDED.distributor_type_id,
+           config = EXCLUDED.config,
+           auto_publish = EXCLUDED.auto_publish,
+           last_publish = EXCLUDED.last_publish,
+           last_updated = EXCLUDED.last_updated,
+           is_migrated = d.is_migrated
+               AND (d.pulp2_object_id, d.distributor_type_id, d.config, d.last_updated)
+                   IS NOT DISTINCT FROM
+                   (EXCLUDED.pulp2_object_id, EXCLUDED.distributor_type_id, EXCLUDED.config,
+                    EXCLUDED.last_updated)
+     WHERE (d.pulp2_object_id, d.distributor_type_id, d.config, d.auto_publish, d.last_publish,
+            d.last_updated)
+           IS DISTINCT FROM
+           (EXCLUDED.pulp2_object_id, EXCLUDED.distributor_type_id, EXCLUDED.config,
+            EXCLUDED.auto_publish, EXCLUDED.last_publish, EXCLUDED.last_updated)
+    RETURNING xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM merged
+
+-- staging_merge_content --
+-- Upsert the units by their Pulp 2 id; one whose _last_updated grew (or whose file, download
+-- state or fields changed) is to be migrated again; units absent from this dump stay as they
+-- are. Returns how many rows were inserted and updated
+WITH latest AS (
+    SELECT DISTINCT ON (pulp2_id) *
+      FROM premigrate_load_content
+     ORDER BY pulp2_id, seq DESC
+), merged AS (
+    INSERT INTO pulp2_content AS c (pulp2_id, content_type, last_updated, storage_path,
+                                    downloaded, fields)
+    SELECT pulp2_id, content_type, last_updated, storage_path, downloaded, fields
+      FROM latest
+        ON CONFLICT (pulp2_id) DO UPDATE
+       SET content_type = EXCLUDED.content_type,
+           last_updated = EXCLUDED.last_updated,
+           storage_path = EXCLUDED.storage_path,
+           downloaded = EXCLUDED.downloaded,
+           fields = EXCLUDED.fields,
+           is_migrated = c.is_migrated
+               AND EXCLUDED.last_updated <= c.last_updated
+               AND (c.content_type, c.storage_path, c.downloaded, c.fields)
+                   IS NOT DISTINCT FROM
+                   (EXCLUDED.content_type, EXCLUDED.storage_path, EXCLUDED.downloaded,
+                    EXCLUDED.fields)
+     WHERE (c.content_type, c.last_updated, c.storage_path, c.downloaded, c.fields)
+           IS DISTINCT FROM
+           (EXCLUDED.content_type, EXCLUDED.last_updated, EXCLUDED.storage_path,
+            EXCLUDED.downloaded, EXCLUDED.fields)
+    RETURNING xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM merged
+
+-- staging_delete_vanished_lazy_catalog --
+-- For the units in this dump, forget catalog entries the dump no longer has (entries of units
+-- that vanished stay, as the units do); their units are to be migrated again. Returns how many
+-- entries went
+WITH gone AS (
+    DELETE FROM pulp2_lazy_catalog AS e
+     WHERE EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = e.pulp2_unit_id)
+       AND NOT EXISTS (SELECT 1
+                         FROM premigrate_load_lazy_catalog AS l
+                        WHERE l.pulp2_unit_id = e.pulp2_unit_id
+                          AND l.importer_id = e.importer_id
+                          AND l.url = e.url)
+    RETURNING e.pulp2_unit_id
+), flagged AS (
+    UPDATE pulp2_content AS c
+       SET is_migrated = false
+     WHERE c.is_migrated
+       AND c.pulp2_id IN (SELECT pulp2_unit_id FROM gone)
+)
+SELECT count(*) AS deleted FROM gone
+
+-- staging_merge_lazy_catalog --
+-- Upsert the catalog entries of the units in this dump; a unit with a new or changed entry is
+-- to be migrated again (its remote artifacts changed). Returns how many rows were inserted and
+-- updated
+WITH latest AS (
+    SELECT DISTINCT ON (l.pulp2_unit_id, l.importer_id, l.url) l.*
+      FROM premigrate_load_lazy_catalog AS l
+     WHERE EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = l.pulp2_unit_id)
+     ORDER BY l.pulp2_unit_id, l.importer_id, l.url, l.seq DESC
+), merged AS (
+    INSERT INTO pulp2_lazy_catalog AS e (pulp2_unit_id, unit_type_id, importer_id, url, path,
+                                         checksum, checksum_algorithm, revision)
+    SELECT pulp2_unit_id, unit_type_id, importer_id, url, path, checksum, checksum_algorithm,
+           revision
+      FROM latest
+        ON CONFLICT (pulp2_unit_id, importer_id, url) DO UPDATE
+       SET unit_type_id = EXCLUDED.unit_type_id,
+           path = EXCLUDED.path,
+           checksum = EXCLUDED.checksum,
+           checksum_algorithm = EXCLUDED.checksum_algorithm,
+           revision = EXCLUDED.revision
+     WHERE (e.unit_type_id, e.path, e.checksum, e.checksum_algorithm, e.revision)
+           IS DISTINCT FROM
+           (EXCLUDED.unit_type_id, EXCLUDED.path, EXCLUDED.checksum,
+            EXCLUDED.checksum_algorithm, EXCLUDED.revision)
+    RETURNING e.pulp2_unit_id, xmax = 0 AS inserted
+), flagged AS (
+    UPDATE pulp2_content AS c
+       SET is_migrated = false
+     WHERE c.is_migrated
+       AND c.pulp2_id IN (SELECT pulp2_unit_id FROM merged)
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM merged
+
+-- staging_delete_vanished_repo_content --
+-- Memberships of the staged content types ($1) are exactly this dump's: forget those it no
+-- longer has, and those of units it no longer has, so that no new repository version refers
+-- to a vanished unit; their repositories are to be migrated again. Returns how many went
+WITH gone AS (
+    DELETE FROM pulp2_repo_content AS m
+     WHERE m.unit_type_id = ANY ($1::text[])
+       -- One NOT EXISTS (an anti-join), not two ORed (a subplan run once per membership).
+       AND NOT EXISTS (SELECT 1
+                         FROM premigrate_load_repo_content AS l
+                         JOIN premigrate_load_content AS u ON u.pulp2_id = l.pulp2_unit_id
+                        WHERE l.pulp2_repo_id = m.pulp2_repo_id
+                          AND l.pulp2_unit_id = m.pulp2_unit_id)
+    RETURNING m.pulp2_repo_id
+), flagged AS (
+    UPDATE pulp2_repository AS r
+       SET is_migrated = false
+     WHERE r.is_migrated
+       AND r.pulp2_repo_id IN (SELECT pulp2_repo_id FROM gone)
+)
+SELECT count(*) AS deleted FROM gone
+
+-- staging_merge_repo_content --
+-- Upsert this dump's memberships whose unit is in the dump; a repository that gained one is
+-- to be migrated again (new created/updated stamps alone are only recorded). Returns how many
+-- rows were inserted and updated
+WITH latest AS (
+    SELECT DISTINCT ON (l.pulp2_repo_id, l.pulp2_unit_id) l.*
+      FROM premigrate_load_repo_content AS l
+     WHERE EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = l.pulp2_unit_id)
+     ORDER BY l.pulp2_repo_id, l.pulp2_unit_id, l.seq DESC
+), merged AS (
+    INSERT INTO pulp2_repo_content AS m (pulp2_repo_id, pulp2_unit_id, unit_type_id, created,
+                                         updated)
+    SELECT pulp2_repo_id, pulp2_unit_id, unit_type_id, created, updated
+      FROM latest
+        ON CONFLICT (pulp2_repo_id, pulp2_unit_id) DO UPDATE
+       SET unit_type_id = EXCLUDED.unit_type_id,
+           created = EXCLUDED.created,
+           updated = EXCLUDED.updated
+     WHERE (m.unit_type_id, m.created, m.updated)
+           IS DISTINCT FROM
+           (EXCLUDED.unit_type_id, EXCLUDED.created, EXCLUDED.updated)
+    RETURNING m.pulp2_repo_id, xmax = 0 AS inserted
+), flagged AS (
+    UPDATE pulp2_repository AS r
+       SET is_migrated = false
+     WHERE r.is_migrated
+       AND r.pulp2_repo_id IN (SELECT pulp2_repo_id FROM merged WHERE inserted)
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM merged
+
+-- staging_mark_not_in_plan --
+-- not_in_plan: true for every repository the plan names neither by repo_id ($1) nor by a
+-- whole repository type ($2, for a plugin listed without repositories). Returns how many changed
+WITH wanted AS (
+    SELECT id,
+           NOT (pulp2_repo_id = ANY ($1::text[])
+                OR coalesce(pulp2_repo_type = ANY ($2::text[]), false)) AS not_in_plan
+      FROM pulp2_repository
+), changed AS (
+    UPDATE pulp2_repository AS r
+       SET not_in_plan = w.not_in_plan
+      FROM wanted AS w
+     WHERE r.id = w.id
+       AND r.not_in_plan <> w.not_in_plan
+    RETURNING r.id
+)
+SELECT count(*) AS changed FROM changed

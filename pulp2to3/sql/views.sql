@@ -1,0 +1,375 @@
+-- Named queries behind the read-only views (what was migrated) and the content app.
+-- Lists are ordered by the bigint key (insertion order, stable under offset paging); every
+-- reference a row shows is joined in the same statement, so a page costs one query, never one
+-- per row. Optional filters are typed parameters that are NULL when not given.
+
+-- view_count_repositories --
+-- How many repositories there are
+SELECT count(*) FROM repository
+
+-- view_list_repositories --
+-- A page of repositories with their remote's UUID and their latest version number
+SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
+       rm.pulp_id AS remote_pulp_id, latest.number AS latest_version
+  FROM repository AS r
+  LEFT JOIN remote AS rm ON rm.id = r.remote_id
+  LEFT JOIN LATERAL (SELECT max(v.number) AS number
+                       FROM repository_version AS v
+                      WHERE v.repository_id = r.id) AS latest ON true
+ ORDER BY r.id
+ LIMIT $1 OFFSET $2
+
+-- view_get_repository --
+-- One repository by UUID, as the list shows it
+SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
+       rm.pulp_id AS remote_pulp_id, latest.number AS latest_version
+  FROM repository AS r
+  LEFT JOIN remote AS rm ON rm.id = r.remote_id
+  LEFT JOIN LATERAL (SELECT max(v.number) AS number
+                       FROM repository_version AS v
+                      WHERE v.repository_id = r.id) AS latest ON true
+ WHERE r.pulp_id = $1
+
+-- view_count_repository_versions --
+-- How many versions a repository (by UUID) has; NULL when there is no such repository
+SELECT (SELECT count(*) FROM repository_version AS v WHERE v.repository_id = r.id)
+  FROM repository AS r
+ WHERE r.pulp_id = $1
+
+-- view_list_repository_versions --
+-- A page of the versions of a repository (by UUID), newest first, as Pulp lists them
+SELECT v.id, v.pulp_id, v.created_at, v.number, r.pulp_id AS repository_pulp_id
+  FROM repository AS r
+  JOIN repository_version AS v ON v.repository_id = r.id
+ WHERE r.pulp_id = $1
+ ORDER BY v.number DESC
+ LIMIT $2 OFFSET $3
+
+-- view_get_repository_version --
+-- One version by its repository's UUID and its number
+SELECT v.id, v.pulp_id, v.created_at, v.number, r.pulp_id AS repository_pulp_id
+  FROM repository AS r
+  JOIN repository_version AS v ON v.repository_id = r.id
+ WHERE r.pulp_id = $1 AND v.number = $2
+
+-- view_content_summaries --
+-- Content counts of some versions (by id), per pulp_type: added in, removed in, present in
+-- each. One pass over the memberships of their repositories counts the changes at each version
+-- number; a version's present count is the running total of the changes up to its number (a
+-- membership is present in N when version_added <= N and it was not removed by N)
+WITH versions AS (
+    SELECT id, repository_id, number FROM repository_version WHERE id = ANY($1::bigint[])
+), repositories AS (
+    SELECT repository_id, max(number) AS top FROM versions GROUP BY repository_id
+), changes AS (
+    SELECT rc.repository_id, c.pulp_type, rc.version_added AS number, 1 AS added, 0 AS removed
+      FROM repositories AS r
+      JOIN repository_content AS rc
+        ON rc.repository_id = r.repository_id AND rc.version_added <= r.top
+      JOIN content AS c ON c.id = rc.content_id
+    UNION ALL
+    SELECT rc.repository_id, c.pulp_type, rc.version_removed, 0, 1
+      FROM repositories AS r
+      JOIN repository_content AS rc
+        ON rc.repository_id = r.repository_id AND rc.version_removed <= r.top
+      JOIN content AS c ON c.id = rc.content_id
+), per_number AS (
+    SELECT repository_id, pulp_type, number, count(*) FILTER (WHERE added = 1) AS added,
+           count(*) FILTER (WHERE removed = 1) AS removed
+      FROM changes
+     GROUP BY repository_id, pulp_type, number
+)
+SELECT v.id AS version_id, p.pulp_type,
+       coalesce(sum(p.added) FILTER (WHERE p.number = v.number), 0)::bigint AS added,
+       coalesce(sum(p.removed) FILTER (WHERE p.number = v.number), 0)::bigint AS removed,
+       sum(p.added - p.removed)::bigint AS present
+  FROM versions AS v
+  JOIN per_number AS p ON p.repository_id = v.repository_id AND p.number <= v.number
+ GROUP BY v.id, p.pulp_type
+ ORDER BY v.id, p.pulp_type
+
+-- view_find_repository_version --
+-- The internal ids of a version named by its repository's UUID and its number
+SELECT v.repository_id, v.number
+  FROM repository AS r
+  JOIN repository_version AS v ON v.repository_id = r.id
+ WHERE r.pulp_id = $1 AND v.number = $2
+
+-- view_count_publications --
+-- How many publications there are
+SELECT count(*) FROM publication
+
+-- view_list_publications --
+-- A page of publications with their version and the distributions that serve them
+WITH page AS (
+    SELECT p.id, p.pulp_id, p.created_at, p.pulp_type, v.number AS version_number,
+           r.pulp_id AS repository_pulp_id
+      FROM publication AS p
+      JOIN repository_version AS v ON v.id = p.repository_version_id
+      JOIN repository AS r ON r.id = v.repository_id
+     ORDER BY p.id
+     LIMIT $1 OFFSET $2
+), served AS (
+    SELECT d.publication_id, array_agg(d.pulp_id ORDER BY d.id) AS distribution_pulp_ids
+      FROM distribution AS d
+     WHERE d.publication_id IN (SELECT id FROM page)
+     GROUP BY d.publication_id
+)
+SELECT page.*, coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp_ids
+  FROM page
+  LEFT JOIN served ON served.publication_id = page.id
+ ORDER BY page.id
+
+-- view_get_publication --
+-- One publication by UUID, as the list shows it
+SELECT p.id, p.pulp_id, p.created_at, p.pulp_type, v.number AS version_number,
+       r.pulp_id AS repository_pulp_id,
+       array(SELECT d.pulp_id FROM distribution AS d WHERE d.publication_id = p.id ORDER BY d.id)
+           AS distribution_pulp_ids
+  FROM publication AS p
+  JOIN repository_version AS v ON v.id = p.repository_version_id
+  JOIN repository AS r ON r.id = v.repository_id
+ WHERE p.pulp_id = $1
+
+-- view_count_distributions --
+-- How many distributions there are
+SELECT count(*) FROM distribution
+
+-- view_list_distributions --
+-- A page of distributions with the UUID of the publication they serve
+SELECT d.id, d.pulp_id, d.created_at, d.pulp_type, d.name, d.base_path,
+       p.pulp_id AS publication_pulp_id
+  FROM distribution AS d
+  LEFT JOIN publication AS p ON p.id = d.publication_id
+ ORDER BY d.id
+ LIMIT $1 OFFSET $2
+
+-- view_get_distribution --
+-- One distribution by UUID, as the list shows it
+SELECT d.id, d.pulp_id, d.created_at, d.pulp_type, d.name, d.base_path,
+       p.pulp_id AS publication_pulp_id
+  FROM distribution AS d
+  LEFT JOIN publication AS p ON p.id = d.publication_id
+ WHERE d.pulp_id = $1
+
+-- view_count_remotes --
+-- How many remotes there are
+SELECT count(*) FROM remote
+
+-- view_list_remotes --
+-- A page of remotes
+SELECT id, pulp_id, created_at, pulp_type, name, url, policy, options
+  FROM remote
+ ORDER BY id
+ LIMIT $1 OFFSET $2
+
+-- view_get_remote --
+-- One remote by UUID
+SELECT id, pulp_id, created_at, pulp_type, name, url, policy, options
+  FROM remote
+ WHERE pulp_id = $1
+
+-- view_count_content --
+-- How many content units there are, optionally of one pulp_type ($1)
+SELECT count(*) FROM content WHERE ($1::text IS NULL OR pulp_type = $1)
+
+-- view_list_content --
+-- A page of content units, optionally of one pulp_type ($1), with their file fields if any
+SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
+       f.relative_path, f.digest, f.size
+  FROM content AS c
+  LEFT JOIN file_content AS f ON f.content_id = c.id
+ WHERE ($1::text IS NULL OR c.pulp_type = $1)
+ ORDER BY c.id
+ LIMIT $2 OFFSET $3
+
+-- view_get_content --
+-- One content unit by UUID, with its file fields if any
+SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
+       f.relative_path, f.digest, f.size
+  FROM content AS c
+  LEFT JOIN file_content AS f ON f.content_id = c.id
+ WHERE c.pulp_id = $1
+
+-- view_count_version_content --
+-- How many units of repository $1 are, at version number $2, present ($3 = 'present'), added
+-- ($3 = 'added') or removed ($3 = 'removed'); optionally of one pulp_type ($4)
+SELECT count(*)
+  FROM repository_content AS rc
+  JOIN content AS c ON c.id = rc.content_id
+ WHERE rc.repository_id = $1
+   AND CASE $3::text
+           WHEN 'added' THEN rc.version_added = $2
+           WHEN 'removed' THEN rc.version_removed = $2
+           ELSE rc.version_added <= $2 AND (rc.version_removed IS NULL OR rc.version_removed > $2)
+       END
+   AND ($4::text IS NULL OR c.pulp_type = $4)
+
+-- view_list_version_content --
+-- A page of the units of repository $1 present, added or removed ($3) at version number $2,
+-- optionally of one pulp_type ($4), with their file fields if any
+SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
+       f.relative_path, f.digest, f.size
+  FROM repository_content AS rc
+  JOIN content AS c ON c.id = rc.content_id
+  LEFT JOIN file_content AS f ON f.content_id = c.id
+ WHERE rc.repository_id = $1
+   AND CASE $3::text
+           WHEN 'added' THEN rc.version_added = $2
+           WHEN 'removed' THEN rc.version_removed = $2
+           ELSE rc.version_added <= $2 AND (rc.version_removed IS NULL OR rc.version_removed > $2)
+       END
+   AND ($4::text IS NULL OR c.pulp_type = $4)
+ ORDER BY c.id
+ LIMIT $5 OFFSET $6
+
+-- view_count_pulp2_repositories --
+-- How many Pulp 2 repositories match the filters: is_migrated ($1), not_in_plan ($2), repo id ($3)
+SELECT count(*)
+  FROM pulp2_repository
+ WHERE ($1::boolean IS NULL OR is_migrated = $1)
+   AND ($2::boolean IS NULL OR not_in_plan = $2)
+   AND ($3::text IS NULL OR pulp2_repo_id = $3)
+
+-- view_list_pulp2_repositories --
+-- A page of Pulp 2 repositories matching the filters (as counted above) or one by UUID ($4),
+-- with what they became: the Pulp 3 repository, the remote their importer became, the
+-- publications and distributions their distributors became (and the version published)
+WITH page AS (
+    SELECT p.id, p.pulp_id, p.pulp2_object_id, p.pulp2_repo_id, p.pulp2_repo_type,
+           p.is_migrated, p.not_in_plan, p.pulp3_repository_id
+      FROM pulp2_repository AS p
+     WHERE ($1::boolean IS NULL OR p.is_migrated = $1)
+       AND ($2::boolean IS NULL OR p.not_in_plan = $2)
+       AND ($3::text IS NULL OR p.pulp2_repo_id = $3)
+       AND ($4::uuid IS NULL OR p.pulp_id = $4)
+     ORDER BY p.id
+     LIMIT $5 OFFSET $6
+)
+SELECT page.pulp_id, page.pulp2_object_id, page.pulp2_repo_id, page.pulp2_repo_type,
+       page.is_migrated, page.not_in_plan,
+       r.pulp_id AS repository_pulp_id,
+       rm.pulp_id AS remote_pulp_id,
+       published.repository_pulp_id AS published_repository_pulp_id,
+       published.version_number AS published_version_number,
+       published.publication_pulp_id,
+       coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp_ids
+  FROM page
+  LEFT JOIN repository AS r ON r.id = page.pulp3_repository_id
+  LEFT JOIN pulp2_importer AS i ON i.pulp2_repo_id = page.pulp2_repo_id
+  LEFT JOIN remote AS rm ON rm.id = i.pulp3_remote_id
+  LEFT JOIN LATERAL (
+        SELECT pub.pulp_id AS publication_pulp_id, v.number AS version_number,
+               vr.pulp_id AS repository_pulp_id
+          FROM pulp2_distributor AS dist
+          JOIN publication AS pub ON pub.id = dist.pulp3_publication_id
+          JOIN repository_version AS v ON v.id = pub.repository_version_id
+          JOIN repository AS vr ON vr.id = v.repository_id
+         WHERE dist.pulp2_repo_id = page.pulp2_repo_id
+         ORDER BY dist.id
+         LIMIT 1
+       ) AS published ON true
+  LEFT JOIN LATERAL (
+        SELECT array_agg(d.pulp_id ORDER BY dist.id) AS distribution_pulp_ids
+          FROM pulp2_distributor AS dist
+          JOIN distribution AS d ON d.id = dist.pulp3_distribution_id
+         WHERE dist.pulp2_repo_id = page.pulp2_repo_id
+       ) AS served ON true
+ ORDER BY page.id
+
+-- view_count_pulp2_content --
+-- How many Pulp 2 units match the filters: is_migrated ($1), not_in_plan ($2), unit id ($3),
+-- content type ($4). A unit is not in the plan when no repository of the plan holds it
+SELECT count(*)
+  FROM pulp2_content AS c
+  LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
+               FROM pulp2_repo_content AS rc
+               JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
+              WHERE NOT r.not_in_plan
+                AND $2::boolean IS NOT NULL) AS planned ON planned.pulp2_unit_id = c.pulp2_id
+ WHERE ($1::boolean IS NULL OR c.is_migrated = $1)
+   AND ($2::boolean IS NULL OR (planned.pulp2_unit_id IS NULL) = $2)
+   AND ($3::text IS NULL OR c.pulp2_id = $3)
+   AND ($4::text IS NULL OR c.content_type = $4)
+
+-- view_list_pulp2_content --
+-- A page of Pulp 2 units matching the filters (as counted above) or one by UUID ($5), with
+-- the content each became and whether it is outside the plan (one pass over the memberships
+-- of the page's units, not one per unit)
+WITH page AS (
+    SELECT c.id, c.pulp_id, c.pulp2_id, c.content_type, c.last_updated, c.storage_path,
+           c.downloaded, c.is_migrated, c.pulp3_content_id
+      FROM pulp2_content AS c
+      LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
+                   FROM pulp2_repo_content AS rc
+                   JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
+                  WHERE NOT r.not_in_plan
+                    AND $2::boolean IS NOT NULL) AS planned
+        ON planned.pulp2_unit_id = c.pulp2_id
+     WHERE ($1::boolean IS NULL OR c.is_migrated = $1)
+       AND ($2::boolean IS NULL OR (planned.pulp2_unit_id IS NULL) = $2)
+       AND ($3::text IS NULL OR c.pulp2_id = $3)
+       AND ($4::text IS NULL OR c.content_type = $4)
+       AND ($5::uuid IS NULL OR c.pulp_id = $5)
+     ORDER BY c.id
+     LIMIT $6 OFFSET $7
+), in_plan AS (
+    SELECT DISTINCT rc.pulp2_unit_id
+      FROM pulp2_repo_content AS rc
+      JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
+     WHERE NOT r.not_in_plan
+       AND rc.pulp2_unit_id IN (SELECT pulp2_id FROM page)
+)
+SELECT page.pulp_id, page.pulp2_id, page.content_type, page.last_updated, page.storage_path,
+       page.downloaded, page.is_migrated, in_plan.pulp2_unit_id IS NULL AS not_in_plan,
+       content.pulp_id AS content_pulp_id
+  FROM page
+  LEFT JOIN in_plan ON in_plan.pulp2_unit_id = page.pulp2_id
+  LEFT JOIN content ON content.id = page.pulp3_content_id
+ ORDER BY page.id
+
+-- content_app_distribution --
+-- The distribution whose base path is the longest of the candidate prefixes ($1), with its
+-- publication's id (NULL when it serves none)
+SELECT d.base_path, d.publication_id
+  FROM distribution AS d
+ WHERE d.base_path = ANY($1::text[])
+ ORDER BY length(d.base_path) DESC
+ LIMIT 1
+
+-- content_app_base_paths_under --
+-- The base paths of the distributions that start with a prefix ($1, '' for all)
+SELECT base_path FROM distribution WHERE starts_with(base_path, $1) ORDER BY base_path
+
+-- content_app_published_file --
+-- What publication $1 serves at relative path $2: generated metadata first, else a content
+-- file (its artifact, or when it was never downloaded the URL of one of its remote artifacts)
+SELECT a.file, a.sha256, NULL AS remote_url
+  FROM published_metadata AS pm
+  JOIN artifact AS a ON a.id = pm.artifact_id
+ WHERE pm.publication_id = $1 AND pm.relative_path = $2
+UNION ALL
+SELECT a.file, a.sha256,
+       (SELECT ra.url FROM remote_artifact AS ra
+         WHERE ra.content_artifact_id = ca.id
+         ORDER BY ra.id
+         LIMIT 1) AS remote_url
+  FROM published_artifact AS pa
+  JOIN content_artifact AS ca ON ca.id = pa.content_artifact_id
+  LEFT JOIN artifact AS a ON a.id = ca.artifact_id
+ WHERE pa.publication_id = $1 AND pa.relative_path = $2
+LIMIT 1
+
+-- content_app_published_under --
+-- The names directly under a folder ($2: '' or ending in '/') of what publication $1 serves,
+-- each with whether it is itself a folder
+SELECT DISTINCT split_part(rest, '/', 1) AS name, strpos(rest, '/') > 0 AS is_folder
+  FROM (SELECT substr(relative_path, length($2) + 1) AS rest
+          FROM published_artifact
+         WHERE publication_id = $1 AND starts_with(relative_path, $2)
+        UNION ALL
+        SELECT substr(relative_path, length($2) + 1)
+          FROM published_metadata
+         WHERE publication_id = $1 AND starts_with(relative_path, $2)) AS entries
+ WHERE rest <> ''
+ ORDER BY name, is_folder

@@ -1,0 +1,211 @@
+"""Artifact storage on disk: files content-addressed by sha256 under the media root.
+
+An artifact is ``<media_root>/artifact/<sha256[:2]>/<sha256[2:]>``, one file per sha256 however
+many units use it. It is made by hard link to the Pulp 2 file when both share a filesystem (no
+data is copied, the source is untouched), by copy otherwise: to a temporary file in the same
+folder, then ``os.replace``, so that a crash never leaves a partial artifact under its final name.
+
+Everything here is blocking file I/O: callers run it in a thread (``asyncio.to_thread``).
+Problems of one source file (missing, wrong size or checksum, outside the Pulp 2 root) raise
+``SourceFileError`` or ``UnsafePath``, which the caller turns into a per-unit failure; problems
+of the media root (full disk, no permission) raise ``OSError`` and fail the batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import errno
+import hashlib
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from pulp2to3.pulp2.paths import resolve_storage_path
+
+ARTIFACT_FOLDER = "artifact"
+_CHUNK = 1 << 20
+
+# A hard link that fails with one of these is replaced by a copy: another filesystem, a
+# filesystem without hard links, a file we may not link (fs.protected_hardlinks), too many links.
+_COPY_INSTEAD = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+LinkFunction = Callable[[Path, Path], None]
+
+
+class SourceFileError(Exception):
+    """A Pulp 2 file that cannot become an artifact; ``reason`` names the unit's failure."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class MissingFile(SourceFileError):
+    pass
+
+
+class WrongSize(SourceFileError):
+    pass
+
+
+class WrongChecksum(SourceFileError):
+    pass
+
+
+class Interrupted(Exception):
+    """The caller stopped waiting (its task was cancelled): the file at hand is given up."""
+
+
+class Stored(enum.Enum):
+    LINKED = "linked"
+    COPIED = "copied"
+    EXISTING = "existing"
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredArtifact:
+    sha256: str
+    size: int
+    file: str  # relative to the media root, with "/" separators
+    how: Stored
+
+
+def artifact_relative_path(sha256: str) -> str:
+    """Where the artifact of ``sha256`` lives, relative to the media root."""
+    if len(sha256) != 64 or sha256.strip("0123456789abcdef"):
+        raise ValueError(f"not a lower-case sha256 hex digest: {sha256!r}")
+    return str(PurePosixPath(ARTIFACT_FOLDER, sha256[:2], sha256[2:]))
+
+
+def _check_stop(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Interrupted
+
+
+def sha256_of_fd(fd: int, stop: threading.Event | None = None) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, _CHUNK):
+        _check_stop(stop)
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return sha256_of_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def check_source(
+    path: Path, *, size: int, sha256: str, verify: bool, stop: threading.Event | None = None
+) -> None:
+    """Raise ``SourceFileError`` unless ``path`` is a regular file of ``size`` bytes (and, with
+    ``verify``, of that ``sha256``). The last component is not followed if it is a link.
+    ``stop`` set by another thread interrupts the hashing (``Interrupted``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError as exc:
+        raise MissingFile(path, f"file {path} is missing") from exc
+    except OSError as exc:
+        raise SourceFileError(path, f"file {path} cannot be read: {exc.strerror}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceFileError(path, f"{path} is not a regular file")
+        if info.st_size != size:
+            raise WrongSize(path, f"file {path} has {info.st_size} bytes, expected {size}")
+        if verify:
+            try:
+                actual = sha256_of_fd(fd, stop)
+            except OSError as exc:
+                raise SourceFileError(path, f"file {path} cannot be read: {exc.strerror}") from exc
+            if actual != sha256:
+                raise WrongChecksum(path, f"file {path} has sha256 {actual}, expected {sha256}")
+    finally:
+        os.close(fd)
+
+
+def _copy(source: Path, target: Path, stop: threading.Event | None) -> None:
+    """Copy to a temporary file beside ``target``, flush it to disk, rename it into place."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            os.fchmod(out.fileno(), 0o644)
+            while chunk := src.read(_CHUNK):
+                _check_stop(stop)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _existing(target: Path, sha256: str, size: int, file: str) -> StoredArtifact:
+    actual = target.stat().st_size
+    if actual != size:
+        raise WrongSize(
+            target,
+            f"the artifact of sha256 {sha256} is already stored with {actual} bytes, not {size}",
+        )
+    return StoredArtifact(sha256=sha256, size=size, file=file, how=Stored.EXISTING)
+
+
+def store_artifact(
+    source: Path,
+    media_root: Path,
+    *,
+    sha256: str,
+    size: int,
+    link: LinkFunction | None = None,
+    stop: threading.Event | None = None,
+) -> StoredArtifact:
+    """Make ``source`` the artifact of ``sha256`` (already checked), or reuse the one there.
+
+    ``link`` defaults to ``os.link``; a failure it reports as another filesystem or not
+    permitted falls back to a copy (tests pass a failing one to take that path).
+    """
+    file = artifact_relative_path(sha256)
+    target = media_root / file
+    if target.exists():
+        return _existing(target, sha256, size, file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        (link or os.link)(source, target)
+    except FileExistsError:  # another batch stored the same file meanwhile
+        return _existing(target, sha256, size, file)
+    except OSError as exc:
+        if exc.errno not in _COPY_INSTEAD:
+            raise
+        _copy(source, target, stop)
+        return StoredArtifact(sha256=sha256, size=size, file=file, how=Stored.COPIED)
+    return StoredArtifact(sha256=sha256, size=size, file=file, how=Stored.LINKED)
+
+
+def import_unit_file(
+    storage_path: object,
+    *,
+    pulp2_root: Path,
+    media_root: Path,
+    sha256: str,
+    size: int,
+    verify: bool,
+    link: LinkFunction | None = None,
+    stop: threading.Event | None = None,
+) -> StoredArtifact:
+    """The artifact of a downloaded unit whose file Pulp 2 recorded at ``storage_path``.
+
+    Raises ``UnsafePath`` (the path leads outside ``pulp2_root``) or ``SourceFileError``, and
+    ``Interrupted`` when ``stop`` is set while a file is hashed or copied.
+    """
+    source = resolve_storage_path(storage_path, pulp2_root)
+    check_source(source, size=size, sha256=sha256, verify=verify, stop=stop)
+    return store_artifact(source, media_root, sha256=sha256, size=size, link=link, stop=stop)

@@ -1,0 +1,273 @@
+"""The database side of create_publications and create_distributions.
+
+Everything runs in the caller's transaction (the batch's). Rows become frozen objects here;
+the actors never touch raw records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from pulp2to3.database import queries
+
+# Rows fetched from the server at a time while a PULP_MANIFEST is streamed.
+MANIFEST_PREFETCH = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedVersion:
+    """A repository version a plan names, and its publication when it has one."""
+
+    name: str
+    number: int
+    version_id: int
+    repository_id: int
+    publication_id: int | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> PlannedVersion:
+        return cls(
+            name=row["name"],
+            number=row["number"],
+            version_id=row["version_id"],
+            repository_id=row["repository_id"],
+            publication_id=row["publication_id"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestEntry:
+    relative_path: str
+    sha256: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MetadataArtifact:
+    """A generated file stored as an artifact, and the publication that publishes it."""
+
+    publication_id: int
+    sha256: str
+    size: int
+    file: str  # relative to the media root
+
+
+@dataclasses.dataclass(frozen=True)
+class Pulp2Distributor:
+    pulp2_object_id: str
+    pulp2_repo_id: str
+    distributor_id: str
+    config: Mapping[str, Any]
+    pulp3_distribution_id: int | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Pulp2Distributor:
+        config = row["config"]
+        return cls(
+            pulp2_object_id=row["pulp2_object_id"],
+            pulp2_repo_id=row["pulp2_repo_id"],
+            distributor_id=row["distributor_id"],
+            config=config if isinstance(config, dict) else {},
+            pulp3_distribution_id=row["pulp3_distribution_id"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    id: int
+    name: str
+    base_path: str
+    publication_id: int | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Distribution:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            base_path=row["base_path"],
+            publication_id=row["publication_id"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class NewDistribution:
+    name: str
+    base_path: str
+    publication_id: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Publications
+# ---------------------------------------------------------------------------------------------
+
+
+async def planned_versions(
+    connection: asyncpg.Connection, versions: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], PlannedVersion]:
+    """The versions ``(repository name, number)`` that exist, with their publication if any."""
+    ordered = sorted(versions)
+    rows = await connection.fetch(
+        queries["publications_versions"],
+        [name for name, _ in ordered],
+        [number for _, number in ordered],
+    )
+    return {(row["name"], row["number"]): PlannedVersion.from_row(row) for row in rows}
+
+
+async def insert_publications(
+    connection: asyncpg.Connection, pulp_type: str, version_ids: Collection[int]
+) -> dict[int, int]:
+    """A publication of each version that has none; ``{version id: new publication id}``."""
+    rows = await connection.fetch(
+        queries["publications_insert"], pulp_type, sorted(set(version_ids))
+    )
+    return {row["repository_version_id"]: row["id"] for row in rows}
+
+
+async def publish_version_content(
+    connection: asyncpg.Connection, publication_ids: Collection[int]
+) -> None:
+    """Publish every content file of each publication's version, set-based."""
+    await connection.execute(
+        queries["publications_insert_published_artifacts"], sorted(publication_ids)
+    )
+
+
+async def manifest_entries(
+    connection: asyncpg.Connection, publication_id: int
+) -> AsyncIterator[ManifestEntry]:
+    """The files publication ``publication_id`` publishes, sorted by path, streamed by a cursor
+    (memory stays bounded however big the repository is; needs a transaction)."""
+    cursor = connection.cursor(
+        queries["publications_manifest_entries"], publication_id, prefetch=MANIFEST_PREFETCH
+    )
+    async for row in cursor:
+        yield ManifestEntry(
+            relative_path=row["relative_path"], sha256=row["sha256"], size=row["size"]
+        )
+
+
+async def publish_metadata(
+    connection: asyncpg.Connection, relative_path: str, files: Sequence[MetadataArtifact]
+) -> None:
+    """Store the files as artifacts and publish each at ``relative_path`` of its publication."""
+    if not files:
+        return
+    await connection.execute(
+        queries["publications_insert_artifacts"],
+        [file.sha256 for file in files],
+        [file.size for file in files],
+        [file.file for file in files],
+    )
+    await connection.execute(
+        queries["publications_insert_published_metadata"],
+        [file.publication_id for file in files],
+        [file.sha256 for file in files],
+        relative_path,
+    )
+
+
+async def mark_published_distributors(
+    connection: asyncpg.Connection,
+    publications: Mapping[str, int],
+    distributor_types: Sequence[str],
+) -> None:
+    """Record that the distributors of each Pulp 2 repository publish its publication."""
+    repo_ids = sorted(publications)
+    await connection.execute(
+        queries["publications_mark_pulp2_distributors"],
+        repo_ids,
+        [publications[repo_id] for repo_id in repo_ids],
+        list(distributor_types),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions
+# ---------------------------------------------------------------------------------------------
+
+
+async def pulp2_distributors(
+    connection: asyncpg.Connection,
+    pulp2_repo_ids: Collection[str],
+    distributor_types: Sequence[str],
+) -> list[Pulp2Distributor]:
+    """The staged distributors of these types of these Pulp 2 repositories."""
+    rows = await connection.fetch(
+        queries["distributions_pulp2_distributors"],
+        sorted(pulp2_repo_ids),
+        list(distributor_types),
+    )
+    return [Pulp2Distributor.from_row(row) for row in rows]
+
+
+async def insert_distributions(
+    connection: asyncpg.Connection, pulp_type: str, distributions: Sequence[NewDistribution]
+) -> dict[str, int]:
+    """Insert each distribution whose name and base path are free; ``{name: id}`` of those.
+
+    A base path taken by a batch that has not committed yet waits for it: when it commits,
+    the distribution here is skipped, so two batches never both take one base path.
+    """
+    rows = await connection.fetch(
+        queries["distributions_insert"],
+        pulp_type,
+        [d.name for d in distributions],
+        [d.base_path for d in distributions],
+        [d.publication_id for d in distributions],
+    )
+    return {row["name"]: row["id"] for row in rows}
+
+
+async def distribution_holders(
+    connection: asyncpg.Connection,
+    names: Collection[str],
+    base_paths: Collection[str],
+    ids: Collection[int],
+) -> list[Distribution]:
+    """The distributions that hold one of these names or base paths, or have one of these ids."""
+    rows = await connection.fetch(
+        queries["distributions_holders"], sorted(names), sorted(base_paths), sorted(ids)
+    )
+    return [Distribution.from_row(row) for row in rows]
+
+
+async def set_distribution_publications(
+    connection: asyncpg.Connection, publications: Mapping[int, int]
+) -> None:
+    """Point each distribution (by id) at its publication."""
+    ids = sorted(publications)
+    await connection.execute(
+        queries["distributions_set_publications"], ids, [publications[i] for i in ids]
+    )
+
+
+async def move_distribution(
+    connection: asyncpg.Connection, distribution_id: int, base_path: str, publication_id: int
+) -> bool:
+    """Serve a distribution at another base path; False (and nothing changed) when taken."""
+    try:
+        async with connection.transaction():  # a savepoint: a refusal must not end the batch's
+            await connection.execute(
+                queries["distributions_move"], distribution_id, base_path, publication_id
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def mark_distributors(
+    connection: asyncpg.Connection, migrated: Mapping[str, tuple[int, int]]
+) -> None:
+    """Record ``{distributor object id: (distribution id, publication id)}``; migrated."""
+    object_ids = sorted(migrated)
+    await connection.execute(
+        queries["distributions_mark_pulp2_distributors"],
+        object_ids,
+        [migrated[object_id][0] for object_id in object_ids],
+        [migrated[object_id][1] for object_id in object_ids],
+    )

@@ -1,0 +1,228 @@
+"""The database side of create_repositories and create_repo_versions: set-based upserts.
+
+Everything runs in the caller's transaction (the batch's). Rows become frozen objects here;
+the actors never touch raw records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from pulp2to3.database import queries
+
+
+@dataclasses.dataclass(frozen=True)
+class Repository:
+    id: int
+    name: str
+    remote_id: int | None
+    latest_version: int | None  # None: not even version 0 (never, once the step ran)
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Repository:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            remote_id=row["remote_id"],
+            latest_version=row["latest_version"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Importer:
+    pulp2_object_id: str
+    pulp2_repo_id: str
+    config: Mapping[str, Any]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Importer:
+        config = row["config"]
+        return cls(
+            pulp2_object_id=row["pulp2_object_id"],
+            pulp2_repo_id=row["pulp2_repo_id"],
+            config=config if isinstance(config, dict) else {},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteRow:
+    """A remote to upsert, by name."""
+
+    name: str
+    pulp_type: str
+    url: str
+    policy: str
+    options: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteSource:
+    """A remote and the importer whose lazy catalog gives its remote artifacts."""
+
+    remote_id: int
+    importer_object_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NewVersion:
+    """A repository version to create: ``number`` holds Pulp 2 repository ``pulp2_repo_id``."""
+
+    repository_id: int
+    number: int
+    pulp2_repo_id: str
+
+
+async def ensure_repositories(
+    connection: asyncpg.Connection, repositories: Mapping[str, str]
+) -> dict[str, Repository]:
+    """The repositories ``{name: pulp_type}``, each with version 0, created when missing."""
+    names = sorted(repositories)
+    await connection.execute(
+        queries["repositories_insert"], names, [repositories[name] for name in names]
+    )
+    await connection.execute(queries["repositories_insert_version_zero"], names)
+    return await repositories_by_name(connection, names)
+
+
+async def repositories_by_name(
+    connection: asyncpg.Connection, names: Collection[str]
+) -> dict[str, Repository]:
+    rows = await connection.fetch(queries["repositories_by_name"], sorted(names))
+    return {row["name"]: Repository.from_row(row) for row in rows}
+
+
+async def importers(
+    connection: asyncpg.Connection, pulp2_repo_ids: Collection[str]
+) -> dict[str, Importer]:
+    """The staged importers of these Pulp 2 repositories, by repo id."""
+    rows = await connection.fetch(queries["repositories_importers"], sorted(pulp2_repo_ids))
+    return {row["pulp2_repo_id"]: Importer.from_row(row) for row in rows}
+
+
+async def upsert_remotes(
+    connection: asyncpg.Connection, remotes: Sequence[RemoteRow]
+) -> tuple[dict[str, int], frozenset[str]]:
+    """Create or update the remotes; their ids by name, and the names that existed before."""
+    names = [remote.name for remote in remotes]
+    existed = frozenset(
+        row["name"]
+        for row in await connection.fetch(queries["repositories_remotes_by_name"], names)
+    )
+    await connection.execute(
+        queries["repositories_upsert_remotes"],
+        names,
+        [remote.pulp_type for remote in remotes],
+        [remote.url for remote in remotes],
+        [remote.policy for remote in remotes],
+        [json.dumps(dict(remote.options), sort_keys=True) for remote in remotes],
+    )
+    rows = await connection.fetch(queries["repositories_remotes_by_name"], names)
+    return {row["name"]: row["id"] for row in rows}, existed
+
+
+async def set_repository_remotes(
+    connection: asyncpg.Connection, remotes: Mapping[str, int | None]
+) -> None:
+    """Tie each repository (by name) to its remote, or to none."""
+    names = sorted(remotes)
+    await connection.execute(
+        queries["repositories_set_remotes"], names, [remotes[name] for name in names]
+    )
+
+
+async def sync_remote_artifacts(
+    connection: asyncpg.Connection,
+    sources: Sequence[RemoteSource],
+    *,
+    previously_existing: Collection[int] = (),
+) -> int:
+    """The remote artifacts of each remote from its importer's lazy catalog; how many written.
+
+    Remotes in ``previously_existing`` (made by an earlier run) also lose the remote artifacts
+    their catalog no longer gives; a new remote has none to lose.
+    """
+    ordered = sorted(sources, key=lambda source: source.remote_id)
+    importer_ids = [source.importer_object_id for source in ordered]
+    remote_ids = [source.remote_id for source in ordered]
+    stale = [source for source in ordered if source.remote_id in previously_existing]
+    if stale:
+        await connection.execute(
+            queries["repositories_delete_stale_remote_artifacts"],
+            [source.importer_object_id for source in stale],
+            [source.remote_id for source in stale],
+        )
+    status = await connection.execute(
+        queries["repositories_upsert_remote_artifacts"], importer_ids, remote_ids
+    )
+    return _affected(status)
+
+
+async def mark_pulp2_repositories(
+    connection: asyncpg.Connection, mapping: Mapping[str, int]
+) -> None:
+    """Record which Pulp 3 repository each Pulp 2 repository (by repo id) feeds."""
+    repo_ids = sorted(mapping)
+    await connection.execute(
+        queries["repositories_mark_pulp2_repositories"],
+        repo_ids,
+        [mapping[repo_id] for repo_id in repo_ids],
+    )
+
+
+async def mark_pulp2_importers(
+    connection: asyncpg.Connection, mapping: Mapping[str, int | None]
+) -> None:
+    """Record which remote each Pulp 2 importer (by object id) became (None: no feed)."""
+    object_ids = sorted(mapping)
+    await connection.execute(
+        queries["repositories_mark_pulp2_importers"],
+        object_ids,
+        [mapping[object_id] for object_id in object_ids],
+    )
+
+
+async def staged_pulp2_repositories(
+    connection: asyncpg.Connection, pulp2_repo_ids: Collection[str]
+) -> frozenset[str]:
+    """Which of these Pulp 2 repositories premigrate staged."""
+    rows = await connection.fetch(
+        queries["repo_versions_existing_pulp2_repositories"], sorted(pulp2_repo_ids)
+    )
+    return frozenset(row["pulp2_repo_id"] for row in rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionsCreated:
+    versions: int
+    added: int
+    removed: int
+
+
+async def create_versions(
+    connection: asyncpg.Connection, versions: Sequence[NewVersion]
+) -> VersionsCreated:
+    """Create these versions (at most one per repository) with their memberships.
+
+    A version that exists already is left alone; returns what was created.
+    """
+    ordered = sorted(versions, key=lambda version: version.repository_id)
+    rows = await connection.fetch(
+        queries["repo_versions_create"],
+        [version.repository_id for version in ordered],
+        [version.number for version in ordered],
+        [version.pulp2_repo_id for version in ordered],
+    )
+    if not rows:
+        return VersionsCreated(versions=0, added=0, removed=0)
+    return VersionsCreated(versions=len(rows), added=rows[0]["added"], removed=rows[0]["removed"])
+
+
+def _affected(status: str) -> int:
+    """The row count of a command status such as ``INSERT 0 12``."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0

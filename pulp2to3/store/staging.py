@@ -1,0 +1,153 @@
+"""The staging tables' side of premigrate: COPY rows into load tables, then merge set-based.
+
+All of it runs in the caller's transaction: the load tables are temporary (``ON COMMIT DROP``),
+so a batch that fails or is aborted half-way leaves the staging tables as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from pulp2to3.database import queries
+from pulp2to3.pulp2.staging import (
+    ContentRow,
+    DistributorRow,
+    ImporterRow,
+    LazyCatalogRow,
+    RepoContentRow,
+    RepositoryRow,
+    StagedChunk,
+)
+
+# Load table -> the row type whose fields are its columns (besides `seq`), in order.
+LOAD_TABLES: Mapping[str, type[NamedTuple]] = {
+    "premigrate_load_repository": RepositoryRow,
+    "premigrate_load_importer": ImporterRow,
+    "premigrate_load_distributor": DistributorRow,
+    "premigrate_load_repo_content": RepoContentRow,
+    "premigrate_load_content": ContentRow,
+    "premigrate_load_lazy_catalog": LazyCatalogRow,
+}
+_CREATE = {
+    "premigrate_load_repository": "staging_create_load_repository",
+    "premigrate_load_importer": "staging_create_load_importer",
+    "premigrate_load_distributor": "staging_create_load_distributor",
+    "premigrate_load_repo_content": "staging_create_load_repo_content",
+    "premigrate_load_content": "staging_create_load_content",
+    "premigrate_load_lazy_catalog": "staging_create_load_lazy_catalog",
+}
+
+
+class NotInTransaction(RuntimeError):
+    """The load tables live until commit: loading outside a transaction would lose them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Merged:
+    inserted: int = 0
+    updated: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class StagingChanges:
+    """What one merge changed in the staging tables."""
+
+    repositories: Merged
+    importers: Merged
+    distributors: Merged
+    content: Merged
+    lazy_catalog: Merged
+    lazy_catalog_deleted: int
+    memberships: Merged
+    memberships_deleted: int
+    not_in_plan_changed: int
+
+    def as_log(self) -> dict[str, int]:
+        flat: dict[str, int] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Merged):
+                flat[f"{field.name}_inserted"] = value.inserted
+                flat[f"{field.name}_updated"] = value.updated
+            else:
+                flat[field.name] = value
+        return flat
+
+
+async def create_load_tables(connection: asyncpg.Connection) -> None:
+    """The empty load tables, dropped when the caller's transaction ends."""
+    if not connection.is_in_transaction():
+        raise NotInTransaction("premigrate must run inside a transaction")
+    for query in _CREATE.values():
+        await connection.execute(queries[query])
+
+
+async def drop_load_tables(connection: asyncpg.Connection) -> None:
+    await connection.execute(queries["staging_drop_load_tables"])
+
+
+async def _copy(connection: asyncpg.Connection, table: str, rows: Sequence[Any]) -> None:
+    if rows:
+        await connection.copy_records_to_table(
+            table, records=rows, columns=list(LOAD_TABLES[table]._fields)
+        )
+
+
+async def copy_chunk(connection: asyncpg.Connection, chunk: StagedChunk) -> None:
+    """COPY a chunk's rows into the load tables: one COPY per table that has rows."""
+    await _copy(connection, "premigrate_load_repository", chunk.repositories)
+    await _copy(connection, "premigrate_load_importer", chunk.importers)
+    await _copy(connection, "premigrate_load_distributor", chunk.distributors)
+    await _copy(connection, "premigrate_load_repo_content", chunk.memberships)
+    await _copy(connection, "premigrate_load_content", chunk.content)
+    await _copy(connection, "premigrate_load_lazy_catalog", chunk.lazy_catalog)
+
+
+async def _merge(connection: asyncpg.Connection, query: str, *args: object) -> Merged:
+    row = await connection.fetchrow(queries[query], *args)
+    assert row is not None
+    return Merged(inserted=row["inserted"], updated=row["updated"])
+
+
+async def merge_load_tables(
+    connection: asyncpg.Connection,
+    *,
+    content_types: Collection[str],
+    planned_repo_ids: Collection[str],
+    planned_repo_types: Collection[str],
+) -> StagingChanges:
+    """Merge the loaded dump into the staging tables, recording what changed since last time.
+
+    ``content_types`` are the types whose units were loaded: memberships of other types are
+    left alone. Repositories are ``not_in_plan`` unless named in ``planned_repo_ids`` or of a
+    type in ``planned_repo_types``.
+    """
+    await connection.execute(queries["staging_analyze_load_tables"])
+    repositories = await _merge(connection, "staging_merge_repositories")
+    importers = await _merge(connection, "staging_merge_importers")
+    distributors = await _merge(connection, "staging_merge_distributors")
+    content = await _merge(connection, "staging_merge_content")
+    lazy_deleted = await connection.fetchval(queries["staging_delete_vanished_lazy_catalog"])
+    lazy = await _merge(connection, "staging_merge_lazy_catalog")
+    memberships_deleted = await connection.fetchval(
+        queries["staging_delete_vanished_repo_content"], sorted(content_types)
+    )
+    memberships = await _merge(connection, "staging_merge_repo_content")
+    not_in_plan = await connection.fetchval(
+        queries["staging_mark_not_in_plan"], sorted(planned_repo_ids), sorted(planned_repo_types)
+    )
+    return StagingChanges(
+        repositories=repositories,
+        importers=importers,
+        distributors=distributors,
+        content=content,
+        lazy_catalog=lazy,
+        lazy_catalog_deleted=lazy_deleted,
+        memberships=memberships,
+        memberships_deleted=memberships_deleted,
+        not_in_plan_changed=not_in_plan,
+    )

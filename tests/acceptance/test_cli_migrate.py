@@ -1,0 +1,75 @@
+"""`pulp2to3 migrate` and `pulp2to3 demo` as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pulp2to3.sample import generate_sample
+from tests.migration_support import worker_env
+
+CLI = [sys.executable, "-m", "pulp2to3.cli"]
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_migrate_runs_a_plan_with_its_own_workers_and_exits_0(db_url: str, tmp_path: Path) -> None:
+    sample = generate_sample(tmp_path / "sample", repos=4, units=300, seed=3)
+    result = subprocess.run(
+        [*CLI, "migrate", str(sample.plan_path), "--workers", "2"],
+        env=worker_env(db_url, sample, tmp_path / "media"),
+        capture_output=True,
+        text=True,
+        timeout=200,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ": completed" in result.stdout
+    assert "migrate_content.iso: completed (300/300)" in result.stdout
+
+
+def test_migrate_of_a_broken_plan_file_is_a_clear_error(db_url: str, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"plugins": [{"type": "iso", "repositories": [{"name": "x"}]}]}))
+    sample = generate_sample(tmp_path / "sample", repos=1, units=5, seed=3)
+    env = worker_env(db_url, sample, tmp_path / "media")
+    invalid = subprocess.run(
+        [*CLI, "migrate", str(plan), "--workers", "0"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert invalid.returncode == 2
+    assert "'repository_versions' is a required property" in invalid.stderr
+    missing = subprocess.run(
+        [*CLI, "migrate", str(tmp_path / "nope.json"), "--workers", "0"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr
+
+
+def test_demo_migrates_a_sample_on_an_embedded_server(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
+    env.pop("DATABASE_URL", None)
+    port = free_port()
+    env.update(PULP2TO3_DATA_DIR=str(tmp_path), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
+    result = subprocess.run(
+        [*CLI, "demo", "--repos", "3", "--units", "120", "--exit"],
+        env=env, capture_output=True, text=True, timeout=200, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ": completed" in result.stdout
+    assert f"Try a distribution: http://127.0.0.1:{port}/pulp/content/" in result.stdout
+    assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()

@@ -1,0 +1,371 @@
+"""Whole migrations of generated samples: real worker processes, real HTTP, a real database."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from pulp2to3.http import app as http_app
+from pulp2to3.pulp2 import open_dump
+from pulp2to3.sample import SampleSummary, generate_sample
+from pulp2to3.settings import load_settings
+from tests.migration_support import (
+    actual_state,
+    base_path,
+    eventually,
+    expected_state,
+    worker_env,
+    workers,
+)
+
+API = "/pulp/api/v3/"
+HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
+STEP_ORDER = [
+    "premigrate",
+    "migrate_content.iso",
+    "create_repositories",
+    "create_repo_versions",
+    "create_publications",
+    "create_distributions",
+]
+
+Client = TestClient[web.Request, web.Application]
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(
+        tmp_path_factory.mktemp("sample"), repos=20, units=2400, on_demand=0.5, overlap=0.3, seed=7
+    )
+
+
+@pytest.fixture
+def media_root(tmp_path: Path) -> Path:
+    return tmp_path / "media"
+
+
+@pytest.fixture
+async def client(
+    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
+) -> AsyncIterator[Client]:
+    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
+    server = TestServer(http_app.init(load_settings(env), pool))
+    async with TestClient(server, headers=HEADERS) as client:
+        yield client
+
+
+async def call(client: Client, method: str, path: str, expected: int, body: Any = None) -> Any:
+    response = await client.request(method, path, json=body)
+    text = await response.text()
+    assert response.status == expected, text
+    return await response.json() if text else None
+
+
+async def start(client: Client, sample: SampleSummary) -> str:
+    plan = await call(
+        client, "POST", f"{API}migration-plans/", 201, {"plan": sample.plan_path.read_text()}
+    )
+    run = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True})
+    report_href: str = run["report"]
+    return report_href
+
+
+async def wait_finished(client: Client, report_href: str, within: float = 180) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+
+    async def finished() -> bool:
+        nonlocal report
+        report = await call(client, "GET", report_href, 200)
+        return report["status"] in ("completed", "failed", "canceled")
+
+    await eventually(finished, within, f"the migration {report_href} to finish")
+    return report
+
+
+async def check_result(pool: asyncpg.Pool, sample: SampleSummary, media_root: Path) -> None:
+    expected = expected_state(sample)
+    async with pool.acquire() as connection:
+        actual = await actual_state(connection, media_root)
+        duplicates = await connection.fetchval(
+            "SELECT count(*) - count(DISTINCT (relative_path, digest, size)) FROM file_content"
+        )
+    assert duplicates == 0
+    assert actual.content == expected.content
+    assert actual.artifacts == expected.artifacts
+    assert actual.on_demand_urls == expected.on_demand_urls
+    assert actual.versions == expected.versions
+    assert actual.base_paths == expected.base_paths
+    assert actual.manifests == expected.manifests
+
+
+async def check_files(pool: asyncpg.Pool, sample: SampleSummary, media_root: Path) -> None:
+    """Every downloaded file is one artifact, a hard link of its source, with the right sha256."""
+    sources: dict[str, set[int]] = {}  # sha256 -> inodes of the source files with that content
+    for unit in open_dump(sample.dump_path).iter_collection("units_iso"):
+        if unit.get("downloaded", True):
+            path = sample.pulp_root / unit["_storage_path"].removeprefix("/var/lib/pulp/")
+            sources.setdefault(unit["checksum"], set()).add(os.stat(path).st_ino)
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT DISTINCT a.sha256, a.file FROM artifact a"
+            " JOIN content_artifact ca ON ca.artifact_id = a.id"
+        )
+    assert len(rows) == len(sources)
+    for row in rows:
+        stored = media_root / row["file"]
+        assert os.stat(stored).st_ino in sources[row["sha256"]]
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == row["sha256"]
+
+
+def check_report(report: dict[str, Any]) -> None:
+    assert report["status"] == "completed", report
+    assert [step["code"] for step in report["steps"]] == STEP_ORDER
+    for step in report["steps"]:
+        assert step["status"] == "completed", step
+        assert step["done"] == step["total"], step
+        assert step["failed"] == 0, step
+        assert step["task_counts"]["completed"] == len(step["tasks"]), step
+    # No task of step N+1 started before the last task of step N finished.
+    for earlier, later in zip(report["steps"], report["steps"][1:], strict=False):
+        assert earlier["finished_at"] <= later["started_at"], (earlier, later)
+
+
+async def test_a_full_migration_through_http_with_two_workers(
+    client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
+) -> None:
+    with workers(2, worker_env(db_url, sample, media_root)):
+        report_href = await start(client, sample)
+        report = await wait_finished(client, report_href)
+    check_report(report)
+    await check_result(pool, sample, media_root)
+    await check_files(pool, sample, media_root)
+
+    content_step = report["steps"][1]
+    assert content_step["total"] == sample.units
+    tasks = [await call(client, "GET", href, 200) for href in content_step["tasks"]]
+    assert all(task["state"] == "completed" for task in tasks)
+    assert {task["step"] for task in tasks} == {"migrate_content.iso"}
+    assert len({task["worker"] for task in tasks}) == 2, "both workers took content batches"
+    overlapping = any(
+        a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"]
+        for i, a in enumerate(tasks)
+        for b in tasks[i + 1 :]
+        if a["worker"] != b["worker"]
+    )
+    assert overlapping, "batches of the content step ran at the same time on both workers"
+    # Every step's tasks finished before the next step's first task started.
+    step_tasks = {
+        step["code"]: [await call(client, "GET", href, 200) for href in step["tasks"]]
+        for step in report["steps"]
+    }
+    for earlier, later in itertools.pairwise(STEP_ORDER):
+        assert max(t["finished_at"] for t in step_tasks[earlier]) <= min(
+            t["started_at"] for t in step_tasks[later]
+        )
+
+    await check_content_app(client, sample)
+
+
+async def check_content_app(client: Client, sample: SampleSummary) -> None:
+    distributions = await call(client, "GET", f"{API}distributions/?limit=1000", 200)
+    dump = open_dump(sample.dump_path)
+    units = {unit["name"]: unit for unit in dump.iter_collection("units_iso")}
+    importer_repo = {str(i["_id"]): i["repo_id"] for i in dump.iter_collection("repo_importers")}
+    # An on_demand file is fetched through the remote of the distribution's own repository.
+    urls = {
+        (entry["unit_id"], importer_repo[entry["importer_id"]]): entry["url"]
+        for entry in dump.iter_collection("lazy_content_catalog")
+    }
+    repo_of_base_path = {
+        base_path(distributor.get("config", {}), distributor["repo_id"]): distributor["repo_id"]
+        for distributor in dump.iter_collection("repo_distributors")
+    }
+    checked_file = checked_redirect = False
+    for distribution in distributions["results"]:
+        base = f"/pulp/content/{distribution['base_path']}/"
+        manifest = await client.get(base + "PULP_MANIFEST")
+        assert manifest.status == 200
+        for line in (await manifest.text()).splitlines():
+            name, sha256, _size = line.split(",")
+            unit = units[name]
+            response = await client.get(base + name, allow_redirects=False)
+            if unit.get("downloaded", True):
+                assert response.status == 200
+                assert hashlib.sha256(await response.read()).hexdigest() == sha256
+                checked_file = True
+            else:
+                assert response.status == 302
+                repo_id = repo_of_base_path[distribution["base_path"]]
+                assert response.headers["Location"] == urls[(unit["_id"], repo_id)]
+                checked_redirect = True
+            if checked_file and checked_redirect:
+                break
+        for escape in ("../../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd", "..%2f..%2fetc%2fpasswd"):
+            response = await client.get(base + escape, allow_redirects=False)
+            assert response.status == 404, escape
+    assert checked_file
+    assert checked_redirect
+
+
+async def test_cancel_in_the_content_step_then_a_new_run_completes_the_same(
+    client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
+) -> None:
+    env = worker_env(db_url, sample, media_root)
+    with workers(2, env):
+        report_href = await start(client, sample)
+
+        async def content_running() -> bool:
+            report = await call(client, "GET", report_href, 200)
+            steps = {step["code"]: step for step in report["steps"]}
+            return steps.get("migrate_content.iso", {}).get("status") == "running"
+
+        await eventually(content_running, 60, "the content step to start")
+        canceled = await call(client, "PATCH", report_href, 200, {"status": "canceled"})
+        assert canceled["status"] == "canceled"
+        report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+
+        async def all_stopped() -> bool:
+            async with pool.acquire() as connection:
+                unfinished = await connection.fetchval(
+                    "SELECT count(*) FROM migration_task t JOIN procrastinate_jobs j"
+                    " ON j.id = t.job_id WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')",
+                    report_id,
+                )
+                coordinators = await connection.fetchval(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE lock = $1"
+                    " AND status IN ('todo', 'doing')",
+                    f"pulp2to3.coordinator.{report_id}",
+                )
+            return unfinished == 0 and coordinators == 0
+
+        await eventually(all_stopped, 10, "every job of the canceled migration to stop")
+        assert (await call(client, "GET", report_href, 200))["status"] == "canceled"
+
+        second = await start(client, sample)
+        check_report(await wait_finished(client, second))
+    await check_result(pool, sample, media_root)
+
+
+async def test_a_worker_killed_mid_content_step_loses_nothing(
+    client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
+) -> None:
+    env = worker_env(db_url, sample, media_root)
+    with workers(2, env) as processes:
+        report_href = await start(client, sample)
+
+        async def content_running() -> bool:
+            async with pool.acquire() as connection:
+                running = await connection.fetchval(
+                    "SELECT count(*) FROM migration_task t JOIN procrastinate_jobs j"
+                    " ON j.id = t.job_id WHERE t.step_code = 'migrate_content.iso'"
+                    " AND j.status = 'doing'"
+                )
+            return bool(running)
+
+        await eventually(content_running, 60, "a content batch to run")
+        processes[0].send_signal(signal.SIGKILL)
+        report = await wait_finished(client, report_href, within=240)
+    check_report(report)
+    await check_result(pool, sample, media_root)
+    async with pool.acquire() as connection:
+        counted = await connection.fetchval(
+            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
+        )
+    assert counted == sample.units
+
+
+async def test_a_corrupt_dump_fails_the_report_with_the_reason(
+    client: Client, db_url: str, sample: SampleSummary, media_root: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.archive"
+    data = sample.dump_path.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_PULP2_DUMP": str(broken)}
+    with workers(1, env):
+        report = await wait_finished(client, await start(client, sample), within=60)
+    assert report["status"] == "failed"
+    assert str(broken) in report["error"]
+    assert "offset" in report["error"]
+
+
+async def test_validation_lists_everything_the_source_lacks(
+    client: Client, db_url: str, sample: SampleSummary, media_root: Path
+) -> None:
+    plan = {
+        "plugins": [
+            {
+                "type": "iso",
+                "repositories": [
+                    {
+                        "name": "ghost",
+                        "pulp2_importer_repository_id": "no-importer",
+                        "repository_versions": [
+                            {
+                                "pulp2_repository_id": "no-repo",
+                                "pulp2_distributor_repository_ids": ["no-distributor"],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    created = await call(client, "POST", f"{API}migration-plans/", 201, {"plan": plan})
+    run = await call(client, "POST", created["pulp_href"] + "run/", 202, {"dry_run": True})
+    with workers(1, worker_env(db_url, sample, media_root)):
+        report = await wait_finished(client, run["report"], within=60)
+    assert report["status"] == "failed"
+    for missing in ("'no-importer'", "'no-repo'", "'no-distributor'"):
+        assert missing in report["error"]
+
+
+async def test_a_missing_file_and_a_file_outside_the_root_are_named_unit_failures(
+    client: Client, db_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    small = generate_sample(tmp_path / "small", repos=3, units=120, on_demand=0.2, seed=11)
+    downloaded = [
+        unit
+        for unit in open_dump(small.dump_path).iter_collection("units_iso")
+        if unit.get("downloaded", True)
+    ]
+    uses = Counter(unit["checksum"] for unit in downloaded)
+    missing, escaping = [unit for unit in downloaded if uses[unit["checksum"]] == 1][:2]
+
+    def source(unit: dict[str, Any]) -> Path:
+        return small.pulp_root / str(unit["_storage_path"]).removeprefix("/var/lib/pulp/")
+
+    source(missing).unlink()
+    outside = tmp_path / "outside.iso"
+    outside.write_bytes(source(escaping).read_bytes())
+    source(escaping).unlink()
+    source(escaping).symlink_to(outside)
+
+    media_root = tmp_path / "media"
+    with workers(2, worker_env(db_url, small, media_root)):
+        report = await wait_finished(client, await start(client, small))
+    assert report["status"] == "completed", report
+    content = next(s for s in report["steps"] if s["code"] == "migrate_content.iso")
+    assert content["failed"] == 2
+    assert content["done"] == small.units - 2
+    named = {failure["unit"]: failure["reason"] for failure in content["failed_units"]}
+    assert set(named) == {missing["_id"], escaping["_id"]}
+    assert all(reason for reason in named.values())
+    async with pool.acquire() as connection:
+        stored = await connection.fetch("SELECT file FROM artifact")
+    # Nothing from outside the root was read into the artifact storage.
+    hashes = {hashlib.sha256((media_root / row["file"]).read_bytes()).hexdigest() for row in stored}
+    assert escaping["checksum"] not in hashes

@@ -1,0 +1,760 @@
+"""The read-only views of what was migrated, over real HTTP against a real database.
+
+The data is put in with plain INSERTs (``populate``, also used by the content app and OpenAPI
+tests): a file repository with three versions, content added and removed along them, a
+publication of the last version served by a distribution, a remote, and the Pulp 2 mapping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+import yarl
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from pulp2to3.http import app as http_app
+from pulp2to3.settings import load_settings
+
+API = "/pulp/api/v3/"
+USER, PASSWORD = "admin", "secret"
+AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+Client = TestClient[web.Request, web.Application]
+
+# Published by the distribution (relative path -> bytes); "on-demand.iso" has no file.
+FILES = {
+    "a.iso": b"0123456789abcdef",
+    "dir/c.iso": b"the c file, in a folder",
+    "PULP_MANIFEST": b"a.iso,...\n",
+}
+ON_DEMAND_URL = "https://remote.example.com/file/on-demand.iso"
+
+
+@dataclasses.dataclass(frozen=True)
+class Migrated:
+    """UUIDs (hrefs) of what ``populate`` inserted."""
+
+    remote: uuid.UUID
+    repository: uuid.UUID
+    empty_repository: uuid.UUID
+    versions: tuple[uuid.UUID, ...]
+    content: dict[str, uuid.UUID]  # by relative path, and "other" for the non-file unit
+    publication: uuid.UUID
+    distribution: uuid.UUID
+    idle_distribution: uuid.UUID
+    pulp2_repositories: dict[str, uuid.UUID]
+    pulp2_content: dict[str, uuid.UUID]
+    base_path: str
+    media_root: Path
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_artifact_file(media_root: Path, data: bytes) -> str:
+    """Store ``data`` under the media root by digest, as Pulp does; its relative path."""
+    digest = sha256(data)
+    file = f"artifact/{digest[:2]}/{digest[2:]}"
+    (media_root / file).parent.mkdir(parents=True, exist_ok=True)
+    (media_root / file).write_bytes(data)
+    return file
+
+
+async def insert_artifact(
+    connection: asyncpg.Connection, media_root: Path, data: bytes
+) -> tuple[int, str]:
+    """An artifact row and its file under the media root."""
+    digest = sha256(data)
+    file = write_artifact_file(media_root, data)
+    artifact_id: int = await connection.fetchval(
+        "INSERT INTO artifact (sha256, size, file) VALUES ($1, $2, $3) RETURNING id",
+        digest,
+        len(data),
+        file,
+    )
+    return artifact_id, digest
+
+
+async def insert_file_content(
+    connection: asyncpg.Connection, relative_path: str, digest: str, size: int
+) -> tuple[int, uuid.UUID]:
+    row = await connection.fetchrow(
+        "INSERT INTO content (pulp_type, natural_key) VALUES ('file.file', $1)"
+        " RETURNING id, pulp_id",
+        f'["{relative_path}","{digest}",{size}]',
+    )
+    await connection.execute(
+        "INSERT INTO file_content (content_id, relative_path, digest, size)"
+        " VALUES ($1, $2, $3, $4)",
+        row["id"],
+        relative_path,
+        digest,
+        size,
+    )
+    return row["id"], row["pulp_id"]
+
+
+async def populate(
+    pool: asyncpg.Pool, media_root: Path, base_path: str = "nested/base"
+) -> Migrated:
+    async with pool.acquire() as connection, connection.transaction():
+        remote = await connection.fetchrow(
+            "INSERT INTO remote (pulp_type, name, url, policy, options)"
+            " VALUES ('file.file', 'file-remote', 'https://remote.example.com/file/',"
+            " 'on_demand', $1) RETURNING id, pulp_id",
+            {"tls_validation": True, "password": "hunter2", "proxy_url": "http://proxy:3128"},
+        )
+        repository = await connection.fetchrow(
+            "INSERT INTO repository (pulp_type, name, description, remote_id)"
+            " VALUES ('file.file', 'file', 'Files', $1) RETURNING id, pulp_id",
+            remote["id"],
+        )
+        empty_repository = await connection.fetchval(
+            "INSERT INTO repository (pulp_type, name) VALUES ('file.file', 'empty')"
+            " RETURNING pulp_id"
+        )
+        versions = await connection.fetch(
+            "INSERT INTO repository_version (repository_id, number)"
+            " SELECT $1, n FROM generate_series(0, 2) AS n RETURNING id, pulp_id, number",
+            repository["id"],
+        )
+        version_ids = {row["number"]: row["id"] for row in versions}
+
+        content: dict[str, tuple[int, uuid.UUID]] = {}
+        artifacts: dict[str, int | None] = {}
+        for path in ("a.iso", "dir/c.iso"):
+            artifact_id, digest = await insert_artifact(connection, media_root, FILES[path])
+            content[path] = await insert_file_content(connection, path, digest, len(FILES[path]))
+            artifacts[path] = artifact_id
+        # Removed in version 2: never published.
+        content["b.iso"] = await insert_file_content(connection, "b.iso", sha256(b"b"), 1)
+        artifacts["b.iso"] = None
+        # Never downloaded: published, served by a redirect to its remote.
+        content["on-demand.iso"] = await insert_file_content(
+            connection, "on-demand.iso", sha256(b"od"), 2
+        )
+        artifacts["on-demand.iso"] = None
+        other = await connection.fetchrow(
+            "INSERT INTO content (pulp_type, natural_key) VALUES ('rpm.package', 'bash-5.1')"
+            " RETURNING id, pulp_id"
+        )
+        content["other"] = (other["id"], other["pulp_id"])
+
+        # Version 1: a.iso, b.iso; version 2: a.iso, dir/c.iso, on-demand.iso, other.
+        memberships = [
+            ("a.iso", 1, None),
+            ("b.iso", 1, 2),
+            ("dir/c.iso", 2, None),
+            ("on-demand.iso", 2, None),
+            ("other", 2, None),
+        ]
+        await connection.executemany(
+            "INSERT INTO repository_content (repository_id, content_id, version_added,"
+            " version_removed) VALUES ($1, $2, $3, $4)",
+            [
+                (repository["id"], content[key][0], added, removed)
+                for key, added, removed in memberships
+            ],
+        )
+        content_artifacts: dict[str, int] = {}
+        for path, downloaded in artifacts.items():
+            content_artifacts[path] = await connection.fetchval(
+                "INSERT INTO content_artifact (content_id, relative_path, artifact_id)"
+                " VALUES ($1, $2, $3) RETURNING id",
+                content[path][0],
+                path,
+                downloaded,
+            )
+        await connection.execute(
+            "INSERT INTO remote_artifact (content_artifact_id, remote_id, url, sha256, size)"
+            " VALUES ($1, $2, $3, $4, 2)",
+            content_artifacts["on-demand.iso"],
+            remote["id"],
+            ON_DEMAND_URL,
+            sha256(b"od"),
+        )
+
+        publication = await connection.fetchrow(
+            "INSERT INTO publication (pulp_type, repository_version_id)"
+            " VALUES ('file.file', $1) RETURNING id, pulp_id",
+            version_ids[2],
+        )
+        await connection.executemany(
+            "INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)"
+            " VALUES ($1, $2, $3)",
+            [
+                (publication["id"], path, content_artifacts[path])
+                for path in ("a.iso", "dir/c.iso", "on-demand.iso")
+            ],
+        )
+        manifest_id, _ = await insert_artifact(connection, media_root, FILES["PULP_MANIFEST"])
+        await connection.execute(
+            "INSERT INTO published_metadata (publication_id, relative_path, artifact_id)"
+            " VALUES ($1, 'PULP_MANIFEST', $2)",
+            publication["id"],
+            manifest_id,
+        )
+        distribution = await connection.fetchrow(
+            "INSERT INTO distribution (pulp_type, name, base_path, publication_id)"
+            " VALUES ('file.file', 'file-dist', $1, $2) RETURNING id, pulp_id",
+            base_path,
+            publication["id"],
+        )
+        idle_distribution = await connection.fetchval(
+            "INSERT INTO distribution (pulp_type, name, base_path)"
+            " VALUES ('file.file', 'idle', 'idle') RETURNING pulp_id"
+        )
+
+        # Pulp 2: "file" migrated (importer, distributor), "skipped" outside the plan.
+        pulp2_repositories = {
+            row["pulp2_repo_id"]: row["pulp_id"]
+            for row in await connection.fetch(
+                "INSERT INTO pulp2_repository (pulp2_object_id, pulp2_repo_id, pulp2_repo_type,"
+                " is_migrated, not_in_plan, pulp3_repository_id) VALUES"
+                " ('oid-file', 'file', 'iso', true, false, $1),"
+                " ('oid-skipped', 'skipped', 'iso', false, true, NULL)"
+                " RETURNING pulp2_repo_id, pulp_id",
+                repository["id"],
+            )
+        }
+        await connection.execute(
+            "INSERT INTO pulp2_importer (pulp2_object_id, pulp2_repo_id, importer_type_id,"
+            " is_migrated, pulp3_remote_id) VALUES ('imp-file', 'file', 'iso_importer', true, $1)",
+            remote["id"],
+        )
+        await connection.execute(
+            "INSERT INTO pulp2_distributor (pulp2_object_id, pulp2_repo_id, distributor_id,"
+            " distributor_type_id, is_migrated, pulp3_publication_id, pulp3_distribution_id)"
+            " VALUES ('dist-file', 'file', 'iso_distributor', 'iso_distributor', true, $1, $2)",
+            publication["id"],
+            distribution["id"],
+        )
+        pulp2_content = {
+            row["pulp2_id"]: row["pulp_id"]
+            for row in await connection.fetch(
+                "INSERT INTO pulp2_content (pulp2_id, content_type, last_updated, storage_path,"
+                " downloaded, is_migrated, pulp3_content_id) VALUES"
+                " ('u-a', 'iso', 1700000000, '/var/lib/pulp/content/units/iso/a.iso', true,"
+                "  true, $1),"
+                " ('u-skipped', 'iso', 1700000001, NULL, false, false, NULL),"
+                " ('u-orphan', 'iso', 1700000002, NULL, false, false, NULL)"
+                " RETURNING pulp2_id, pulp_id",
+                content["a.iso"][0],
+            )
+        }
+        await connection.execute(
+            "INSERT INTO pulp2_repo_content (pulp2_repo_id, pulp2_unit_id, unit_type_id)"
+            " VALUES ('file', 'u-a', 'iso'), ('skipped', 'u-skipped', 'iso'),"
+            " ('skipped', 'u-a', 'iso')"
+        )
+    return Migrated(
+        remote=remote["pulp_id"],
+        repository=repository["pulp_id"],
+        empty_repository=empty_repository,
+        versions=tuple(row["pulp_id"] for row in sorted(versions, key=lambda r: r["number"])),
+        content={key: pulp_id for key, (_, pulp_id) in content.items()},
+        publication=publication["pulp_id"],
+        distribution=distribution["pulp_id"],
+        idle_distribution=idle_distribution,
+        pulp2_repositories=pulp2_repositories,
+        pulp2_content=pulp2_content,
+        base_path=base_path,
+        media_root=media_root,
+    )
+
+
+def app_for(db_url: str, pool: asyncpg.Pool, media_root: Path) -> web.Application:
+    settings = load_settings(
+        {
+            "PULP2TO3_DATABASE_URL": db_url,
+            "PULP2TO3_ADMIN_USER": USER,
+            "PULP2TO3_ADMIN_PASSWORD": PASSWORD,
+            "PULP2TO3_MEDIA_ROOT": str(media_root),
+        }
+    )
+    return http_app.init(settings, pool)
+
+
+@pytest.fixture
+async def migrated(pool: asyncpg.Pool, tmp_path: Path) -> Migrated:
+    return await populate(pool, tmp_path / "media")
+
+
+@pytest.fixture
+async def client(db_url: str, pool: asyncpg.Pool, migrated: Migrated) -> AsyncIterator[Client]:
+    app = app_for(db_url, pool, migrated.media_root)
+    async with TestClient(TestServer(app), headers=AUTH_HEADERS) as client:
+        yield client
+
+
+async def get(client: Client, path: str, expected: int = 200, /, **params: str) -> Any:
+    """GET ``path`` (an href, or a full URL of the test server) expecting a JSON answer."""
+    response = await client.get(yarl.URL(path).path_qs, params=params or None)
+    text = await response.text()
+    assert response.status == expected, text
+    assert response.content_type == "application/json"
+    return await response.json()
+
+
+def repository_href(migrated: Migrated) -> str:
+    return f"{API}repositories/{migrated.repository}/"
+
+
+def version_href(migrated: Migrated, number: int) -> str:
+    return f"{repository_href(migrated)}versions/{number}/"
+
+
+# --- repositories and versions ----------------------------------------------------------------
+
+
+async def test_repositories_are_listed_in_pulp_3_shape(client: Client, migrated: Migrated) -> None:
+    body = await get(client, f"{API}repositories/")
+    assert body["count"] == 2
+    assert body["next"] is None
+    assert body["previous"] is None
+    file_repository, empty = body["results"]
+    created = file_repository.pop("pulp_created")
+    assert RFC3339.match(created), created
+    assert file_repository == {
+        "pulp_href": repository_href(migrated),
+        "pulp_type": "file.file",
+        "name": "file",
+        "description": "Files",
+        "remote": f"{API}remotes/{migrated.remote}/",
+        "versions_href": f"{repository_href(migrated)}versions/",
+        "latest_version_href": version_href(migrated, 2),
+    }
+    assert empty["name"] == "empty"
+    assert empty["remote"] is None
+    assert empty["description"] is None
+    assert empty["latest_version_href"] is None
+    detail = await get(client, repository_href(migrated))
+    assert detail == {**file_repository, "pulp_created": created}
+
+
+async def test_versions_are_listed_newest_first_with_their_content_summary(
+    client: Client, migrated: Migrated
+) -> None:
+    body = await get(client, f"{repository_href(migrated)}versions/")
+    assert body["count"] == 3
+    assert [v["number"] for v in body["results"]] == [2, 1, 0]
+    latest = body["results"][0]
+    assert RFC3339.match(latest["pulp_created"])
+    assert latest["pulp_href"] == version_href(migrated, 2)
+    assert latest["repository"] == repository_href(migrated)
+    href = version_href(migrated, 2)
+    assert latest["content_summary"] == {
+        "added": {
+            "file.file": {
+                "count": 2,
+                "href": f"{API}content/?repository_version_added={href}",
+            },
+            "rpm.package": {
+                "count": 1,
+                "href": f"{API}content/?repository_version_added={href}",
+            },
+        },
+        "removed": {
+            "file.file": {
+                "count": 1,
+                "href": f"{API}content/?repository_version_removed={href}",
+            }
+        },
+        "present": {
+            "file.file": {"count": 3, "href": f"{API}content/?repository_version={href}"},
+            "rpm.package": {"count": 1, "href": f"{API}content/?repository_version={href}"},
+        },
+    }
+    first = await get(client, version_href(migrated, 1))
+    assert {
+        kind: {t: c["count"] for t, c in s.items()} for kind, s in first["content_summary"].items()
+    } == {
+        "added": {"file.file": 2},
+        "removed": {},
+        "present": {"file.file": 2},
+    }
+    zero = await get(client, version_href(migrated, 0))
+    assert zero["content_summary"] == {"added": {}, "removed": {}, "present": {}}
+    assert await get(client, version_href(migrated, 2)) == latest
+
+
+async def test_the_versions_of_a_repository_without_any_are_an_empty_page(
+    client: Client, migrated: Migrated
+) -> None:
+    body = await get(client, f"{API}repositories/{migrated.empty_repository}/versions/")
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+# --- publications, distributions, remotes -----------------------------------------------------
+
+
+async def test_publications_show_their_version_and_distributions(
+    client: Client, migrated: Migrated
+) -> None:
+    body = await get(client, f"{API}publications/")
+    assert body["count"] == 1
+    [publication] = body["results"]
+    assert RFC3339.match(publication.pop("pulp_created"))
+    assert publication == {
+        "pulp_href": f"{API}publications/{migrated.publication}/",
+        "pulp_type": "file.file",
+        "repository_version": version_href(migrated, 2),
+        "repository": repository_href(migrated),
+        "distributions": [f"{API}distributions/{migrated.distribution}/"],
+    }
+    detail = await get(client, publication["pulp_href"])
+    detail.pop("pulp_created")
+    assert detail == publication
+
+
+async def test_distributions_have_a_base_url_from_the_request(
+    client: Client, migrated: Migrated
+) -> None:
+    body = await get(client, f"{API}distributions/")
+    assert body["count"] == 2
+    served, idle = body["results"]
+    assert RFC3339.match(served.pop("pulp_created"))
+    host = f"{client.host}:{client.port}"
+    assert served == {
+        "pulp_href": f"{API}distributions/{migrated.distribution}/",
+        "pulp_type": "file.file",
+        "name": "file-dist",
+        "base_path": "nested/base",
+        "base_url": f"http://{host}/pulp/content/nested/base/",
+        "publication": f"{API}publications/{migrated.publication}/",
+    }
+    assert idle["publication"] is None
+    assert idle["base_url"] == f"http://{host}/pulp/content/idle/"
+    response = await client.get(served["pulp_href"], headers={"Host": "pulp.example.com:8443"})
+    assert (await response.json())[
+        "base_url"
+    ] == "http://pulp.example.com:8443/pulp/content/nested/base/"
+
+
+async def test_remotes_hide_their_secrets(client: Client, migrated: Migrated) -> None:
+    body = await get(client, f"{API}remotes/")
+    [remote] = body["results"]
+    assert RFC3339.match(remote.pop("pulp_created"))
+    assert remote == {
+        "pulp_href": f"{API}remotes/{migrated.remote}/",
+        "pulp_type": "file.file",
+        "name": "file-remote",
+        "url": "https://remote.example.com/file/",
+        "policy": "on_demand",
+        "options": {"tls_validation": True, "proxy_url": "http://proxy:3128"},
+        "hidden_fields": [
+            {"name": "client_key", "is_set": False},
+            {"name": "proxy_username", "is_set": False},
+            {"name": "proxy_password", "is_set": False},
+            {"name": "username", "is_set": False},
+            {"name": "password", "is_set": True},
+        ],
+    }
+    assert "hunter2" not in await (await client.get(remote["pulp_href"])).text()
+
+
+# --- content ----------------------------------------------------------------------------------
+
+
+async def test_content_shows_file_fields_and_other_types_natural_key(
+    client: Client, migrated: Migrated
+) -> None:
+    body = await get(client, f"{API}content/")
+    assert body["count"] == 5
+    by_href = {c["pulp_href"]: c for c in body["results"]}
+    a = by_href[f"{API}content/{migrated.content['a.iso']}/"]
+    assert RFC3339.match(a.pop("pulp_created"))
+    assert a == {
+        "pulp_href": f"{API}content/{migrated.content['a.iso']}/",
+        "pulp_type": "file.file",
+        "relative_path": "a.iso",
+        "sha256": sha256(FILES["a.iso"]),
+        "size": len(FILES["a.iso"]),
+    }
+    other = await get(client, f"{API}content/{migrated.content['other']}/")
+    assert other["pulp_type"] == "rpm.package"
+    assert other["natural_key"] == "bash-5.1"
+    assert "relative_path" not in other
+
+
+def paths_of(body: dict[str, Any]) -> list[str]:
+    return sorted(c.get("relative_path", c.get("natural_key")) for c in body["results"])
+
+
+@pytest.mark.parametrize(
+    ("name", "number", "expected"),
+    [
+        ("repository_version", 0, []),
+        ("repository_version", 1, ["a.iso", "b.iso"]),
+        ("repository_version", 2, ["a.iso", "bash-5.1", "dir/c.iso", "on-demand.iso"]),
+        ("repository_version_added", 2, ["bash-5.1", "dir/c.iso", "on-demand.iso"]),
+        ("repository_version_removed", 2, ["b.iso"]),
+        ("repository_version_removed", 1, []),
+    ],
+)
+async def test_content_of_a_repository_version(
+    client: Client, migrated: Migrated, name: str, number: int, expected: list[str]
+) -> None:
+    body = await get(client, f"{API}content/", **{name: version_href(migrated, number)})
+    assert body["count"] == len(expected)
+    assert paths_of(body) == expected
+
+
+async def test_content_filters_accept_full_urls_and_combine_with_the_type(
+    client: Client, migrated: Migrated
+) -> None:
+    url = f"http://{client.host}:{client.port}{version_href(migrated, 2)}"
+    body = await get(client, f"{API}content/", repository_version=url, pulp_type="file.file")
+    assert paths_of(body) == ["a.iso", "dir/c.iso", "on-demand.iso"]
+
+
+@pytest.mark.parametrize(
+    ("params", "errors"),
+    [
+        (
+            {"repository_version": "nonsense"},
+            {"repository_version": ["Invalid hyperlink - No URL match."]},
+        ),
+        (
+            {"repository_version": f"{API}repositories/not-a-uuid/versions/1/"},
+            {"repository_version": ["Invalid hyperlink - No URL match."]},
+        ),
+        (
+            {"repository_version_added": f"{API}repositories/{uuid.uuid4()}/versions/1/"},
+            {"repository_version_added": ["Invalid hyperlink - Object does not exist."]},
+        ),
+    ],
+)
+async def test_bad_version_filters_are_400(
+    client: Client, params: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    assert await get(client, f"{API}content/", 400, **params) == errors
+
+
+async def test_a_missing_version_number_is_400_and_two_version_filters_too(
+    client: Client, migrated: Migrated
+) -> None:
+    body = await get(client, f"{API}content/", 400, repository_version=version_href(migrated, 9))
+    assert body == {"repository_version": ["Invalid hyperlink - Object does not exist."]}
+    body = await get(
+        client,
+        f"{API}content/",
+        400,
+        repository_version=version_href(migrated, 1),
+        repository_version_added=version_href(migrated, 2),
+    )
+    assert set(body) == {"repository_version", "repository_version_added"}
+
+
+# --- the Pulp 2 mapping -----------------------------------------------------------------------
+
+
+async def test_pulp2_repositories_show_what_they_became(client: Client, migrated: Migrated) -> None:
+    body = await get(client, f"{API}pulp2repositories/")
+    assert body["count"] == 2
+    migrated_repo, skipped = body["results"]
+    assert migrated_repo == {
+        "pulp_href": f"{API}pulp2repositories/{migrated.pulp2_repositories['file']}/",
+        "pulp_created": None,
+        "pulp2_object_id": "oid-file",
+        "pulp2_repo_id": "file",
+        "pulp2_repo_type": "iso",
+        "is_migrated": True,
+        "not_in_plan": False,
+        "pulp3_repository_href": repository_href(migrated),
+        "pulp3_repository_version": version_href(migrated, 2),
+        "pulp3_remote_href": f"{API}remotes/{migrated.remote}/",
+        "pulp3_publication_href": f"{API}publications/{migrated.publication}/",
+        "pulp3_distribution_hrefs": [f"{API}distributions/{migrated.distribution}/"],
+    }
+    assert skipped["is_migrated"] is False
+    assert skipped["not_in_plan"] is True
+    assert skipped["pulp3_repository_href"] is None
+    assert skipped["pulp3_repository_version"] is None
+    assert skipped["pulp3_remote_href"] is None
+    assert skipped["pulp3_publication_href"] is None
+    assert skipped["pulp3_distribution_hrefs"] == []
+    assert await get(client, migrated_repo["pulp_href"]) == migrated_repo
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"is_migrated": "true"}, ["file"]),
+        ({"is_migrated": "false"}, ["skipped"]),
+        ({"not_in_plan": "True"}, ["skipped"]),
+        ({"not_in_plan": "0"}, ["file"]),
+        ({"pulp2_id": "skipped"}, ["skipped"]),
+        ({"pulp2_id": "nothing"}, []),
+        ({"is_migrated": "true", "not_in_plan": "true"}, []),
+        ({"is_migrated": "", "unknown_filter": "x"}, ["file", "skipped"]),
+    ],
+)
+async def test_pulp2_repositories_are_filtered(
+    client: Client, params: dict[str, str], expected: list[str]
+) -> None:
+    body = await get(client, f"{API}pulp2repositories/", **params)
+    assert [r["pulp2_repo_id"] for r in body["results"]] == expected
+    assert body["count"] == len(expected)
+
+
+async def test_pulp2_content_shows_what_it_became(client: Client, migrated: Migrated) -> None:
+    body = await get(client, f"{API}pulp2content/")
+    assert body["count"] == 3
+    a, skipped, orphan = body["results"]
+    assert a == {
+        "pulp_href": f"{API}pulp2content/{migrated.pulp2_content['u-a']}/",
+        "pulp_created": None,
+        "pulp2_id": "u-a",
+        "pulp2_content_type_id": "iso",
+        "pulp2_last_updated": 1700000000,
+        "pulp2_storage_path": "/var/lib/pulp/content/units/iso/a.iso",
+        "downloaded": True,
+        "is_migrated": True,
+        "not_in_plan": False,
+        "pulp3_content": f"{API}content/{migrated.content['a.iso']}/",
+    }
+    assert (skipped["not_in_plan"], skipped["pulp3_content"]) == (True, None)
+    assert orphan["not_in_plan"] is True
+    assert await get(client, a["pulp_href"]) == a
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"is_migrated": "true"}, ["u-a"]),
+        ({"is_migrated": "false"}, ["u-skipped", "u-orphan"]),
+        ({"not_in_plan": "true"}, ["u-skipped", "u-orphan"]),
+        ({"not_in_plan": "false"}, ["u-a"]),
+        ({"pulp2_id": "u-orphan"}, ["u-orphan"]),
+        ({"pulp2_content_type_id": "rpm"}, []),
+        ({"not_in_plan": "true", "is_migrated": "false", "limit": "1"}, ["u-skipped"]),
+    ],
+)
+async def test_pulp2_content_is_filtered(
+    client: Client, params: dict[str, str], expected: list[str]
+) -> None:
+    body = await get(client, f"{API}pulp2content/", **params)
+    assert [c["pulp2_id"] for c in body["results"]] == expected
+
+
+@pytest.mark.parametrize("path", ["pulp2repositories/", "pulp2content/"])
+@pytest.mark.parametrize("name", ["is_migrated", "not_in_plan"])
+async def test_a_bad_boolean_filter_is_a_field_error(client: Client, path: str, name: str) -> None:
+    body = await get(client, f"{API}{path}", 400, **{name: "maybe"})
+    assert body == {name: ["Must be a valid boolean."]}
+
+
+# --- pagination -------------------------------------------------------------------------------
+
+
+async def test_pages_link_to_each_other(client: Client) -> None:
+    url = f"{API}content/"
+    first = await get(client, url, limit="2")
+    assert first["count"] == 5
+    assert len(first["results"]) == 2
+    assert first["previous"] is None
+    second = await get(client, first["next"])
+    assert second["previous"] is not None
+    third = await get(client, second["next"])
+    assert len(third["results"]) == 1
+    assert third["next"] is None
+    seen = [c["pulp_href"] for page in (first, second, third) for c in page["results"]]
+    assert len(set(seen)) == 5
+    assert seen == [c["pulp_href"] for c in (await get(client, url))["results"]]
+    back = await get(client, third["previous"])
+    assert back["results"] == second["results"]
+    assert first["next"].startswith(f"http://{client.host}:{client.port}{url}?")
+
+
+async def test_a_page_past_the_end_is_empty_and_the_limit_is_capped(client: Client) -> None:
+    past = await get(client, f"{API}content/", offset="50")
+    assert past["count"] == 5
+    assert past["results"] == []
+    assert past["next"] is None
+    capped = await get(client, f"{API}content/", limit="5000", offset="1")
+    assert len(capped["results"]) == 4
+    assert "limit=1000" in capped["previous"]
+
+
+@pytest.mark.parametrize(
+    ("params", "errors"),
+    [
+        ({"limit": "x"}, {"limit": ["A valid integer is required."]}),
+        ({"offset": "-1"}, {"offset": ["Ensure this value is greater than or equal to 0."]}),
+    ],
+)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "repositories/",
+        "publications/",
+        "distributions/",
+        "remotes/",
+        "content/",
+        "pulp2repositories/",
+        "pulp2content/",
+    ],
+)
+async def test_bad_paging_values_are_400(
+    client: Client, path: str, params: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    assert await get(client, f"{API}{path}", 400, **params) == errors
+
+
+async def test_bad_paging_values_on_versions_are_400(client: Client, migrated: Migrated) -> None:
+    body = await get(client, f"{repository_href(migrated)}versions/", 400, limit="-5")
+    assert body == {"limit": ["Ensure this value is greater than or equal to 0."]}
+
+
+# --- 404s -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "repositories/{random}/",
+        "repositories/not-a-uuid/",
+        "repositories/{random}/versions/",
+        "repositories/not-a-uuid/versions/",
+        "repositories/{repository}/versions/7/",
+        "repositories/{repository}/versions/x/",
+        "repositories/{repository}/versions/-1/",
+        "repositories/{repository}/versions/99999999999999999999/",
+        "repositories/{random}/versions/0/",
+        "publications/{random}/",
+        "publications/12345/",
+        "distributions/{random}/",
+        "distributions/{repository}/",
+        "remotes/{random}/",
+        "content/{random}/",
+        "content/%00/",
+        "pulp2repositories/{random}/",
+        "pulp2content/{random}/",
+        "pulp2content/{repository}/",
+    ],
+)
+async def test_unknown_and_malformed_ids_are_404(
+    client: Client, migrated: Migrated, path: str
+) -> None:
+    url = API + path.format(random=uuid.uuid4(), repository=migrated.repository)
+    assert await get(client, url, 404) == {"detail": "Not found."}
+
+
+async def test_the_views_are_read_only(client: Client, migrated: Migrated) -> None:
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = await client.request(method, repository_href(migrated), json={})
+        assert response.status == 405, method
+        assert await response.json() == {"detail": f'Method "{method}" not allowed.'}

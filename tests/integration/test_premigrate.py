@@ -1,0 +1,838 @@
+"""premigrate against real PostgreSQL and dumps written by the project's sample generator."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from pulp2to3.actors import premigrate
+from pulp2to3.actors.premigrate import DumpUnreadable, premigrate_dump
+from pulp2to3.actors.steps import BatchResult, Run
+from pulp2to3.plan import parse_plan
+from pulp2to3.pulp2 import open_dump
+from pulp2to3.sample import DumpFormat, SampleSummary, generate_sample
+from pulp2to3.sample.writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
+from pulp2to3.settings import load_settings
+from pulp2to3.store.staging import NotInTransaction
+
+NewRun = Callable[..., Awaitable[Run]]
+Documents = dict[str, list[dict[str, Any]]]
+
+FORMS: list[tuple[DumpFormat, bool]] = [
+    ("archive", False),
+    ("archive", True),
+    ("folder", False),
+    ("folder", True),
+]
+COLLECTIONS = (
+    "repos",
+    "repo_importers",
+    "repo_distributors",
+    "repo_content_units",
+    "units_iso",
+    "lazy_content_catalog",
+)
+# Each staging table by the columns that order it (its natural key).
+TABLES = {
+    "pulp2_repository": "pulp2_repo_id",
+    "pulp2_importer": "pulp2_repo_id",
+    "pulp2_distributor": "pulp2_repo_id, distributor_id",
+    "pulp2_repo_content": "pulp2_repo_id, pulp2_unit_id",
+    "pulp2_content": "pulp2_id",
+    "pulp2_lazy_catalog": "pulp2_unit_id, importer_id, url",
+}
+SEED = 7
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def read_dump(path: Path) -> Documents:
+    """Every document premigrate reads, by collection, as the project's reader gives them."""
+    documents: Documents = {name: [] for name in COLLECTIONS}
+    for collection, document in open_dump(path).iter_documents(COLLECTIONS):
+        documents[collection].append(document)
+    return documents
+
+
+def write_dump(path: Path, fmt: DumpFormat, compress: bool, documents: Documents) -> Path:
+    """Write ``documents`` as a mongodump dump with the sample generator's own writer."""
+    writer: DumpWriter
+    if fmt == "archive":
+        path = path / "pulp_database.archive"
+        writer = ArchiveDumpWriter(path, "pulp_database", compress=compress, concurrency=3)
+    else:
+        writer = FolderDumpWriter(path, "pulp_database", compress=compress)
+    with writer:
+        for name, collection in documents.items():
+            out = writer.collection(name)
+            for document in collection:
+                out.write(document)
+    return path
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def iso(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def settings_for(dump_path: Path, pulp_root: Path | None = None) -> Any:
+    return dataclasses.replace(
+        load_settings(), pulp2_dump=dump_path, pulp2_root=pulp_root or dump_path.parent
+    )
+
+
+async def run_for(
+    new_run: NewRun, summary: SampleSummary, *, dump: Path | None = None, plan: Any = None
+) -> Run:
+    plan = plan if plan is not None else json.loads(summary.plan_path.read_text())
+    return await new_run(plan, settings_for(dump or summary.dump_path, summary.pulp_root))
+
+
+def reading(run: Run, dump: Path) -> Run:
+    """The same migration pointed at another dump (only one report may be unfinished)."""
+    return dataclasses.replace(run, settings=dataclasses.replace(run.settings, pulp2_dump=dump))
+
+
+def planning(run: Run, plan: Any) -> Run:
+    return dataclasses.replace(run, plan=parse_plan(plan))
+
+
+async def stage(pool: asyncpg.Pool, run: Run) -> BatchResult:
+    async with pool.acquire() as connection, connection.transaction():
+        return await premigrate_dump(connection, run, {})
+
+
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
+    async with pool.acquire() as connection:
+        return {
+            table: [
+                dict(row)
+                for row in await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")
+            ]
+            for table, order in TABLES.items()
+        }
+
+
+async def mark_all_migrated(pool: asyncpg.Pool) -> None:
+    """What the later steps would leave: everything migrated, every row mapped."""
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "UPDATE pulp2_repository SET is_migrated = true, pulp3_repository_id = id"
+        )
+        await connection.execute(
+            "UPDATE pulp2_importer SET is_migrated = true, pulp3_remote_id = id"
+        )
+        await connection.execute(
+            "UPDATE pulp2_distributor SET is_migrated = true,"
+            " pulp3_publication_id = id, pulp3_distribution_id = id"
+        )
+        await connection.execute(
+            "UPDATE pulp2_content SET is_migrated = true, pulp3_content_id = id"
+        )
+
+
+def by(rows: list[dict[str, Any]], *keys: str) -> dict[Any, dict[str, Any]]:
+    return {row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys): row for row in rows}
+
+
+def not_migrated(rows: list[dict[str, Any]], *keys: str) -> set[Any]:
+    return {key for key, row in by(rows, *keys).items() if not row["is_migrated"]}
+
+
+# Expected staging rows, derived from the documents independently of the converters.
+
+
+def expected_repositories(docs: Documents) -> set[tuple[Any, ...]]:
+    return {
+        (
+            str(d["_id"]),
+            d["repo_id"],
+            d["notes"]["_repo-type"],
+            json.dumps(d["content_unit_counts"], sort_keys=True),
+            utc(d.get("last_unit_added")),
+            utc(d.get("last_unit_removed")),
+        )
+        for d in docs["repos"]
+    }
+
+
+def expected_importers(docs: Documents) -> set[tuple[Any, ...]]:
+    return {
+        (
+            str(d["_id"]),
+            d["repo_id"],
+            d["importer_type_id"],
+            json.dumps(d["config"], sort_keys=True),
+            utc(d["last_updated"]),
+        )
+        for d in docs["repo_importers"]
+    }
+
+
+def expected_distributors(docs: Documents) -> set[tuple[Any, ...]]:
+    return {
+        (
+            str(d["_id"]),
+            d["repo_id"],
+            d["distributor_id"],
+            d["distributor_type_id"],
+            json.dumps(d["config"], sort_keys=True),
+            d["auto_publish"],
+            utc(d["last_publish"]),
+            utc(d["last_updated"]),
+        )
+        for d in docs["repo_distributors"]
+    }
+
+
+def expected_memberships(docs: Documents) -> set[tuple[Any, ...]]:
+    return {
+        (d["repo_id"], d["unit_id"], d["unit_type_id"], iso(d["created"]), iso(d["updated"]))
+        for d in docs["repo_content_units"]
+    }
+
+
+def expected_content(docs: Documents) -> set[tuple[Any, ...]]:
+    return {
+        (
+            d["_id"],
+            "iso",
+            d["_last_updated"],
+            d["_storage_path"],
+            d["downloaded"],
+            json.dumps(
+                {"name": d["name"], "checksum": d["checksum"], "size": d["size"]}, sort_keys=True
+            ),
+        )
+        for d in docs["units_iso"]
+    }
+
+
+def expected_lazy(docs: Documents) -> set[tuple[Any, ...]]:
+    return {
+        (
+            d["unit_id"],
+            d["unit_type_id"],
+            d["importer_id"],
+            d["url"],
+            d["path"],
+            d["checksum"],
+            d["checksum_algorithm"],
+            d["revision"],
+        )
+        for d in docs["lazy_content_catalog"]
+    }
+
+
+def staged(rows: list[dict[str, Any]], *columns: str) -> set[tuple[Any, ...]]:
+    def value(row: dict[str, Any], column: str) -> Any:
+        item = row[column]
+        return json.dumps(item, sort_keys=True) if isinstance(item, dict) else item
+
+    return {tuple(value(row, column) for column in columns) for row in rows}
+
+
+def assert_staged_as(tables: dict[str, list[dict[str, Any]]], docs: Documents) -> None:
+    assert staged(
+        tables["pulp2_repository"],
+        "pulp2_object_id",
+        "pulp2_repo_id",
+        "pulp2_repo_type",
+        "content_unit_counts",
+        "last_unit_added",
+        "last_unit_removed",
+    ) == expected_repositories(docs)
+    assert staged(
+        tables["pulp2_importer"],
+        "pulp2_object_id",
+        "pulp2_repo_id",
+        "importer_type_id",
+        "config",
+        "last_updated",
+    ) == expected_importers(docs)
+    assert staged(
+        tables["pulp2_distributor"],
+        "pulp2_object_id",
+        "pulp2_repo_id",
+        "distributor_id",
+        "distributor_type_id",
+        "config",
+        "auto_publish",
+        "last_publish",
+        "last_updated",
+    ) == expected_distributors(docs)
+    assert staged(
+        tables["pulp2_repo_content"],
+        "pulp2_repo_id",
+        "pulp2_unit_id",
+        "unit_type_id",
+        "created",
+        "updated",
+    ) == expected_memberships(docs)
+    assert staged(
+        tables["pulp2_content"],
+        "pulp2_id",
+        "content_type",
+        "last_updated",
+        "storage_path",
+        "downloaded",
+        "fields",
+    ) == expected_content(docs)
+    assert staged(
+        tables["pulp2_lazy_catalog"],
+        "pulp2_unit_id",
+        "unit_type_id",
+        "importer_id",
+        "url",
+        "path",
+        "checksum",
+        "checksum_algorithm",
+        "revision",
+    ) == expected_lazy(docs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, bool], SampleSummary]:
+    root = tmp_path_factory.mktemp("premigrate-samples")
+    return {
+        (fmt, compress): generate_sample(
+            root / f"{fmt}-{compress}", repos=6, units=300, fmt=fmt, gzip=compress, seed=SEED
+        )
+        for fmt, compress in FORMS
+    }
+
+
+@pytest.fixture(scope="module")
+def sample(samples: dict[tuple[str, bool], SampleSummary]) -> SampleSummary:
+    return samples["archive", False]
+
+
+@pytest.fixture(scope="module")
+def sample_docs(sample: SampleSummary) -> Documents:
+    return read_dump(sample.dump_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The step
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_the_step_is_one_batch_for_the_whole_dump(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+) -> None:
+    run = await run_for(new_run, sample)
+    async with pool.acquire() as connection:
+        batches = await premigrate.STEP.plan_batches(connection, run)
+    assert premigrate.STEP.code == "premigrate"
+    assert premigrate.STEP.task.name == "pulp2to3.premigrate"
+    assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
+
+
+@pytest.mark.parametrize(("fmt", "compress"), FORMS)
+async def test_every_dump_form_is_staged_as_written(
+    pool: asyncpg.Pool,
+    new_run: NewRun,
+    samples: dict[tuple[str, bool], SampleSummary],
+    sample_docs: Documents,
+    fmt: DumpFormat,
+    compress: bool,
+) -> None:
+    summary = samples[fmt, compress]
+    result = await stage(pool, await run_for(new_run, summary))
+
+    assert result == BatchResult(done=1)
+    tables = await snapshot(pool)
+    assert {table: len(rows) for table, rows in tables.items()} == {
+        "pulp2_repository": summary.repos,
+        "pulp2_importer": summary.repos,
+        "pulp2_distributor": summary.collection_counts["repo_distributors"],
+        "pulp2_repo_content": summary.memberships,
+        "pulp2_content": summary.units,
+        "pulp2_lazy_catalog": summary.lazy_entries,
+    }
+    # Same seed, same documents whatever the form: compare with the plain archive's.
+    assert_staged_as(tables, sample_docs)
+    for table in ("pulp2_repository", "pulp2_importer", "pulp2_distributor", "pulp2_content"):
+        assert not any(row["is_migrated"] for row in tables[table]), table
+    assert not any(row["not_in_plan"] for row in tables["pulp2_repository"])
+
+
+async def test_on_demand_units_are_not_downloaded_and_have_their_importers_catalog(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+) -> None:
+    await stage(pool, await run_for(new_run, sample))
+    async with pool.acquire() as connection:
+        not_downloaded = await connection.fetchval(
+            "SELECT count(*) FROM pulp2_content WHERE NOT downloaded"
+        )
+        lazy = await connection.fetch(
+            "SELECT e.*, c.downloaded, i.pulp2_repo_id AS importer_repo,"
+            "       i.config->>'download_policy' AS policy"
+            "  FROM pulp2_lazy_catalog e"
+            "  JOIN pulp2_content c ON c.pulp2_id = e.pulp2_unit_id"
+            "  LEFT JOIN pulp2_importer i ON i.pulp2_object_id = e.importer_id"
+        )
+        memberships = {
+            (row["pulp2_repo_id"], row["pulp2_unit_id"])
+            for row in await connection.fetch("SELECT * FROM pulp2_repo_content")
+        }
+    assert not_downloaded == sample.on_demand_units > 0
+    assert len(lazy) == sample.lazy_entries > 0
+    for entry in lazy:
+        assert entry["downloaded"] is False
+        assert entry["policy"] == "on_demand"  # the importer named by importer_id exists
+        assert (entry["importer_repo"], entry["pulp2_unit_id"]) in memberships
+        assert entry["path"].startswith("/var/lib/pulp/content/units/iso/")
+
+
+async def test_a_few_rows_in_detail(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, sample_docs: Documents
+) -> None:
+    await stage(pool, await run_for(new_run, sample))
+    tables = await snapshot(pool)
+    unit = sample_docs["units_iso"][0]
+    row = by(tables["pulp2_content"], "pulp2_id")[unit["_id"]]
+    assert row["fields"] == {
+        "name": unit["name"],
+        "checksum": unit["checksum"],
+        "size": unit["size"],
+    }
+    assert row["last_updated"] == unit["_last_updated"]
+    assert row["storage_path"] == unit["_storage_path"]
+    repo = sample_docs["repos"][0]
+    staged_repo = by(tables["pulp2_repository"], "pulp2_repo_id")[repo["repo_id"]]
+    assert staged_repo["pulp2_object_id"] == str(repo["_id"])
+    assert len(staged_repo["pulp2_object_id"]) == 24
+    assert staged_repo["last_unit_added"] == repo["last_unit_added"].replace(tzinfo=UTC)
+    assert staged_repo["last_unit_added"].tzinfo is not None
+    membership = sample_docs["repo_content_units"][0]
+    staged_membership = by(tables["pulp2_repo_content"], "pulp2_repo_id", "pulp2_unit_id")[
+        membership["repo_id"], membership["unit_id"]
+    ]
+    assert staged_membership["created"] == iso(membership["created"])
+
+
+async def test_running_twice_changes_nothing(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+) -> None:
+    run = await run_for(new_run, sample)
+    await stage(pool, run)
+    first = await snapshot(pool)
+    await stage(pool, run)
+    assert await snapshot(pool) == first  # same rows, same ids, flags untouched
+
+    await mark_all_migrated(pool)
+    migrated = await snapshot(pool)
+    await stage(pool, run)
+    assert await snapshot(pool) == migrated  # is_migrated and the mapping ids are kept
+
+
+async def test_work_needs_a_transaction(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+) -> None:
+    run = await run_for(new_run, sample)
+    async with pool.acquire() as connection:
+        with pytest.raises(NotInTransaction):
+            await premigrate_dump(connection, run, {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Incremental re-migration
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Changes:
+    removed_unit: str
+    updated_unit: str
+    dropped_membership: tuple[str, str]
+    changed_importer: str
+    changed_distributor: tuple[str, str]
+
+
+def change(docs: Documents, base: Documents) -> Changes:
+    """Edit a newer dump the way Pulp 2 would have changed between two runs."""
+    old_units = {d["_id"] for d in base["units_iso"]}
+    members: dict[str, list[str]] = {}
+    for d in docs["repo_content_units"]:
+        members.setdefault(d["unit_id"], []).append(d["repo_id"])
+    lazy_units = {d["unit_id"] for d in docs["lazy_content_catalog"]}
+    units = [d for d in docs["units_iso"] if d["_id"] in old_units]
+    removed = next(d for d in units if not d["downloaded"] and d["_id"] in lazy_units)
+    updated = next(d for d in units if d["downloaded"])
+    shared = next(
+        d for d in units if len(members[d["_id"]]) > 1 and d["_id"] not in (removed["_id"],)
+    )
+    dropped = (members[shared["_id"]][-1], shared["_id"])
+    removal = datetime(2031, 1, 1)
+
+    # An orphaned unit: gone with its memberships and catalog entries.
+    docs["units_iso"] = [d for d in docs["units_iso"] if d is not removed]
+    docs["repo_content_units"] = [
+        d
+        for d in docs["repo_content_units"]
+        if d["unit_id"] != removed["_id"] and (d["repo_id"], d["unit_id"]) != dropped
+    ]
+    docs["lazy_content_catalog"] = [
+        d for d in docs["lazy_content_catalog"] if d["unit_id"] != removed["_id"]
+    ]
+    touched = {*members[removed["_id"]], dropped[0]}
+    for repo in docs["repos"]:
+        if repo["repo_id"] in touched:
+            repo["last_unit_removed"] = removal
+    updated["_last_updated"] += 3600
+    importer = docs["repo_importers"][1]
+    importer["last_updated"] += timedelta(days=1)
+    importer["config"]["ssl_validation"] = False
+    distributor = docs["repo_distributors"][0]
+    distributor["last_updated"] += timedelta(days=1)
+    distributor["config"]["relative_url"] = "moved/elsewhere"
+    return Changes(
+        removed_unit=removed["_id"],
+        updated_unit=updated["_id"],
+        dropped_membership=dropped,
+        changed_importer=importer["repo_id"],
+        changed_distributor=(distributor["repo_id"], distributor["distributor_id"]),
+    )
+
+
+def membership_sets(docs: Documents) -> dict[str, set[str]]:
+    sets: dict[str, set[str]] = {d["repo_id"]: set() for d in docs["repos"]}
+    for d in docs["repo_content_units"]:
+        sets[d["repo_id"]].add(d["unit_id"])
+    return sets
+
+
+@pytest.mark.parametrize(("fmt", "compress"), [("archive", True), ("folder", False)])
+async def test_a_newer_dump_flags_only_what_changed(
+    pool: asyncpg.Pool,
+    new_run: NewRun,
+    tmp_path: Path,
+    fmt: DumpFormat,
+    compress: bool,
+) -> None:
+    first = generate_sample(
+        tmp_path / "first", repos=8, units=300, fmt=fmt, gzip=compress, seed=SEED
+    )
+    # The same seed with two more units: the same installation, two syncs later.
+    newer = generate_sample(
+        tmp_path / "newer", repos=8, units=302, fmt=fmt, gzip=compress, seed=SEED
+    )
+    old_docs = read_dump(first.dump_path)
+    new_docs = read_dump(newer.dump_path)
+    assert {d["_id"] for d in old_docs["units_iso"]} < {d["_id"] for d in new_docs["units_iso"]}
+    changes = change(new_docs, old_docs)
+    second_dump = write_dump(tmp_path / "second", fmt, compress, new_docs)
+
+    run = await run_for(new_run, first)
+    await stage(pool, run)
+    await mark_all_migrated(pool)
+    before = await snapshot(pool)
+    result = await stage(pool, reading(run, second_dump))
+    after = await snapshot(pool)
+
+    assert result == BatchResult(done=1)
+    # Memberships are exactly the newer dump's: the dropped one and the orphan's are gone.
+    assert staged(
+        after["pulp2_repo_content"],
+        "pulp2_repo_id",
+        "pulp2_unit_id",
+        "unit_type_id",
+        "created",
+        "updated",
+    ) == expected_memberships(new_docs)
+    memberships = staged(after["pulp2_repo_content"], "pulp2_repo_id", "pulp2_unit_id")
+    assert changes.dropped_membership not in memberships
+    assert not any(unit == changes.removed_unit for _, unit in memberships)
+
+    # Units: the new ones and the updated one are to migrate; the orphan stays staged, as is.
+    old_ids = {d["_id"] for d in old_docs["units_iso"]}
+    new_ids = {d["_id"] for d in new_docs["units_iso"]}
+    content = by(after["pulp2_content"], "pulp2_id")
+    assert set(content) == old_ids | new_ids
+    assert not_migrated(after["pulp2_content"], "pulp2_id") == (new_ids - old_ids) | {
+        changes.updated_unit
+    }
+    assert (
+        content[changes.removed_unit]
+        == by(before["pulp2_content"], "pulp2_id")[changes.removed_unit]
+    )
+    # Its catalog entries stay too; every other unit's entries are the newer dump's.
+    kept = {row for row in expected_lazy(old_docs) if row[0] == changes.removed_unit}
+    assert kept
+    assert (
+        staged(
+            after["pulp2_lazy_catalog"],
+            "pulp2_unit_id",
+            "unit_type_id",
+            "importer_id",
+            "url",
+            "path",
+            "checksum",
+            "checksum_algorithm",
+            "revision",
+        )
+        == expected_lazy(new_docs) | kept
+    )
+
+    # Repositories: those whose units were added or removed, and only those.
+    old_repos = by(old_docs["repos"], "repo_id")
+    old_members = membership_sets(old_docs)
+    new_members = membership_sets(new_docs)
+    changed_repos = {
+        d["repo_id"]
+        for d in new_docs["repos"]
+        if (d.get("last_unit_added"), d.get("last_unit_removed"))
+        != (
+            old_repos[d["repo_id"]].get("last_unit_added"),
+            old_repos[d["repo_id"]].get("last_unit_removed"),
+        )
+        or new_members[d["repo_id"]] != old_members[d["repo_id"]]
+    }
+    assert changed_repos, "the newer dump should change some repositories"
+    assert set(old_repos) - changed_repos, "and leave some unchanged"
+    assert not_migrated(after["pulp2_repository"], "pulp2_repo_id") == changed_repos
+    assert not_migrated(after["pulp2_importer"], "pulp2_repo_id") == {changes.changed_importer}
+    assert not_migrated(after["pulp2_distributor"], "pulp2_repo_id", "distributor_id") == {
+        changes.changed_distributor
+    }
+    current = dict(after)
+    current["pulp2_content"] = [r for r in after["pulp2_content"] if r["pulp2_id"] in new_ids]
+    current["pulp2_lazy_catalog"] = [
+        r for r in after["pulp2_lazy_catalog"] if r["pulp2_unit_id"] != changes.removed_unit
+    ]
+    assert_staged_as(current, new_docs)
+
+    # Nothing that existed was re-created: ids and mapping ids are the same.
+    for table, key in (
+        ("pulp2_repository", ("pulp2_repo_id",)),
+        ("pulp2_importer", ("pulp2_repo_id",)),
+        ("pulp2_distributor", ("pulp2_repo_id", "distributor_id")),
+        ("pulp2_content", ("pulp2_id",)),
+    ):
+        old_rows = by(before[table], *key)
+        for k, row in by(after[table], *key).items():
+            if k in old_rows:
+                for column in row:
+                    if column.startswith("pulp3_") or column in ("id", "pulp_id"):
+                        assert row[column] == old_rows[k][column], (table, k, column)
+
+    # And a re-run of the newer dump changes nothing more.
+    await stage(pool, reading(run, second_dump))
+    assert await snapshot(pool) == after
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_repositories_the_plan_does_not_name_are_not_in_plan(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, sample_docs: Documents
+) -> None:
+    plan = json.loads(sample.plan_path.read_text())
+    repositories = plan["plugins"][0]["repositories"]
+    named = {repositories[0]["name"], repositories[1]["name"]}
+    partial = {"plugins": [{"type": "iso", "repositories": repositories[:2]}]}
+    run = await run_for(new_run, sample, plan=partial)
+    await stage(pool, run)
+    rows = (await snapshot(pool))["pulp2_repository"]
+    assert {r["pulp2_repo_id"] for r in rows if not r["not_in_plan"]} == named
+    assert len(rows) == len(sample_docs["repos"])  # staged all the same
+
+    # A plugin listed without repositories takes every repository of its type.
+    await stage(pool, planning(run, {"plugins": [{"type": "iso"}]}))
+    assert not any(r["not_in_plan"] for r in (await snapshot(pool))["pulp2_repository"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Untrusted input
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [False, True])
+async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
+    pool: asyncpg.Pool,
+    new_run: NewRun,
+    samples: dict[tuple[str, bool], SampleSummary],
+    tmp_path: Path,
+    compress: bool,
+) -> None:
+    summary = samples["archive", compress]
+    broken = tmp_path / "broken.archive"
+    data = summary.dump_path.read_bytes()
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    run = await new_run(
+        json.loads(summary.plan_path.read_text()), settings_for(broken, summary.pulp_root)
+    )
+    with pytest.raises(DumpUnreadable) as caught:
+        await stage(pool, run)
+    assert str(broken) in str(caught.value)
+    assert "truncated" in str(caught.value) or "cannot read" in str(caught.value)
+    assert all(not rows for rows in (await snapshot(pool)).values())
+
+
+async def test_a_missing_dump_or_setting_fails_clearly(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, tmp_path: Path
+) -> None:
+    plan = json.loads(sample.plan_path.read_text())
+    missing = tmp_path / "nowhere.archive"
+    run = await new_run(plan, settings_for(missing))
+    with pytest.raises(DumpUnreadable) as caught:
+        await stage(pool, run)
+    assert str(missing) in str(caught.value)
+    unset = dataclasses.replace(load_settings(), pulp2_dump=None)
+    with pytest.raises(DumpUnreadable, match="PULP2TO3_PULP2_DUMP is not set"):
+        await stage(pool, dataclasses.replace(run, settings=unset))
+
+
+async def test_duplicate_documents_are_merged_the_later_winning(
+    pool: asyncpg.Pool,
+    new_run: NewRun,
+    sample: SampleSummary,
+    sample_docs: Documents,
+    tmp_path: Path,
+) -> None:
+    docs = copy.deepcopy(sample_docs)
+    unit = copy.deepcopy(docs["units_iso"][3])
+    unit["_last_updated"] += 60
+    docs["units_iso"].append(unit)
+    docs["repo_content_units"].append(copy.deepcopy(docs["repo_content_units"][5]))
+    docs["repos"].append(copy.deepcopy(docs["repos"][2]))
+    docs["repo_importers"].append(copy.deepcopy(docs["repo_importers"][2]))
+    docs["repo_distributors"].append(copy.deepcopy(docs["repo_distributors"][0]))
+    docs["lazy_content_catalog"].append(copy.deepcopy(docs["lazy_content_catalog"][0]))
+    dump = write_dump(tmp_path / "dups", "archive", False, docs)
+
+    result = await stage(pool, await run_for(new_run, sample, dump=dump))
+
+    assert result == BatchResult(done=1)
+    tables = await snapshot(pool)
+    assert len(tables["pulp2_content"]) == sample.units
+    assert (
+        by(tables["pulp2_content"], "pulp2_id")[unit["_id"]]["last_updated"]
+        == unit["_last_updated"]
+    )
+    assert len(tables["pulp2_repo_content"]) == sample.memberships
+    assert len(tables["pulp2_repository"]) == sample.repos
+    assert len(tables["pulp2_importer"]) == sample.repos
+    assert len(tables["pulp2_distributor"]) == sample.collection_counts["repo_distributors"]
+    assert len(tables["pulp2_lazy_catalog"]) == sample.lazy_entries
+
+
+async def test_malformed_documents_are_named_failures_the_rest_is_staged(
+    pool: asyncpg.Pool,
+    new_run: NewRun,
+    sample: SampleSummary,
+    sample_docs: Documents,
+    tmp_path: Path,
+) -> None:
+    docs = copy.deepcopy(sample_docs)
+    nameless = docs["units_iso"][0]
+    nameless["name"] = "bad\x00name"
+    del docs["repo_content_units"][0]["unit_id"]
+    bad_membership = str(docs["repo_content_units"][0]["_id"])
+    dump = write_dump(tmp_path / "bad", "folder", False, docs)
+
+    result = await stage(pool, await run_for(new_run, sample, dump=dump))
+
+    assert result.done == 1
+    assert dict(result.failures) == {
+        f"units_iso/{nameless['_id']}": "name: a string holds a NUL character",
+        f"repo_content_units/{bad_membership}": "no unit_id",
+    }
+    tables = await snapshot(pool)
+    assert len(tables["pulp2_content"]) == sample.units - 1
+    # The bad unit is not staged, so its memberships are not either.
+    dropped = sum(1 for d in sample_docs["repo_content_units"] if d["unit_id"] == nameless["_id"])
+    first = sample_docs["repo_content_units"][0]
+    dropped += first["unit_id"] != nameless["_id"]
+    assert len(tables["pulp2_repo_content"]) == sample.memberships - dropped
+
+
+# ---------------------------------------------------------------------------------------------
+# Size
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(
+        tmp_path_factory.mktemp("big"), repos=20, units=20_000, seed=SEED, gzip=True
+    )
+
+
+async def test_twenty_thousand_units_in_reasonable_time_with_a_free_event_loop(
+    pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary
+) -> None:
+    summary = big_sample
+    run = await run_for(new_run, summary)
+    gaps: list[float] = []
+
+    async def tick(stop: asyncio.Event) -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(tick(stop), name="test_ticker")
+    started = time.perf_counter()
+    try:
+        await stage(pool, run)
+    finally:
+        stop.set()
+        await ticker
+    elapsed = time.perf_counter() - started
+    documents = sum(summary.collection_counts[name] for name in COLLECTIONS)
+    print(
+        f"\npremigrate: {documents} documents ({summary.units} units) in {elapsed:.2f} s,"
+        f" {documents / elapsed:,.0f} documents/s; longest event-loop stall {max(gaps):.3f} s"
+    )
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM pulp2_content") == 20_000
+        assert (
+            await connection.fetchval("SELECT count(*) FROM pulp2_repo_content")
+            == summary.memberships
+        )
+    assert max(gaps) < 2.0  # heartbeats and abort checks would still run
+
+
+async def test_a_cancelled_load_stops_promptly_and_stages_nothing(
+    pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary
+) -> None:
+    run = await run_for(new_run, big_sample)
+    work = asyncio.create_task(stage(pool, run), name="test_premigrate")
+    await asyncio.sleep(0.2)  # well inside the load of 20,000 units
+    assert not work.done()
+    cancelled = time.perf_counter()
+    work.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await work
+    assert time.perf_counter() - cancelled < 2.0
+    assert all(not rows for rows in (await snapshot(pool)).values())
+    async with pool.acquire() as connection:  # the pool's connections are still usable
+        assert await connection.fetchval("SELECT 1") == 1

@@ -1,0 +1,168 @@
+"""What a migration of a generated sample must produce, and what it did produce.
+
+``expected_state`` reads the sample's dump with the project's reader (the generator wrote it);
+``actual_state`` reads the target tables. The end-to-end tests compare the two, so a canceled
+and re-run migration, or one that lost a worker, is held to the same result as a clean run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+
+from pulp2to3.pulp2 import open_dump
+from pulp2to3.sample import SampleSummary
+
+NaturalKey = tuple[str, str, int]  # ISO: name, sha256, size
+
+
+@dataclasses.dataclass(frozen=True)
+class MigrationState:
+    content: frozenset[NaturalKey]
+    artifacts: frozenset[str]  # sha256 of the files that were downloaded
+    on_demand_urls: frozenset[tuple[NaturalKey, str]]  # content without file -> where to get it
+    versions: dict[str, frozenset[NaturalKey]]  # repository name -> content of its version 1
+    manifests: dict[str, str]  # distribution base path -> PULP_MANIFEST text
+    base_paths: frozenset[str]
+
+
+def base_path(config: dict[str, object], repo_id: str) -> str:
+    relative = config.get("relative_url")
+    raw = relative if isinstance(relative, str) and relative.strip("/") else repo_id
+    return "/".join(part for part in raw.split("/") if part)
+
+
+def expected_state(sample: SampleSummary) -> MigrationState:
+    dump = open_dump(sample.dump_path)
+    units: dict[str, NaturalKey] = {}
+    downloaded: set[str] = set()
+    for unit in dump.iter_collection("units_iso"):
+        units[unit["_id"]] = (unit["name"], unit["checksum"], unit["size"])
+        if unit.get("downloaded", True):
+            downloaded.add(unit["_id"])
+    members: dict[str, set[NaturalKey]] = {}
+    for membership in dump.iter_collection("repo_content_units"):
+        members.setdefault(membership["repo_id"], set()).add(units[membership["unit_id"]])
+    on_demand = {
+        (units[entry["unit_id"]], entry["url"])
+        for entry in dump.iter_collection("lazy_content_catalog")
+        if entry["unit_id"] not in downloaded
+    }
+    manifests: dict[str, str] = {}
+    for distributor in dump.iter_collection("repo_distributors"):
+        repo_id = distributor["repo_id"]
+        rows = sorted(members.get(repo_id, set()))
+        manifests[base_path(distributor.get("config", {}), repo_id)] = "".join(
+            f"{name},{sha256},{size}\n" for name, sha256, size in rows
+        )
+    return MigrationState(
+        content=frozenset(units.values()),
+        artifacts=frozenset(units[unit_id][1] for unit_id in downloaded),
+        on_demand_urls=frozenset(on_demand),
+        versions={repo: frozenset(keys) for repo, keys in members.items()},
+        manifests=manifests,
+        base_paths=frozenset(manifests),
+    )
+
+
+async def actual_state(connection: asyncpg.Connection, media_root: Path) -> MigrationState:
+    content = await connection.fetch("SELECT f.relative_path, f.digest, f.size FROM file_content f")
+    # Content files only: artifacts also hold the PULP_MANIFEST files publications wrote.
+    artifacts = await connection.fetch(
+        "SELECT DISTINCT a.sha256 FROM artifact a JOIN content_artifact ca ON ca.artifact_id = a.id"
+    )
+    on_demand = await connection.fetch(
+        "SELECT f.relative_path, f.digest, f.size, ra.url"
+        "  FROM content_artifact ca"
+        "  JOIN file_content f ON f.content_id = ca.content_id"
+        "  JOIN remote_artifact ra ON ra.content_artifact_id = ca.id"
+        " WHERE ca.artifact_id IS NULL"
+    )
+    versions = await connection.fetch(
+        "SELECT r.name, f.relative_path, f.digest, f.size"
+        "  FROM repository r"
+        "  JOIN repository_content rc ON rc.repository_id = r.id"
+        "  JOIN file_content f ON f.content_id = rc.content_id"
+        " WHERE rc.version_added <= 1 AND (rc.version_removed IS NULL OR rc.version_removed > 1)"
+    )
+    manifests = await connection.fetch(
+        "SELECT d.base_path, a.file"
+        "  FROM distribution d"
+        "  JOIN published_metadata pm ON pm.publication_id = d.publication_id"
+        "  JOIN artifact a ON a.id = pm.artifact_id"
+        " WHERE pm.relative_path = 'PULP_MANIFEST'"
+    )
+    base_paths = await connection.fetch("SELECT base_path FROM distribution")
+    grouped: dict[str, set[NaturalKey]] = {}
+    for row in versions:
+        grouped.setdefault(row["name"], set()).add(
+            (row["relative_path"], row["digest"], row["size"])
+        )
+    return MigrationState(
+        content=frozenset((r["relative_path"], r["digest"], r["size"]) for r in content),
+        artifacts=frozenset(r["sha256"] for r in artifacts),
+        on_demand_urls=frozenset(
+            ((r["relative_path"], r["digest"], r["size"]), r["url"]) for r in on_demand
+        ),
+        versions={name: frozenset(keys) for name, keys in grouped.items()},
+        manifests={
+            r["base_path"]: (media_root / r["file"]).read_text(encoding="utf-8") for r in manifests
+        },
+        base_paths=frozenset(r["base_path"] for r in base_paths),
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+def worker_env(db_url: str, sample: SampleSummary, media_root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        PULP2TO3_DATABASE_URL=db_url,
+        PULP2TO3_PULP2_DUMP=str(sample.dump_path),
+        PULP2TO3_PULP2_ROOT=str(sample.pulp_root),
+        PULP2TO3_MEDIA_ROOT=str(media_root),
+    )
+    return env
+
+
+@contextmanager
+def workers(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` real ``pulp2to3 worker`` processes, stopped (or killed) at the end."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pulp2to3.cli", "--log-level", "WARNING", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,99 @@
+"""The ISO mapping rules: fields checked, natural key canonical, relative path safe."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pulp2to3.plugins.iso import PULP_TYPE, InvalidUnit, IsoFile, parse_fields
+
+SHA = "ab" * 32
+
+
+def test_fields_become_a_file() -> None:
+    file = parse_fields({"name": "disk-1.iso", "checksum": SHA, "size": 42, "extra": 1})
+    assert file == IsoFile(name="disk-1.iso", checksum=SHA, size=42)
+    assert file.relative_path == "disk-1.iso"
+    assert PULP_TYPE == "file.file"
+
+
+def test_the_checksum_is_lower_cased() -> None:
+    assert parse_fields({"name": "a", "checksum": SHA.upper(), "size": 0}).checksum == SHA
+
+
+def test_a_name_may_have_folders() -> None:
+    assert parse_fields({"name": "dir/sub/a.iso", "checksum": SHA, "size": 1}).name == (
+        "dir/sub/a.iso"
+    )
+
+
+def test_the_natural_key_is_canonical_json_of_name_checksum_size() -> None:
+    file = parse_fields({"name": "a.iso", "checksum": SHA.upper(), "size": 7})
+    assert file.natural_key == f'["a.iso","{SHA}",7]'
+    assert (
+        file.natural_key == parse_fields({"size": 7, "checksum": SHA, "name": "a.iso"}).natural_key
+    )
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"name": "b.iso", "checksum": SHA, "size": 7},
+        {"name": "a.iso", "checksum": "cd" * 32, "size": 7},
+        {"name": "a.iso", "checksum": SHA, "size": 8},
+    ],
+)
+def test_any_field_of_the_key_makes_another_key(other: dict[str, Any]) -> None:
+    base = parse_fields({"name": "a.iso", "checksum": SHA, "size": 7})
+    assert parse_fields(other).natural_key != base.natural_key
+
+
+_NAMES = st.text(
+    alphabet=st.characters(exclude_characters="\0\n\r/", exclude_categories=["Cs"]),
+    min_size=1,
+).filter(lambda name: name not in (".", ".."))
+
+
+@given(
+    name=_NAMES,
+    size=st.integers(min_value=0, max_value=2**62),
+    digest=st.binary(min_size=32, max_size=32),
+)
+def test_the_natural_key_gives_back_its_fields(name: str, size: int, digest: bytes) -> None:
+    """No two different units share a key text: the text decodes to exactly their fields."""
+    file = parse_fields({"name": name, "checksum": digest.hex(), "size": size})
+    assert json.loads(file.natural_key) == [name, digest.hex(), size]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"checksum": SHA, "size": 1}, "name is missing"),
+        ({"name": "", "checksum": SHA, "size": 1}, "name is missing"),
+        ({"name": 3, "checksum": SHA, "size": 1}, "not a string"),
+        ({"name": "/etc/passwd", "checksum": SHA, "size": 1}, "absolute path"),
+        ({"name": "../up.iso", "checksum": SHA, "size": 1}, "'..' component"),
+        ({"name": "a/../../b", "checksum": SHA, "size": 1}, "'..' component"),
+        ({"name": "./a.iso", "checksum": SHA, "size": 1}, "'.' or '..' component"),
+        ({"name": "a//b.iso", "checksum": SHA, "size": 1}, "empty"),
+        ({"name": "dir/", "checksum": SHA, "size": 1}, "empty"),
+        ({"name": "a\0b", "checksum": SHA, "size": 1}, "NUL or line break"),
+        ({"name": "a\nb", "checksum": SHA, "size": 1}, "NUL or line break"),
+        ({"name": "a", "size": 1}, "not a sha256"),
+        ({"name": "a", "checksum": "ab" * 20, "size": 1}, "not a sha256"),
+        ({"name": "a", "checksum": "zz" * 32, "size": 1}, "not a sha256"),
+        ({"name": "a", "checksum": SHA + "\n", "size": 1}, "not a sha256"),
+        ({"name": "a", "checksum": SHA}, "size None"),
+        ({"name": "a", "checksum": SHA, "size": -1}, "non-negative"),
+        ({"name": "a", "checksum": SHA, "size": True}, "non-negative"),
+        ({"name": "a", "checksum": SHA, "size": "12"}, "non-negative"),
+        ({"name": "a", "checksum": SHA, "size": 1.0}, "non-negative"),
+    ],
+)
+def test_bad_fields_are_refused_with_a_reason(fields: dict[str, Any], reason: str) -> None:
+    with pytest.raises(InvalidUnit, match=reason.replace(".", r"\.")):
+        parse_fields(fields)

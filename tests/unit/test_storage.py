@@ -1,0 +1,221 @@
+"""Artifact storage on real files: checks of the source, hard link, copy fallback, reuse."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from pulp2to3 import storage
+from pulp2to3.pulp2.paths import UnsafePath
+from pulp2to3.storage import (
+    Interrupted,
+    MissingFile,
+    SourceFileError,
+    Stored,
+    WrongChecksum,
+    WrongSize,
+    artifact_relative_path,
+    check_source,
+    import_unit_file,
+    sha256_of,
+    store_artifact,
+)
+
+DATA = b"an ISO image, or at least its first bytes\n" * 100
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "pulp" / "content" / "units" / "iso" / "ab" / "cd" / "disk.iso"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(DATA)
+    return path
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    return tmp_path / "media"
+
+
+def failing_link(code: int) -> storage.LinkFunction:
+    """A link function that fails like the kernel does: how a test reaches the copy path,
+    since a second filesystem (EXDEV) cannot be mounted here."""
+
+    def link(source: Path, target: Path) -> None:
+        raise OSError(code, os.strerror(code), str(source), None, str(target))
+
+    return link
+
+
+def test_artifacts_are_content_addressed() -> None:
+    assert artifact_relative_path(SHA) == f"artifact/{SHA[:2]}/{SHA[2:]}"
+
+
+@pytest.mark.parametrize("bad", [SHA.upper(), SHA[:-1], SHA + "0", "../" + SHA[3:], ""])
+def test_only_lower_case_sha256_names_an_artifact(bad: str) -> None:
+    with pytest.raises(ValueError, match="not a lower-case sha256"):
+        artifact_relative_path(bad)
+
+
+def test_sha256_of_a_file(source: Path) -> None:
+    assert sha256_of(source) == SHA
+
+
+def test_a_good_source_passes_with_and_without_verification(source: Path) -> None:
+    check_source(source, size=len(DATA), sha256=SHA, verify=False)
+    check_source(source, size=len(DATA), sha256=SHA, verify=True)
+
+
+def test_a_missing_source(tmp_path: Path) -> None:
+    with pytest.raises(MissingFile, match="is missing"):
+        check_source(tmp_path / "nothing.iso", size=1, sha256=SHA, verify=False)
+
+
+def test_a_source_of_the_wrong_size(source: Path) -> None:
+    with pytest.raises(WrongSize, match=f"has {len(DATA)} bytes, expected 3"):
+        check_source(source, size=3, sha256=SHA, verify=False)
+
+
+def test_a_wrong_checksum_is_found_only_when_verifying(source: Path) -> None:
+    other = "0" * 64
+    check_source(source, size=len(DATA), sha256=other, verify=False)
+    with pytest.raises(WrongChecksum, match=f"has sha256 {SHA}, expected {other}"):
+        check_source(source, size=len(DATA), sha256=other, verify=True)
+
+
+def test_a_folder_is_not_a_source(tmp_path: Path) -> None:
+    with pytest.raises(SourceFileError, match="not a regular file"):
+        check_source(tmp_path, size=0, sha256=SHA, verify=False)
+
+
+def test_a_symbolic_link_as_last_component_is_not_followed(source: Path) -> None:
+    link = source.with_name("link.iso")
+    link.symlink_to(source)
+    with pytest.raises(SourceFileError, match="cannot be read"):
+        check_source(link, size=len(DATA), sha256=SHA, verify=False)
+
+
+def test_an_artifact_is_a_hard_link_to_the_source(source: Path, media: Path) -> None:
+    stored = store_artifact(source, media, sha256=SHA, size=len(DATA))
+    target = media / stored.file
+    assert stored == storage.StoredArtifact(
+        SHA, len(DATA), artifact_relative_path(SHA), Stored.LINKED
+    )
+    assert target.stat().st_ino == source.stat().st_ino
+    assert sha256_of(target) == SHA
+
+
+def test_an_existing_artifact_is_reused(source: Path, media: Path, tmp_path: Path) -> None:
+    store_artifact(source, media, sha256=SHA, size=len(DATA))
+    twin = tmp_path / "twin.iso"
+    twin.write_bytes(DATA)
+    again = store_artifact(twin, media, sha256=SHA, size=len(DATA))
+    assert again.how is Stored.EXISTING
+    assert (media / again.file).stat().st_ino == source.stat().st_ino
+
+
+def test_an_existing_artifact_of_another_size_is_refused(source: Path, media: Path) -> None:
+    target = media / artifact_relative_path(SHA)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"short")
+    with pytest.raises(WrongSize, match="already stored with 5 bytes"):
+        store_artifact(source, media, sha256=SHA, size=len(DATA))
+
+
+def test_a_link_that_loses_a_race_reuses_the_winner(source: Path, media: Path) -> None:
+    def racing_link(src: Path, dst: Path) -> None:
+        os.link(src, dst)  # the other batch's link
+        os.link(src, dst)  # ours: FileExistsError
+
+    stored = store_artifact(source, media, sha256=SHA, size=len(DATA), link=racing_link)
+    assert stored.how is Stored.EXISTING
+
+
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP])
+def test_a_link_across_filesystems_or_not_permitted_becomes_a_copy(
+    source: Path, media: Path, code: int
+) -> None:
+    stored = store_artifact(source, media, sha256=SHA, size=len(DATA), link=failing_link(code))
+    target = media / stored.file
+    assert stored.how is Stored.COPIED
+    assert target.stat().st_ino != source.stat().st_ino
+    assert target.read_bytes() == DATA
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+def test_other_link_errors_are_not_hidden(source: Path, media: Path, code: int) -> None:
+    with pytest.raises(OSError, match=os.strerror(code)):
+        store_artifact(source, media, sha256=SHA, size=len(DATA), link=failing_link(code))
+
+
+def test_a_failed_copy_leaves_neither_artifact_nor_temporary_file(
+    tmp_path: Path, media: Path
+) -> None:
+    vanished = tmp_path / "vanished.iso"  # removed between the check and the copy
+    with pytest.raises(FileNotFoundError):
+        store_artifact(vanished, media, sha256=SHA, size=1, link=failing_link(errno.EXDEV))
+    assert list((media / artifact_relative_path(SHA)).parent.iterdir()) == []
+
+
+def test_import_maps_checks_and_stores(source: Path, media: Path, tmp_path: Path) -> None:
+    stored = import_unit_file(
+        "/var/lib/pulp/content/units/iso/ab/cd/disk.iso",
+        pulp2_root=tmp_path / "pulp",
+        media_root=media,
+        sha256=SHA,
+        size=len(DATA),
+        verify=True,
+    )
+    assert (media / stored.file).stat().st_ino == source.stat().st_ino
+
+
+@pytest.mark.parametrize(
+    "storage_path",
+    [
+        "/var/lib/pulp/content/../../outside.iso",
+        "/etc/passwd",
+        "/var/lib/pulp/content/units/iso/escape.iso",  # a symbolic link out of the root
+    ],
+)
+def test_import_refuses_paths_out_of_the_root(
+    storage_path: str, media: Path, tmp_path: Path, source: Path
+) -> None:
+    outside = tmp_path / "outside.iso"
+    outside.write_bytes(DATA)
+    (tmp_path / "pulp/content/units/iso/escape.iso").symlink_to(outside)
+    with pytest.raises(UnsafePath):
+        import_unit_file(
+            storage_path,
+            pulp2_root=tmp_path / "pulp",
+            media_root=media,
+            sha256=SHA,
+            size=len(DATA),
+            verify=False,
+        )
+    assert not media.exists()
+
+
+def test_a_set_stop_interrupts_hashing(source: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Interrupted):
+        check_source(source, size=len(DATA), sha256=SHA, verify=True, stop=stop)
+
+
+def test_a_set_stop_interrupts_a_copy_and_leaves_nothing(source: Path, media: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Interrupted):
+        store_artifact(
+            source, media, sha256=SHA, size=len(DATA), link=failing_link(errno.EXDEV), stop=stop
+        )
+    assert list((media / artifact_relative_path(SHA)).parent.iterdir()) == []
