@@ -118,6 +118,7 @@ CREATE TABLE IF NOT EXISTS pulp2_repository (
     pulp2_object_id      text        NOT NULL UNIQUE,
     pulp2_repo_id        text        NOT NULL UNIQUE,
     pulp2_repo_type      text,
+    created_at           timestamptz NOT NULL DEFAULT now(),
     content_unit_counts  jsonb       NOT NULL DEFAULT '{}',
     last_unit_added      timestamptz,
     last_unit_removed    timestamptz,
@@ -167,6 +168,7 @@ CREATE TABLE IF NOT EXISTS pulp2_content (
     pulp_id            uuid     NOT NULL UNIQUE DEFAULT gen_random_uuid(),
     pulp2_id           text     NOT NULL UNIQUE,
     content_type       text     NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT now(),
     last_updated       bigint   NOT NULL DEFAULT 0,
     storage_path       text,
     downloaded         boolean  NOT NULL DEFAULT false,
@@ -177,6 +179,9 @@ CREATE TABLE IF NOT EXISTS pulp2_content (
 );
 
 CREATE INDEX IF NOT EXISTS pulp2_content_type ON pulp2_content (content_type, id);
+
+-- Which repositories hold a unit (the pulp2content view's not_in_plan filter).
+CREATE INDEX IF NOT EXISTS pulp2_repo_content_unit ON pulp2_repo_content (pulp2_unit_id);
 
 CREATE TABLE IF NOT EXISTS pulp2_lazy_catalog (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -190,6 +195,9 @@ CREATE TABLE IF NOT EXISTS pulp2_lazy_catalog (
     revision            integer NOT NULL DEFAULT 0,
     UNIQUE (pulp2_unit_id, importer_id, url)
 );
+
+-- The catalog entries of one importer (the repositories step makes its remote artifacts).
+CREATE INDEX IF NOT EXISTS pulp2_lazy_catalog_importer ON pulp2_lazy_catalog (importer_id);
 
 -- ---------------------------------------------------------------------------------------------
 -- The Pulp 3-shaped target

@@ -286,7 +286,7 @@ SCHEMAS: dict[str, Schema] = {
     "Pulp2Repository": closed(
         {
             "pulp_href": HREF,
-            "pulp_created": {**nullable(TIME), "description": "Not recorded: always null."},
+            "pulp_created": TIME,
             "pulp2_object_id": STRING,
             "pulp2_repo_id": STRING,
             "pulp2_repo_type": nullable(STRING),
@@ -305,7 +305,7 @@ SCHEMAS: dict[str, Schema] = {
     "Pulp2Content": closed(
         {
             "pulp_href": HREF,
-            "pulp_created": {**nullable(TIME), "description": "Not recorded: always null."},
+            "pulp_created": TIME,
             "pulp2_id": STRING,
             "pulp2_content_type_id": STRING,
             "pulp2_last_updated": INTEGER,

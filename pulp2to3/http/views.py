@@ -193,8 +193,7 @@ def pulp2_repository_json(repository: store.Pulp2Repository) -> dict[str, Any]:
     published = repository.published_version
     return {
         "pulp_href": f"{PULP2_REPOSITORIES}{repository.pulp_id}/",
-        # The mapping tables keep no creation time.
-        "pulp_created": None,
+        "pulp_created": rfc3339(repository.created_at),
         "pulp2_object_id": repository.pulp2_object_id,
         "pulp2_repo_id": repository.pulp2_repo_id,
         "pulp2_repo_type": repository.pulp2_repo_type,
@@ -213,7 +212,7 @@ def pulp2_repository_json(repository: store.Pulp2Repository) -> dict[str, Any]:
 def pulp2_content_json(content: store.Pulp2Content) -> dict[str, Any]:
     return {
         "pulp_href": f"{PULP2_CONTENT}{content.pulp_id}/",
-        "pulp_created": None,
+        "pulp_created": rfc3339(content.created_at),
         "pulp2_id": content.pulp2_id,
         "pulp2_content_type_id": content.content_type,
         "pulp2_last_updated": content.last_updated,

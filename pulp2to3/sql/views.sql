@@ -236,7 +236,7 @@ SELECT count(*)
 -- with what they became: the Pulp 3 repository, the remote their importer became, the
 -- publications and distributions their distributors became (and the version published)
 WITH page AS (
-    SELECT p.id, p.pulp_id, p.pulp2_object_id, p.pulp2_repo_id, p.pulp2_repo_type,
+    SELECT p.id, p.pulp_id, p.created_at, p.pulp2_object_id, p.pulp2_repo_id, p.pulp2_repo_type,
            p.is_migrated, p.not_in_plan, p.pulp3_repository_id
       FROM pulp2_repository AS p
      WHERE ($1::boolean IS NULL OR p.is_migrated = $1)
@@ -246,8 +246,8 @@ WITH page AS (
      ORDER BY p.id
      LIMIT $5 OFFSET $6
 )
-SELECT page.pulp_id, page.pulp2_object_id, page.pulp2_repo_id, page.pulp2_repo_type,
-       page.is_migrated, page.not_in_plan,
+SELECT page.pulp_id, page.created_at, page.pulp2_object_id, page.pulp2_repo_id,
+       page.pulp2_repo_type, page.is_migrated, page.not_in_plan,
        r.pulp_id AS repository_pulp_id,
        rm.pulp_id AS remote_pulp_id,
        published.repository_pulp_id AS published_repository_pulp_id,
@@ -297,8 +297,8 @@ SELECT count(*)
 -- the content each became and whether it is outside the plan (one pass over the memberships
 -- of the page's units, not one per unit)
 WITH page AS (
-    SELECT c.id, c.pulp_id, c.pulp2_id, c.content_type, c.last_updated, c.storage_path,
-           c.downloaded, c.is_migrated, c.pulp3_content_id
+    SELECT c.id, c.pulp_id, c.created_at, c.pulp2_id, c.content_type, c.last_updated,
+           c.storage_path, c.downloaded, c.is_migrated, c.pulp3_content_id
       FROM pulp2_content AS c
       LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
                    FROM pulp2_repo_content AS rc
@@ -320,7 +320,8 @@ WITH page AS (
      WHERE NOT r.not_in_plan
        AND rc.pulp2_unit_id IN (SELECT pulp2_id FROM page)
 )
-SELECT page.pulp_id, page.pulp2_id, page.content_type, page.last_updated, page.storage_path,
+SELECT page.pulp_id, page.created_at, page.pulp2_id, page.content_type, page.last_updated,
+       page.storage_path,
        page.downloaded, page.is_migrated, in_plan.pulp2_unit_id IS NULL AS not_in_plan,
        content.pulp_id AS content_pulp_id
   FROM page
@@ -343,7 +344,15 @@ SELECT base_path FROM distribution WHERE starts_with(base_path, $1) ORDER BY bas
 
 -- content_app_published_file --
 -- What publication $1 serves at relative path $2: generated metadata first, else a content
--- file (its artifact, or when it was never downloaded the URL of one of its remote artifacts)
+-- file (its artifact, or when it was never downloaded the URL of a remote artifact: the one of
+-- the published repository's own remote when it has one)
+WITH own AS (
+    SELECT r.remote_id
+      FROM publication AS p
+      JOIN repository_version AS rv ON rv.id = p.repository_version_id
+      JOIN repository AS r ON r.id = rv.repository_id
+     WHERE p.id = $1
+)
 SELECT a.file, a.sha256, NULL AS remote_url
   FROM published_metadata AS pm
   JOIN artifact AS a ON a.id = pm.artifact_id
@@ -352,7 +361,7 @@ UNION ALL
 SELECT a.file, a.sha256,
        (SELECT ra.url FROM remote_artifact AS ra
          WHERE ra.content_artifact_id = ca.id
-         ORDER BY ra.id
+         ORDER BY ra.remote_id IS NOT DISTINCT FROM (SELECT remote_id FROM own) DESC, ra.id
          LIMIT 1) AS remote_url
   FROM published_artifact AS pa
   JOIN content_artifact AS ca ON ca.id = pa.content_artifact_id

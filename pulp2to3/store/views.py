@@ -346,6 +346,7 @@ class Pulp2Filter:
 @dataclasses.dataclass(frozen=True)
 class Pulp2Repository:
     pulp_id: uuid.UUID
+    created_at: datetime.datetime
     pulp2_object_id: str
     pulp2_repo_id: str
     pulp2_repo_type: str | None
@@ -365,6 +366,7 @@ class Pulp2Repository:
             published = (row["published_repository_pulp_id"], row["published_version_number"])
         return cls(
             pulp_id=row["pulp_id"],
+            created_at=row["created_at"],
             pulp2_object_id=row["pulp2_object_id"],
             pulp2_repo_id=row["pulp2_repo_id"],
             pulp2_repo_type=row["pulp2_repo_type"],
@@ -402,6 +404,7 @@ async def get_pulp2_repository(
 @dataclasses.dataclass(frozen=True)
 class Pulp2Content:
     pulp_id: uuid.UUID
+    created_at: datetime.datetime
     pulp2_id: str
     content_type: str
     last_updated: int
@@ -415,6 +418,7 @@ class Pulp2Content:
     def from_row(cls, row: asyncpg.Record) -> Pulp2Content:
         return cls(
             pulp_id=row["pulp_id"],
+            created_at=row["created_at"],
             pulp2_id=row["pulp2_id"],
             content_type=row["content_type"],
             last_updated=row["last_updated"],
