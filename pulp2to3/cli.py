@@ -260,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pulp2to3", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)"
+        "--log-level",
+        help="DEBUG, INFO, WARNING or ERROR (default: WARNING for migrate and demo, whose"
+        " progress bars would drown in log lines, INFO otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -372,9 +374,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+QUIET_COMMANDS = frozenset({"migrate", "demo"})
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # Leave through SystemExit so that exit handlers run: the embedded server is stopped by one.
+    sys.exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
+    configure_logging(args.log_level or ("WARNING" if args.command in QUIET_COMMANDS else "INFO"))
+    if args.command != "worker":  # a worker stops gracefully on SIGTERM by itself
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         outcome = args.func(args)
     except (CommandError, ConfigError) as exc:

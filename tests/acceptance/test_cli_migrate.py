@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -72,4 +74,36 @@ def test_demo_migrates_a_sample_on_an_embedded_server(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert ": completed" in result.stdout
     assert f"Try a distribution: http://127.0.0.1:{port}/pulp/content/" in result.stdout
+    assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
+
+
+def test_demo_serves_until_sigterm_then_stops_its_server(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
+    env.pop("DATABASE_URL", None)
+    port = free_port()
+    env.update(PULP2TO3_DATA_DIR=str(tmp_path), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
+    demo = subprocess.Popen(
+        [*CLI, "demo", "--repos", "2", "--units", "40"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if line.startswith("Try a distribution: "):
+                url = line.removeprefix("Try a distribution: ").strip()
+            if "keeps serving" in line:
+                break
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our loopback URL
+            assert response.status == 200
+            manifest = response.read().decode().splitlines()
+        assert manifest
+        for line in manifest:
+            name, sha256, size = line.split(",")
+            assert name.endswith(".iso")
+            assert len(sha256) == 64
+            assert int(size) >= 0
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.communicate(timeout=60)
+    assert demo.returncode == 128 + signal.SIGTERM
     assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
