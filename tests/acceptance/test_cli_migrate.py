@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from pulp2to3.sample import generate_sample
@@ -107,3 +110,37 @@ def test_demo_serves_until_sigterm_then_stops_its_server(tmp_path: Path) -> None
         demo.communicate(timeout=60)
     assert demo.returncode == 128 + signal.SIGTERM
     assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
+
+
+def test_ctrl_c_asks_and_cancels_the_migration(db_url: str, tmp_path: Path) -> None:
+    sample = generate_sample(tmp_path / "sample", repos=2, units=20, seed=5)
+    migrate = subprocess.Popen(
+        # No workers: the migration waits, so the question comes while it is unfinished.
+        [*CLI, "migrate", str(sample.plan_path), "--workers", "0"],
+        env=worker_env(db_url, sample, tmp_path / "media"),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _report_exists(db_url):
+            assert time.monotonic() < deadline, "the migration was never submitted"
+            time.sleep(0.2)
+        migrate.send_signal(signal.SIGINT)
+        stdout, stderr = migrate.communicate("y\n", timeout=60)
+    finally:
+        migrate.kill()
+    assert "Cancel the migration? [y/N]" in stdout, stdout + stderr
+    assert ": canceled" in stdout
+    assert migrate.returncode == 1
+
+
+def _report_exists(db_url: str) -> bool:
+    async def count() -> int:
+        connection = await asyncpg.connect(db_url)
+        try:
+            value: int = await connection.fetchval("SELECT count(*) FROM migration_report")
+            return value
+        finally:
+            await connection.close()
+
+    return asyncio.run(count()) > 0
