@@ -22,25 +22,25 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import common
 import structlog
 
 from pulp2to3 import database
 from pulp2to3.actors import content_iso
 from pulp2to3.actors.steps import Batch, Run
 from pulp2to3.plan import parse_plan
+from pulp2to3.pulp2.staging import ContentRow
 from pulp2to3.schema import init_db
 from pulp2to3.settings import load_settings
 from pulp2to3.store import progress
 
-SERVER_URL = os.environ.get(
-    "PULP2TO3_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+SERVER_URL = os.environ.get("PULP2TO3_TEST_DATABASE_URL", common.LOCAL_SERVER)
 PLAN: dict[str, Any] = {"plugins": [{"type": "iso"}]}
 
 
-def write_tree(root: Path, units: int) -> list[tuple[Any, ...]]:
+def write_tree(root: Path, units: int) -> list[ContentRow]:
     """Files of the downloaded units under ``root``; the pulp2_content rows of every unit."""
-    rows: list[tuple[Any, ...]] = []
+    rows: list[ContentRow] = []
     for n in range(units):
         unit_id = str(uuid.UUID(int=n))
         data = f"iso image {n % (units * 9 // 10) or n}\n".encode() * 8
@@ -52,22 +52,15 @@ def write_tree(root: Path, units: int) -> list[tuple[Any, ...]]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         fields = {"name": f"image-{n}.iso", "checksum": sha, "size": len(data)}
-        rows.append((unit_id, "iso", 1, storage_path, downloaded, fields))
+        rows.append(ContentRow(unit_id, "iso", 1, storage_path, downloaded, fields))
     return rows
 
 
-async def stage(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+async def stage(connection: asyncpg.Connection, rows: list[ContentRow]) -> None:
     await connection.copy_records_to_table(
         "pulp2_content",
         records=rows,
-        columns=[
-            "pulp2_id",
-            "content_type",
-            "last_updated",
-            "storage_path",
-            "downloaded",
-            "fields",
-        ],
+        columns=list(ContentRow._fields),
     )
     await connection.execute(
         "INSERT INTO pulp2_lazy_catalog (pulp2_unit_id, unit_type_id, importer_id, url, path,"
@@ -80,12 +73,7 @@ async def stage(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> 
 
 
 async def new_run(connection: asyncpg.Connection, settings: Any) -> Run:
-    report_id = await connection.fetchval(
-        "WITH p AS (INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id)"
-        " INSERT INTO migration_report (plan_id, status, started_at, expanded_plan)"
-        " SELECT id, 'running', now(), $1::jsonb FROM p RETURNING id",
-        PLAN,
-    )
+    report_id = await common.start_report(connection, PLAN)
     return Run(report_id=report_id, plan=parse_plan(PLAN), settings=settings)
 
 
@@ -115,18 +103,13 @@ async def run_step(pool: asyncpg.Pool, run: Run, concurrency: int) -> tuple[int,
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    name = f"pulp2to3_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(SERVER_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    async with common.scratch_database(SERVER_URL) as url:
         with tempfile.TemporaryDirectory(prefix="pulp2to3-bench-") as scratch:
             root, media = Path(scratch) / "pulp", Path(scratch) / "media"
             settings = dataclasses.replace(
                 load_settings({}), pulp2_root=root, media_root=media, verify_checksums=args.verify
             )
-            pool = await database.create_pool(
-                database.with_database(SERVER_URL, name), max_size=args.concurrency + 1
-            )
+            pool = await database.create_pool(url, max_size=args.concurrency + 1)
             try:
                 async with pool.acquire() as connection:
                     await init_db(connection)
@@ -142,9 +125,6 @@ async def main_async(args: argparse.Namespace) -> None:
                     )
             finally:
                 await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     print(
         f"{args.units} units ({done} migrated, {failed} failed; {counts['contents']} contents,"
         f" {counts['artifacts']} artifacts), concurrency {args.concurrency}"

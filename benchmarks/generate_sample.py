@@ -7,27 +7,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from pulp2to3.sample import generate_sample
+import common
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--units", type=int, default=100_000)
-    parser.add_argument("--repos", type=int, default=100)
-    parser.add_argument("--fmt", choices=["archive", "folder"], default="archive")
-    parser.add_argument("--gzip", action="store_true")
+    common.add_sample_arguments(parser)
     parser.add_argument("--out", type=Path, help="keep the sample here (default: a temp folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         started = time.perf_counter()
-        summary = generate_sample(
-            out, repos=args.repos, units=args.units, fmt=args.fmt, gzip=args.gzip
-        )
+        summary = common.generate_sample_of(out, args)
         elapsed = time.perf_counter() - started
     print(
-        f"{summary.units} units, {summary.repos} repos, {args.fmt}"
-        f"{' gzip' if args.gzip else ''}: {elapsed:.1f} s, {summary.units / elapsed:,.0f} units/s"
+        f"{summary.units} units, {summary.repos} repos, {common.sample_form(args)}:"
+        f" {elapsed:.1f} s, {summary.units / elapsed:,.0f} units/s"
     )
 
 

@@ -17,18 +17,16 @@ import secrets
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
+import common
 
-from pulp2to3 import database, runner
+from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.schema import init_db
 
-SERVER_URL = os.environ.get(
-    "PULP2TO3_BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+SERVER_URL = os.environ.get("PULP2TO3_BENCH_SERVER_URL", common.LOCAL_SERVER)
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -39,28 +37,13 @@ def peak_rss_mib(pid: int) -> float:
 
 
 async def fresh_database() -> str:
-    name = f"pulp2to3_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(SERVER_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = database.with_database(SERVER_URL, name)
+    url = await common.create_database(SERVER_URL)
     connection = await asyncpg.connect(url)
     try:
         await init_db(connection)
     finally:
         await connection.close()
     return url
-
-
-async def drop_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin = await asyncpg.connect(SERVER_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def measure(sample: SampleSummary, work: Path, workers: int) -> None:
@@ -104,7 +87,7 @@ async def measure(sample: SampleSummary, work: Path, workers: int) -> None:
         f"  peak RSS: api {api_rss:.0f} MiB; workers "
         + ", ".join(f"{r:.0f} MiB" for r in worker_rss)
     )
-    await drop_database(url)
+    await common.drop_database(SERVER_URL, url)
 
 
 async def main() -> None:

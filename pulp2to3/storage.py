@@ -4,6 +4,8 @@ An artifact is ``<media_root>/artifact/<sha256[:2]>/<sha256[2:]>``, one file per
 many units use it. It is made by hard link to the Pulp 2 file when both share a filesystem (no
 data is copied, the source is untouched), by copy otherwise: to a temporary file in the same
 folder, then ``os.replace``, so that a crash never leaves a partial artifact under its final name.
+A file generated here (a publication's PULP_MANIFEST) is written the same way by
+``ArtifactWriter``, hashed as it is written, and moved to the name of its sha256.
 
 Everything here is blocking file I/O: callers run it in a thread (``asyncio.to_thread``).
 Problems of one source file (missing, wrong size or checksum, outside the Pulp 2 root) raise
@@ -65,6 +67,7 @@ class Stored(enum.Enum):
     LINKED = "linked"
     COPIED = "copied"
     EXISTING = "existing"
+    WRITTEN = "written"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,21 +135,55 @@ def check_source(
         os.close(fd)
 
 
+class _TemporaryFile:
+    """A file written under a temporary name in ``folder``, then flushed to disk and renamed to
+    its final name (``move_to``), so that a crash never leaves a partial file under that name;
+    ``discard`` removes it if it is still there (an error, a cancel). Blocking."""
+
+    def __init__(self, folder: Path, prefix: str = ".tmp-") -> None:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
+        self._path = Path(name)
+        self._out = os.fdopen(fd, "wb")
+        self._moved = False
+        try:
+            os.fchmod(fd, 0o644)
+        except BaseException:
+            self.discard()
+            raise
+
+    def write(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def finish(self) -> None:
+        """Flush the file to disk and close it (once)."""
+        if not self._out.closed:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+
+    def move_to(self, target: Path) -> None:
+        self.finish()
+        os.replace(self._path, target)
+        self._moved = True
+
+    def discard(self) -> None:
+        if not self._out.closed:
+            self._out.close()
+        if not self._moved:
+            self._path.unlink(missing_ok=True)
+
+
 def _copy(source: Path, target: Path, stop: threading.Event | None) -> None:
     """Copy to a temporary file beside ``target``, flush it to disk, rename it into place."""
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    temporary = _TemporaryFile(target.parent)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            os.fchmod(out.fileno(), 0o644)
+        with open(source, "rb") as src:
             while chunk := src.read(_CHUNK):
                 _check_stop(stop)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+                temporary.write(chunk)
+        temporary.move_to(target)
+    finally:
+        temporary.discard()
 
 
 def _existing(target: Path, sha256: str, size: int, file: str) -> StoredArtifact:
@@ -209,3 +246,45 @@ def import_unit_file(
     source = resolve_storage_path(storage_path, pulp2_root)
     check_source(source, size=size, sha256=sha256, verify=verify, stop=stop)
     return store_artifact(source, media_root, sha256=sha256, size=size, link=link, stop=stop)
+
+
+class ArtifactWriter:
+    """A file generated here (a PULP_MANIFEST) stored as the artifact of its own sha256.
+
+    The bytes go to a temporary file beside the artifacts, hashed as they are written (memory
+    stays bounded however big the file); ``commit`` moves it to the artifact's name, or drops it
+    when a file of that sha256 and size is there already. ``discard`` (always call it, after
+    ``commit`` too) removes the temporary file if it is still there. Blocking: every method runs
+    in a thread.
+    """
+
+    def __init__(self, media_root: Path) -> None:
+        self._media_root = media_root
+        folder = media_root / ARTIFACT_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        self._file = _TemporaryFile(folder, prefix=".tmp-metadata-")
+        self._hash = hashlib.sha256()
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._hash.update(data)
+        self._size += len(data)
+
+    def commit(self) -> StoredArtifact:
+        """Move the file to its artifact's name; what is stored there."""
+        self._file.finish()
+        sha256 = self._hash.hexdigest()
+        file = artifact_relative_path(sha256)
+        target = self._media_root / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_file() and target.stat().st_size == self._size:
+            self._file.discard()  # the same bytes are there already
+            how = Stored.EXISTING
+        else:
+            self._file.move_to(target)
+            how = Stored.WRITTEN
+        return StoredArtifact(sha256=sha256, size=self._size, file=file, how=how)
+
+    def discard(self) -> None:
+        self._file.discard()

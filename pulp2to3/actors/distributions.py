@@ -25,8 +25,9 @@ import structlog
 from pulp2to3.actors.repositories import (
     PULP3_TYPES,
     PlannedRepository,
-    chunked,
+    chunked_batches,
     planned_repositories,
+    published_versions,
 )
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.plugins import iso_publish
@@ -48,11 +49,10 @@ async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) ->
     planned = planned_repositories(run.plan)
     # (repo id, distributor types) -> the plan versions that name it, in plan order
     named_by: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
-    for name, repository in planned.items():
-        for number, version in enumerate(repository.plan.versions, start=1):
-            for repo_id in version.pulp2_distributor_repository_ids:
-                key = (repo_id, repository.distributor_types)
-                named_by.setdefault(key, []).append((name, number))
+    for repository, number, version in published_versions(planned):
+        for repo_id in version.pulp2_distributor_repository_ids:
+            key = (repo_id, repository.distributor_types)
+            named_by.setdefault(key, []).append((repository.name, number))
     items: dict[tuple[str, str], list[Any]] = {}
     by_types: dict[tuple[str, ...], set[str]] = {}
     for repo_id, types in named_by:
@@ -67,10 +67,7 @@ async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) ->
                 distributor.distributor_id,
             ]
     ordered = [items[key] for key in sorted(items)]
-    return [
-        Batch(key=f"distributions-{index}", units=len(chunk), args={"distributors": chunk})
-        for index, chunk in enumerate(chunked(ordered, DISTRIBUTIONS_PER_BATCH))
-    ]
+    return chunked_batches("distributions", "distributors", ordered, DISTRIBUTIONS_PER_BATCH)
 
 
 @dataclasses.dataclass(frozen=True)

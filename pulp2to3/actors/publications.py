@@ -7,28 +7,26 @@ under the media root. A version is published once (a unique index decides): a ba
 finds its publications and changes nothing. The distributors of the listed Pulp 2 repositories
 are recorded as publishing it.
 
-The PULP_MANIFEST is streamed from a cursor to a temporary file beside the artifacts, hashed as
-it is written, then moved to its content-addressed name with ``os.replace``: memory stays
-bounded however big the repository, and a crash never leaves a partial file under that name.
+The PULP_MANIFEST is streamed from a cursor to ``storage.ArtifactWriter``: a temporary file
+beside the artifacts, hashed as it is written, then moved to its content-addressed name with
+``os.replace``: memory stays bounded however big the repository, and a crash never leaves a
+partial file under that name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import structlog
 
+from pulp2to3 import storage
 from pulp2to3.actors.repo_versions import version_label
-from pulp2to3.actors.repositories import chunked, planned_repositories
+from pulp2to3.actors.repositories import chunked_batches, planned_repositories, published_versions
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.plugins import iso_publish
 from pulp2to3.store import publications as store
@@ -37,7 +35,6 @@ log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_publications"
 PUBLICATIONS_PER_BATCH = 20
-ARTIFACT_FOLDER = "artifact"
 # Manifest lines written to disk at a time (one thread hop each).
 _LINES_PER_WRITE = 10_000
 
@@ -45,75 +42,22 @@ _LINES_PER_WRITE = 10_000
 def planned_publications(run: Run) -> list[tuple[str, int]]:
     """``(repository name, version number)`` of every plan version that lists distributors."""
     return [
-        (name, number)
-        for name, repository in planned_repositories(run.plan).items()
-        for number, version in enumerate(repository.plan.versions, start=1)
-        if version.pulp2_distributor_repository_ids
+        (repository.name, number)
+        for repository, number, _ in published_versions(planned_repositories(run.plan))
     ]
 
 
 async def plan_publication_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
     """Up to ``PUBLICATIONS_PER_BATCH`` versions per batch; a unit is a publication."""
-    return [
-        Batch(
-            key=f"publications-{index}",
-            units=len(chunk),
-            args={"versions": [[name, number] for name, number in chunk]},
-        )
-        for index, chunk in enumerate(chunked(planned_publications(run), PUBLICATIONS_PER_BATCH))
-    ]
-
-
-class _ContentAddressedFile:
-    """A file written under a temporary name, then moved to ``artifact/<sha[:2]>/<sha[2:]>``.
-
-    Blocking: every method runs in a thread.
-    """
-
-    def __init__(self, media_root: Path) -> None:
-        self._media_root = media_root
-        self._folder = media_root / ARTIFACT_FOLDER
-        self._folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self._folder, prefix=".tmp-metadata-")
-        self._temp = Path(name)
-        self._handle = os.fdopen(fd, "wb")
-        self._hash = hashlib.sha256()
-        self._size = 0
-
-    def write(self, data: bytes) -> None:
-        self._handle.write(data)
-        self._hash.update(data)
-        self._size += len(data)
-
-    def commit(self) -> tuple[str, int, str]:
-        """Move the file to its final name; its sha256, size and path under the media root."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        sha256 = self._hash.hexdigest()
-        relative = PurePosixPath(ARTIFACT_FOLDER, sha256[:2], sha256[2:])
-        final = self._media_root / relative
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.is_file() and final.stat().st_size == self._size:
-            self._temp.unlink()  # the same bytes are there already (another publication)
-        else:
-            self._temp.chmod(0o644)
-            os.replace(self._temp, final)
-        return sha256, self._size, str(relative)
-
-    def discard(self) -> None:
-        """Remove the temporary file if it is still there (an error, a cancel)."""
-        if not self._handle.closed:
-            self._handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._temp.unlink()
+    versions = [[name, number] for name, number in planned_publications(run)]
+    return chunked_batches("publications", "versions", versions, PUBLICATIONS_PER_BATCH)
 
 
 async def write_manifest(
     connection: asyncpg.Connection, publication_id: int, media_root: Path
 ) -> store.MetadataArtifact:
     """The PULP_MANIFEST of a publication, stored as an artifact file (not yet a row)."""
-    target = await asyncio.to_thread(_ContentAddressedFile, media_root)
+    target = await asyncio.to_thread(storage.ArtifactWriter, media_root)
     try:
         lines: list[str] = []
         async for entry in store.manifest_entries(connection, publication_id):
@@ -122,11 +66,11 @@ async def write_manifest(
                 await asyncio.to_thread(target.write, "".join(lines).encode())
                 lines = []
         await asyncio.to_thread(target.write, "".join(lines).encode())
-        sha256, size, file = await asyncio.to_thread(target.commit)
+        stored = await asyncio.to_thread(target.commit)
     finally:
         await asyncio.to_thread(target.discard)
     return store.MetadataArtifact(
-        publication_id=publication_id, sha256=sha256, size=size, file=file
+        publication_id=publication_id, sha256=stored.sha256, size=stored.size, file=stored.file
     )
 
 
@@ -167,7 +111,7 @@ async def create_publications(
     for name, number in keys:
         if (name, number) in publication_of:
             repository = planned[name]
-            for repo_id in repository.plan.versions[number - 1].pulp2_distributor_repository_ids:
+            for repo_id in repository.version(number).pulp2_distributor_repository_ids:
                 distributors[repository.distributor_types][repo_id] = publication_of[name, number]
     for distributor_types, publications in distributors.items():
         await store.mark_published_distributors(connection, publications, distributor_types)

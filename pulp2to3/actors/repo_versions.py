@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pulp2to3.actors.repositories import chunked, planned_repositories, resolve
+from pulp2to3.actors.repositories import chunked_batches, planned_repositories, resolve
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.store import repositories as store
 
@@ -38,14 +38,13 @@ def version_label(repository: str, number: int) -> str:
 async def plan_version_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
     """Whole repositories, up to ``REPOSITORIES_PER_BATCH`` per batch; a unit is a version."""
     planned = planned_repositories(run.plan)
-    return [
-        Batch(
-            key=f"versions-{index}",
-            units=sum(len(planned[name].plan.versions) for name in chunk),
-            args={"repositories": chunk},
-        )
-        for index, chunk in enumerate(chunked(list(planned), REPOSITORIES_PER_BATCH))
-    ]
+    return chunked_batches(
+        "versions",
+        "repositories",
+        list(planned),
+        REPOSITORIES_PER_BATCH,
+        units=lambda chunk: sum(len(planned[name].plan.versions) for name in chunk),
+    )
 
 
 async def create_repo_versions(
@@ -70,7 +69,7 @@ async def create_repo_versions(
             )
             continue
         latest = found.latest_version or 0
-        for number, version in enumerate(versions, start=1):
+        for number, version in repository.numbered_versions():
             if number <= latest:
                 existing += 1
                 continue

@@ -12,14 +12,14 @@ The plan helpers here are shared by the later repository steps.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
-from pulp2to3.plan import Plan, RepositoryPlan
+from pulp2to3.plan import Plan, RepositoryPlan, VersionPlan
 from pulp2to3.plugins import iso_publish
 from pulp2to3.store import repositories as store
 
@@ -55,6 +55,14 @@ class PlannedRepository:
     def distributor_types(self) -> tuple[str, ...]:
         return DISTRIBUTOR_TYPES[self.plugin]
 
+    def numbered_versions(self) -> Iterator[tuple[int, VersionPlan]]:
+        """The plan's versions with their numbers: version ``n`` is the ``n``-th, from 1."""
+        return enumerate(self.plan.versions, start=1)
+
+    def version(self, number: int) -> VersionPlan:
+        """The plan version that becomes version ``number`` (from 1)."""
+        return self.plan.versions[number - 1]
+
 
 def planned_repositories(plan: Plan) -> dict[str, PlannedRepository]:
     """The plan's repositories by name, in plan order (a name given twice: the first counts)."""
@@ -74,17 +82,40 @@ def resolve(plan: Plan, names: Sequence[str]) -> list[PlannedRepository]:
     return [planned[name] for name in names]
 
 
+def published_versions(
+    planned: Mapping[str, PlannedRepository],
+) -> Iterator[tuple[PlannedRepository, int, VersionPlan]]:
+    """The plan versions that name Pulp 2 distributor repositories, with their numbers, in plan
+    order: the versions that are published, and whose distributors become distributions."""
+    for repository in planned.values():
+        for number, version in repository.numbered_versions():
+            if version.pulp2_distributor_repository_ids:
+                yield repository, number, version
+
+
 def chunked(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def chunked_batches(
+    prefix: str,
+    arg: str,
+    items: Sequence[T],
+    size: int,
+    units: Callable[[list[T]], int] = len,
+) -> list[Batch]:
+    """``items`` in batches of up to ``size``: batch ``<prefix>-<index>`` has its chunk as
+    ``args[arg]`` and ``units(chunk)`` units (by default one per item)."""
+    return [
+        Batch(key=f"{prefix}-{index}", units=units(chunk), args={arg: chunk})
+        for index, chunk in enumerate(chunked(items, size))
+    ]
 
 
 async def plan_repository_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
     """Up to ``REPOSITORIES_PER_BATCH`` plan repositories per batch; a unit is a repository."""
     names = list(planned_repositories(run.plan))
-    return [
-        Batch(key=f"repos-{index}", units=len(chunk), args={"repositories": chunk})
-        for index, chunk in enumerate(chunked(names, REPOSITORIES_PER_BATCH))
-    ]
+    return chunked_batches("repos", "repositories", names, REPOSITORIES_PER_BATCH)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,8 +11,9 @@ from pulp2to3.coordination import ReportStatus, TaskState
 from pulp2to3.http import state
 from pulp2to3.http.bodies import json_object
 from pulp2to3.http.errors import NOT_FOUND, APIError
-from pulp2to3.http.pagination import page_of, page_response
+from pulp2to3.http.pagination import page_of
 from pulp2to3.http.rendering import json_response, rfc3339
+from pulp2to3.http.views import detail_response, list_response, path_uuid
 from pulp2to3.plan import PlanError, parse_plan, plan_object
 from pulp2to3.queue.cancel import CancelOutcome, cancel_migration
 from pulp2to3.queue.dispatch import start_run
@@ -28,13 +29,6 @@ REPORT_FIELDS = (
     "steps",
 )  # fmt: skip
 CANCEL_VALUES = frozenset({"canceled", "cancel"})
-
-
-def _uuid(request: web.Request, name: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info[name])
-    except ValueError:
-        raise APIError(404, NOT_FOUND) from None
 
 
 def _time(moment: Any) -> str | None:
@@ -129,24 +123,17 @@ async def create_plan(request: web.Request) -> web.Response:
 
 
 async def list_plans(request: web.Request) -> web.Response:
-    page = page_of(request)
-    async with request.app[state.POOL].acquire() as connection:
-        count, rows = await plans.list_plans(connection, page.limit, page.offset)
-    return json_response(page_response(request, page, count, [_plan_json(p) for p in rows]))
+    return await list_response(request, page_of(request), plans.list_plans, _plan_json)
 
 
 async def get_plan(request: web.Request) -> web.Response:
-    async with request.app[state.POOL].acquire() as connection:
-        stored = await plans.get_plan(connection, _uuid(request))
-    if stored is None:
-        raise APIError(404, NOT_FOUND)
-    return json_response(_plan_json(stored))
+    return await detail_response(request, path_uuid(request), plans.get_plan, _plan_json)
 
 
 async def delete_plan(request: web.Request) -> web.Response:
     async with request.app[state.POOL].acquire() as connection:
         try:
-            deleted = await plans.delete_plan(connection, _uuid(request))
+            deleted = await plans.delete_plan(connection, path_uuid(request))
         except plans.PlanBusy:
             raise APIError(409, "A migration of this plan is unfinished.") from None
     if not deleted:
@@ -162,7 +149,7 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 
 
 async def run_plan(request: web.Request) -> web.Response:
-    plan_id = _uuid(request)
+    plan_id = path_uuid(request)
     body = await json_object(request, writable={"validate", "dry_run"})
     validate, dry_run = _flag(body, "validate"), _flag(body, "dry_run")
     async with request.app[state.POOL].acquire() as connection:
@@ -196,25 +183,20 @@ def _choice(request: web.Request, name: str, allowed: frozenset[str]) -> str | N
 async def list_reports(request: web.Request) -> web.Response:
     page = page_of(request)
     status = _choice(request, "status", frozenset(ReportStatus))
-    async with request.app[state.POOL].acquire() as connection:
-        count, rows = await reports.list_reports(connection, status, page.limit, page.offset)
-    return json_response(page_response(request, page, count, [_report_json(r) for r in rows]))
-
-
-async def _report_or_404(request: web.Request, report_id: uuid.UUID) -> dict[str, Any]:
-    async with request.app[state.POOL].acquire() as connection:
-        report = await reports.get_report(connection, report_id)
-    if report is None:
-        raise APIError(404, NOT_FOUND)
-    return _report_json(report)
+    return await list_response(
+        request,
+        page,
+        lambda connection, limit, offset: reports.list_reports(connection, status, limit, offset),
+        _report_json,
+    )
 
 
 async def get_report(request: web.Request) -> web.Response:
-    return json_response(await _report_or_404(request, _uuid(request)))
+    return await detail_response(request, path_uuid(request), reports.get_report, _report_json)
 
 
 async def patch_report(request: web.Request) -> web.Response:
-    report_id = _uuid(request)
+    report_id = path_uuid(request)
     read_only = set(REPORT_FIELDS) - {"status"}
     body = await json_object(request, writable={"status"}, read_only=read_only)
     if body.get("status") not in CANCEL_VALUES:
@@ -227,7 +209,7 @@ async def patch_report(request: web.Request) -> web.Response:
         raise APIError(404, NOT_FOUND)
     if outcome is CancelOutcome.FINISHED:
         raise APIError(409, "This migration is finished: there is nothing to cancel.")
-    return json_response(await _report_or_404(request, report_id))
+    return await detail_response(request, report_id, reports.get_report, _report_json)
 
 
 # --- tasks ------------------------------------------------------------------------------------
@@ -245,20 +227,19 @@ async def list_tasks(request: web.Request) -> web.Response:
         step=request.query.get("step") or None,
         state=_choice(request, "state", frozenset(TaskState)),
     )
-    async with request.app[state.POOL].acquire() as connection:
-        count, rows = await tasks.list_tasks(connection, where, page.limit, page.offset)
-    return json_response(page_response(request, page, count, [_task_json(t) for t in rows]))
+    return await list_response(
+        request,
+        page,
+        lambda connection, limit, offset: tasks.list_tasks(connection, where, limit, offset),
+        _task_json,
+    )
 
 
 async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not raw.isdigit():
         raise APIError(404, NOT_FOUND)
-    async with request.app[state.POOL].acquire() as connection:
-        task = await tasks.get_task(connection, int(raw))
-    if task is None:
-        raise APIError(404, NOT_FOUND)
-    return json_response(_task_json(task))
+    return await detail_response(request, int(raw), tasks.get_task, _task_json)
 
 
 def add_routes(app: web.Application) -> None:

@@ -285,8 +285,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Pulp2Repository": closed(
         {
-            "pulp_href": HREF,
-            "pulp_created": TIME,
+            **PULP_OBJECT,
             "pulp2_object_id": STRING,
             "pulp2_repo_id": STRING,
             "pulp2_repo_type": nullable(STRING),
@@ -304,8 +303,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Pulp2Content": closed(
         {
-            "pulp_href": HREF,
-            "pulp_created": TIME,
+            **PULP_OBJECT,
             "pulp2_id": STRING,
             "pulp2_content_type_id": STRING,
             "pulp2_last_updated": INTEGER,
@@ -401,6 +399,15 @@ def _ok(schema: Schema, description: str = "OK.") -> Schema:
     return {"description": description, "content": _json(schema)}
 
 
+def _body_errors() -> dict[str, Schema]:
+    """The answers to a request whose JSON body is refused."""
+    return {
+        "400": _response("BadRequest"),
+        "413": _response("PayloadTooLarge"),
+        "415": _response("UnsupportedMediaType"),
+    }
+
+
 def _operation(
     operation_id: str,
     tag: str,
@@ -465,6 +472,23 @@ def _version_filter(name: str, what: str) -> Schema:
     return _query(name, HREF, f"Only the content {what} this repository version (its href).")
 
 
+def _collection(
+    root: str,
+    name: str,
+    tag: str,
+    item: str,
+    summaries: tuple[str, str],
+    filters: list[Schema] | None = None,
+) -> dict[str, Schema]:
+    """The paths of a read-only collection: its list (``{name}_list``) and its objects by
+    UUID (``{name}_read``)."""
+    list_summary, detail_summary = summaries
+    return {
+        root: {"get": _list_operation(f"{name}_list", tag, list_summary, item, filters)},
+        f"{root}{{id}}/": {"get": _detail_operation(f"{name}_read", tag, detail_summary, item)},
+    }
+
+
 def _paths() -> dict[str, Schema]:
     plans = f"{API}migration-plans/"
     reports = f"{API}migrationreport/"
@@ -494,12 +518,7 @@ def _paths() -> dict[str, Schema]:
                 "migration_plans_create",
                 "Migration plans",
                 "Store a migration plan",
-                {
-                    "201": _ok(ref("MigrationPlan"), "Created."),
-                    "400": _response("BadRequest"),
-                    "413": _response("PayloadTooLarge"),
-                    "415": _response("UnsupportedMediaType"),
-                },
+                {"201": _ok(ref("MigrationPlan"), "Created."), **_body_errors()},
                 body=ref("MigrationPlanCreate"),
             ),
             "get": _list_operation(
@@ -529,11 +548,9 @@ def _paths() -> dict[str, Schema]:
                 "Run a migration of the plan",
                 {
                     "202": _ok(ref("MigrationRun"), "Accepted: the migration task is queued."),
-                    "400": _response("BadRequest"),
                     "404": _response("NotFound"),
                     "409": _response("Conflict"),
-                    "413": _response("PayloadTooLarge"),
-                    "415": _response("UnsupportedMediaType"),
+                    **_body_errors(),
                 },
                 parameters=[_param("Id")],
                 body=ref("MigrationPlanRun"),
@@ -562,11 +579,9 @@ def _paths() -> dict[str, Schema]:
                 "Cancel the migration",
                 {
                     "200": _ok(ref("MigrationReport"), "Canceled."),
-                    "400": _response("BadRequest"),
                     "404": _response("NotFound"),
                     "409": _response("Conflict"),
-                    "413": _response("PayloadTooLarge"),
-                    "415": _response("UnsupportedMediaType"),
+                    **_body_errors(),
                 },
                 parameters=[_param("Id")],
                 body=ref("MigrationReportPatch"),
@@ -602,16 +617,13 @@ def _paths() -> dict[str, Schema]:
                 ],
             )
         },
-        views.REPOSITORIES: {
-            "get": _list_operation(
-                "repositories_list", "Repositories", "List repositories", "Repository"
-            )
-        },
-        f"{views.REPOSITORIES}{{id}}/": {
-            "get": _detail_operation(
-                "repositories_read", "Repositories", "A repository", "Repository"
-            )
-        },
+        **_collection(
+            views.REPOSITORIES,
+            "repositories",
+            "Repositories",
+            "Repository",
+            ("List repositories", "A repository"),
+        ),
         f"{views.REPOSITORIES}{{id}}/versions/": {
             "get": _operation(
                 "repositories_versions_list",
@@ -634,86 +646,59 @@ def _paths() -> dict[str, Schema]:
                 version=True,
             )
         },
-        views.PUBLICATIONS: {
-            "get": _list_operation(
-                "publications_list", "Publications", "List publications", "Publication"
-            )
-        },
-        f"{views.PUBLICATIONS}{{id}}/": {
-            "get": _detail_operation(
-                "publications_read", "Publications", "A publication", "Publication"
-            )
-        },
-        views.DISTRIBUTIONS: {
-            "get": _list_operation(
-                "distributions_list", "Distributions", "List distributions", "Distribution"
-            )
-        },
-        f"{views.DISTRIBUTIONS}{{id}}/": {
-            "get": _detail_operation(
-                "distributions_read", "Distributions", "A distribution", "Distribution"
-            )
-        },
-        views.REMOTES: {
-            "get": _list_operation("remotes_list", "Remotes", "List remotes", "Remote")
-        },
-        f"{views.REMOTES}{{id}}/": {
-            "get": _detail_operation("remotes_read", "Remotes", "A remote", "Remote")
-        },
-        views.CONTENT: {
-            "get": _list_operation(
-                "content_list",
-                "Content",
-                "List content, all of it or a repository version's",
-                "Content",
-                [
-                    _query("pulp_type", STRING, "Only content of this type (e.g. file.file)."),
-                    _version_filter("repository_version", "present in"),
-                    _version_filter("repository_version_added", "added in"),
-                    _version_filter("repository_version_removed", "removed in"),
-                ],
-            )
-        },
-        f"{views.CONTENT}{{id}}/": {
-            "get": _detail_operation("content_read", "Content", "A content unit", "Content")
-        },
-        views.PULP2_REPOSITORIES: {
-            "get": _list_operation(
-                "pulp2repositories_list",
-                "Pulp 2 mapping",
+        **_collection(
+            views.PUBLICATIONS,
+            "publications",
+            "Publications",
+            "Publication",
+            ("List publications", "A publication"),
+        ),
+        **_collection(
+            views.DISTRIBUTIONS,
+            "distributions",
+            "Distributions",
+            "Distribution",
+            ("List distributions", "A distribution"),
+        ),
+        **_collection(views.REMOTES, "remotes", "Remotes", "Remote", ("List remotes", "A remote")),
+        **_collection(
+            views.CONTENT,
+            "content",
+            "Content",
+            "Content",
+            ("List content, all of it or a repository version's", "A content unit"),
+            [
+                _query("pulp_type", STRING, "Only content of this type (e.g. file.file)."),
+                _version_filter("repository_version", "present in"),
+                _version_filter("repository_version_added", "added in"),
+                _version_filter("repository_version_removed", "removed in"),
+            ],
+        ),
+        **_collection(
+            views.PULP2_REPOSITORIES,
+            "pulp2repositories",
+            "Pulp 2 mapping",
+            "Pulp2Repository",
+            (
                 "List Pulp 2 repositories and what they became",
-                "Pulp2Repository",
-                _pulp2_filters("Only the Pulp 2 repository with this repo id."),
-            )
-        },
-        f"{views.PULP2_REPOSITORIES}{{id}}/": {
-            "get": _detail_operation(
-                "pulp2repositories_read",
-                "Pulp 2 mapping",
                 "A Pulp 2 repository and what it became",
-                "Pulp2Repository",
-            )
-        },
-        views.PULP2_CONTENT: {
-            "get": _list_operation(
-                "pulp2content_list",
-                "Pulp 2 mapping",
+            ),
+            _pulp2_filters("Only the Pulp 2 repository with this repo id."),
+        ),
+        **_collection(
+            views.PULP2_CONTENT,
+            "pulp2content",
+            "Pulp 2 mapping",
+            "Pulp2Content",
+            (
                 "List Pulp 2 content units and what they became",
-                "Pulp2Content",
-                [
-                    *_pulp2_filters("Only the Pulp 2 unit with this id."),
-                    _query("pulp2_content_type_id", STRING, "Only units of this Pulp 2 type."),
-                ],
-            )
-        },
-        f"{views.PULP2_CONTENT}{{id}}/": {
-            "get": _detail_operation(
-                "pulp2content_read",
-                "Pulp 2 mapping",
                 "A Pulp 2 content unit and what it became",
-                "Pulp2Content",
-            )
-        },
+            ),
+            [
+                *_pulp2_filters("Only the Pulp 2 unit with this id."),
+                _query("pulp2_content_type_id", STRING, "Only units of this Pulp 2 type."),
+            ],
+        ),
         f"{content_app.ROOT}{{path}}": _content_app_path(),
     }
 

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from pulp2to3.http import state
 from pulp2to3.http.errors import NOT_FOUND, APIError
-from pulp2to3.http.pagination import page_of, page_response
+from pulp2to3.http.pagination import Page, page_of, page_response
 from pulp2to3.http.rendering import json_response, rfc3339
 from pulp2to3.store import views as store
 
@@ -48,6 +48,7 @@ _VERSION_HREF = re.compile(rf"^{re.escape(REPOSITORIES)}([^/]+)/versions/(\d+)/$
 _MAX_VERSION_NUMBER = 2**31 - 1
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 # --- hrefs ------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def pulp2_content_json(content: store.Pulp2Content) -> dict[str, Any]:
 # --- request parsing --------------------------------------------------------------------------
 
 
-def _uuid(request: web.Request) -> uuid.UUID:
+def path_uuid(request: web.Request) -> uuid.UUID:
     """The ``{id}`` of the path; a malformed one names nothing (404)."""
     try:
         return uuid.UUID(request.match_info["id"])
@@ -287,141 +288,166 @@ def _version_filter(request: web.Request) -> store.VersionFilter | None:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-async def _one(
+async def detail_response(
     request: web.Request,
-    read: Callable[[asyncpg.Connection, uuid.UUID], Awaitable[T | None]],
+    key: K,
+    read: Callable[[asyncpg.Connection, K], Awaitable[T | None]],
     render: Callable[[T], dict[str, Any]],
 ) -> web.Response:
-    pulp_id = _uuid(request)
+    """One object read by its key and rendered; 404 when there is none."""
     async with request.app[state.POOL].acquire() as connection:
-        found = await read(connection, pulp_id)
+        found = await read(connection, key)
     if found is None:
         raise APIError(404, NOT_FOUND)
     return json_response(render(found))
 
 
-async def _list(
+async def list_response(
     request: web.Request,
-    read: Callable[[asyncpg.Connection, int, int], Awaitable[store.Page[T]]],
+    page: Page,
+    read: Callable[[asyncpg.Connection, int, int], Awaitable[store.Page[T] | None]],
     render: Callable[[T], dict[str, Any]],
 ) -> web.Response:
-    page = page_of(request)
+    """A page of objects, rendered; 404 when what they belong to does not exist (``None``)."""
     async with request.app[state.POOL].acquire() as connection:
-        count, rows = await read(connection, page.limit, page.offset)
+        found = await read(connection, page.limit, page.offset)
+    if found is None:
+        raise APIError(404, NOT_FOUND)
+    count, rows = found
     return json_response(page_response(request, page, count, [render(row) for row in rows]))
 
 
 async def list_repositories(request: web.Request) -> web.Response:
-    return await _list(request, store.list_repositories, repository_json)
+    return await list_response(request, page_of(request), store.list_repositories, repository_json)
 
 
 async def get_repository(request: web.Request) -> web.Response:
-    return await _one(request, store.get_repository, repository_json)
+    return await detail_response(request, path_uuid(request), store.get_repository, repository_json)
 
 
 async def list_versions(request: web.Request) -> web.Response:
-    repository_id = _uuid(request)
-    page = page_of(request)
-    async with request.app[state.POOL].acquire() as connection:
-        found = await store.list_repository_versions(
-            connection, repository_id, page.limit, page.offset
-        )
-    if found is None:
-        raise APIError(404, NOT_FOUND)
-    count, rows = found
-    return json_response(page_response(request, page, count, [version_json(v) for v in rows]))
+    repository_id = path_uuid(request)
+    return await list_response(
+        request,
+        page_of(request),
+        lambda connection, limit, offset: store.list_repository_versions(
+            connection, repository_id, limit, offset
+        ),
+        version_json,
+    )
 
 
 async def get_version(request: web.Request) -> web.Response:
-    repository_id = _uuid(request)
+    repository_id = path_uuid(request)
     number = _version_number(request.match_info["number"])
     if number is None:
         raise APIError(404, NOT_FOUND)
-    async with request.app[state.POOL].acquire() as connection:
-        version = await store.get_repository_version(connection, repository_id, number)
-    if version is None:
-        raise APIError(404, NOT_FOUND)
-    return json_response(version_json(version))
+    return await detail_response(
+        request,
+        repository_id,
+        lambda connection, repository_id: store.get_repository_version(
+            connection, repository_id, number
+        ),
+        version_json,
+    )
 
 
 async def list_publications(request: web.Request) -> web.Response:
-    return await _list(request, store.list_publications, publication_json)
+    return await list_response(request, page_of(request), store.list_publications, publication_json)
 
 
 async def get_publication(request: web.Request) -> web.Response:
-    return await _one(request, store.get_publication, publication_json)
+    return await detail_response(
+        request, path_uuid(request), store.get_publication, publication_json
+    )
 
 
 async def list_distributions(request: web.Request) -> web.Response:
-    return await _list(request, store.list_distributions, lambda d: distribution_json(request, d))
+    return await list_response(
+        request,
+        page_of(request),
+        store.list_distributions,
+        lambda d: distribution_json(request, d),
+    )
 
 
 async def get_distribution(request: web.Request) -> web.Response:
-    return await _one(request, store.get_distribution, lambda d: distribution_json(request, d))
+    return await detail_response(
+        request,
+        path_uuid(request),
+        store.get_distribution,
+        lambda d: distribution_json(request, d),
+    )
 
 
 async def list_remotes(request: web.Request) -> web.Response:
-    return await _list(request, store.list_remotes, remote_json)
+    return await list_response(request, page_of(request), store.list_remotes, remote_json)
 
 
 async def get_remote(request: web.Request) -> web.Response:
-    return await _one(request, store.get_remote, remote_json)
+    return await detail_response(request, path_uuid(request), store.get_remote, remote_json)
 
 
 async def list_content(request: web.Request) -> web.Response:
     page = page_of(request)
     version = _version_filter(request)
     pulp_type = _text_filter(request, "pulp_type")
-    async with request.app[state.POOL].acquire() as connection:
+
+    async def read(
+        connection: asyncpg.Connection, limit: int, offset: int
+    ) -> store.Page[store.Content]:
         try:
-            count, rows = await store.list_content(
-                connection,
-                pulp_type=pulp_type,
-                version=version,
-                limit=page.limit,
-                offset=page.offset,
+            return await store.list_content(
+                connection, pulp_type=pulp_type, version=version, limit=limit, offset=offset
             )
         except store.UnknownVersion:
             names = [name for name in VERSION_FILTERS if request.query.get(name)]
             raise APIError.field_errors(
                 {name: ["Invalid hyperlink - Object does not exist."] for name in names}
             ) from None
-    return json_response(page_response(request, page, count, [content_json(c) for c in rows]))
+
+    return await list_response(request, page, read, content_json)
 
 
 async def get_content(request: web.Request) -> web.Response:
-    return await _one(request, store.get_content, content_json)
+    return await detail_response(request, path_uuid(request), store.get_content, content_json)
 
 
 async def list_pulp2_repositories(request: web.Request) -> web.Response:
     where = _pulp2_filter(request)
-    page = page_of(request)
-    async with request.app[state.POOL].acquire() as connection:
-        count, rows = await store.list_pulp2_repositories(
-            connection, where, page.limit, page.offset
-        )
-    body = page_response(request, page, count, [pulp2_repository_json(r) for r in rows])
-    return json_response(body)
+    return await list_response(
+        request,
+        page_of(request),
+        lambda connection, limit, offset: store.list_pulp2_repositories(
+            connection, where, limit, offset
+        ),
+        pulp2_repository_json,
+    )
 
 
 async def get_pulp2_repository(request: web.Request) -> web.Response:
-    return await _one(request, store.get_pulp2_repository, pulp2_repository_json)
+    return await detail_response(
+        request, path_uuid(request), store.get_pulp2_repository, pulp2_repository_json
+    )
 
 
 async def list_pulp2_content(request: web.Request) -> web.Response:
     where = _pulp2_filter(request)
     content_type = _text_filter(request, "pulp2_content_type_id")
-    page = page_of(request)
-    async with request.app[state.POOL].acquire() as connection:
-        count, rows = await store.list_pulp2_content(
-            connection, where, content_type, page.limit, page.offset
-        )
-    body = page_response(request, page, count, [pulp2_content_json(c) for c in rows])
-    return json_response(body)
+    return await list_response(
+        request,
+        page_of(request),
+        lambda connection, limit, offset: store.list_pulp2_content(
+            connection, where, content_type, limit, offset
+        ),
+        pulp2_content_json,
+    )
 
 
 async def get_pulp2_content(request: web.Request) -> web.Response:
-    return await _one(request, store.get_pulp2_content, pulp2_content_json)
+    return await detail_response(
+        request, path_uuid(request), store.get_pulp2_content, pulp2_content_json
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,5 +1,11 @@
 """A generator of sample Pulp 2 installations (dump, file tree, plan) for tests and benchmarks."""
 
-from .generate import DumpFormat, SampleSummary, generate_sample
+from .generate import (
+    DUMP_FORMS,
+    DumpFormat,
+    SampleSummary,
+    generate_every_form,
+    generate_sample,
+)
 
-__all__ = ["DumpFormat", "SampleSummary", "generate_sample"]
+__all__ = ["DUMP_FORMS", "DumpFormat", "SampleSummary", "generate_every_form", "generate_sample"]

@@ -18,6 +18,13 @@ from .writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
 
 DATABASE = "pulp_database"
 DumpFormat = Literal["archive", "folder"]
+DUMP_FORMS: tuple[tuple[DumpFormat, bool], ...] = (
+    ("archive", False),
+    ("archive", True),
+    ("folder", False),
+    ("folder", True),
+)
+"""Every form the generator writes a dump in, as ``(fmt, gzip)``: each one mongodump has."""
 
 
 @dataclass(frozen=True)
@@ -179,3 +186,18 @@ def generate_sample(
         lazy_entries=counts["lazy_content_catalog"],
         collection_counts=MappingProxyType(counts),
     )
+
+
+def generate_every_form(
+    root: Path, *, repos: int, units: int, seed: int
+) -> dict[tuple[DumpFormat, bool], SampleSummary]:
+    """The same sample (the defaults but for these) in each of :data:`DUMP_FORMS`.
+
+    Each in ``root/<fmt>-<gzip>/``.
+    """
+    return {
+        (fmt, gzip): generate_sample(
+            root / f"{fmt}-{gzip}", repos=repos, units=units, fmt=fmt, gzip=gzip, seed=seed
+        )
+        for fmt, gzip in DUMP_FORMS
+    }

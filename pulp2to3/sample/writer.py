@@ -13,7 +13,8 @@ import json
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol, Self
@@ -40,6 +41,17 @@ class Sink(Protocol):
 def _gzip_writer(handle: BinaryIO) -> gzip.GzipFile:
     # No file name and mtime 0, as Go's gzip writes it: the output depends on the data alone.
     return gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=6, mtime=0)
+
+
+@contextmanager
+def _output_file(path: Path, *, compress: bool) -> Iterator[Sink]:
+    """``path`` open for writing, through a gzip stream if ``compress``; closed on the way out."""
+    with path.open("wb") as raw:
+        if compress:
+            with _gzip_writer(raw) as unzipped:
+                yield unzipped
+        else:
+            yield raw
 
 
 def collection_metadata(db: str, collection: str, unique: Sequence[Sequence[str]]) -> str:
@@ -157,13 +169,9 @@ class FolderDumpWriter(DumpWriter):
 
     def _finish(self) -> None:
         for writer in self._collections:
-            text = writer.metadata.encode()
-            with (self.db_dir / f"{writer.name}.metadata.json{self._suffix}").open("wb") as raw:
-                if self._suffix:
-                    with _gzip_writer(raw) as unzipped:
-                        unzipped.write(text)
-                else:
-                    raw.write(text)
+            metadata_path = self.db_dir / f"{writer.name}.metadata.json{self._suffix}"
+            with _output_file(metadata_path, compress=bool(self._suffix)) as out:
+                out.write(writer.metadata.encode())
 
 
 class _SpoolReader:
@@ -238,12 +246,8 @@ class ArchiveDumpWriter(DumpWriter):
             shutil.rmtree(self._spool_dir, ignore_errors=True)
 
     def _finish(self) -> None:
-        with self.path.open("wb") as raw:
-            if self._compress:
-                with _gzip_writer(raw) as unzipped:
-                    self._write_archive(unzipped)
-            else:
-                self._write_archive(raw)
+        with _output_file(self.path, compress=self._compress) as out:
+            self._write_archive(out)
 
     def _write_archive(self, out: Sink) -> None:
         out.write(ARCHIVE_MAGIC)

@@ -1,14 +1,17 @@
 -- Named queries behind the read-only views (what was migrated) and the content app.
 -- Lists are ordered by the bigint key (insertion order, stable under offset paging); every
 -- reference a row shows is joined in the same statement, so a page costs one query, never one
--- per row. Optional filters are typed parameters that are NULL when not given.
+-- per row. Optional filters are typed parameters that are NULL when not given. A list that has
+-- a detail reads it too: after its count's filters it takes the key of one object (NULL for a
+-- page), then the limit and the offset, so an object shows the same in both.
 
 -- view_count_repositories --
 -- How many repositories there are
 SELECT count(*) FROM repository
 
 -- view_list_repositories --
--- A page of repositories with their remote's UUID and their latest version number
+-- A page of repositories, or one by UUID ($1), with their remote's UUID and their latest
+-- version number
 SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
        rm.pulp_id AS remote_pulp_id, latest.number AS latest_version
   FROM repository AS r
@@ -16,19 +19,9 @@ SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
   LEFT JOIN LATERAL (SELECT max(v.number) AS number
                        FROM repository_version AS v
                       WHERE v.repository_id = r.id) AS latest ON true
+ WHERE ($1::uuid IS NULL OR r.pulp_id = $1)
  ORDER BY r.id
- LIMIT $1 OFFSET $2
-
--- view_get_repository --
--- One repository by UUID, as the list shows it
-SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
-       rm.pulp_id AS remote_pulp_id, latest.number AS latest_version
-  FROM repository AS r
-  LEFT JOIN remote AS rm ON rm.id = r.remote_id
-  LEFT JOIN LATERAL (SELECT max(v.number) AS number
-                       FROM repository_version AS v
-                      WHERE v.repository_id = r.id) AS latest ON true
- WHERE r.pulp_id = $1
+ LIMIT $2 OFFSET $3
 
 -- view_count_repository_versions --
 -- How many versions a repository (by UUID) has; NULL when there is no such repository
@@ -37,20 +30,14 @@ SELECT (SELECT count(*) FROM repository_version AS v WHERE v.repository_id = r.i
  WHERE r.pulp_id = $1
 
 -- view_list_repository_versions --
--- A page of the versions of a repository (by UUID), newest first, as Pulp lists them
+-- A page of the versions of a repository (by UUID, $1), newest first, as Pulp lists them, or
+-- one by its number ($2)
 SELECT v.id, v.pulp_id, v.created_at, v.number, r.pulp_id AS repository_pulp_id
   FROM repository AS r
   JOIN repository_version AS v ON v.repository_id = r.id
- WHERE r.pulp_id = $1
+ WHERE r.pulp_id = $1 AND ($2::integer IS NULL OR v.number = $2)
  ORDER BY v.number DESC
- LIMIT $2 OFFSET $3
-
--- view_get_repository_version --
--- One version by its repository's UUID and its number
-SELECT v.id, v.pulp_id, v.created_at, v.number, r.pulp_id AS repository_pulp_id
-  FROM repository AS r
-  JOIN repository_version AS v ON v.repository_id = r.id
- WHERE r.pulp_id = $1 AND v.number = $2
+ LIMIT $3 OFFSET $4
 
 -- view_content_summaries --
 -- Content counts of some versions (by id), per pulp_type: added in, removed in, present in
@@ -100,15 +87,17 @@ SELECT v.repository_id, v.number
 SELECT count(*) FROM publication
 
 -- view_list_publications --
--- A page of publications with their version and the distributions that serve them
+-- A page of publications, or one by UUID ($1), with their version and the distributions that
+-- serve them
 WITH page AS (
     SELECT p.id, p.pulp_id, p.created_at, p.pulp_type, v.number AS version_number,
            r.pulp_id AS repository_pulp_id
       FROM publication AS p
       JOIN repository_version AS v ON v.id = p.repository_version_id
       JOIN repository AS r ON r.id = v.repository_id
+     WHERE ($1::uuid IS NULL OR p.pulp_id = $1)
      ORDER BY p.id
-     LIMIT $1 OFFSET $2
+     LIMIT $2 OFFSET $3
 ), served AS (
     SELECT d.publication_id, array_agg(d.pulp_id ORDER BY d.id) AS distribution_pulp_ids
       FROM distribution AS d
@@ -120,76 +109,47 @@ SELECT page.*, coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp
   LEFT JOIN served ON served.publication_id = page.id
  ORDER BY page.id
 
--- view_get_publication --
--- One publication by UUID, as the list shows it
-SELECT p.id, p.pulp_id, p.created_at, p.pulp_type, v.number AS version_number,
-       r.pulp_id AS repository_pulp_id,
-       array(SELECT d.pulp_id FROM distribution AS d WHERE d.publication_id = p.id ORDER BY d.id)
-           AS distribution_pulp_ids
-  FROM publication AS p
-  JOIN repository_version AS v ON v.id = p.repository_version_id
-  JOIN repository AS r ON r.id = v.repository_id
- WHERE p.pulp_id = $1
-
 -- view_count_distributions --
 -- How many distributions there are
 SELECT count(*) FROM distribution
 
 -- view_list_distributions --
--- A page of distributions with the UUID of the publication they serve
+-- A page of distributions, or one by UUID ($1), with the UUID of the publication they serve
 SELECT d.id, d.pulp_id, d.created_at, d.pulp_type, d.name, d.base_path,
        p.pulp_id AS publication_pulp_id
   FROM distribution AS d
   LEFT JOIN publication AS p ON p.id = d.publication_id
+ WHERE ($1::uuid IS NULL OR d.pulp_id = $1)
  ORDER BY d.id
- LIMIT $1 OFFSET $2
-
--- view_get_distribution --
--- One distribution by UUID, as the list shows it
-SELECT d.id, d.pulp_id, d.created_at, d.pulp_type, d.name, d.base_path,
-       p.pulp_id AS publication_pulp_id
-  FROM distribution AS d
-  LEFT JOIN publication AS p ON p.id = d.publication_id
- WHERE d.pulp_id = $1
+ LIMIT $2 OFFSET $3
 
 -- view_count_remotes --
 -- How many remotes there are
 SELECT count(*) FROM remote
 
 -- view_list_remotes --
--- A page of remotes
+-- A page of remotes, or one by UUID ($1)
 SELECT id, pulp_id, created_at, pulp_type, name, url, policy, options
   FROM remote
+ WHERE ($1::uuid IS NULL OR pulp_id = $1)
  ORDER BY id
- LIMIT $1 OFFSET $2
-
--- view_get_remote --
--- One remote by UUID
-SELECT id, pulp_id, created_at, pulp_type, name, url, policy, options
-  FROM remote
- WHERE pulp_id = $1
+ LIMIT $2 OFFSET $3
 
 -- view_count_content --
 -- How many content units there are, optionally of one pulp_type ($1)
 SELECT count(*) FROM content WHERE ($1::text IS NULL OR pulp_type = $1)
 
 -- view_list_content --
--- A page of content units, optionally of one pulp_type ($1), with their file fields if any
+-- A page of content units, optionally of one pulp_type ($1), or one by UUID ($2), with their
+-- file fields if any
 SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
        f.relative_path, f.digest, f.size
   FROM content AS c
   LEFT JOIN file_content AS f ON f.content_id = c.id
  WHERE ($1::text IS NULL OR c.pulp_type = $1)
+   AND ($2::uuid IS NULL OR c.pulp_id = $2)
  ORDER BY c.id
- LIMIT $2 OFFSET $3
-
--- view_get_content --
--- One content unit by UUID, with its file fields if any
-SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
-       f.relative_path, f.digest, f.size
-  FROM content AS c
-  LEFT JOIN file_content AS f ON f.content_id = c.id
- WHERE c.pulp_id = $1
+ LIMIT $3 OFFSET $4
 
 -- view_count_version_content --
 -- How many units of repository $1 are, at version number $2, present ($3 = 'present'), added

@@ -10,17 +10,14 @@ from typing import Any
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.store.views import FromColumns, Page, read_page
 
 
 @dataclasses.dataclass(frozen=True)
-class StoredPlan:
+class StoredPlan(FromColumns):
     id: uuid.UUID
     created_at: datetime.datetime
     plan: dict[str, Any]
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> StoredPlan:
-        return cls(id=row["id"], created_at=row["created_at"], plan=row["plan"])
 
 
 async def insert_plan(connection: asyncpg.Connection, plan: dict[str, Any]) -> StoredPlan:
@@ -32,12 +29,10 @@ async def get_plan(connection: asyncpg.Connection, plan_id: uuid.UUID) -> Stored
     return None if row is None else StoredPlan.from_row(row)
 
 
-async def list_plans(
-    connection: asyncpg.Connection, limit: int, offset: int
-) -> tuple[int, list[StoredPlan]]:
-    count: int = await connection.fetchval(queries["count_plans"])
-    rows = await connection.fetch(queries["list_plans"], limit, offset)
-    return count, [StoredPlan.from_row(row) for row in rows]
+async def list_plans(connection: asyncpg.Connection, limit: int, offset: int) -> Page[StoredPlan]:
+    return await read_page(
+        connection, "count_plans", "list_plans", (), limit, offset, StoredPlan.from_row, keyed=False
+    )
 
 
 class PlanBusy(Exception):

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.store.repositories import from_record, in_key_order, staged_config
 
 # Rows fetched from the server at a time while a PULP_MANIFEST is streamed.
 MANIFEST_PREFETCH = 2000
@@ -27,16 +28,6 @@ class PlannedVersion:
     version_id: int
     repository_id: int
     publication_id: int | None
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> PlannedVersion:
-        return cls(
-            name=row["name"],
-            number=row["number"],
-            version_id=row["version_id"],
-            repository_id=row["repository_id"],
-            publication_id=row["publication_id"],
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,17 +55,6 @@ class Pulp2Distributor:
     config: Mapping[str, Any]
     pulp3_distribution_id: int | None
 
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Pulp2Distributor:
-        config = row["config"]
-        return cls(
-            pulp2_object_id=row["pulp2_object_id"],
-            pulp2_repo_id=row["pulp2_repo_id"],
-            distributor_id=row["distributor_id"],
-            config=config if isinstance(config, dict) else {},
-            pulp3_distribution_id=row["pulp3_distribution_id"],
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class Distribution:
@@ -82,15 +62,6 @@ class Distribution:
     name: str
     base_path: str
     publication_id: int | None
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Distribution:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            base_path=row["base_path"],
-            publication_id=row["publication_id"],
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +86,7 @@ async def planned_versions(
         [name for name, _ in ordered],
         [number for _, number in ordered],
     )
-    return {(row["name"], row["number"]): PlannedVersion.from_row(row) for row in rows}
+    return {(row["name"], row["number"]): from_record(PlannedVersion, row) for row in rows}
 
 
 async def insert_publications(
@@ -146,9 +117,7 @@ async def manifest_entries(
         queries["publications_manifest_entries"], publication_id, prefetch=MANIFEST_PREFETCH
     )
     async for row in cursor:
-        yield ManifestEntry(
-            relative_path=row["relative_path"], sha256=row["sha256"], size=row["size"]
-        )
+        yield from_record(ManifestEntry, row)
 
 
 async def publish_metadata(
@@ -177,11 +146,9 @@ async def mark_published_distributors(
     distributor_types: Sequence[str],
 ) -> None:
     """Record that the distributors of each Pulp 2 repository publish its publication."""
-    repo_ids = sorted(publications)
     await connection.execute(
         queries["publications_mark_pulp2_distributors"],
-        repo_ids,
-        [publications[repo_id] for repo_id in repo_ids],
+        *in_key_order(publications),
         list(distributor_types),
     )
 
@@ -202,7 +169,7 @@ async def pulp2_distributors(
         sorted(pulp2_repo_ids),
         list(distributor_types),
     )
-    return [Pulp2Distributor.from_row(row) for row in rows]
+    return [from_record(Pulp2Distributor, row, config=staged_config(row)) for row in rows]
 
 
 async def insert_distributions(
@@ -233,17 +200,14 @@ async def distribution_holders(
     rows = await connection.fetch(
         queries["distributions_holders"], sorted(names), sorted(base_paths), sorted(ids)
     )
-    return [Distribution.from_row(row) for row in rows]
+    return [from_record(Distribution, row) for row in rows]
 
 
 async def set_distribution_publications(
     connection: asyncpg.Connection, publications: Mapping[int, int]
 ) -> None:
     """Point each distribution (by id) at its publication."""
-    ids = sorted(publications)
-    await connection.execute(
-        queries["distributions_set_publications"], ids, [publications[i] for i in ids]
-    )
+    await connection.execute(queries["distributions_set_publications"], *in_key_order(publications))
 
 
 async def move_distribution(

@@ -12,6 +12,7 @@ import asyncpg
 
 from pulp2to3.coordination import ReportState, ReportStatus, StepState, StepStatus, TaskState
 from pulp2to3.database import queries
+from pulp2to3.store.views import count_and_rows
 
 UNIQUE_UNFINISHED = "migration_report_one_unfinished"
 
@@ -238,8 +239,9 @@ async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> 
 async def list_reports(
     connection: asyncpg.Connection, status: str | None, limit: int, offset: int
 ) -> tuple[int, list[ReportView]]:
-    count: int = await connection.fetchval(queries["count_reports"], status)
-    rows = await connection.fetch(queries["list_reports"], status, None, limit, offset)
+    count, rows = await count_and_rows(
+        connection, "count_reports", "list_reports", (status,), limit, offset
+    )
     return count, await _views(connection, rows)
 
 

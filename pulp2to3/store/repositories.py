@@ -1,7 +1,8 @@
 """The database side of create_repositories and create_repo_versions: set-based upserts.
 
 Everything runs in the caller's transaction (the batch's). Rows become frozen objects here;
-the actors never touch raw records.
+the actors never touch raw records. The row helpers at the top (records to dataclasses, mappings
+to arrays in key order) serve ``store.publications`` too.
 """
 
 from __future__ import annotations
@@ -9,11 +10,38 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
 from pulp2to3.database import queries
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+RowObject = TypeVar("RowObject", bound="DataclassInstance")
+Key = TypeVar("Key", str, int)
+Value = TypeVar("Value")
+
+
+def from_record(cls: type[RowObject], row: asyncpg.Record, **computed: Any) -> RowObject:
+    """The dataclass ``cls`` of ``row``: each field is the column of its name, except the fields
+    ``computed`` gives."""
+    names = [field.name for field in dataclasses.fields(cls) if field.name not in computed]
+    return cls(**{name: row[name] for name in names}, **computed)
+
+
+def in_key_order(mapping: Mapping[Key, Value]) -> tuple[list[Key], list[Value]]:
+    """A mapping as parallel arrays of its keys and values, in key order: the order rows are
+    written in, so that parallel batches lock them in the same order."""
+    keys = sorted(mapping)
+    return keys, [mapping[key] for key in keys]
+
+
+def staged_config(row: asyncpg.Record) -> Mapping[str, Any]:
+    """The ``config`` of a staged importer or distributor row: its JSON object, else empty."""
+    config = row["config"]
+    return config if isinstance(config, dict) else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,30 +51,12 @@ class Repository:
     remote_id: int | None
     latest_version: int | None  # None: not even version 0 (never, once the step ran)
 
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Repository:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            remote_id=row["remote_id"],
-            latest_version=row["latest_version"],
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class Importer:
     pulp2_object_id: str
     pulp2_repo_id: str
     config: Mapping[str, Any]
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Importer:
-        config = row["config"]
-        return cls(
-            pulp2_object_id=row["pulp2_object_id"],
-            pulp2_repo_id=row["pulp2_repo_id"],
-            config=config if isinstance(config, dict) else {},
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +91,8 @@ async def ensure_repositories(
     connection: asyncpg.Connection, repositories: Mapping[str, str]
 ) -> dict[str, Repository]:
     """The repositories ``{name: pulp_type}``, each with version 0, created when missing."""
-    names = sorted(repositories)
-    await connection.execute(
-        queries["repositories_insert"], names, [repositories[name] for name in names]
-    )
+    names, pulp_types = in_key_order(repositories)
+    await connection.execute(queries["repositories_insert"], names, pulp_types)
     await connection.execute(queries["repositories_insert_version_zero"], names)
     return await repositories_by_name(connection, names)
 
@@ -93,7 +101,7 @@ async def repositories_by_name(
     connection: asyncpg.Connection, names: Collection[str]
 ) -> dict[str, Repository]:
     rows = await connection.fetch(queries["repositories_by_name"], sorted(names))
-    return {row["name"]: Repository.from_row(row) for row in rows}
+    return {row["name"]: from_record(Repository, row) for row in rows}
 
 
 async def importers(
@@ -101,7 +109,9 @@ async def importers(
 ) -> dict[str, Importer]:
     """The staged importers of these Pulp 2 repositories, by repo id."""
     rows = await connection.fetch(queries["repositories_importers"], sorted(pulp2_repo_ids))
-    return {row["pulp2_repo_id"]: Importer.from_row(row) for row in rows}
+    return {
+        row["pulp2_repo_id"]: from_record(Importer, row, config=staged_config(row)) for row in rows
+    }
 
 
 async def upsert_remotes(
@@ -129,10 +139,7 @@ async def set_repository_remotes(
     connection: asyncpg.Connection, remotes: Mapping[str, int | None]
 ) -> None:
     """Tie each repository (by name) to its remote, or to none."""
-    names = sorted(remotes)
-    await connection.execute(
-        queries["repositories_set_remotes"], names, [remotes[name] for name in names]
-    )
+    await connection.execute(queries["repositories_set_remotes"], *in_key_order(remotes))
 
 
 async def sync_remote_artifacts(
@@ -166,11 +173,8 @@ async def mark_pulp2_repositories(
     connection: asyncpg.Connection, mapping: Mapping[str, int]
 ) -> None:
     """Record which Pulp 3 repository each Pulp 2 repository (by repo id) feeds."""
-    repo_ids = sorted(mapping)
     await connection.execute(
-        queries["repositories_mark_pulp2_repositories"],
-        repo_ids,
-        [mapping[repo_id] for repo_id in repo_ids],
+        queries["repositories_mark_pulp2_repositories"], *in_key_order(mapping)
     )
 
 
@@ -178,12 +182,7 @@ async def mark_pulp2_importers(
     connection: asyncpg.Connection, mapping: Mapping[str, int | None]
 ) -> None:
     """Record which remote each Pulp 2 importer (by object id) became (None: no feed)."""
-    object_ids = sorted(mapping)
-    await connection.execute(
-        queries["repositories_mark_pulp2_importers"],
-        object_ids,
-        [mapping[object_id] for object_id in object_ids],
-    )
+    await connection.execute(queries["repositories_mark_pulp2_importers"], *in_key_order(mapping))
 
 
 async def staged_pulp2_repositories(

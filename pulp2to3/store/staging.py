@@ -23,22 +23,21 @@ from pulp2to3.pulp2.staging import (
     StagedChunk,
 )
 
-# Load table -> the row type whose fields are its columns (besides `seq`), in order.
-LOAD_TABLES: Mapping[str, type[NamedTuple]] = {
-    "premigrate_load_repository": RepositoryRow,
-    "premigrate_load_importer": ImporterRow,
-    "premigrate_load_distributor": DistributorRow,
-    "premigrate_load_repo_content": RepoContentRow,
-    "premigrate_load_content": ContentRow,
-    "premigrate_load_lazy_catalog": LazyCatalogRow,
-}
-_CREATE = {
-    "premigrate_load_repository": "staging_create_load_repository",
-    "premigrate_load_importer": "staging_create_load_importer",
-    "premigrate_load_distributor": "staging_create_load_distributor",
-    "premigrate_load_repo_content": "staging_create_load_repo_content",
-    "premigrate_load_content": "staging_create_load_content",
-    "premigrate_load_lazy_catalog": "staging_create_load_lazy_catalog",
+
+class LoadTable(NamedTuple):
+    row: type[NamedTuple]
+    """The row type whose fields are the table's columns (besides ``seq``), in order."""
+    create: str
+    """The named query that creates it."""
+
+
+LOAD_TABLES: Mapping[str, LoadTable] = {
+    "premigrate_load_repository": LoadTable(RepositoryRow, "staging_create_load_repository"),
+    "premigrate_load_importer": LoadTable(ImporterRow, "staging_create_load_importer"),
+    "premigrate_load_distributor": LoadTable(DistributorRow, "staging_create_load_distributor"),
+    "premigrate_load_repo_content": LoadTable(RepoContentRow, "staging_create_load_repo_content"),
+    "premigrate_load_content": LoadTable(ContentRow, "staging_create_load_content"),
+    "premigrate_load_lazy_catalog": LoadTable(LazyCatalogRow, "staging_create_load_lazy_catalog"),
 }
 
 
@@ -82,8 +81,8 @@ async def create_load_tables(connection: asyncpg.Connection) -> None:
     """The empty load tables, dropped when the caller's transaction ends."""
     if not connection.is_in_transaction():
         raise NotInTransaction("premigrate must run inside a transaction")
-    for query in _CREATE.values():
-        await connection.execute(queries[query])
+    for load_table in LOAD_TABLES.values():
+        await connection.execute(queries[load_table.create])
 
 
 async def drop_load_tables(connection: asyncpg.Connection) -> None:
@@ -93,7 +92,7 @@ async def drop_load_tables(connection: asyncpg.Connection) -> None:
 async def _copy(connection: asyncpg.Connection, table: str, rows: Sequence[Any]) -> None:
     if rows:
         await connection.copy_records_to_table(
-            table, records=rows, columns=list(LOAD_TABLES[table]._fields)
+            table, records=rows, columns=list(LOAD_TABLES[table].row._fields)
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from pulp2to3.database import queries
+from pulp2to3.store.views import Page, read_one, read_page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,13 +54,12 @@ class TaskRow:
 
 async def list_tasks(
     connection: asyncpg.Connection, where: TaskFilter, limit: int, offset: int
-) -> tuple[int, list[TaskRow]]:
+) -> Page[TaskRow]:
     filters = (where.report_id, where.step, where.state)
-    count: int = await connection.fetchval(queries["count_tasks"], *filters)
-    rows = await connection.fetch(queries["list_tasks"], *filters, None, limit, offset)
-    return count, [TaskRow.from_row(row) for row in rows]
+    return await read_page(
+        connection, "count_tasks", "list_tasks", filters, limit, offset, TaskRow.from_row
+    )
 
 
 async def get_task(connection: asyncpg.Connection, job_id: int) -> TaskRow | None:
-    row = await connection.fetchrow(queries["list_tasks"], None, None, None, job_id, 1, 0)
-    return None if row is None else TaskRow.from_row(row)
+    return await read_one(connection, "list_tasks", job_id, TaskRow.from_row, filters=3)

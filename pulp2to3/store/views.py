@@ -10,27 +10,106 @@ import dataclasses
 import datetime
 import enum
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import asyncpg
 from asyncpg.transaction import Transaction
 
 from pulp2to3.database import queries
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 T = TypeVar("T")
 Page = tuple[int, list[T]]
+
+
+class FromColumns:
+    """A dataclass read from a row whose columns are named as its fields."""
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Self:
+        fields = dataclasses.fields(cast("type[DataclassInstance]", cls))
+        return cls(**{field.name: row[field.name] for field in fields})
 
 
 def _snapshot(connection: asyncpg.Connection) -> Transaction:
     return connection.transaction(isolation="repeatable_read", readonly=True)
 
 
+# A named list query takes the parameters of its count query (the filters), then the key of one
+# row (NULL for a page), then the limit and the offset: the same statement reads a page and,
+# with a key, a limit of 1 and no filter, one row as the page shows it.
+
+
+async def count_and_rows(
+    connection: asyncpg.Connection,
+    count_query: str,
+    list_query: str,
+    filters: Sequence[Any],
+    limit: int,
+    offset: int,
+    *,
+    keyed: bool = True,
+) -> tuple[int, list[asyncpg.Record]]:
+    """How many rows match ``filters``, and one page of them (``keyed``: the list query has
+    the key parameter, passed as NULL)."""
+    count: int = await connection.fetchval(queries[count_query], *filters)
+    key = (None,) if keyed else ()
+    rows = await connection.fetch(queries[list_query], *filters, *key, limit, offset)
+    return count, rows
+
+
+async def read_page(
+    connection: asyncpg.Connection,
+    count_query: str,
+    list_query: str,
+    filters: Sequence[Any],
+    limit: int,
+    offset: int,
+    make: Callable[[asyncpg.Record], T],
+    *,
+    keyed: bool = True,
+) -> Page[T]:
+    count, rows = await count_and_rows(
+        connection, count_query, list_query, filters, limit, offset, keyed=keyed
+    )
+    return count, [make(row) for row in rows]
+
+
+async def read_one(
+    connection: asyncpg.Connection,
+    list_query: str,
+    key: Any,
+    make: Callable[[asyncpg.Record], T],
+    *,
+    filters: int = 0,
+) -> T | None:
+    """The row of ``key`` as ``list_query`` shows it (its ``filters`` parameters left NULL)."""
+    row = await connection.fetchrow(queries[list_query], *(None,) * filters, key, 1, 0)
+    return None if row is None else make(row)
+
+
+async def _snapshot_page(
+    connection: asyncpg.Connection,
+    count_query: str,
+    list_query: str,
+    filters: Sequence[Any],
+    limit: int,
+    offset: int,
+    make: Callable[[asyncpg.Record], T],
+) -> Page[T]:
+    """A page read in one snapshot: its count and its rows agree."""
+    async with _snapshot(connection):
+        return await read_page(connection, count_query, list_query, filters, limit, offset, make)
+
+
 # --- Pulp 3 objects ---------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
-class Repository:
+class Repository(FromColumns):
     pulp_id: uuid.UUID
     created_at: datetime.datetime
     pulp_type: str
@@ -39,31 +118,23 @@ class Repository:
     remote_pulp_id: uuid.UUID | None
     latest_version: int | None
 
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Repository:
-        return cls(
-            pulp_id=row["pulp_id"],
-            created_at=row["created_at"],
-            pulp_type=row["pulp_type"],
-            name=row["name"],
-            description=row["description"],
-            remote_pulp_id=row["remote_pulp_id"],
-            latest_version=row["latest_version"],
-        )
-
 
 async def list_repositories(
     connection: asyncpg.Connection, limit: int, offset: int
 ) -> Page[Repository]:
-    async with _snapshot(connection):
-        count: int = await connection.fetchval(queries["view_count_repositories"])
-        rows = await connection.fetch(queries["view_list_repositories"], limit, offset)
-    return count, [Repository.from_row(row) for row in rows]
+    return await _snapshot_page(
+        connection,
+        "view_count_repositories",
+        "view_list_repositories",
+        (),
+        limit,
+        offset,
+        Repository.from_row,
+    )
 
 
 async def get_repository(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Repository | None:
-    row = await connection.fetchrow(queries["view_get_repository"], pulp_id)
-    return None if row is None else Repository.from_row(row)
+    return await read_one(connection, "view_list_repositories", pulp_id, Repository.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +192,7 @@ async def list_repository_versions(
         if count is None:
             return None
         rows = await connection.fetch(
-            queries["view_list_repository_versions"], repository_pulp_id, limit, offset
+            queries["view_list_repository_versions"], repository_pulp_id, None, limit, offset
         )
         summaries = await _summaries(connection, [row["id"] for row in rows])
     return count, [
@@ -134,7 +205,7 @@ async def get_repository_version(
 ) -> RepositoryVersion | None:
     async with _snapshot(connection):
         row = await connection.fetchrow(
-            queries["view_get_repository_version"], repository_pulp_id, number
+            queries["view_list_repository_versions"], repository_pulp_id, number, 1, 0
         )
         if row is None:
             return None
@@ -166,19 +237,23 @@ class Publication:
 async def list_publications(
     connection: asyncpg.Connection, limit: int, offset: int
 ) -> Page[Publication]:
-    async with _snapshot(connection):
-        count: int = await connection.fetchval(queries["view_count_publications"])
-        rows = await connection.fetch(queries["view_list_publications"], limit, offset)
-    return count, [Publication.from_row(row) for row in rows]
+    return await _snapshot_page(
+        connection,
+        "view_count_publications",
+        "view_list_publications",
+        (),
+        limit,
+        offset,
+        Publication.from_row,
+    )
 
 
 async def get_publication(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Publication | None:
-    row = await connection.fetchrow(queries["view_get_publication"], pulp_id)
-    return None if row is None else Publication.from_row(row)
+    return await read_one(connection, "view_list_publications", pulp_id, Publication.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
-class Distribution:
+class Distribution(FromColumns):
     pulp_id: uuid.UUID
     created_at: datetime.datetime
     pulp_type: str
@@ -186,36 +261,29 @@ class Distribution:
     base_path: str
     publication_pulp_id: uuid.UUID | None
 
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Distribution:
-        return cls(
-            pulp_id=row["pulp_id"],
-            created_at=row["created_at"],
-            pulp_type=row["pulp_type"],
-            name=row["name"],
-            base_path=row["base_path"],
-            publication_pulp_id=row["publication_pulp_id"],
-        )
-
 
 async def list_distributions(
     connection: asyncpg.Connection, limit: int, offset: int
 ) -> Page[Distribution]:
-    async with _snapshot(connection):
-        count: int = await connection.fetchval(queries["view_count_distributions"])
-        rows = await connection.fetch(queries["view_list_distributions"], limit, offset)
-    return count, [Distribution.from_row(row) for row in rows]
+    return await _snapshot_page(
+        connection,
+        "view_count_distributions",
+        "view_list_distributions",
+        (),
+        limit,
+        offset,
+        Distribution.from_row,
+    )
 
 
 async def get_distribution(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Distribution | None:
-    row = await connection.fetchrow(queries["view_get_distribution"], pulp_id)
-    return None if row is None else Distribution.from_row(row)
+    return await read_one(connection, "view_list_distributions", pulp_id, Distribution.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
-class Remote:
+class Remote(FromColumns):
     pulp_id: uuid.UUID
     created_at: datetime.datetime
     pulp_type: str
@@ -224,29 +292,15 @@ class Remote:
     policy: str
     options: Mapping[str, Any]
 
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Remote:
-        return cls(
-            pulp_id=row["pulp_id"],
-            created_at=row["created_at"],
-            pulp_type=row["pulp_type"],
-            name=row["name"],
-            url=row["url"],
-            policy=row["policy"],
-            options=row["options"],
-        )
-
 
 async def list_remotes(connection: asyncpg.Connection, limit: int, offset: int) -> Page[Remote]:
-    async with _snapshot(connection):
-        count: int = await connection.fetchval(queries["view_count_remotes"])
-        rows = await connection.fetch(queries["view_list_remotes"], limit, offset)
-    return count, [Remote.from_row(row) for row in rows]
+    return await _snapshot_page(
+        connection, "view_count_remotes", "view_list_remotes", (), limit, offset, Remote.from_row
+    )
 
 
 async def get_remote(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Remote | None:
-    row = await connection.fetchrow(queries["view_get_remote"], pulp_id)
-    return None if row is None else Remote.from_row(row)
+    return await read_one(connection, "view_list_remotes", pulp_id, Remote.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,27 +364,34 @@ async def list_content(
     """A page of content, all of it or that of a repository version (``UnknownVersion``)."""
     async with _snapshot(connection):
         if version is None:
-            count: int = await connection.fetchval(queries["view_count_content"], pulp_type)
-            rows = await connection.fetch(queries["view_list_content"], pulp_type, limit, offset)
-        else:
-            found = await connection.fetchrow(
-                queries["view_find_repository_version"],
-                version.repository_pulp_id,
-                version.number,
+            return await read_page(
+                connection,
+                "view_count_content",
+                "view_list_content",
+                (pulp_type,),
+                limit,
+                offset,
+                Content.from_row,
             )
-            if found is None:
-                raise UnknownVersion
-            where = (found["repository_id"], found["number"], version.membership.value, pulp_type)
-            count = await connection.fetchval(queries["view_count_version_content"], *where)
-            rows = await connection.fetch(
-                queries["view_list_version_content"], *where, limit, offset
-            )
-    return count, [Content.from_row(row) for row in rows]
+        found = await connection.fetchrow(
+            queries["view_find_repository_version"], version.repository_pulp_id, version.number
+        )
+        if found is None:
+            raise UnknownVersion
+        return await read_page(
+            connection,
+            "view_count_version_content",
+            "view_list_version_content",
+            (found["repository_id"], found["number"], version.membership.value, pulp_type),
+            limit,
+            offset,
+            Content.from_row,
+            keyed=False,
+        )
 
 
 async def get_content(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Content | None:
-    row = await connection.fetchrow(queries["view_get_content"], pulp_id)
-    return None if row is None else Content.from_row(row)
+    return await read_one(connection, "view_list_content", pulp_id, Content.from_row, filters=1)
 
 
 # --- The Pulp 2 mapping -----------------------------------------------------------------------
@@ -383,26 +444,27 @@ class Pulp2Repository:
 async def list_pulp2_repositories(
     connection: asyncpg.Connection, where: Pulp2Filter, limit: int, offset: int
 ) -> Page[Pulp2Repository]:
-    filters = (where.is_migrated, where.not_in_plan, where.pulp2_id)
-    async with _snapshot(connection):
-        count: int = await connection.fetchval(queries["view_count_pulp2_repositories"], *filters)
-        rows = await connection.fetch(
-            queries["view_list_pulp2_repositories"], *filters, None, limit, offset
-        )
-    return count, [Pulp2Repository.from_row(row) for row in rows]
+    return await _snapshot_page(
+        connection,
+        "view_count_pulp2_repositories",
+        "view_list_pulp2_repositories",
+        (where.is_migrated, where.not_in_plan, where.pulp2_id),
+        limit,
+        offset,
+        Pulp2Repository.from_row,
+    )
 
 
 async def get_pulp2_repository(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Pulp2Repository | None:
-    row = await connection.fetchrow(
-        queries["view_list_pulp2_repositories"], None, None, None, pulp_id, 1, 0
+    return await read_one(
+        connection, "view_list_pulp2_repositories", pulp_id, Pulp2Repository.from_row, filters=3
     )
-    return None if row is None else Pulp2Repository.from_row(row)
 
 
 @dataclasses.dataclass(frozen=True)
-class Pulp2Content:
+class Pulp2Content(FromColumns):
     pulp_id: uuid.UUID
     created_at: datetime.datetime
     pulp2_id: str
@@ -414,21 +476,6 @@ class Pulp2Content:
     not_in_plan: bool
     content_pulp_id: uuid.UUID | None
 
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Pulp2Content:
-        return cls(
-            pulp_id=row["pulp_id"],
-            created_at=row["created_at"],
-            pulp2_id=row["pulp2_id"],
-            content_type=row["content_type"],
-            last_updated=row["last_updated"],
-            storage_path=row["storage_path"],
-            downloaded=row["downloaded"],
-            is_migrated=row["is_migrated"],
-            not_in_plan=row["not_in_plan"],
-            content_pulp_id=row["content_pulp_id"],
-        )
-
 
 async def list_pulp2_content(
     connection: asyncpg.Connection,
@@ -437,22 +484,23 @@ async def list_pulp2_content(
     limit: int,
     offset: int,
 ) -> Page[Pulp2Content]:
-    filters = (where.is_migrated, where.not_in_plan, where.pulp2_id, content_type)
-    async with _snapshot(connection):
-        count: int = await connection.fetchval(queries["view_count_pulp2_content"], *filters)
-        rows = await connection.fetch(
-            queries["view_list_pulp2_content"], *filters, None, limit, offset
-        )
-    return count, [Pulp2Content.from_row(row) for row in rows]
+    return await _snapshot_page(
+        connection,
+        "view_count_pulp2_content",
+        "view_list_pulp2_content",
+        (where.is_migrated, where.not_in_plan, where.pulp2_id, content_type),
+        limit,
+        offset,
+        Pulp2Content.from_row,
+    )
 
 
 async def get_pulp2_content(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Pulp2Content | None:
-    row = await connection.fetchrow(
-        queries["view_list_pulp2_content"], None, None, None, None, pulp_id, 1, 0
+    return await read_one(
+        connection, "view_list_pulp2_content", pulp_id, Pulp2Content.from_row, filters=4
     )
-    return None if row is None else Pulp2Content.from_row(row)
 
 
 # --- The content app --------------------------------------------------------------------------

@@ -15,20 +15,17 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from pulp2to3.http.content_app import content_type, split_path
+from tests.http_support import Client, app_for, client_for
 from tests.integration.test_http_views import (
     FILES,
     ON_DEMAND_URL,
     Migrated,
-    app_for,
     insert_artifact,
     populate,
 )
 
-Client = TestClient[web.Request, web.Application]
 BASE = "/pulp/content/nested/base/"
 SECRET = b"root:x:0:0:not for you\n"
 
@@ -41,7 +38,9 @@ async def migrated(pool: asyncpg.Pool, tmp_path: Path) -> Migrated:
 @pytest.fixture
 async def client(db_url: str, pool: asyncpg.Pool, migrated: Migrated) -> AsyncIterator[Client]:
     # No credentials sent: the content app needs none even when the API requires them.
-    async with TestClient(TestServer(app_for(db_url, pool, migrated.media_root))) as client:
+    async with client_for(
+        app_for(db_url, pool, migrated.media_root), authenticated=False
+    ) as client:
         yield client
 
 

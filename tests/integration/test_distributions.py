@@ -17,6 +17,7 @@ from tests.integration.test_repositories import (
     PLAN,
     TARGET_TABLES,
     Source,
+    assert_rerun_changes_nothing,
     build_world,
     run_batch,
     run_step,
@@ -269,10 +270,7 @@ async def test_running_a_batch_twice_changes_nothing(
     pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
 ) -> None:
     run = await prepare(pool, new_run, tmp_path / "media")
-    first = await run_batch(pool, STEP, run, ALL)
-    before = await snapshot(pool, TARGET_TABLES)
-    assert await run_batch(pool, STEP, run, ALL) == first
-    assert await snapshot(pool, TARGET_TABLES) == before
+    await assert_rerun_changes_nothing(pool, STEP, run, ALL)
 
 
 async def test_a_rerun_follows_the_distributor_and_its_publication(

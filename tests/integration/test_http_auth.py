@@ -10,17 +10,14 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from pulp2to3.http import app as http_app
 from pulp2to3.settings import load_settings
-from tests.integration.test_http_views import PASSWORD, USER, Migrated, app_for, populate
+from tests.http_support import PASSWORD, USER, Client, app_for, client_for
+from tests.integration.test_http_views import Migrated, populate
 
 API = "/pulp/api/v3/"
 CHALLENGE = 'Basic realm="pulp"'
-
-Client = TestClient[web.Request, web.Application]
 
 PROTECTED = [
     "repositories/",
@@ -48,7 +45,9 @@ async def migrated(pool: asyncpg.Pool, tmp_path: Path) -> Migrated:
 
 @pytest.fixture
 async def client(db_url: str, pool: asyncpg.Pool, migrated: Migrated) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(app_for(db_url, pool, migrated.media_root))) as client:
+    async with client_for(
+        app_for(db_url, pool, migrated.media_root), authenticated=False
+    ) as client:
         yield client
 
 
@@ -138,7 +137,7 @@ async def test_without_a_password_everything_is_open(db_url: str, pool: asyncpg.
     # What `--insecure-dev` runs: no password configured, no credentials asked.
     settings = load_settings({"PULP2TO3_DATABASE_URL": db_url})
     assert settings.admin_password is None
-    async with TestClient(TestServer(http_app.init(settings, pool))) as client:
+    async with client_for(http_app.init(settings, pool), authenticated=False) as client:
         for path in PROTECTED[:-1]:
             response = await client.get(API + path)
             assert response.status == 200, path
@@ -152,7 +151,7 @@ async def test_the_configured_user_name_is_used(db_url: str, pool: asyncpg.Pool)
             "PULP2TO3_ADMIN_PASSWORD": "pa:ss wörd",
         }
     )
-    async with TestClient(TestServer(http_app.init(settings, pool))) as client:
+    async with client_for(http_app.init(settings, pool), authenticated=False) as client:
         right = {"Authorization": basic("operator", "pa:ss wörd")}
         assert (await client.get(f"{API}remotes/", headers=right)).status == 200
         admin = {"Authorization": basic("admin", "pa:ss wörd")}

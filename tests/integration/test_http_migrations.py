@@ -7,27 +7,18 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from pulp2to3.http import app as http_app
-from pulp2to3.settings import load_settings
+from tests.http_support import Client, app_for, client_for
 
 API = "/pulp/api/v3/"
-AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
 PLAN = {"plugins": [{"type": "iso"}]}
-
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
 async def client(db_url: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
-    settings = load_settings({"PULP2TO3_DATABASE_URL": db_url, "PULP2TO3_ADMIN_PASSWORD": "secret"})
-    server = TestServer(http_app.init(settings, pool))
-    async with TestClient(server, headers=AUTH_HEADERS) as client:
+    async with client_for(app_for(db_url, pool), authenticated=True) as client:
         yield client
 
 

@@ -10,7 +10,6 @@ from importlib import metadata
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from pulp2to3 import database
@@ -18,12 +17,11 @@ from pulp2to3.http import app as http_app
 from pulp2to3.http.errors import APIError
 from pulp2to3.queue.application import STALLED_AFTER
 from pulp2to3.settings import Settings, load_settings
+from tests.http_support import Client, client_for
 
 STATUS = "/pulp/api/v3/status/"
 # aiohttp's default client_max_size
 AIOHTTP_MAX_BODY = 1024**2
-
-Client = TestClient[web.Request, web.Application]
 
 
 def settings_for(url: str) -> Settings:
@@ -32,7 +30,7 @@ def settings_for(url: str) -> Settings:
 
 @pytest.fixture
 async def client(db_url: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(http_app.init(settings_for(db_url), pool))) as client:
+    async with client_for(http_app.init(settings_for(db_url), pool), authenticated=False) as client:
         yield client
 
 
@@ -151,7 +149,9 @@ async def test_a_closed_pool_reports_not_connected(db_url: str) -> None:
     closed = await database.create_pool(db_url, min_size=1, max_size=2)
     await closed.close()
     with capture_logs() as logs:
-        async with TestClient(TestServer(http_app.init(settings_for(db_url), closed))) as client:
+        async with client_for(
+            http_app.init(settings_for(db_url), closed), authenticated=False
+        ) as client:
             assert_unreachable(await get_status(client))
     assert [entry["event"] for entry in logs] == ["status_database_unreachable"]
 
@@ -163,7 +163,9 @@ async def test_a_server_that_refuses_connections_reports_not_connected(
     # min_size=0: the pool opens no connection until a request needs one.
     refusing = await database.create_pool(url, min_size=0, max_size=2)
     try:
-        async with TestClient(TestServer(http_app.init(settings_for(url), refusing))) as client:
+        async with client_for(
+            http_app.init(settings_for(url), refusing), authenticated=False
+        ) as client:
             assert_unreachable(await get_status(client))
     finally:
         await refusing.close()
@@ -194,7 +196,7 @@ async def test_an_unhandled_exception_is_a_json_500_without_the_traceback(
     app = http_app.init(settings_for(db_url), pool)
     app.router.add_get("/broken/", broken)
     with capture_logs() as logs:
-        async with TestClient(TestServer(app)) as client:
+        async with client_for(app, authenticated=False) as client:
             response = await client.get("/broken/")
             assert response.status == 500
             assert response.content_type == "application/json"
@@ -234,7 +236,7 @@ async def test_errors_raised_by_handlers_and_aiohttp_are_json(
 ) -> None:
     app = http_app.init(settings_for(db_url), pool)
     app.router.add_post("/raises/", handler)  # type: ignore[arg-type]
-    async with TestClient(TestServer(app)) as client:
+    async with client_for(app, authenticated=False) as client:
         response = await client.post("/raises/", data=io.BytesIO(b"x" * (AIOHTTP_MAX_BODY + 1)))
         assert response.status == status
         assert response.content_type == "application/json"

@@ -15,22 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 import yarl
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from pulp2to3.http import app as http_app
-from pulp2to3.settings import load_settings
+from tests.http_support import Client, app_for, client_for
 
 API = "/pulp/api/v3/"
-USER, PASSWORD = "admin", "secret"
-AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-Client = TestClient[web.Request, web.Application]
 
 # Published by the distribution (relative path -> bytes); "on-demand.iso" has no file.
 FILES = {
@@ -275,18 +267,6 @@ async def populate(
     )
 
 
-def app_for(db_url: str, pool: asyncpg.Pool, media_root: Path) -> web.Application:
-    settings = load_settings(
-        {
-            "PULP2TO3_DATABASE_URL": db_url,
-            "PULP2TO3_ADMIN_USER": USER,
-            "PULP2TO3_ADMIN_PASSWORD": PASSWORD,
-            "PULP2TO3_MEDIA_ROOT": str(media_root),
-        }
-    )
-    return http_app.init(settings, pool)
-
-
 @pytest.fixture
 async def migrated(pool: asyncpg.Pool, tmp_path: Path) -> Migrated:
     return await populate(pool, tmp_path / "media")
@@ -294,8 +274,7 @@ async def migrated(pool: asyncpg.Pool, tmp_path: Path) -> Migrated:
 
 @pytest.fixture
 async def client(db_url: str, pool: asyncpg.Pool, migrated: Migrated) -> AsyncIterator[Client]:
-    app = app_for(db_url, pool, migrated.media_root)
-    async with TestClient(TestServer(app), headers=AUTH_HEADERS) as client:
+    async with client_for(app_for(db_url, pool, migrated.media_root), authenticated=True) as client:
         yield client
 
 

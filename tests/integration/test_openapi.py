@@ -22,16 +22,15 @@ import jsonschema
 import pytest
 import yarl
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from pulp2to3.http import openapi
-from tests.integration.test_http_views import AUTH_HEADERS, Migrated, app_for, populate
+from tests.http_support import Client, app_for, client_for
+from tests.integration.test_http_views import Migrated, populate
 
 API = "/pulp/api/v3/"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", re.IGNORECASE)
 
-Client = TestClient[web.Request, web.Application]
 DOCUMENT = openapi.document()
 
 
@@ -328,7 +327,7 @@ def app(db_url: str, pool: asyncpg.Pool, migrated: Migrated) -> web.Application:
 
 @pytest.fixture
 async def client(app: web.Application) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(app), headers=AUTH_HEADERS) as client:
+    async with client_for(app, authenticated=True) as client:
         yield client
 
 
@@ -495,7 +494,7 @@ async def test_documented_400s_answer_the_error_schema(
 
 @pytest.mark.parametrize("path", [p for p in JSON_GETS if _has_response(p, "get", "401")])
 async def test_documented_401s_answer_the_error_schema(app: web.Application, path: str) -> None:
-    async with TestClient(TestServer(app)) as anonymous:
+    async with client_for(app, authenticated=False) as anonymous:
         response = await anonymous.get(path.replace("{id}", "x").replace("{number}", "0"))
         assert response.status == 401
         assert response.headers["WWW-Authenticate"] == 'Basic realm="pulp"'
@@ -536,7 +535,7 @@ async def test_cancel_and_delete_answer_their_documented_shapes(
 
 
 async def test_the_document_is_served_without_credentials(app: web.Application) -> None:
-    async with TestClient(TestServer(app)) as anonymous:
+    async with client_for(app, authenticated=False) as anonymous:
         response = await anonymous.get(openapi.DOC_PATH)
         assert response.status == 200
         assert response.content_type == "application/json"

@@ -20,7 +20,13 @@ from pulp2to3.actors.premigrate import DumpUnreadable, premigrate_dump
 from pulp2to3.actors.steps import BatchResult, Run
 from pulp2to3.plan import parse_plan
 from pulp2to3.pulp2 import open_dump
-from pulp2to3.sample import DumpFormat, SampleSummary, generate_sample
+from pulp2to3.sample import (
+    DUMP_FORMS,
+    DumpFormat,
+    SampleSummary,
+    generate_every_form,
+    generate_sample,
+)
 from pulp2to3.sample.writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
 from pulp2to3.settings import load_settings
 from pulp2to3.store.staging import NotInTransaction
@@ -28,12 +34,6 @@ from pulp2to3.store.staging import NotInTransaction
 NewRun = Callable[..., Awaitable[Run]]
 Documents = dict[str, list[dict[str, Any]]]
 
-FORMS: list[tuple[DumpFormat, bool]] = [
-    ("archive", False),
-    ("archive", True),
-    ("folder", False),
-    ("folder", True),
-]
 COLLECTIONS = (
     "repos",
     "repo_importers",
@@ -248,63 +248,76 @@ def staged(rows: list[dict[str, Any]], *columns: str) -> set[tuple[Any, ...]]:
     return {tuple(value(row, column) for column in columns) for row in rows}
 
 
+# Each staging table's columns, in the order of its expected_* tuples, and that function.
+STAGED_COLUMNS: dict[str, tuple[tuple[str, ...], Callable[[Documents], set[tuple[Any, ...]]]]] = {
+    "pulp2_repository": (
+        (
+            "pulp2_object_id",
+            "pulp2_repo_id",
+            "pulp2_repo_type",
+            "content_unit_counts",
+            "last_unit_added",
+            "last_unit_removed",
+        ),
+        expected_repositories,
+    ),
+    "pulp2_importer": (
+        ("pulp2_object_id", "pulp2_repo_id", "importer_type_id", "config", "last_updated"),
+        expected_importers,
+    ),
+    "pulp2_distributor": (
+        (
+            "pulp2_object_id",
+            "pulp2_repo_id",
+            "distributor_id",
+            "distributor_type_id",
+            "config",
+            "auto_publish",
+            "last_publish",
+            "last_updated",
+        ),
+        expected_distributors,
+    ),
+    "pulp2_repo_content": (
+        ("pulp2_repo_id", "pulp2_unit_id", "unit_type_id", "created", "updated"),
+        expected_memberships,
+    ),
+    "pulp2_content": (
+        (
+            "pulp2_id",
+            "content_type",
+            "last_updated",
+            "storage_path",
+            "downloaded",
+            "fields",
+        ),
+        expected_content,
+    ),
+    "pulp2_lazy_catalog": (
+        (
+            "pulp2_unit_id",
+            "unit_type_id",
+            "importer_id",
+            "url",
+            "path",
+            "checksum",
+            "checksum_algorithm",
+            "revision",
+        ),
+        expected_lazy,
+    ),
+}
+
+
+def staged_table(tables: dict[str, list[dict[str, Any]]], table: str) -> set[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples comparable with its expected_* function's."""
+    columns, _expected = STAGED_COLUMNS[table]
+    return staged(tables[table], *columns)
+
+
 def assert_staged_as(tables: dict[str, list[dict[str, Any]]], docs: Documents) -> None:
-    assert staged(
-        tables["pulp2_repository"],
-        "pulp2_object_id",
-        "pulp2_repo_id",
-        "pulp2_repo_type",
-        "content_unit_counts",
-        "last_unit_added",
-        "last_unit_removed",
-    ) == expected_repositories(docs)
-    assert staged(
-        tables["pulp2_importer"],
-        "pulp2_object_id",
-        "pulp2_repo_id",
-        "importer_type_id",
-        "config",
-        "last_updated",
-    ) == expected_importers(docs)
-    assert staged(
-        tables["pulp2_distributor"],
-        "pulp2_object_id",
-        "pulp2_repo_id",
-        "distributor_id",
-        "distributor_type_id",
-        "config",
-        "auto_publish",
-        "last_publish",
-        "last_updated",
-    ) == expected_distributors(docs)
-    assert staged(
-        tables["pulp2_repo_content"],
-        "pulp2_repo_id",
-        "pulp2_unit_id",
-        "unit_type_id",
-        "created",
-        "updated",
-    ) == expected_memberships(docs)
-    assert staged(
-        tables["pulp2_content"],
-        "pulp2_id",
-        "content_type",
-        "last_updated",
-        "storage_path",
-        "downloaded",
-        "fields",
-    ) == expected_content(docs)
-    assert staged(
-        tables["pulp2_lazy_catalog"],
-        "pulp2_unit_id",
-        "unit_type_id",
-        "importer_id",
-        "url",
-        "path",
-        "checksum",
-        "checksum_algorithm",
-        "revision",
-    ) == expected_lazy(docs)
+    for table, (_columns, expected) in STAGED_COLUMNS.items():
+        assert staged_table(tables, table) == expected(docs), table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,18 +326,16 @@ def assert_staged_as(tables: dict[str, list[dict[str, Any]]], docs: Documents) -
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, bool], SampleSummary]:
-    root = tmp_path_factory.mktemp("premigrate-samples")
-    return {
-        (fmt, compress): generate_sample(
-            root / f"{fmt}-{compress}", repos=6, units=300, fmt=fmt, gzip=compress, seed=SEED
-        )
-        for fmt, compress in FORMS
-    }
+def samples(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[DumpFormat, bool], SampleSummary]:
+    return generate_every_form(
+        tmp_path_factory.mktemp("premigrate-samples"), repos=6, units=300, seed=SEED
+    )
 
 
 @pytest.fixture(scope="module")
-def sample(samples: dict[tuple[str, bool], SampleSummary]) -> SampleSummary:
+def sample(samples: dict[tuple[DumpFormat, bool], SampleSummary]) -> SampleSummary:
     return samples["archive", False]
 
 
@@ -349,11 +360,11 @@ async def test_the_step_is_one_batch_for_the_whole_dump(
     assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
 
 
-@pytest.mark.parametrize(("fmt", "compress"), FORMS)
+@pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
 async def test_every_dump_form_is_staged_as_written(
     pool: asyncpg.Pool,
     new_run: NewRun,
-    samples: dict[tuple[str, bool], SampleSummary],
+    samples: dict[tuple[DumpFormat, bool], SampleSummary],
     sample_docs: Documents,
     fmt: DumpFormat,
     compress: bool,
@@ -554,14 +565,7 @@ async def test_a_newer_dump_flags_only_what_changed(
 
     assert result == BatchResult(done=1)
     # Memberships are exactly the newer dump's: the dropped one and the orphan's are gone.
-    assert staged(
-        after["pulp2_repo_content"],
-        "pulp2_repo_id",
-        "pulp2_unit_id",
-        "unit_type_id",
-        "created",
-        "updated",
-    ) == expected_memberships(new_docs)
+    assert staged_table(after, "pulp2_repo_content") == expected_memberships(new_docs)
     memberships = staged(after["pulp2_repo_content"], "pulp2_repo_id", "pulp2_unit_id")
     assert changes.dropped_membership not in memberships
     assert not any(unit == changes.removed_unit for _, unit in memberships)
@@ -581,20 +585,7 @@ async def test_a_newer_dump_flags_only_what_changed(
     # Its catalog entries stay too; every other unit's entries are the newer dump's.
     kept = {row for row in expected_lazy(old_docs) if row[0] == changes.removed_unit}
     assert kept
-    assert (
-        staged(
-            after["pulp2_lazy_catalog"],
-            "pulp2_unit_id",
-            "unit_type_id",
-            "importer_id",
-            "url",
-            "path",
-            "checksum",
-            "checksum_algorithm",
-            "revision",
-        )
-        == expected_lazy(new_docs) | kept
-    )
+    assert staged_table(after, "pulp2_lazy_catalog") == expected_lazy(new_docs) | kept
 
     # Repositories: those whose units were added or removed, and only those.
     old_repos = by(old_docs["repos"], "repo_id")
@@ -675,7 +666,7 @@ async def test_repositories_the_plan_does_not_name_are_not_in_plan(
 async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
     pool: asyncpg.Pool,
     new_run: NewRun,
-    samples: dict[tuple[str, bool], SampleSummary],
+    samples: dict[tuple[DumpFormat, bool], SampleSummary],
     tmp_path: Path,
     compress: bool,
 ) -> None:
@@ -683,9 +674,7 @@ async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
     broken = tmp_path / "broken.archive"
     data = summary.dump_path.read_bytes()
     broken.write_bytes(data[: len(data) * 2 // 3])
-    run = await new_run(
-        json.loads(summary.plan_path.read_text()), settings_for(broken, summary.pulp_root)
-    )
+    run = await run_for(new_run, summary, dump=broken)
     with pytest.raises(DumpUnreadable) as caught:
         await stage(pool, run)
     assert str(broken) in str(caught.value)

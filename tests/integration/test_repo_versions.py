@@ -17,6 +17,7 @@ from tests.integration.test_repositories import (
     PLAN,
     TARGET_TABLES,
     Source,
+    assert_rerun_changes_nothing,
     build_world,
     run_batch,
     run_step,
@@ -186,11 +187,9 @@ async def test_a_missing_pulp2_repository_fails_its_version_and_the_later_ones(
 
 async def test_running_a_batch_twice_changes_nothing(pool: asyncpg.Pool, new_run: NewRun) -> None:
     run = await prepare(pool, new_run, PLAN)
-    args = {"repositories": ["alpha", "beta", "gamma"]}
-    first = await run_batch(pool, STEP, run, args)
-    before = await snapshot(pool, TARGET_TABLES)
-    assert await run_batch(pool, STEP, run, args) == first
-    assert await snapshot(pool, TARGET_TABLES) == before
+    await assert_rerun_changes_nothing(
+        pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]}
+    )
 
 
 async def test_existing_versions_are_left_alone(pool: asyncpg.Pool, new_run: NewRun) -> None:

@@ -329,6 +329,17 @@ TARGET_TABLES = (
     "pulp2_distributor",
 )
 
+
+async def assert_rerun_changes_nothing(
+    pool: asyncpg.Pool, step: Step, run: Run, args: Mapping[str, Any]
+) -> None:
+    """Run a batch twice: the second run gives the first's result and writes nothing."""
+    first = await run_batch(pool, step, run, args)
+    before = await snapshot(pool, TARGET_TABLES)
+    assert await run_batch(pool, step, run, args) == first
+    assert await snapshot(pool, TARGET_TABLES) == before
+
+
 WORK: dict[str, Callable[[asyncpg.Connection, Run, Mapping[str, Any]], Awaitable[BatchResult]]] = {}
 
 
@@ -592,12 +603,9 @@ async def test_the_newest_catalog_revision_gives_the_url(
 async def test_running_a_batch_twice_changes_nothing(pool: asyncpg.Pool, new_run: NewRun) -> None:
     await build_world(pool)
     run = await new_run(PLAN)
-    args = {"repositories": ["alpha", "beta", "gamma"]}
-    first = await run_batch(pool, STEP, run, args)
-    before = await snapshot(pool, TARGET_TABLES)
-    second = await run_batch(pool, STEP, run, args)
-    assert second == first
-    assert await snapshot(pool, TARGET_TABLES) == before
+    await assert_rerun_changes_nothing(
+        pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]}
+    )
 
 
 async def test_a_rerun_follows_a_changed_importer_and_catalog(

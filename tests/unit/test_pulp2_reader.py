@@ -19,28 +19,24 @@ from hypothesis import strategies as st
 
 from pulp2to3.pulp2 import DumpError, open_dump
 from pulp2to3.pulp2.crc64 import crc64, crc64_python
-from pulp2to3.sample import DumpFormat, SampleSummary, generate_sample
+from pulp2to3.sample import (
+    DUMP_FORMS,
+    DumpFormat,
+    SampleSummary,
+    generate_every_form,
+    generate_sample,
+)
 from pulp2to3.sample.writer import ArchiveDumpWriter, FolderDumpWriter
 
 MAGIC = bytes.fromhex("6de29981")
 TERMINATOR = b"\xff\xff\xff\xff"
-FORMS: list[tuple[DumpFormat, bool]] = [
-    ("archive", False),
-    ("archive", True),
-    ("folder", False),
-    ("folder", True),
-]
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, bool], SampleSummary]:
-    root = tmp_path_factory.mktemp("samples")
-    return {
-        (fmt, compress): generate_sample(
-            root / f"{fmt}-{compress}", repos=4, units=120, fmt=fmt, gzip=compress, seed=3
-        )
-        for fmt, compress in FORMS
-    }
+def samples(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[DumpFormat, bool], SampleSummary]:
+    return generate_every_form(tmp_path_factory.mktemp("samples"), repos=4, units=120, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +99,7 @@ def write(path: Path, data: bytes) -> Path:
 # -- reading good dumps ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "compress"), FORMS)
+@pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
 def test_every_form_reads_back_what_was_written(
     samples: dict[tuple[DumpFormat, bool], SampleSummary], fmt: DumpFormat, compress: bool
 ) -> None:
@@ -120,7 +116,7 @@ def test_all_forms_hold_the_same_documents(
         assert other == contents[0]
 
 
-@pytest.mark.parametrize(("fmt", "compress"), FORMS)
+@pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
 def test_iter_collection_matches_iter_documents(
     samples: dict[tuple[DumpFormat, bool], SampleSummary], fmt: DumpFormat, compress: bool
 ) -> None:

@@ -19,14 +19,14 @@ from bson import ObjectId
 
 from pulp2to3.pulp2 import open_dump, resolve_storage_path
 from pulp2to3.pulp2.crc64 import crc64_python
-from pulp2to3.sample import DumpFormat, SampleSummary, generate_sample
+from pulp2to3.sample import (
+    DUMP_FORMS,
+    DumpFormat,
+    SampleSummary,
+    generate_every_form,
+    generate_sample,
+)
 
-FORMS: list[tuple[DumpFormat, bool]] = [
-    ("archive", False),
-    ("archive", True),
-    ("folder", False),
-    ("folder", True),
-]
 TERMINATOR = b"\xff\xff\xff\xff"
 ISO8601 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 BIG = ("units_iso", "repo_content_units", "lazy_content_catalog")
@@ -38,13 +38,7 @@ Documents = dict[str, list[dict[str, Any]]]
 def samples(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[tuple[DumpFormat, bool], SampleSummary]:
-    root = tmp_path_factory.mktemp("samples")
-    return {
-        (fmt, compress): generate_sample(
-            root / f"{fmt}-{compress}", repos=12, units=600, fmt=fmt, gzip=compress, seed=11
-        )
-        for fmt, compress in FORMS
-    }
+    return generate_every_form(tmp_path_factory.mktemp("samples"), repos=12, units=600, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +66,7 @@ def is_naive_datetime(value: object) -> bool:
 # -- what the reader reads back ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "compress"), FORMS)
+@pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
 def test_counts_per_collection(
     samples: dict[tuple[DumpFormat, bool], SampleSummary], fmt: DumpFormat, compress: bool
 ) -> None:
@@ -286,7 +280,7 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize(("fmt", "compress"), FORMS)
+@pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
 def test_same_seed_same_bytes(tmp_path: Path, fmt: DumpFormat, compress: bool) -> None:
     runs = [
         generate_sample(tmp_path / name, repos=3, units=80, fmt=fmt, gzip=compress, seed=seed)

@@ -219,3 +219,41 @@ def test_a_set_stop_interrupts_a_copy_and_leaves_nothing(source: Path, media: Pa
             source, media, sha256=SHA, size=len(DATA), link=failing_link(errno.EXDEV), stop=stop
         )
     assert list((media / artifact_relative_path(SHA)).parent.iterdir()) == []
+
+
+def _write(media: Path, *parts: bytes) -> storage.StoredArtifact:
+    writer = storage.ArtifactWriter(media)
+    try:
+        for part in parts:
+            writer.write(part)
+        return writer.commit()
+    finally:
+        writer.discard()
+
+
+def test_a_written_file_becomes_the_artifact_of_its_sha256(media: Path) -> None:
+    stored = _write(media, DATA[:100], DATA[100:])
+    assert stored == storage.StoredArtifact(
+        SHA, len(DATA), artifact_relative_path(SHA), Stored.WRITTEN
+    )
+    target = media / stored.file
+    assert target.read_bytes() == DATA
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert [p for p in (media / storage.ARTIFACT_FOLDER).iterdir() if p.is_file()] == []
+
+
+def test_the_same_bytes_written_again_reuse_the_artifact(media: Path) -> None:
+    first = _write(media, DATA)
+    again = _write(media, DATA)
+    assert again.how is Stored.EXISTING
+    assert (again.sha256, again.size, again.file) == (first.sha256, first.size, first.file)
+    assert [p for p in (media / storage.ARTIFACT_FOLDER).rglob("*") if p.is_file()] == [
+        media / first.file
+    ]
+
+
+def test_a_discarded_file_leaves_nothing(media: Path) -> None:
+    writer = storage.ArtifactWriter(media)
+    writer.write(DATA)
+    writer.discard()
+    assert list((media / storage.ARTIFACT_FOLDER).iterdir()) == []
