@@ -59,6 +59,10 @@ class StepState:
         return sum(self.tasks.get(state, 0) for state in UNFINISHED_TASK_STATES)
 
     @property
+    def running_tasks(self) -> int:
+        return self.tasks.get(TaskState.RUNNING, 0) + self.tasks.get(TaskState.CANCELING, 0)
+
+    @property
     def failed_tasks(self) -> int:
         return self.tasks.get(TaskState.FAILED, 0) + self.tasks.get(TaskState.CANCELED, 0)
 
@@ -71,20 +75,26 @@ class ReportState:
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """What to change, in this order: close a step, skip later ones, start one, close the report."""
+    """What to change, in this order: close a step, skip later ones, start one, close the report
+    (or, for a pausing one, call it paused)."""
 
     close_step: tuple[str, StepStatus] | None = None
     skip_steps: tuple[str, ...] = ()
     start_step: str | None = None
     finish_report: ReportStatus | None = None
+    pause_report: bool = False
     requeue: bool = False
 
 
 WAIT = Decision(requeue=True)
 STOP = Decision()
+PAUSE = Decision(pause_report=True)
 
 
 def decide(state: ReportState) -> Decision:
+    if state.status is ReportStatus.PAUSING:
+        # Queued tasks are held; the running ones finish their batch, then the report is paused.
+        return WAIT if any(step.running_tasks for step in state.steps) else PAUSE
     if state.status is not ReportStatus.RUNNING:
         return STOP
     for index, step in enumerate(state.steps):

@@ -13,7 +13,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from pulp2to3.store.reports import ReportView
+from pulp2to3.store.reports import ReportView, StepView
+
+# While the report pauses, its running step shows the report's state instead of "running".
+PAUSE_STATES = frozenset({"pausing", "paused"})
+
+
+def step_label(report: ReportView, step: StepView) -> str:
+    if step.status == "running" and report.status in PAUSE_STATES:
+        return report.status
+    return step.status
 
 
 class RateColumn(TextColumn):
@@ -55,13 +64,16 @@ class StepBars:
         for step in report.steps:
             bar = self._bars.get(step.code)
             if bar is None:
-                bar = self.progress.add_task(step.code, total=None, status=step.status, start=False)
+                bar = self.progress.add_task(step.code, total=None, status="", start=False)
                 self._bars[step.code] = bar
             if step.status != "waiting":
                 self.progress.start_task(bar)
             total = step.total if step.status != "waiting" else None
             self.progress.update(
-                bar, total=total, completed=step.done + step.failed, status=step.status
+                bar,
+                total=total,
+                completed=step.done + step.failed,
+                status=step_label(report, step),
             )
             if step.finished_at is not None:
                 self.progress.stop_task(bar)

@@ -20,7 +20,7 @@ import asyncpg
 
 from pulp2to3.coordination import FINISHED_REPORT_STATUSES, ReportStatus
 from pulp2to3.plan import parse_plan, plan_object
-from pulp2to3.queue.cancel import cancel_migration
+from pulp2to3.queue.control import cancel_migration
 from pulp2to3.queue.dispatch import start_run
 from pulp2to3.store import plans, reports
 

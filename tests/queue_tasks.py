@@ -1,14 +1,33 @@
 """Tasks that exist only for the queue tests; workers load them with
-``procrastinate --app=tests.queue_tasks.app worker`` (or ``app.with_connector`` in process)."""
+``procrastinate --app=tests.queue_tasks.app worker`` (or ``app.with_connector`` in process).
+Also the connector the in-process tests give the app."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 
+import asyncpg
 import procrastinate
 
+from pulp2to3 import database
 from pulp2to3.queue import app
+from pulp2to3.queue.connector import AsyncpgConnector
+
+
+def make_connector(url: str, application_name: str = "pulp2to3_test") -> AsyncpgConnector:
+    async def make_pool() -> asyncpg.Pool:
+        return await database.create_pool(url, max_size=8)
+
+    async def connect() -> asyncpg.Connection:
+        connection = await asyncpg.connect(
+            url, server_settings={"application_name": application_name}
+        )
+        await database.init_connection(connection)
+        return connection
+
+    return AsyncpgConnector(pool_factory=make_pool, connect=connect)
+
 
 CREATE_EVENTS = """
 CREATE TABLE IF NOT EXISTS test_event (

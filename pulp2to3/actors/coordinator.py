@@ -8,38 +8,21 @@ from collections.abc import Mapping
 import asyncpg
 import procrastinate
 import structlog
-from procrastinate import exceptions
-from procrastinate.types import JSONDict, TimeDeltaParams
+from procrastinate.types import JSONDict
 
 from pulp2to3.actors.registry import steps_for
 from pulp2to3.actors.steps import Run, Step, current_settings
 from pulp2to3.coordination import Decision, ReportStatus, StepStatus, decide
 from pulp2to3.plan import parse_plan
 from pulp2to3.queue import app
+from pulp2to3.queue.control import hold_queued_jobs
+from pulp2to3.queue.dispatch import COORDINATOR_TASK, queue_coordinator
 from pulp2to3.store import reports
 
 log = structlog.get_logger(__name__)
 
-# How long the coordinator sleeps between two polls; workers see it within POLL_INTERVAL more.
-POLL_EVERY: TimeDeltaParams = {"milliseconds": 500}
-
-
-async def requeue(
-    connection: asyncpg.Connection, report_id: uuid.UUID, *, at_once: bool = False
-) -> None:
-    """Queue the next poll in the caller's transaction; one is enough if one is queued already."""
-    key = reports.coordinator_lock(report_id)
-    deferrer = coordinate.configure(
-        connection=connection,
-        lock=key,
-        queueing_lock=key,
-        schedule_in=None if at_once else POLL_EVERY,
-    )
-    try:
-        async with connection.transaction():  # a savepoint: a refusal must not end the caller's
-            await deferrer.defer_async(report_id=str(report_id))
-    except exceptions.AlreadyEnqueued:
-        pass
+# The report states in which the coordinator has work: dispatching, or waiting out a pause.
+POLLED = frozenset({ReportStatus.RUNNING, ReportStatus.PAUSING})
 
 
 async def _apply(
@@ -75,6 +58,9 @@ async def _apply(
             error = await reports.step_failure(connection, rid, decision.close_step[0])
         await reports.finish_report(connection, rid, decision.finish_report, error)
         log.info("migration_finished", status=decision.finish_report.value)
+    if decision.pause_report:
+        await reports.set_report_status(connection, rid, ReportStatus.PAUSED)
+        log.info("migration_paused")
     return started_empty
 
 
@@ -82,8 +68,12 @@ async def poll(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
     """One poll, in one transaction holding the report's row lock (as a cancel does)."""
     async with connection.transaction():
         report = await reports.lock_report(connection, report_id)
-        if report is None or report.status is not ReportStatus.RUNNING:
+        if report is None or report.status not in POLLED:
             return
+        if report.status is ReportStatus.PAUSING:
+            # Again, after the lock: a batch retried since the pause began is held too, and a
+            # job a worker fetched meanwhile is seen running below.
+            await hold_queued_jobs(connection, report_id)
         await reports.forget_finished_coordinator_jobs(connection, report_id)
         assert report.expanded_plan is not None
         run = Run(report_id, parse_plan(report.expanded_plan), current_settings())
@@ -93,10 +83,10 @@ async def poll(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
             if not await _apply(connection, run, steps, decision):
                 break
         if decision.requeue:
-            await requeue(connection, report_id)
+            await queue_coordinator(connection, report_id)
 
 
-@app.task(name="pulp2to3.coordinator", pass_context=True)
+@app.task(name=COORDINATOR_TASK, pass_context=True)
 async def coordinate(context: procrastinate.JobContext, report_id: str) -> None:
     # Never retried by Procrastinate: a retry would collide with the successor this job queued.
     rid = uuid.UUID(report_id)
@@ -108,4 +98,4 @@ async def coordinate(context: procrastinate.JobContext, report_id: str) -> None:
             # The poll rolled back; poll again later rather than leave the migration stranded.
             log.exception("coordinator_poll_failed")
             async with connection.transaction():
-                await requeue(connection, rid)
+                await queue_coordinator(connection, rid)

@@ -10,7 +10,6 @@ import asyncpg
 import procrastinate
 import structlog
 
-from pulp2to3.actors import coordinator
 from pulp2to3.actors.registry import steps_for
 from pulp2to3.actors.steps import current_settings
 from pulp2to3.coordination import ReportStatus
@@ -28,6 +27,7 @@ from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError
 from pulp2to3.pulp2.inventory import Inventory, read_inventory
 from pulp2to3.queue import app
+from pulp2to3.queue.dispatch import MIGRATION_TASK, queue_coordinator
 from pulp2to3.store import reports
 
 log = structlog.get_logger(__name__)
@@ -73,7 +73,7 @@ async def _fail(connection: asyncpg.Connection, report_id: uuid.UUID, error: str
     log.warning("migration_failed", error=error)
 
 
-@app.task(name="pulp2to3.migrate", pass_context=True)
+@app.task(name=MIGRATION_TASK, pass_context=True)
 async def migrate(context: procrastinate.JobContext, report_id: str) -> str:
     rid = uuid.UUID(report_id)
     pool: asyncpg.Pool = context.app.connector.pool  # type: ignore[attr-defined]
@@ -108,6 +108,6 @@ async def migrate(context: procrastinate.JobContext, report_id: str) -> str:
             steps = steps_for(expanded)
             await reports.insert_steps(connection, rid, [(s.code, s.description) for s in steps])
             await reports.start_report(connection, rid, plan_to_json(expanded))
-            await coordinator.requeue(connection, rid, at_once=True)
+            await queue_coordinator(connection, rid, at_once=True)
     log.info("migration_planned", steps=[s.code for s in steps])
     return "running"

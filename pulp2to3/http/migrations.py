@@ -15,7 +15,7 @@ from pulp2to3.http.pagination import page_of
 from pulp2to3.http.rendering import json_response, rfc3339
 from pulp2to3.http.views import detail_response, list_response, path_uuid
 from pulp2to3.plan import PlanError, parse_plan, plan_object
-from pulp2to3.queue.cancel import CancelOutcome, cancel_migration
+from pulp2to3.queue.control import Outcome, cancel_migration, pause_migration, resume_migration
 from pulp2to3.queue.dispatch import start_run
 from pulp2to3.store import plans, reports, tasks
 
@@ -28,7 +28,13 @@ REPORT_FIELDS = (
     "pulp_href", "pulp_created", "plan", "task", "status", "started_at", "finished_at", "error",
     "steps",
 )  # fmt: skip
-CANCEL_VALUES = frozenset({"canceled", "cancel"})
+# What a PATCH of the report's status asks for; "cancel" is accepted as "canceled".
+STATUS_CHANGES = {
+    "canceled": cancel_migration,
+    "cancel": cancel_migration,
+    "paused": pause_migration,
+    "running": resume_migration,
+}
 
 
 def _time(moment: Any) -> str | None:
@@ -199,16 +205,26 @@ async def patch_report(request: web.Request) -> web.Response:
     report_id = path_uuid(request)
     read_only = set(REPORT_FIELDS) - {"status"}
     body = await json_object(request, writable={"status"}, read_only=read_only)
-    if body.get("status") not in CANCEL_VALUES:
+    change = STATUS_CHANGES.get(body.get("status"))  # type: ignore[arg-type]
+    if change is None:
         raise APIError.field_errors(
-            {"status": ['The only change a report accepts is {"status": "canceled"}.']}
+            {
+                "status": [
+                    'A report accepts {"status": "canceled"}, {"status": "paused"} or'
+                    ' {"status": "running"} (to resume a paused one).'
+                ]
+            }
         )
     async with request.app[state.POOL].acquire() as connection:
-        outcome = await cancel_migration(connection, report_id)
-    if outcome is CancelOutcome.NOT_FOUND:
+        outcome = await change(connection, report_id)
+    if outcome is Outcome.NOT_FOUND:
         raise APIError(404, NOT_FOUND)
-    if outcome is CancelOutcome.FINISHED:
-        raise APIError(409, "This migration is finished: there is nothing to cancel.")
+    if outcome is Outcome.FINISHED:
+        raise APIError(409, "This migration is finished: its status can no longer change.")
+    if outcome is Outcome.NOT_STARTED:
+        raise APIError(
+            409, "This migration has not started yet: it can be canceled, not paused or resumed."
+        )
     return await detail_response(request, report_id, reports.get_report, _report_json)
 
 

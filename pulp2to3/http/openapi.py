@@ -177,8 +177,13 @@ SCHEMAS: dict[str, Schema] = {
     "MigrationReportPatch": closed(
         {
             "status": {
-                **enum(("canceled", "cancel")),
-                "description": "Cancel the migration (``cancel`` is the same request).",
+                **enum(("canceled", "cancel", "paused", "running")),
+                "description": (
+                    "``canceled`` cancels the migration (``cancel`` is the same request);"
+                    " ``paused`` holds its queued tasks and lets the running ones finish their"
+                    " batch (the report is ``pausing``, then ``paused``); ``running`` resumes"
+                    " a paused migration."
+                ),
             }
         }
     ),
@@ -574,11 +579,11 @@ def _paths() -> dict[str, Schema]:
                 "MigrationReport",
             ),
             "patch": _operation(
-                "migration_reports_cancel",
+                "migration_reports_partial_update",
                 "Migration reports",
-                "Cancel the migration",
+                "Cancel, pause or resume the migration",
                 {
-                    "200": _ok(ref("MigrationReport"), "Canceled."),
+                    "200": _ok(ref("MigrationReport"), "Canceled, pausing or running again."),
                     "404": _response("NotFound"),
                     "409": _response("Conflict"),
                     **_body_errors(),

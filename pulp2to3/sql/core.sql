@@ -16,6 +16,33 @@ SELECT acted.id
  CROSS JOIN LATERAL (SELECT procrastinate_cancel_job_v1(job.id, true, false) AS id) AS acted
  WHERE acted.id IS NOT NULL
 
+-- hold_queued_jobs --
+-- Pause: the queued tasks of a migration are put off for ever (workers fetch only jobs that are
+-- due), so they keep their ids, arguments and place in the report; returns the ids held
+UPDATE procrastinate_jobs AS j
+   SET scheduled_at = 'infinity'
+  FROM migration_task AS t
+ WHERE t.report_id = $1 AND j.id = t.job_id AND j.status = 'todo'
+   AND j.scheduled_at IS DISTINCT FROM 'infinity'
+RETURNING j.id
+
+-- release_held_jobs --
+-- Resume: the held tasks are due again, and idle workers are told at once, as on an insert
+WITH released AS (
+    UPDATE procrastinate_jobs AS j
+       SET scheduled_at = NULL
+      FROM migration_task AS t
+     WHERE t.report_id = $1 AND j.id = t.job_id AND j.status = 'todo'
+       AND j.scheduled_at = 'infinity'
+    RETURNING j.id, j.queue_name
+)
+SELECT id,
+       pg_notify('procrastinate_queue_v1#' || queue_name,
+                 json_build_object('type', 'job_inserted', 'job_id', id)::text),
+       pg_notify('procrastinate_any_queue_v1',
+                 json_build_object('type', 'job_inserted', 'job_id', id)::text)
+  FROM released
+
 -- online_workers --
 -- Workers whose heartbeat is recent enough to count them alive
 SELECT id, last_heartbeat
@@ -77,6 +104,10 @@ SELECT $1, position, code, description
 UPDATE migration_report
    SET status = 'running', started_at = now(), expanded_plan = $2::jsonb
  WHERE id = $1
+
+-- set_report_status --
+-- An unfinished report changes state (pausing, paused, running again)
+UPDATE migration_report SET status = $2 WHERE id = $1
 
 -- finish_report --
 -- Close a report (completed, failed or canceled) with an optional error

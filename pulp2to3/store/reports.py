@@ -101,6 +101,12 @@ async def start_report(
     await connection.execute(queries["start_report"], report_id, expanded_plan)
 
 
+async def set_report_status(
+    connection: asyncpg.Connection, report_id: uuid.UUID, status: ReportStatus
+) -> None:
+    await connection.execute(queries["set_report_status"], report_id, status.value)
+
+
 async def finish_report(
     connection: asyncpg.Connection,
     report_id: uuid.UUID,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import os
@@ -131,6 +132,22 @@ async def check_files(pool: asyncpg.Pool, sample: SampleSummary, media_root: Pat
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == row["sha256"]
 
 
+async def job_states(pool: asyncpg.Pool, report_href: str) -> Counter[str]:
+    """How many of the migration's tasks and polls are queued or running ("task todo",
+    "poll doing"...)."""
+    report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT 'task ' || j.status AS state FROM migration_task t JOIN procrastinate_jobs j"
+            " ON j.id = t.job_id WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')"
+            " UNION ALL SELECT 'poll ' || status FROM procrastinate_jobs WHERE lock = $2"
+            " AND status IN ('todo', 'doing')",
+            report_id,
+            f"pulp2to3.coordinator.{report_id}",
+        )
+    return Counter(row["state"] for row in rows)
+
+
 def check_report(report: dict[str, Any]) -> None:
     assert report["status"] == "completed", report
     assert [step["code"] for step in report["steps"]] == STEP_ORDER
@@ -234,27 +251,47 @@ async def test_cancel_in_the_content_step_then_a_new_run_completes_the_same(
         await eventually(content_running, 60, "the content step to start")
         canceled = await call(client, "PATCH", report_href, 200, {"status": "canceled"})
         assert canceled["status"] == "canceled"
-        report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
 
         async def all_stopped() -> bool:
-            async with pool.acquire() as connection:
-                unfinished = await connection.fetchval(
-                    "SELECT count(*) FROM migration_task t JOIN procrastinate_jobs j"
-                    " ON j.id = t.job_id WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')",
-                    report_id,
-                )
-                coordinators = await connection.fetchval(
-                    "SELECT count(*) FROM procrastinate_jobs WHERE lock = $1"
-                    " AND status IN ('todo', 'doing')",
-                    f"pulp2to3.coordinator.{report_id}",
-                )
-            return unfinished == 0 and coordinators == 0
+            return await job_states(pool, report_href) == Counter()
 
         await eventually(all_stopped, 10, "every job of the canceled migration to stop")
         assert (await call(client, "GET", report_href, 200))["status"] == "canceled"
 
         second = await start(client, sample)
         check_report(await wait_finished(client, second))
+    await check_result(pool, sample, media_root)
+
+
+async def test_a_paused_migration_stands_still_and_once_resumed_completes_the_same(
+    client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
+) -> None:
+    with workers(2, worker_env(db_url, sample, media_root)):
+        report_href = await start(client, sample)
+        report: dict[str, Any] = {}
+
+        async def status_is(wanted: str) -> bool:
+            nonlocal report
+            report = await call(client, "GET", report_href, 200)
+            return bool(report["status"] == wanted)
+
+        await eventually(lambda: status_is("running"), 60, "the migration to start")
+        pausing = await call(client, "PATCH", report_href, 200, {"status": "paused"})
+        assert pausing["status"] in ("pausing", "paused")
+        await eventually(lambda: status_is("paused"), 30, "the migration to be paused")
+        assert (await call(client, "PATCH", report_href, 200, {"status": "paused"}))["status"] == (
+            "paused"
+        )
+        # Paused: no task of the migration runs, nothing moves, and the polls have stopped.
+        assert (await job_states(pool, report_href))["task doing"] == 0
+        await asyncio.sleep(1.5)
+        assert await call(client, "GET", report_href, 200) == report
+        states = await job_states(pool, report_href)
+        assert set(states) <= {"task todo"}, states
+
+        resumed = await call(client, "PATCH", report_href, 200, {"status": "running"})
+        assert resumed["status"] == "running"
+        check_report(await wait_finished(client, report_href))
     await check_result(pool, sample, media_root)
 
 

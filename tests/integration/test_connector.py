@@ -18,31 +18,15 @@ import procrastinate
 import pytest
 from procrastinate import exceptions
 
-from pulp2to3 import database
-from pulp2to3.queue.cancel import cancel_jobs
-from pulp2to3.queue.connector import AsyncpgConnector
+from pulp2to3.queue.control import cancel_jobs
 from tests import queue_tasks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_connector(url: str, application_name: str = "pulp2to3_test") -> AsyncpgConnector:
-    async def make_pool() -> asyncpg.Pool:
-        return await database.create_pool(url, max_size=8)
-
-    async def connect() -> asyncpg.Connection:
-        connection = await asyncpg.connect(
-            url, server_settings={"application_name": application_name}
-        )
-        await database.init_connection(connection)
-        return connection
-
-    return AsyncpgConnector(pool_factory=make_pool, connect=connect)
-
-
 @pytest.fixture
 async def test_app(db_url: str) -> AsyncIterator[procrastinate.App]:
-    with queue_tasks.app.replace_connector(make_connector(db_url)) as app:
+    with queue_tasks.app.replace_connector(queue_tasks.make_connector(db_url)) as app:
         async with app.open_async():
             async with app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
                 await connection.execute(queue_tasks.CREATE_EVENTS)
@@ -159,7 +143,7 @@ async def test_driver_errors_become_connector_exceptions(test_app: procrastinate
 
 
 async def test_procrastinate_schema_applies_through_the_connector(empty_db_url: str) -> None:
-    app = procrastinate.App(connector=make_connector(empty_db_url))
+    app = procrastinate.App(connector=queue_tasks.make_connector(empty_db_url))
     async with app.open_async():
         await app.schema_manager.apply_schema_async()
         assert await app.check_connection_async()
@@ -268,7 +252,7 @@ async def test_jobs_of_a_killed_worker_run_again_elsewhere(
 
 
 async def test_listener_reconnects_after_the_server_drops_it(db_url: str) -> None:
-    connector = make_connector(db_url, application_name="pulp2to3_listener_test")
+    connector = queue_tasks.make_connector(db_url, application_name="pulp2to3_listener_test")
     await connector.open_async()
     received: list[str] = []
 

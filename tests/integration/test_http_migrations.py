@@ -14,6 +14,10 @@ from tests.http_support import Client, app_for, client_for
 
 API = "/pulp/api/v3/"
 PLAN = {"plugins": [{"type": "iso"}]}
+STATUS_CHANGE_MESSAGE = (
+    'A report accepts {"status": "canceled"}, {"status": "paused"} or {"status": "running"}'
+    " (to resume a paused one)."
+)
 
 
 @pytest.fixture
@@ -176,17 +180,14 @@ async def test_cancel_cancels_the_queued_task_then_the_report(
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        (
-            {"status": "paused2"},
-            "status",
-            'The only change a report accepts is {"status": "canceled"}.',
-        ),
-        ({}, "status", 'The only change a report accepts is {"status": "canceled"}.'),
+        ({"status": "paused2"}, "status", STATUS_CHANGE_MESSAGE),
+        ({"status": "completed"}, "status", STATUS_CHANGE_MESSAGE),
+        ({}, "status", STATUS_CHANGE_MESSAGE),
         ({"status": "canceled", "colour": "red"}, "colour", "Unexpected field."),
         ({"status": "canceled", "error": "x"}, "error", "This field is read-only."),
     ],
 )
-async def test_patch_accepts_only_a_cancel(
+async def test_patch_accepts_only_a_status_change(
     client: Client, body: dict[str, Any], field: str, message: str
 ) -> None:
     plan = await new_plan(client)
@@ -196,12 +197,25 @@ async def test_patch_accepts_only_a_cancel(
     assert (await call(client, "GET", started["report"], 200))["status"] == "waiting"
 
 
-async def test_patch_on_a_finished_report_is_409(client: Client) -> None:
+@pytest.mark.parametrize("change", ["canceled", "paused", "running"])
+async def test_patch_on_a_finished_report_is_409(client: Client, change: str) -> None:
     plan = await new_plan(client)
     started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
     await call(client, "PATCH", started["report"], 200, {"status": "canceled"})
-    conflict = await call(client, "PATCH", started["report"], 409, {"status": "canceled"})
-    assert "finished" in conflict["detail"]
+    conflict = await call(client, "PATCH", started["report"], 409, {"status": change})
+    assert conflict["detail"] == "This migration is finished: its status can no longer change."
+
+
+@pytest.mark.parametrize("change", ["paused", "running"])
+async def test_a_migration_not_started_yet_cannot_be_paused_or_resumed(
+    client: Client, change: str
+) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    conflict = await call(client, "PATCH", started["report"], 409, {"status": change})
+    assert "not started" in conflict["detail"]
+    assert (await call(client, "GET", started["report"], 200))["status"] == "waiting"
+    await call(client, "PATCH", started["report"], 200, {"status": "canceled"})
 
 
 async def test_reports_and_tasks_are_listed_and_filtered(client: Client) -> None:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pulp2to3.coordination import (
+    PAUSE,
     STOP,
     WAIT,
     Decision,
@@ -65,9 +66,25 @@ def test_a_step_without_tasks_closes_at_once() -> None:
     )
 
 
-@pytest.mark.parametrize("status", [s for s in ReportStatus if s is not ReportStatus.RUNNING])
+@pytest.mark.parametrize(
+    "status", [s for s in ReportStatus if s not in (ReportStatus.RUNNING, ReportStatus.PAUSING)]
+)
 def test_a_report_that_is_not_running_stops_the_coordinator(status: ReportStatus) -> None:
     assert decide(report(StepState("a", W), status=status)) is STOP
+
+
+@pytest.mark.parametrize("running", [TaskState.RUNNING, TaskState.CANCELING])
+def test_a_pausing_report_waits_for_its_running_tasks(running: TaskState) -> None:
+    step = StepState("a", R, {TaskState.COMPLETED: 2, TaskState.WAITING: 3, running: 1})
+    assert decide(report(step, StepState("b", W), status=ReportStatus.PAUSING)) is WAIT
+
+
+def test_a_pausing_report_with_nothing_running_is_paused_and_nothing_starts() -> None:
+    # Held tasks wait, and a finished step is not closed nor its successor started.
+    held = StepState("a", R, {TaskState.COMPLETED: 2, TaskState.WAITING: 3})
+    assert decide(report(held, StepState("b", W), status=ReportStatus.PAUSING)) is PAUSE
+    done = StepState("a", R, {TaskState.COMPLETED: 2})
+    assert decide(report(done, StepState("b", W), status=ReportStatus.PAUSING)) is PAUSE
 
 
 # --- A simulated migration: random task progress, the coordinator polled in between ---------
@@ -108,9 +125,15 @@ class Simulation:
                 self.tasks[(index, task)] = TaskState.WAITING
         if decision.finish_report:
             self.report = decision.finish_report
+        if decision.pause_report:
+            # Invariant: a migration is called paused only when none of its tasks runs.
+            assert TaskState.RUNNING not in self.tasks.values()
+            self.report = ReportStatus.PAUSED
 
     def progress(self, key: tuple[int, int]) -> None:
         current = self.tasks[key]
+        if current is TaskState.WAITING and self.report is not ReportStatus.RUNNING:
+            return  # held while the migration pauses
         if current is TaskState.WAITING:
             self.tasks[key] = TaskState.RUNNING
         elif current is TaskState.RUNNING:
@@ -119,7 +142,7 @@ class Simulation:
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
-def test_random_runs_keep_the_step_order_and_end_right(data: st.DataObject) -> None:
+def test_random_runs_with_pauses_keep_the_step_order_and_end_right(data: st.DataObject) -> None:
     task_counts = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=6), label="tasks")
     outcomes = {
         (step, task): data.draw(
@@ -129,17 +152,26 @@ def test_random_runs_keep_the_step_order_and_end_right(data: st.DataObject) -> N
         for task in range(count)
     }
     sim = Simulation(task_counts, outcomes, [W] * len(task_counts))
-    polls = 0
+    polls = pauses = 0
     while True:
+        if pauses < 3 and sim.report is ReportStatus.RUNNING and data.draw(st.booleans()):
+            sim.report = ReportStatus.PAUSING  # the operator pauses between two polls
+            pauses += 1
         decision = decide(sim.state())
         sim.apply(decision)
         polls += 1
-        assert polls < 100, "the coordinator never finished"
+        assert polls < 200, "the coordinator never finished"
+        if sim.report is ReportStatus.PAUSED:
+            assert not decision.requeue
+            sim.report = ReportStatus.RUNNING  # the operator resumes; the poll is queued again
+            continue
         if not decision.requeue:
             break
         unfinished = [
             k for k, v in sim.tasks.items() if v in (TaskState.WAITING, TaskState.RUNNING)
         ]
+        if sim.report is ReportStatus.PAUSING:
+            unfinished = [k for k in unfinished if sim.tasks[k] is TaskState.RUNNING]
         if unfinished:
             # At least one task moves between two polls, so every run ends.
             for key in data.draw(st.lists(st.sampled_from(unfinished), min_size=1, max_size=3)):

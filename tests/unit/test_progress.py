@@ -1,0 +1,78 @@
+"""The terminal's step bars follow the report: counts, totals, and a pause shown where it bites."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+
+from pulp2to3.progress import StepBars, outcome_lines
+from pulp2to3.store.reports import ReportView, StepView
+
+NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
+
+
+def step(code: str, status: str, total: int = 0, done: int = 0, failed: int = 0) -> StepView:
+    return StepView(
+        code=code,
+        description=code,
+        status=status,
+        total=total,
+        done=done,
+        failed=failed,
+        started_at=None if status == "waiting" else NOW,
+        finished_at=NOW if status in ("completed", "failed") else None,
+        job_ids=[],
+        task_counts={},
+        failures=[],
+    )
+
+
+def report(status: str, *steps: StepView, error: str | None = None) -> ReportView:
+    return ReportView(
+        id=uuid.UUID(int=1),
+        created_at=NOW,
+        plan_id=uuid.UUID(int=2),
+        task_job_id=None,
+        status=status,
+        started_at=NOW,
+        finished_at=None,
+        error=error,
+        steps=list(steps),
+    )
+
+
+def bar_states(bars: StepBars) -> list[tuple[str, float | None, float, str]]:
+    return [
+        (task.description, task.total, task.completed, task.fields["status"])
+        for task in bars.progress.tasks
+    ]
+
+
+def test_bars_move_with_the_report_and_a_pause_shows_on_the_running_step() -> None:
+    bars = StepBars()
+    steps = [step("premigrate", "completed", 3, 3), step("content", "running", 10, 4, 1)]
+    later = step("repositories", "waiting")
+    bars.show(report("running", *steps, later))
+    assert bar_states(bars) == [
+        ("premigrate", 3, 3, "completed"),
+        ("content", 10, 5, "running"),
+        ("repositories", None, 0, "waiting"),
+    ]
+    for paused in ("pausing", "paused"):
+        bars.show(report(paused, *steps, later))
+        assert [state[3] for state in bar_states(bars)] == ["completed", paused, "waiting"]
+    content = dataclasses.replace(steps[1], done=9)
+    bars.show(report("running", steps[0], content, later))
+    assert bar_states(bars)[1] == ("content", 10, 10, "running")
+
+
+def test_the_outcome_names_the_error_and_each_step() -> None:
+    lines = outcome_lines(
+        report("failed", step("premigrate", "failed", 2, 1, 1), error="the dump is corrupt")
+    )
+    assert lines == [
+        f"Migration {uuid.UUID(int=1)}: failed",
+        "  error: the dump is corrupt",
+        "  premigrate: failed (1/2, 1 failed)",
+    ]
