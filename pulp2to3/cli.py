@@ -131,8 +131,32 @@ def cmd_api(args: argparse.Namespace) -> None:
         log.info("api_stopped")
 
 
+async def _ask_what_to_do(connection: Any, report_id: Any) -> None:
+    """Ctrl-C while watching: pause, resume or cancel the migration, or go on watching."""
+    from pulp2to3.queue.control import (
+        PAUSED_STATUSES,
+        Outcome,
+        cancel_migration,
+        pause_migration,
+        resume_migration,
+    )
+    from pulp2to3.store import reports
+
+    report = await reports.get_report(connection, report_id)
+    paused = report is not None and report.status in PAUSED_STATUSES
+    if paused:
+        question, changes = "Resume (r) or cancel (c)", {"r": resume_migration}
+    else:
+        question, changes = "Pause (p) or cancel (c)", {"p": pause_migration}
+    prompt = f"\n{question} the migration, or go on watching (Enter)? "
+    answer = (await asyncio.to_thread(input, prompt)).strip().lower()[:1]
+    change = {"c": cancel_migration, **changes}.get(answer)
+    if change is not None and await change(connection, report_id) is Outcome.NOT_STARTED:
+        print("The migration has not started yet: it can be canceled, not paused.")
+
+
 async def _watch_interruptibly(connection: Any, report_id: Any, show: Any) -> Any:
-    """Watch the report; on Ctrl-C ask whether to cancel the migration."""
+    """Watch the report; on Ctrl-C ask what to do with the migration."""
     from pulp2to3 import runner
 
     loop = asyncio.get_running_loop()
@@ -147,9 +171,7 @@ async def _watch_interruptibly(connection: Any, report_id: Any, show: Any) -> An
                 waiter.cancel()
                 return watcher.result()
             interrupted.clear()
-            answer = await asyncio.to_thread(input, "\nCancel the migration? [y/N] ")
-            if answer.strip().lower() in {"y", "yes"}:
-                await runner.cancel(connection, report_id)
+            await _ask_what_to_do(connection, report_id)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         watcher.cancel()
@@ -344,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate",
         cmd_migrate,
         "Store PLAN.json, run it, and show live progress (one bar per step); exit 0 when the"
-        " migration completes, 1 otherwise. Ctrl-C asks whether to cancel the migration.",
+        " migration completes, 1 otherwise. Ctrl-C asks whether to pause, resume or cancel it.",
     )
     migrate.add_argument("plan", type=Path, help="a migration plan (pulp-2to3-migration's format)")
     migrate.add_argument(

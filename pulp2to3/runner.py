@@ -20,7 +20,6 @@ import asyncpg
 
 from pulp2to3.coordination import FINISHED_REPORT_STATUSES, ReportStatus
 from pulp2to3.plan import parse_plan, plan_object
-from pulp2to3.queue.control import cancel_migration
 from pulp2to3.queue.dispatch import start_run
 from pulp2to3.store import plans, reports
 
@@ -51,10 +50,6 @@ async def watch(
         if ReportStatus(report.status) in FINISHED_REPORT_STATUSES:
             return report
         await asyncio.sleep(WATCH_EVERY)
-
-
-async def cancel(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
-    await cancel_migration(connection, report_id)
 
 
 def api_process(env: dict[str, str]) -> subprocess.Popen[bytes]:

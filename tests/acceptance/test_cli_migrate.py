@@ -121,26 +121,59 @@ def test_ctrl_c_asks_and_cancels_the_migration(db_url: str, tmp_path: Path) -> N
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while not _report_exists(db_url):
-            assert time.monotonic() < deadline, "the migration was never submitted"
-            time.sleep(0.2)
+        _wait_for_report(db_url, ("waiting",))
         migrate.send_signal(signal.SIGINT)
-        stdout, stderr = migrate.communicate("y\n", timeout=60)
+        stdout, stderr = migrate.communicate("c\n", timeout=60)
     finally:
         migrate.kill()
-    assert "Cancel the migration? [y/N]" in stdout, stdout + stderr
+    assert "Pause (p) or cancel (c) the migration, or go on watching (Enter)?" in stdout, (
+        stdout + stderr
+    )
     assert ": canceled" in stdout
     assert migrate.returncode == 1
 
 
-def _report_exists(db_url: str) -> bool:
-    async def count() -> int:
+def test_ctrl_c_pauses_and_then_resumes_the_migration(db_url: str, tmp_path: Path) -> None:
+    sample = generate_sample(tmp_path / "sample", repos=10, units=3000, seed=5)
+    migrate = subprocess.Popen(
+        [*CLI, "migrate", str(sample.plan_path), "--workers", "1"],
+        env=worker_env(db_url, sample, tmp_path / "media"),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert migrate.stdin is not None
+    try:
+        _wait_for_report(db_url, ("running",))
+        migrate.send_signal(signal.SIGINT)
+        migrate.stdin.write("p\n")
+        migrate.stdin.flush()
+        _wait_for_report(db_url, ("paused",))
+        migrate.send_signal(signal.SIGINT)
+        migrate.stdin.write("r\n")
+        migrate.stdin.flush()
+        stdout, stderr = migrate.communicate(timeout=120)
+    finally:
+        migrate.kill()
+    assert "Resume (r) or cancel (c) the migration, or go on watching (Enter)?" in stdout, (
+        stdout + stderr
+    )
+    assert ": completed" in stdout
+    assert migrate.returncode == 0
+
+
+def _wait_for_report(db_url: str, statuses: tuple[str, ...], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while _report_status(db_url) not in statuses:
+        assert time.monotonic() < deadline, f"the migration never was {' or '.join(statuses)}"
+        time.sleep(0.1)
+
+
+def _report_status(db_url: str) -> str | None:
+    async def status() -> str | None:
         connection = await asyncpg.connect(db_url)
         try:
-            value: int = await connection.fetchval("SELECT count(*) FROM migration_report")
+            value: str | None = await connection.fetchval("SELECT status FROM migration_report")
             return value
         finally:
             await connection.close()
 
-    return asyncio.run(count()) > 0
+    return asyncio.run(status())
