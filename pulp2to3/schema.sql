@@ -293,6 +293,18 @@ CREATE TABLE IF NOT EXISTS repository_content (
     PRIMARY KEY (repository_id, content_id, version_added)
 );
 
+-- Which repository version holds each plan version's content now. Plan version `position`
+-- (1, 2, ...: the plan's repository_versions in order) of a repository comes from Pulp 2
+-- repository `pulp2_repo_id`; a later run that finds that Pulp 2 repository changed adds a
+-- version holding its new content and moves the row to it.
+CREATE TABLE IF NOT EXISTS repository_version_origin (
+    repository_id  bigint  NOT NULL REFERENCES repository (id),
+    position       integer NOT NULL CHECK (position >= 1),
+    pulp2_repo_id  text    NOT NULL,
+    version_id     bigint  NOT NULL REFERENCES repository_version (id),
+    PRIMARY KEY (repository_id, position)
+);
+
 CREATE TABLE IF NOT EXISTS publication (
     id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     pulp_id                uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),

@@ -31,7 +31,8 @@ class MigrationState:
     content: frozenset[NaturalKey]
     artifacts: frozenset[str]  # sha256 of the files that were downloaded
     on_demand_urls: frozenset[tuple[NaturalKey, str]]  # content without file -> where to get it
-    versions: dict[str, frozenset[NaturalKey]]  # repository name -> content of its version 1
+    # repository name -> content of the version that holds its (only) plan version
+    versions: dict[str, frozenset[NaturalKey]]
     manifests: dict[str, str]  # distribution base path -> PULP_MANIFEST text
     base_paths: frozenset[str]
 
@@ -91,9 +92,12 @@ async def actual_state(connection: asyncpg.Connection, media_root: Path) -> Migr
     versions = await connection.fetch(
         "SELECT r.name, f.relative_path, f.digest, f.size"
         "  FROM repository r"
+        "  JOIN repository_version_origin o ON o.repository_id = r.id AND o.position = 1"
+        "  JOIN repository_version v ON v.id = o.version_id"
         "  JOIN repository_content rc ON rc.repository_id = r.id"
         "  JOIN file_content f ON f.content_id = rc.content_id"
-        " WHERE rc.version_added <= 1 AND (rc.version_removed IS NULL OR rc.version_removed > 1)"
+        " WHERE rc.version_added <= v.number"
+        "   AND (rc.version_removed IS NULL OR rc.version_removed > v.number)"
     )
     manifests = await connection.fetch(
         "SELECT d.base_path, a.file"

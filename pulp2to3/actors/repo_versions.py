@@ -1,14 +1,20 @@
-"""The ``create_repo_versions`` step: one repository version per plan version, in plan order.
+"""The ``create_repo_versions`` step: a repository version for each plan version, in plan order.
 
-Version ``n`` of a repository (1, 2, ...: the plan's ``repository_versions`` in list order)
-holds exactly the migrated content of its Pulp 2 repository; units whose content failed to
-migrate are left out. Membership is kept the Pulp 3 way: content added in version ``n`` has
-``version_added = n``, content gone from version ``n`` gets ``version_removed = n``.
+Each plan version (the plan's ``repository_versions`` of a repository, at positions 1, 2, ...)
+is held by a repository version with exactly the migrated content of its Pulp 2 repository;
+units whose content failed to migrate are left out. On a first run, version ``n`` holds the
+plan version at position ``n``. A later run compares each plan version with the version that
+holds it (``repository_version_origin``): when its Pulp 2 repository changed (units added or
+removed, content migrated since), a new version after the repository's latest holds its new
+content, as a sync adds a version in Pulp 3, and publications and distributions follow it.
+Membership is kept the Pulp 3 way: content added in version ``n`` has ``version_added = n``,
+content gone from version ``n`` gets ``version_removed = n``.
 
 A batch takes whole repositories (a version builds on the one before it) and creates, level by
 level, the versions after each repository's latest: one set-based statement per level for all
-the batch's repositories. Versions that exist are left alone, so a batch run again changes
-nothing. A plan version whose Pulp 2 repository is not staged fails, with the versions after it.
+the batch's repositories. Plan versions whose version is up to date are left alone, so a batch
+run again changes nothing. A plan version whose Pulp 2 repository is not staged fails, with the
+versions after it.
 """
 
 from __future__ import annotations
@@ -50,63 +56,70 @@ async def plan_version_batches(connection: asyncpg.Connection, run: Run) -> list
 async def create_repo_versions(
     connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
 ) -> BatchResult:
-    """The plan versions of the batch's repositories that do not exist yet."""
+    """New versions for the plan versions of the batch's repositories that are out of date."""
     wanted = resolve(run.plan, args["repositories"])
     repositories = await store.repositories_by_name(connection, [r.name for r in wanted])
     staged = await store.staged_pulp2_repositories(
         connection, {v.pulp2_repository_id for r in wanted for v in r.plan.versions}
     )
+    outdated = await store.outdated_versions(
+        connection,
+        [
+            store.PlanVersionSource(found.id, position, version.pulp2_repository_id)
+            for repository in wanted
+            if (found := repositories.get(repository.name)) is not None
+            for position, version in repository.numbered_versions()
+        ],
+    )
     levels: dict[int, list[store.NewVersion]] = defaultdict(list)
     failures: list[tuple[str, str]] = []
-    existing = 0
+    up_to_date = 0
     for repository in wanted:
-        versions = repository.plan.versions
         found = repositories.get(repository.name)
         if found is None:
             failures.extend(
-                (version_label(repository.name, number), "the repository was not created")
-                for number in range(1, len(versions) + 1)
+                (version_label(repository.name, position), "the repository was not created")
+                for position, _ in repository.numbered_versions()
             )
             continue
-        latest = found.latest_version or 0
-        for number, version in repository.numbered_versions():
-            if number <= latest:
-                existing += 1
-                continue
-            if version.pulp2_repository_id not in staged:
-                failures.append(
-                    (
-                        version_label(repository.name, number),
-                        f"Pulp 2 repository {version.pulp2_repository_id!r} is not in the dump",
-                    )
+        latest = number = found.latest_version or 0
+        blocked_by: int | None = None  # a plan version that could not be created
+        for position, version in repository.numbered_versions():
+            label = version_label(repository.name, position)
+            if (found.id, position) not in outdated:
+                up_to_date += 1
+            elif blocked_by is not None:
+                failures.append((label, f"version {blocked_by} before it could not be created"))
+            elif version.pulp2_repository_id not in staged:
+                pulp2_repo = version.pulp2_repository_id
+                failures.append((label, f"Pulp 2 repository {pulp2_repo!r} is not in the dump"))
+                blocked_by = position
+            else:
+                number += 1
+                levels[number - latest].append(
+                    store.NewVersion(found.id, number, version.pulp2_repository_id, position)
                 )
-                failures.extend(
-                    (
-                        version_label(repository.name, later),
-                        f"version {number} before it could not be created",
-                    )
-                    for later in range(number + 1, len(versions) + 1)
-                )
-                break
-            levels[number].append(store.NewVersion(found.id, number, version.pulp2_repository_id))
     created = added = removed = 0
-    for number in sorted(levels):
-        outcome = await store.create_versions(connection, levels[number])
+    for level in sorted(levels):
+        outcome = await store.create_versions(connection, levels[level])
         created += outcome.versions
         added += outcome.added
         removed += outcome.removed
-    planned = sum(len(level) for level in levels.values())
+    new_versions = [version for level in levels.values() for version in level]
+    if new_versions:
+        await store.set_version_origins(connection, new_versions)
     log.info(
         "repository_versions_created",
         step=STEP_CODE,
         repositories=len(wanted),
         created=created,
-        existing=existing + planned - created,
+        up_to_date=up_to_date,
+        made_by_another_copy=len(new_versions) - created,
         memberships_added=added,
         memberships_removed=removed,
         failed=len(failures),
     )
-    return BatchResult(done=existing + planned, failures=tuple(failures))
+    return BatchResult(done=up_to_date + len(new_versions), failures=tuple(failures))
 
 
 STEP = Step(

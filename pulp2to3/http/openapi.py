@@ -299,7 +299,7 @@ SCHEMAS: dict[str, Schema] = {
             "pulp3_repository_href": nullable(HREF),
             "pulp3_repository_version": {
                 **nullable(HREF),
-                "description": "The version its first distributor's publication published.",
+                "description": "The newest repository version that holds its content.",
             },
             "pulp3_remote_href": nullable(HREF),
             "pulp3_publication_href": nullable(HREF),

@@ -191,7 +191,7 @@ def content_json(content: store.Content) -> dict[str, Any]:
 
 
 def pulp2_repository_json(repository: store.Pulp2Repository) -> dict[str, Any]:
-    published = repository.published_version
+    version = repository.version
     return {
         "pulp_href": f"{PULP2_REPOSITORIES}{repository.pulp_id}/",
         "pulp_created": rfc3339(repository.created_at),
@@ -201,7 +201,7 @@ def pulp2_repository_json(repository: store.Pulp2Repository) -> dict[str, Any]:
         "is_migrated": repository.is_migrated,
         "not_in_plan": repository.not_in_plan,
         "pulp3_repository_href": _maybe(repository_href, repository.repository_pulp_id),
-        "pulp3_repository_version": None if published is None else version_href(*published),
+        "pulp3_repository_version": None if version is None else version_href(*version),
         "pulp3_remote_href": _maybe(remote_href, repository.remote_pulp_id),
         "pulp3_publication_href": _maybe(publication_href, repository.publication_pulp_id),
         "pulp3_distribution_hrefs": [

@@ -4,11 +4,13 @@
 -- failing. Rows several batches may touch are written in key order, so batches never deadlock.
 
 -- publications_versions --
--- The repository versions ($1 repository names, $2 numbers) with their publication, if any
-SELECT w.name, w.number, v.id AS version_id, v.repository_id, p.id AS publication_id
-  FROM unnest($1::text[], $2::integer[]) AS w(name, number)
+-- The repository versions that hold the plan versions ($1 repository names, $2 positions) now,
+-- with their publication, if any
+SELECT w.name, w.position, v.id AS version_id, v.repository_id, p.id AS publication_id
+  FROM unnest($1::text[], $2::integer[]) AS w(name, position)
   JOIN repository AS r ON r.name = w.name
-  JOIN repository_version AS v ON v.repository_id = r.id AND v.number = w.number
+  JOIN repository_version_origin AS o ON o.repository_id = r.id AND o.position = w.position
+  JOIN repository_version AS v ON v.id = o.version_id
   LEFT JOIN publication AS p ON p.repository_version_id = v.id
 
 -- publications_insert --

@@ -1,7 +1,8 @@
 -- Named queries of the create_repositories and create_repo_versions steps. Every write is an
--- upsert on a natural key (repository and remote by name, version by number, remote artifact by
--- content artifact and remote), so a batch run twice leaves the same rows. Staging rows that
--- several batches may update are locked in id order first, so parallel batches never deadlock.
+-- upsert on a natural key (repository and remote by name, version by number, a plan version's
+-- origin by position, remote artifact by content artifact and remote), so a batch run twice
+-- leaves the same rows. Staging rows that several batches may update are locked in id order
+-- first, so parallel batches never deadlock.
 
 -- repositories_insert --
 -- The Pulp 3 repositories of a batch, by name ($1 names, $2 pulp types); existing ones are kept
@@ -132,6 +133,37 @@ SELECT pulp2_repo_id
   FROM pulp2_repository
  WHERE pulp2_repo_id = ANY($1::text[])
 
+-- repo_versions_outdated --
+-- Which plan versions ($1 repositories, $2 positions, $3 their Pulp 2 repositories) need a new
+-- repository version: none holds them yet, theirs came from another Pulp 2 repository, or it
+-- holds other content than the migrated content of the Pulp 2 repository now
+WITH wanted AS (
+    SELECT w.repository_id, w.position, w.pulp2_repo_id, v.number
+      FROM unnest($1::bigint[], $2::integer[], $3::text[])
+           AS w(repository_id, position, pulp2_repo_id)
+      LEFT JOIN repository_version_origin AS o
+        ON o.repository_id = w.repository_id AND o.position = w.position
+       AND o.pulp2_repo_id = w.pulp2_repo_id
+      LEFT JOIN repository_version AS v ON v.id = o.version_id
+)
+SELECT w.repository_id, w.position
+  FROM wanted AS w
+ WHERE w.number IS NULL
+    OR EXISTS (
+        SELECT
+          FROM (SELECT DISTINCT pc.pulp3_content_id AS content_id
+                  FROM pulp2_repo_content AS rc
+                  JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
+                 WHERE rc.pulp2_repo_id = w.pulp2_repo_id
+                   AND pc.pulp3_content_id IS NOT NULL) AS target
+          FULL JOIN (SELECT c.content_id
+                       FROM repository_content AS c
+                      WHERE c.repository_id = w.repository_id
+                        AND c.version_added <= w.number
+                        AND (c.version_removed IS NULL OR c.version_removed > w.number)) AS held
+            ON held.content_id = target.content_id
+         WHERE held.content_id IS NULL OR target.content_id IS NULL)
+
 -- repo_versions_create --
 -- Version $2[i] of repository $1[i] (one number per repository, the one after its latest)
 -- holding exactly the migrated content of Pulp 2 repository $3[i]. Pulp 3's membership rows:
@@ -178,3 +210,17 @@ SELECT c.repository_id, c.number,
        (SELECT count(*) FROM added) AS added,
        (SELECT count(*) FROM removed) AS removed
   FROM created AS c
+
+-- repo_versions_set_origins --
+-- Plan version $2[i] of repository $1[i], from Pulp 2 repository $3[i], is held by the
+-- repository's version number $4[i] now
+INSERT INTO repository_version_origin AS o (repository_id, position, pulp2_repo_id, version_id)
+SELECT w.repository_id, w.position, w.pulp2_repo_id, v.id
+  FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[])
+       AS w(repository_id, position, pulp2_repo_id, number)
+  JOIN repository_version AS v ON v.repository_id = w.repository_id AND v.number = w.number
+ ORDER BY w.repository_id, w.position
+    ON CONFLICT (repository_id, position) DO UPDATE
+   SET pulp2_repo_id = EXCLUDED.pulp2_repo_id, version_id = EXCLUDED.version_id
+ WHERE (o.pulp2_repo_id, o.version_id)
+       IS DISTINCT FROM (EXCLUDED.pulp2_repo_id, EXCLUDED.version_id)

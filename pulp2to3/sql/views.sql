@@ -193,8 +193,9 @@ SELECT count(*)
 
 -- view_list_pulp2_repositories --
 -- A page of Pulp 2 repositories matching the filters (as counted above) or one by UUID ($4),
--- with what they became: the Pulp 3 repository, the remote their importer became, the
--- publications and distributions their distributors became (and the version published)
+-- with what they became: the Pulp 3 repository, the newest version that holds their content,
+-- the remote their importer became, the publications and distributions their distributors
+-- became
 WITH page AS (
     SELECT p.id, p.pulp_id, p.created_at, p.pulp2_object_id, p.pulp2_repo_id, p.pulp2_repo_type,
            p.is_migrated, p.not_in_plan, p.pulp3_repository_id
@@ -210,8 +211,8 @@ SELECT page.pulp_id, page.created_at, page.pulp2_object_id, page.pulp2_repo_id,
        page.pulp2_repo_type, page.is_migrated, page.not_in_plan,
        r.pulp_id AS repository_pulp_id,
        rm.pulp_id AS remote_pulp_id,
-       published.repository_pulp_id AS published_repository_pulp_id,
-       published.version_number AS published_version_number,
+       held.repository_pulp_id AS version_repository_pulp_id,
+       held.version_number,
        published.publication_pulp_id,
        coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp_ids
   FROM page
@@ -219,12 +220,18 @@ SELECT page.pulp_id, page.created_at, page.pulp2_object_id, page.pulp2_repo_id,
   LEFT JOIN pulp2_importer AS i ON i.pulp2_repo_id = page.pulp2_repo_id
   LEFT JOIN remote AS rm ON rm.id = i.pulp3_remote_id
   LEFT JOIN LATERAL (
-        SELECT pub.pulp_id AS publication_pulp_id, v.number AS version_number,
-               vr.pulp_id AS repository_pulp_id
+        SELECT v.number AS version_number, vr.pulp_id AS repository_pulp_id
+          FROM repository_version_origin AS o
+          JOIN repository_version AS v ON v.id = o.version_id
+          JOIN repository AS vr ON vr.id = o.repository_id
+         WHERE o.pulp2_repo_id = page.pulp2_repo_id
+         ORDER BY v.id DESC
+         LIMIT 1
+       ) AS held ON true
+  LEFT JOIN LATERAL (
+        SELECT pub.pulp_id AS publication_pulp_id
           FROM pulp2_distributor AS dist
           JOIN publication AS pub ON pub.id = dist.pulp3_publication_id
-          JOIN repository_version AS v ON v.id = pub.repository_version_id
-          JOIN repository AS vr ON vr.id = v.repository_id
          WHERE dist.pulp2_repo_id = page.pulp2_repo_id
          ORDER BY dist.id
          LIMIT 1

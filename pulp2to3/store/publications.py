@@ -21,10 +21,11 @@ MANIFEST_PREFETCH = 2000
 
 @dataclasses.dataclass(frozen=True)
 class PlannedVersion:
-    """A repository version a plan names, and its publication when it has one."""
+    """The repository version that holds a plan version (``position`` in the plan's list of
+    the repository's versions) now, and its publication when it has one."""
 
     name: str
-    number: int
+    position: int
     version_id: int
     repository_id: int
     publication_id: int | None
@@ -79,14 +80,15 @@ class NewDistribution:
 async def planned_versions(
     connection: asyncpg.Connection, versions: Collection[tuple[str, int]]
 ) -> dict[tuple[str, int], PlannedVersion]:
-    """The versions ``(repository name, number)`` that exist, with their publication if any."""
+    """For the plan versions ``(repository name, position)`` that a repository version holds,
+    that version, with its publication if any."""
     ordered = sorted(versions)
     rows = await connection.fetch(
         queries["publications_versions"],
         [name for name, _ in ordered],
-        [number for _, number in ordered],
+        [position for _, position in ordered],
     )
-    return {(row["name"], row["number"]): from_record(PlannedVersion, row) for row in rows}
+    return {(row["name"], row["position"]): from_record(PlannedVersion, row) for row in rows}
 
 
 async def insert_publications(

@@ -80,10 +80,21 @@ class RemoteSource:
 
 @dataclasses.dataclass(frozen=True)
 class NewVersion:
-    """A repository version to create: ``number`` holds Pulp 2 repository ``pulp2_repo_id``."""
+    """A repository version to create: ``number`` holds Pulp 2 repository ``pulp2_repo_id``,
+    for the plan version at ``position``."""
 
     repository_id: int
     number: int
+    pulp2_repo_id: str
+    position: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanVersionSource:
+    """Plan version ``position`` of a repository, and the Pulp 2 repository it holds."""
+
+    repository_id: int
+    position: int
     pulp2_repo_id: str
 
 
@@ -193,6 +204,35 @@ async def staged_pulp2_repositories(
         queries["repo_versions_existing_pulp2_repositories"], sorted(pulp2_repo_ids)
     )
     return frozenset(row["pulp2_repo_id"] for row in rows)
+
+
+async def outdated_versions(
+    connection: asyncpg.Connection, sources: Collection[PlanVersionSource]
+) -> frozenset[tuple[int, int]]:
+    """``(repository id, position)`` of the plan versions that need a new repository version:
+    none holds them yet, or the one that does differs from their Pulp 2 repository now."""
+    ordered = sorted(sources, key=lambda source: (source.repository_id, source.position))
+    rows = await connection.fetch(
+        queries["repo_versions_outdated"],
+        [source.repository_id for source in ordered],
+        [source.position for source in ordered],
+        [source.pulp2_repo_id for source in ordered],
+    )
+    return frozenset((row["repository_id"], row["position"]) for row in rows)
+
+
+async def set_version_origins(
+    connection: asyncpg.Connection, versions: Collection[NewVersion]
+) -> None:
+    """Record that each new version holds its plan version now."""
+    ordered = sorted(versions, key=lambda version: (version.repository_id, version.position))
+    await connection.execute(
+        queries["repo_versions_set_origins"],
+        [version.repository_id for version in ordered],
+        [version.position for version in ordered],
+        [version.pulp2_repo_id for version in ordered],
+        [version.number for version in ordered],
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -415,16 +415,17 @@ class Pulp2Repository:
     not_in_plan: bool
     repository_pulp_id: uuid.UUID | None
     remote_pulp_id: uuid.UUID | None
-    # The version the first of its distributors published, with that publication.
-    published_version: tuple[uuid.UUID, int] | None
+    # The newest repository version that holds its content (repository pulp_id, number).
+    version: tuple[uuid.UUID, int] | None
+    # What the first of its distributors publishes.
     publication_pulp_id: uuid.UUID | None
     distribution_pulp_ids: tuple[uuid.UUID, ...]
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Pulp2Repository:
-        published = None
-        if row["published_repository_pulp_id"] is not None:
-            published = (row["published_repository_pulp_id"], row["published_version_number"])
+        version = None
+        if row["version_repository_pulp_id"] is not None:
+            version = (row["version_repository_pulp_id"], row["version_number"])
         return cls(
             pulp_id=row["pulp_id"],
             created_at=row["created_at"],
@@ -435,7 +436,7 @@ class Pulp2Repository:
             not_in_plan=row["not_in_plan"],
             repository_pulp_id=row["repository_pulp_id"],
             remote_pulp_id=row["remote_pulp_id"],
-            published_version=published,
+            version=version,
             publication_pulp_id=row["publication_pulp_id"],
             distribution_pulp_ids=tuple(row["distribution_pulp_ids"]),
         )

@@ -295,6 +295,39 @@ async def test_a_paused_migration_stands_still_and_once_resumed_completes_the_sa
     await check_result(pool, sample, media_root)
 
 
+async def test_a_run_after_pulp2_grew_adds_versions_where_repositories_changed(
+    client: Client,
+    pool: asyncpg.Pool,
+    db_url: str,
+    sample: SampleSummary,
+    media_root: Path,
+    tmp_path: Path,
+) -> None:
+    # The same seed with more units: the same repositories and units, and 5 more units
+    # (Pulp 2 synced again), written as a new dump and tree.
+    grown = generate_sample(
+        tmp_path / "grown", repos=20, units=2405, on_demand=0.5, overlap=0.3, seed=7
+    )
+    before, after = expected_state(sample).versions, expected_state(grown).versions
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed
+    assert changed != set(after)
+    with workers(2, worker_env(db_url, sample, media_root)):
+        check_report(await wait_finished(client, await start(client, sample)))
+    await check_result(pool, sample, media_root)
+    with workers(2, worker_env(db_url, grown, media_root)):
+        check_report(await wait_finished(client, await start(client, grown)))
+    await check_result(pool, grown, media_root)
+    async with pool.acquire() as connection:
+        latest = dict(
+            await connection.fetch(
+                "SELECT r.name, max(v.number) FROM repository r"
+                " JOIN repository_version v ON v.repository_id = r.id GROUP BY r.name"
+            )
+        )
+    assert latest == {name: 2 if name in changed else 1 for name in after}
+
+
 async def test_a_worker_killed_mid_content_step_loses_nothing(
     client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
 ) -> None:

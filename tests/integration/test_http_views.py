@@ -221,6 +221,14 @@ async def populate(
                 repository["id"],
             )
         }
+        # A plan with two versions of "file", both from Pulp 2 repository "file".
+        await connection.execute(
+            "INSERT INTO repository_version_origin (repository_id, position, pulp2_repo_id,"
+            " version_id) VALUES ($1, 1, 'file', $2), ($1, 2, 'file', $3)",
+            repository["id"],
+            version_ids[1],
+            version_ids[2],
+        )
         await connection.execute(
             "INSERT INTO pulp2_importer (pulp2_object_id, pulp2_repo_id, importer_type_id,"
             " is_migrated, pulp3_remote_id) VALUES ('imp-file', 'file', 'iso_importer', true, $1)",

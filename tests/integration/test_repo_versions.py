@@ -192,20 +192,62 @@ async def test_running_a_batch_twice_changes_nothing(pool: asyncpg.Pool, new_run
     )
 
 
-async def test_existing_versions_are_left_alone(pool: asyncpg.Pool, new_run: NewRun) -> None:
-    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha"]}))
-    await run_batch(pool, STEP, run, {"repositories": ["alpha"]})
+async def origins(pool: asyncpg.Pool, repository: str) -> dict[int, tuple[str, int]]:
+    """Plan version position -> (its Pulp 2 repository, the number of the version holding it)."""
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT o.position, o.pulp2_repo_id, v.number FROM repository_version_origin o"
+            "  JOIN repository r ON r.id = o.repository_id"
+            "  JOIN repository_version v ON v.id = o.version_id"
+            " WHERE r.name = $1",
+            repository,
+        )
+    return {r["position"]: (r["pulp2_repo_id"], r["number"]) for r in rows}
+
+
+async def test_a_changed_pulp2_repository_gets_a_new_version_and_an_unchanged_one_none(
+    pool: asyncpg.Pool, new_run: NewRun
+) -> None:
+    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha", "alpha-next"]}))
+    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=2)
+    assert await origins(pool, "alpha") == {1: ("alpha", 1), 2: ("alpha-next", 2)}
+    before = await snapshot(pool, TARGET_TABLES)
+    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=2)
+    assert await snapshot(pool, TARGET_TABLES) == before
+
+    # Pulp 2 synced alpha again: it gained late.iso and lost a.iso. alpha-next is unchanged.
     async with pool.acquire() as connection:
         source = Source(connection)
         await source.members("alpha", await source.unit("u-late", "late.iso"))
-    before = await snapshot(pool, TARGET_TABLES)
-    # A longer plan for the same repository adds only the missing version.
-    longer = dataclasses.replace(run, plan=parse_plan(plan_of({"alpha": ["alpha", "alpha-next"]})))
-    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=1)
-    assert await snapshot(pool, TARGET_TABLES) == before
-    assert await run_batch(pool, STEP, longer, {"repositories": ["alpha"]}) == BatchResult(done=2)
+        await connection.execute(
+            "DELETE FROM pulp2_repo_content WHERE pulp2_repo_id = 'alpha' AND pulp2_unit_id IN"
+            " (SELECT pulp2_id FROM pulp2_content WHERE fields->>'name' = 'a.iso')"
+        )
+    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=2)
+    assert await version_numbers(pool) == {"alpha": [0, 1, 2, 3]}
     assert await content_of(pool, "alpha", 1) == {"a.iso", "b.iso"}
     assert await content_of(pool, "alpha", 2) == {"b.iso", "e.iso"}
+    assert await content_of(pool, "alpha", 3) == {"b.iso", "late.iso"}
+    assert await origins(pool, "alpha") == {1: ("alpha", 3), 2: ("alpha-next", 2)}
+    after = await snapshot(pool, TARGET_TABLES)
+    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=2)
+    assert await snapshot(pool, TARGET_TABLES) == after
+
+
+async def test_a_plan_version_moved_to_another_pulp2_repository_gets_a_new_version(
+    pool: asyncpg.Pool, new_run: NewRun
+) -> None:
+    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha"]}))
+    await run_batch(pool, STEP, run, {"repositories": ["alpha"]})
+    # A longer plan adds only the new version; a plan naming another Pulp 2 repository for
+    # version 1 gets a version holding that repository, even with the same content.
+    longer = dataclasses.replace(run, plan=parse_plan(plan_of({"alpha": ["alpha", "alpha-next"]})))
+    assert await run_batch(pool, STEP, longer, {"repositories": ["alpha"]}) == BatchResult(done=2)
+    assert await origins(pool, "alpha") == {1: ("alpha", 1), 2: ("alpha-next", 2)}
+    moved = dataclasses.replace(run, plan=parse_plan(plan_of({"alpha": ["beta", "alpha-next"]})))
+    assert await run_batch(pool, STEP, moved, {"repositories": ["alpha"]}) == BatchResult(done=2)
+    assert await origins(pool, "alpha") == {1: ("beta", 3), 2: ("alpha-next", 2)}
+    assert await content_of(pool, "alpha", 3) == {"a.iso", "c.iso", "d.iso", "Z.iso"}
 
 
 async def test_concurrent_batches_of_repositories_sharing_content(
