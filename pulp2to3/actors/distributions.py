@@ -9,6 +9,10 @@ Base paths are unique. The database decides who gets one: distributions are inse
 ``ON CONFLICT DO NOTHING`` (a base path that a concurrent batch holds waits for that batch, then
 counts as taken), and a distributor whose base path turns out to be served by another
 distribution is a per-distribution failure naming that distribution, never an exception.
+As in Pulp 3, base paths do not overlap either (``a`` and ``a/b``): a batch locks the first
+segments of its base paths, so batches whose paths could overlap run that check one at a time,
+and a base path overlapping another distribution's, or an earlier one of the batch (in base
+path order), is a failure too.
 A batch run again finds its distributions (by the recorded mapping, or by name at the same base
 path) and only re-points them at their publication.
 """
@@ -120,6 +124,42 @@ def _candidates(
     return candidates, failures
 
 
+def overlaps(base_path: str, other: str) -> bool:
+    """Whether one of two base paths is a folder of the other."""
+    return base_path.startswith(other + "/") or other.startswith(base_path + "/")
+
+
+async def _without_overlaps(
+    connection: asyncpg.Connection, candidates: Sequence[_Candidate]
+) -> tuple[list[_Candidate], list[tuple[str, str]]]:
+    """The candidates whose base path overlaps no other distribution's and no earlier
+    candidate's; the others as failures."""
+    if not candidates:
+        return [], []
+    existing = await store.overlapping_distributions(connection, [c.base_path for c in candidates])
+    kept: list[_Candidate] = []
+    failures: list[tuple[str, str]] = []
+    for candidate in sorted(candidates, key=lambda c: (c.base_path, c.name)):
+        mapped = candidate.distributor.pulp3_distribution_id
+        clashes = [
+            (d.base_path, d.name)
+            for d in existing.get(candidate.base_path, ())
+            if d.id != mapped and d.name != candidate.name
+        ] + [(c.base_path, c.name) for c in kept if overlaps(c.base_path, candidate.base_path)]
+        if clashes:
+            other, name = clashes[0]
+            failures.append(
+                (
+                    candidate.label,
+                    f"base path {candidate.base_path!r} overlaps base path {other!r} of"
+                    f" distribution {name!r}",
+                )
+            )
+        else:
+            kept.append(candidate)
+    return kept, failures
+
+
 async def _settle(
     connection: asyncpg.Connection, candidates: Sequence[_Candidate]
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
@@ -194,6 +234,8 @@ async def create_distributions(
     distributors = {(d.pulp2_repo_id, d.distributor_id): d for d in staged}
     versions = await store.planned_versions(connection, {(item[0], item[1]) for item in items})
     candidates, failures = _candidates(items, planned, distributors, versions)
+    candidates, overlapping = await _without_overlaps(connection, candidates)
+    failures.extend(overlapping)
     inserted: dict[str, int] = {}
     for pulp_type in sorted({c.pulp_type for c in candidates}):
         inserted.update(

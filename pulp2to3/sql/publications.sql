@@ -89,6 +89,20 @@ SELECT pulp2_object_id, pulp2_repo_id, distributor_id, config, pulp3_distributio
  WHERE pulp2_repo_id = ANY($1::text[]) AND distributor_type_id = ANY($2::text[])
  ORDER BY pulp2_repo_id, distributor_id
 
+-- distributions_lock_base_path_roots --
+-- Serialize the batches whose base paths share a first segment ($1, sorted): base paths can
+-- only overlap within one, so the overlap check below and the insert after it see each other
+SELECT pg_advisory_xact_lock(hashtext('pulp2to3.base_path_root:' || root))
+  FROM unnest($1::text[]) AS r(root)
+
+-- distributions_overlapping --
+-- The distributions whose base path overlaps one of $1: one is a folder of the other
+SELECT w.base_path AS wanted, d.id, d.name, d.base_path, d.publication_id
+  FROM unnest($1::text[]) AS w(base_path)
+  JOIN distribution AS d
+    ON starts_with(d.base_path, w.base_path || '/') OR starts_with(w.base_path, d.base_path || '/')
+ ORDER BY w.base_path, d.base_path
+
 -- distributions_insert --
 -- Distributions of type $1 ($2 names, $3 base paths, $4 publications), in base path order; one
 -- whose name or base path is taken (committed, or by a batch that then commits) is skipped.

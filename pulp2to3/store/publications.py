@@ -205,6 +205,21 @@ async def distribution_holders(
     return [from_record(Distribution, row) for row in rows]
 
 
+async def overlapping_distributions(
+    connection: asyncpg.Connection, base_paths: Collection[str]
+) -> dict[str, list[Distribution]]:
+    """Lock the first segments of these base paths until the transaction ends (a concurrent
+    batch with the same first segment waits), then return, for each base path, the
+    distributions whose base path is one of its folders or has it as a folder."""
+    roots = sorted({base_path.split("/", 1)[0] for base_path in base_paths})
+    await connection.execute(queries["distributions_lock_base_path_roots"], roots)
+    rows = await connection.fetch(queries["distributions_overlapping"], sorted(base_paths))
+    overlapping: dict[str, list[Distribution]] = {}
+    for row in rows:
+        overlapping.setdefault(row["wanted"], []).append(from_record(Distribution, row))
+    return overlapping
+
+
 async def set_distribution_publications(
     connection: asyncpg.Connection, publications: Mapping[int, int]
 ) -> None:

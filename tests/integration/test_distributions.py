@@ -11,7 +11,12 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors import publications, repo_versions, repositories
-from pulp2to3.actors.distributions import STEP, create_distributions, plan_distribution_batches
+from pulp2to3.actors.distributions import (
+    STEP,
+    create_distributions,
+    overlaps,
+    plan_distribution_batches,
+)
 from pulp2to3.actors.steps import BatchResult, Run
 from tests.integration.test_repositories import (
     PLAN,
@@ -118,7 +123,7 @@ async def test_distributions_serve_the_publications_at_normalized_base_paths(
     assert await distributions(pool) == {
         "alpha-iso_distributor": ("pub/alpha", "alpha", 2),  # "/pub/alpha/"
         "beta-iso_distributor": ("beta", "beta", 1),  # no relative_url: the repo id
-        "gamma-iso_distributor": ("gamma/isos", "gamma", 1),  # "gamma//isos/"
+        "gamma-iso_distributor": ("isos/gamma", "gamma", 1),  # "isos//gamma/"
         "gamma-iso_distributor_2": ("gamma", "gamma", 1),  # "/": the repo id
     }
     async with pool.acquire() as connection:
@@ -167,7 +172,7 @@ async def test_distributors_of_other_pulp2_repositories_are_named_after_them(
     assert results == [BatchResult(done=3)]
     assert await distributions(pool) == {
         "combo-beta-iso_distributor": ("beta", "combo", 1),
-        "combo-gamma-iso_distributor": ("gamma/isos", "combo", 1),
+        "combo-gamma-iso_distributor": ("isos/gamma", "combo", 1),
         "combo-gamma-iso_distributor_2": ("gamma", "combo", 1),
     }
 
@@ -220,6 +225,90 @@ async def test_two_distributors_of_one_base_path_in_a_batch(
         ),
     )
     assert (await distributions(pool))["alpha-iso_distributor"] == ("pub/alpha", "alpha", 2)
+
+
+async def test_a_base_path_overlapping_another_is_a_named_failure(
+    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+) -> None:
+    run = await prepare(pool, new_run, tmp_path / "media")
+    async with pool.acquire() as connection:
+        # Served already: a folder of beta's base path, and a base path inside gamma's.
+        await connection.execute(
+            "INSERT INTO distribution (pulp_type, name, base_path) VALUES"
+            " ('file.file', 'outer', 'pub'), ('file.file', 'inner', 'gamma/old')"
+        )
+    result = await run_batch(pool, STEP, run, ALL)
+    assert result == BatchResult(
+        done=2,
+        failures=(
+            (
+                "gamma/iso_distributor_2",
+                "base path 'gamma' overlaps base path 'gamma/old' of distribution 'inner'",
+            ),
+            (
+                "alpha/iso_distributor",
+                "base path 'pub/alpha' overlaps base path 'pub' of distribution 'outer'",
+            ),
+        ),
+    )
+    assert set(await distributions(pool)) == {"beta-iso_distributor", "gamma-iso_distributor"}
+    before = await snapshot(pool, TARGET_TABLES)
+    assert await run_batch(pool, STEP, run, ALL) == result
+    assert await snapshot(pool, TARGET_TABLES) == before
+
+
+async def test_overlapping_base_paths_in_a_batch_keep_the_shorter(
+    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+) -> None:
+    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
+    async with pool.acquire() as connection:
+        await connection.execute(
+            'UPDATE pulp2_distributor SET config = \'{"relative_url": "pub"}\''
+            " WHERE pulp2_repo_id = 'delta'"
+        )
+    result = await run_batch(pool, STEP, run, {"distributors": [ALPHA, DELTA]})
+    assert result == BatchResult(
+        done=1,
+        failures=(
+            (
+                "alpha/iso_distributor",
+                "base path 'pub/alpha' overlaps base path 'pub' of distribution"
+                " 'delta-iso_distributor'",
+            ),
+        ),
+    )
+    assert await distributions(pool) == {"delta-iso_distributor": ("pub", "delta", 1)}
+
+
+@pytest.mark.parametrize(("path", "other", "expected"), [
+    ("a", "a/b", True), ("a/b", "a", True), ("a/b/c", "a", True),
+    ("a", "a", False), ("a", "ab", False), ("ab/c", "a", False), ("a/b", "a/c", False),
+])  # fmt: skip
+def test_overlaps_means_a_folder_of_the_other(path: str, other: str, expected: bool) -> None:
+    assert overlaps(path, other) is expected
+
+
+async def test_concurrent_batches_never_both_take_overlapping_base_paths(
+    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+) -> None:
+    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
+    async with pool.acquire() as connection:
+        await connection.execute(
+            'UPDATE pulp2_distributor SET config = \'{"relative_url": "pub"}\''
+            " WHERE pulp2_repo_id = 'delta'"
+        )
+    for _ in range(5):
+        async with pool.acquire() as connection:
+            await connection.execute("DELETE FROM distribution")
+            await connection.execute("UPDATE pulp2_distributor SET pulp3_distribution_id = NULL")
+        results = await asyncio.gather(
+            run_batch(pool, STEP, run, {"distributors": [ALPHA]}),
+            run_batch(pool, STEP, run, {"distributors": [DELTA]}),
+        )
+        assert sum(r.done for r in results) == 1
+        (failure,) = [f for r in results for f in r.failures]
+        assert "overlaps base path" in failure[1]
+        assert len(await distributions(pool)) == 1
 
 
 async def test_a_relative_url_that_leaves_is_a_failure(
@@ -291,7 +380,7 @@ async def test_a_rerun_follows_the_distributor_and_its_publication(
     assert await distributions(pool) == {
         "alpha-iso_distributor": ("pub/alpha2", "alpha", 2),
         "beta-iso_distributor": ("beta", "beta", 1),
-        "gamma-iso_distributor": ("gamma/isos", "gamma", 1),
+        "gamma-iso_distributor": ("isos/gamma", "gamma", 1),
         "gamma-iso_distributor_2": ("gamma", "gamma", 1),
     }
     async with pool.acquire() as connection:

@@ -256,7 +256,7 @@ async def build_world(pool: asyncpg.Pool) -> World:
         await source.distributor("alpha", "iso_distributor", {"relative_url": "/pub/alpha/"})
         await source.distributor("beta", "iso_distributor", {"serve_https": True})
         await source.distributor("beta", "export_distributor", {}, "export_distributor")
-        await source.distributor("gamma", "iso_distributor", {"relative_url": "gamma//isos/"})
+        await source.distributor("gamma", "iso_distributor", {"relative_url": "isos//gamma/"})
         await source.distributor("gamma", "iso_distributor_2", {"relative_url": "/"})
         a = await source.unit("u-a", "a.iso")
         b = await source.unit("u-b", "b.iso")
