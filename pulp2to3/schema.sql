@@ -214,15 +214,20 @@ CREATE TABLE IF NOT EXISTS artifact (
 );
 
 -- One row per content unit; `natural_key` is the canonical text of the type's natural key, so
--- two Pulp 2 units with the same key become one row.
+-- two Pulp 2 units with the same key become one row. `repo_key` is the text of the type's
+-- repository key (Pulp 3's repo_key_fields; a file's relative path): a repository version
+-- holds one content per type and repository key. Null: the type has none.
 CREATE TABLE IF NOT EXISTS content (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     pulp_id      uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
     pulp_type    text        NOT NULL,
     natural_key  text        NOT NULL,
+    repo_key     text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (pulp_type, natural_key)
 );
+-- Databases initialized before the column existed get it here.
+ALTER TABLE content ADD COLUMN IF NOT EXISTS repo_key text;
 
 -- The fields of file content (Pulp 3's file.file), one row per content row of that type.
 CREATE TABLE IF NOT EXISTS file_content (
@@ -304,6 +309,20 @@ CREATE TABLE IF NOT EXISTS repository_version_origin (
     version_id     bigint  NOT NULL REFERENCES repository_version (id),
     PRIMARY KEY (repository_id, position)
 );
+
+-- What a repository version made from Pulp 2 repository `repo` holds: the content its migrated
+-- units became, one per type and repository key, as Pulp 3 keeps one file per relative path.
+-- Among units sharing a key, the one added to the Pulp 2 repository last wins.
+CREATE OR REPLACE FUNCTION pulp2to3_version_content(repo text)
+    RETURNS TABLE (content_id bigint) LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (c.pulp_type, coalesce(c.repo_key, c.natural_key)) c.id
+      FROM pulp2_repo_content AS rc
+      JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
+      JOIN content AS c ON c.id = pc.pulp3_content_id
+     WHERE rc.pulp2_repo_id = repo
+     ORDER BY c.pulp_type, coalesce(c.repo_key, c.natural_key),
+              rc.created DESC NULLS LAST, pc.last_updated DESC, c.id DESC
+$$;
 
 CREATE TABLE IF NOT EXISTS publication (
     id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -52,10 +52,12 @@ SELECT DISTINCT ON (artifact_sha256) artifact_sha256, artifact_size, artifact_fi
     ON CONFLICT (sha256) DO NOTHING
 
 -- content_insert_content --
--- One content row per natural key of type $1
-INSERT INTO content (pulp_type, natural_key)
-SELECT $1::text, natural_key
-  FROM (SELECT DISTINCT natural_key FROM pg_temp.content_file_stage) AS keys
+-- One content row per natural key of type $1; a file's repository key is its relative path
+INSERT INTO content (pulp_type, natural_key, repo_key)
+SELECT $1::text, natural_key, relative_path
+  FROM (SELECT DISTINCT ON (natural_key) natural_key, relative_path
+          FROM pg_temp.content_file_stage
+         ORDER BY natural_key) AS keys
  ORDER BY natural_key
     ON CONFLICT (pulp_type, natural_key) DO NOTHING
 

@@ -136,7 +136,7 @@ SELECT pulp2_repo_id
 -- repo_versions_outdated --
 -- Which plan versions ($1 repositories, $2 positions, $3 their Pulp 2 repositories) need a new
 -- repository version: none holds them yet, theirs came from another Pulp 2 repository, or it
--- holds other content than the migrated content of the Pulp 2 repository now
+-- holds other content than the Pulp 2 repository gives now (pulp2to3_version_content)
 WITH wanted AS (
     SELECT w.repository_id, w.position, w.pulp2_repo_id, v.number
       FROM unnest($1::bigint[], $2::integer[], $3::text[])
@@ -151,11 +151,7 @@ SELECT w.repository_id, w.position
  WHERE w.number IS NULL
     OR EXISTS (
         SELECT
-          FROM (SELECT DISTINCT pc.pulp3_content_id AS content_id
-                  FROM pulp2_repo_content AS rc
-                  JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
-                 WHERE rc.pulp2_repo_id = w.pulp2_repo_id
-                   AND pc.pulp3_content_id IS NOT NULL) AS target
+          FROM pulp2to3_version_content(w.pulp2_repo_id) AS target
           FULL JOIN (SELECT c.content_id
                        FROM repository_content AS c
                       WHERE c.repository_id = w.repository_id
@@ -166,8 +162,9 @@ SELECT w.repository_id, w.position
 
 -- repo_versions_create --
 -- Version $2[i] of repository $1[i] (one number per repository, the one after its latest)
--- holding exactly the migrated content of Pulp 2 repository $3[i]. Pulp 3's membership rows:
--- content that leaves gets version_removed, content that arrives a new row version_added.
+-- holding exactly what Pulp 2 repository $3[i] gives (pulp2to3_version_content). Pulp 3's
+-- membership rows: content that leaves gets version_removed, content that arrives a new row
+-- version_added.
 -- Everything is computed from the memberships as they were before this statement, and nothing
 -- happens for a version that exists already. Returns the versions it created.
 WITH wanted AS (
@@ -179,12 +176,10 @@ WITH wanted AS (
         ON CONFLICT (repository_id, number) DO NOTHING
     RETURNING repository_id, number
 ), target AS (
-    SELECT DISTINCT c.repository_id, c.number, pc.pulp3_content_id AS content_id
+    SELECT c.repository_id, c.number, t.content_id
       FROM created AS c
       JOIN wanted AS w ON w.repository_id = c.repository_id AND w.number = c.number
-      JOIN pulp2_repo_content AS rc ON rc.pulp2_repo_id = w.pulp2_repo_id
-      JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
-     WHERE pc.pulp3_content_id IS NOT NULL
+     CROSS JOIN LATERAL pulp2to3_version_content(w.pulp2_repo_id) AS t
 ), removed AS (
     UPDATE repository_content AS cur
        SET version_removed = c.number

@@ -241,6 +241,7 @@ async def test_downloaded_units_become_hard_linked_artifacts(
         )
         assert content["pulp_type"] == "file.file"
         assert content["natural_key"] == f'["{fields["name"]}","{sha}",{fields["size"]}]'
+        assert content["repo_key"] == fields["name"]  # a file's repository key: its path
         (file,) = await fetch(
             pool, "SELECT * FROM file_content WHERE content_id = $1", content["id"]
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -134,6 +135,40 @@ async def test_each_plan_version_holds_its_pulp2_repository(
         ("d.iso", 1, None),
         ("Z.iso", 1, None),
     }
+
+
+async def test_units_with_one_relative_path_leave_one_content_the_last_added(
+    pool: asyncpg.Pool, new_run: NewRun
+) -> None:
+    # Pulp 2 kept the old a.iso when a sync brought a new one (remove_missing off); Pulp 3
+    # keeps one file per relative path in a version, as its sync would have.
+    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha"]}))
+    async with pool.acquire() as connection:
+        source = Source(connection)
+        newer = await source.unit("u-a-new", "a.iso", b"the new a.iso\n")
+        await source.members("alpha", newer)
+        await connection.execute(
+            "UPDATE pulp2_repo_content SET created = now() - make_interval(days => 10)"
+            " WHERE pulp2_repo_id = 'alpha'"
+        )
+        await connection.execute(
+            "UPDATE pulp2_repo_content SET created = now() WHERE pulp2_unit_id = 'u-a-new'"
+        )
+    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=1)
+    async with pool.acquire() as connection:
+        held = await connection.fetch(
+            "SELECT f.relative_path, f.digest FROM repository_content rc"
+            "  JOIN file_content f ON f.content_id = rc.content_id"
+            "  JOIN repository r ON r.id = rc.repository_id WHERE r.name = 'alpha'"
+        )
+    assert sorted((r["relative_path"], r["digest"]) for r in held) == [
+        ("a.iso", newer.sha256),
+        ("b.iso", hashlib.sha256(b"content of b.iso\n").hexdigest()),
+    ]
+    # Run again: the version is up to date, though the Pulp 2 repository has three units.
+    before = await snapshot(pool, TARGET_TABLES)
+    assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=1)
+    assert await snapshot(pool, TARGET_TABLES) == before
 
 
 async def test_content_that_comes_back_gets_a_new_membership_row(

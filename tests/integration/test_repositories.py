@@ -108,10 +108,11 @@ class Source:
         if not migrated:
             return Unit(pulp2_id, name, sha, size, None, None, None)
         content_id = await c.fetchval(
-            "INSERT INTO content (pulp_type, natural_key) VALUES ('file.file', $1)"
+            "INSERT INTO content (pulp_type, natural_key, repo_key) VALUES ('file.file', $1, $2)"
             " ON CONFLICT (pulp_type, natural_key) DO UPDATE SET natural_key = EXCLUDED.natural_key"
             " RETURNING id",
             json.dumps([name, sha, size]),
+            name,
         )
         await c.execute(
             "INSERT INTO file_content (content_id, relative_path, digest, size)"
