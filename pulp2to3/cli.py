@@ -60,6 +60,7 @@ def cmd_generate_sample(args: argparse.Namespace) -> None:
         units=args.units,
         on_demand=args.on_demand,
         overlap=args.overlap,
+        revisions=args.revisions,
         fmt=args.format,
         gzip=args.gzip,
         seed=args.seed,
@@ -133,8 +134,8 @@ def cmd_api(args: argparse.Namespace) -> None:
 
 async def _ask_what_to_do(connection: Any, report_id: Any) -> None:
     """Ctrl-C while watching: pause, resume or cancel the migration, or go on watching."""
+    from pulp2to3.coordination import PAUSED_REPORT_STATUSES
     from pulp2to3.queue.control import (
-        PAUSED_STATUSES,
         Outcome,
         cancel_migration,
         pause_migration,
@@ -143,7 +144,7 @@ async def _ask_what_to_do(connection: Any, report_id: Any) -> None:
     from pulp2to3.store import reports
 
     report = await reports.get_report(connection, report_id)
-    paused = report is not None and report.status in PAUSED_STATUSES
+    paused = report is not None and report.status in PAUSED_REPORT_STATUSES
     if paused:
         question, changes = "Resume (r) or cancel (c)", {"r": resume_migration}
     else:
@@ -324,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_fraction,
         default=0.3,
         help="fraction of units in more than one repository (default 0.3)",
+    )
+    sample.add_argument(
+        "--revisions",
+        type=_fraction,
+        default=0.0,
+        help="fraction of units that are a new revision of a recent unit's file: same name and"
+        " repositories, other bytes, as Pulp 2 keeps both when remove_missing is off (default 0)",
     )
     sample.add_argument(
         "--format",

@@ -46,6 +46,7 @@ class ReportStatus(enum.StrEnum):
 FINISHED_REPORT_STATUSES = frozenset(
     {ReportStatus.CANCELED, ReportStatus.COMPLETED, ReportStatus.FAILED}
 )
+PAUSED_REPORT_STATUSES = frozenset({ReportStatus.PAUSING, ReportStatus.PAUSED})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,14 +13,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from pulp2to3.coordination import PAUSED_REPORT_STATUSES
 from pulp2to3.store.reports import ReportView, StepView
-
-# While the report pauses, its running step shows the report's state instead of "running".
-PAUSE_STATES = frozenset({"pausing", "paused"})
 
 
 def step_label(report: ReportView, step: StepView) -> str:
-    if step.status == "running" and report.status in PAUSE_STATES:
+    """A step's status; while the report pauses, its running step shows the report's state."""
+    if step.status == "running" and report.status in PAUSED_REPORT_STATUSES:
         return report.status
     return step.status
 

@@ -51,9 +51,14 @@ def expected_state(sample: SampleSummary) -> MigrationState:
         units[unit["_id"]] = (unit["name"], unit["checksum"], unit["size"])
         if unit.get("downloaded", True):
             downloaded.add(unit["_id"])
-    members: dict[str, set[NaturalKey]] = {}
+    # A version holds one unit per name (relative path): the one added to the repository last.
+    latest: dict[str, dict[str, tuple[str, NaturalKey]]] = {}
     for membership in dump.iter_collection("repo_content_units"):
-        members.setdefault(membership["repo_id"], set()).add(units[membership["unit_id"]])
+        key = units[membership["unit_id"]]
+        named = latest.setdefault(membership["repo_id"], {})
+        added = (membership["created"], key)
+        named[key[0]] = max(named.get(key[0], added), added)
+    members = {repo: {key for _, key in named.values()} for repo, named in latest.items()}
     on_demand = {
         (units[entry["unit_id"]], entry["url"])
         for entry in dump.iter_collection("lazy_content_catalog")

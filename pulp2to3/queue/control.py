@@ -12,12 +12,14 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from pulp2to3.coordination import FINISHED_REPORT_STATUSES, ReportStatus
+from pulp2to3.coordination import (
+    FINISHED_REPORT_STATUSES,
+    PAUSED_REPORT_STATUSES,
+    ReportStatus,
+)
 from pulp2to3.database import queries
 from pulp2to3.queue.dispatch import queue_coordinator
 from pulp2to3.store import reports
-
-PAUSED_STATUSES = frozenset({ReportStatus.PAUSING, ReportStatus.PAUSED})
 
 
 class Outcome(enum.Enum):
@@ -97,7 +99,7 @@ async def resume_migration(connection: asyncpg.Connection, report_id: uuid.UUID)
             return status
         if status is ReportStatus.WAITING:
             return Outcome.NOT_STARTED
-        if status in PAUSED_STATUSES:
+        if status in PAUSED_REPORT_STATUSES:
             await release_held_jobs(connection, report_id)
             await reports.set_report_status(connection, report_id, ReportStatus.RUNNING)
             await queue_coordinator(connection, report_id, at_once=True)

@@ -101,6 +101,7 @@ def generate_sample(
     units: int,
     on_demand: float = 0.5,
     overlap: float = 0.3,
+    revisions: float = 0.0,
     fmt: DumpFormat = "archive",
     gzip: bool = False,
     seed: int = 0,
@@ -108,16 +109,25 @@ def generate_sample(
     """Write ``out_dir/dump/``, ``out_dir/pulp/`` and ``out_dir/plan.json``; same seed, same bytes.
 
     A fraction ``on_demand`` of the units has no file but lazy catalog entries, a fraction
-    ``overlap`` is in more than one repository (when there are repositories to share).
+    ``overlap`` is in more than one repository (when there are repositories to share), a
+    fraction ``revisions`` is a new revision (same name, other bytes) of a recent unit.
     """
     if repos < 1 or units < 0:
         raise ValueError(f"need repos >= 1 and units >= 0, not {repos} and {units}")
-    if not (0 <= on_demand <= 1 and 0 <= overlap <= 1):
-        raise ValueError(f"on_demand and overlap are fractions, not {on_demand} and {overlap}")
+    if not all(0 <= fraction <= 1 for fraction in (on_demand, overlap, revisions)):
+        raise ValueError(
+            "on_demand, overlap and revisions are fractions,"
+            f" not {on_demand}, {overlap} and {revisions}"
+        )
     if fmt not in ("archive", "folder"):
         raise ValueError(f"fmt must be 'archive' or 'folder', not {fmt!r}")
     population = Population(
-        seed=seed, repos=repos, units=units, on_demand=on_demand, overlap=overlap
+        seed=seed,
+        repos=repos,
+        units=units,
+        on_demand=on_demand,
+        overlap=overlap,
+        revisions=revisions,
     )
     specs = population.repos
     ids = population.object_ids

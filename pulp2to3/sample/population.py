@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ from bson import ObjectId
 PULP2_ROOT = "/var/lib/pulp"
 SHARED_CONTENT_RATE = 0.02
 """Fraction of units whose file has the same bytes as the previous unit's (one artifact)."""
+REVISABLE_UNITS = 1000
+"""How many of the latest units a new revision may revise (memory stays bounded)."""
 
 _RELATIVE_URL_SHAPES = (None, "{repo_id}", "/{repo_id}", "{repo_id}/", "/iso/{repo_id}/")
 
@@ -105,13 +108,21 @@ class Population:
     """The repositories (built at once) and the units (yielded lazily) of a sample."""
 
     def __init__(
-        self, *, seed: int, repos: int, units: int, on_demand: float, overlap: float
+        self,
+        *,
+        seed: int,
+        repos: int,
+        units: int,
+        on_demand: float,
+        overlap: float,
+        revisions: float = 0.0,
     ) -> None:
         self.seed = seed
         self._rng = random.Random(seed)
         self._units = units
         self._on_demand = on_demand
         self._overlap = overlap
+        self._revisions = revisions
         self.start = datetime(2018, 1, 1) + timedelta(seconds=self._rng.randrange(365 * 86400))
         self.object_ids = ObjectIds(self._rng)
         on_demand_repos = _on_demand_repo_count(repos, on_demand)
@@ -176,9 +187,16 @@ class Population:
         return tuple(chosen)
 
     def units(self) -> Iterator[UnitSpec]:
-        """The units in order, the same on every call."""
+        """The units in order, the same on every call.
+
+        A fraction ``revisions`` of them is a new revision of a recent unit's file: its name,
+        its repositories and download state, other bytes, as Pulp 2 keeps both units when a
+        file changes upstream and the importer does not remove missing units. (Without
+        revisions, no random number is drawn for them: the other units stay the same.)
+        """
         rng = random.Random(self._units_seed)
         content_id = 0
+        recent: deque[tuple[str, tuple[int, ...], bool]] = deque(maxlen=REVISABLE_UNITS)
         for number in range(self._units):
             downloaded = rng.random() >= self._on_demand
             if downloaded:
@@ -187,10 +205,14 @@ class Population:
                 # An immediate importer would have downloaded it: only on_demand repos hold it.
                 repos = self._pick_repos(rng, self._on_demand_pool, self._on_demand_pool)
             shares = number > 0 and rng.random() < SHARED_CONTENT_RATE
+            name = f"sample-{number:07d}.iso"
+            if self._revisions and recent and rng.random() < self._revisions:
+                name, repos, downloaded = recent[rng.randrange(len(recent))]
+                shares = False
+            recent.append((name, repos, downloaded))
             if not shares:
                 content_id = number
             content = file_content(self.seed, content_id)
-            name = f"sample-{number:07d}.iso"
             folder = f"{rng.getrandbits(256):064x}"
             added = self.start + timedelta(seconds=30 * number)
             yield UnitSpec(

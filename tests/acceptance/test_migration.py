@@ -44,14 +44,18 @@ STEP_ORDER = [
 
 Client = TestClient[web.Request, web.Application]
 
+# Half on_demand, a third in several repositories, and some files revised upstream (Pulp 2 kept
+# both units of one name; a Pulp 3 version holds the newer).
+SAMPLE: dict[str, Any] = dict(
+    repos=20, units=2400, on_demand=0.5, overlap=0.3, revisions=0.05, seed=7
+)
+
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
-    return generate_sample(
-        tmp_path_factory.mktemp("sample"), repos=20, units=2400, on_demand=0.5, overlap=0.3, seed=7
-    )
+    return generate_sample(tmp_path_factory.mktemp("sample"), **SAMPLE)
 
 
 @pytest.fixture
@@ -200,7 +204,7 @@ async def test_a_full_migration_through_http_with_two_workers(
 async def check_content_app(client: Client, sample: SampleSummary) -> None:
     distributions = await call(client, "GET", f"{API}distributions/?limit=1000", 200)
     dump = open_dump(sample.dump_path)
-    units = {unit["name"]: unit for unit in dump.iter_collection("units_iso")}
+    units = {(unit["name"], unit["checksum"]): unit for unit in dump.iter_collection("units_iso")}
     importer_repo = {str(i["_id"]): i["repo_id"] for i in dump.iter_collection("repo_importers")}
     # An on_demand file is fetched through the remote of the distribution's own repository.
     urls = {
@@ -218,7 +222,7 @@ async def check_content_app(client: Client, sample: SampleSummary) -> None:
         assert manifest.status == 200
         for line in (await manifest.text()).splitlines()[:40]:
             name, sha256, _size = line.split(",")
-            unit = units[name]
+            unit = units[name, sha256]
             response = await client.get(base + name, allow_redirects=False)
             if unit.get("downloaded", True):
                 assert response.status == 200
@@ -305,9 +309,7 @@ async def test_a_run_after_pulp2_grew_adds_versions_where_repositories_changed(
 ) -> None:
     # The same seed with more units: the same repositories and units, and 5 more units
     # (Pulp 2 synced again), written as a new dump and tree.
-    grown = generate_sample(
-        tmp_path / "grown", repos=20, units=2405, on_demand=0.5, overlap=0.3, seed=7
-    )
+    grown = generate_sample(tmp_path / "grown", **(SAMPLE | {"units": 2405}))
     before, after = expected_state(sample).versions, expected_state(grown).versions
     changed = {name for name in after if after[name] != before.get(name)}
     assert changed

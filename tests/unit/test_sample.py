@@ -215,6 +215,34 @@ def test_some_units_share_file_content(summary: SampleSummary, docs: Documents) 
     assert summary.artifacts == len(distinct) < len(downloaded)
 
 
+def test_revisions_give_a_recent_name_other_bytes_and_the_same_repos(tmp_path: Path) -> None:
+    plain = generate_sample(tmp_path / "plain", repos=6, units=600, seed=3)
+    revised = generate_sample(tmp_path / "revised", repos=6, units=600, seed=3, revisions=0.1)
+    units = list(open_dump(revised.dump_path).iter_collection("units_iso"))
+    repos_of: dict[str, set[str]] = defaultdict(set)
+    for membership in open_dump(revised.dump_path).iter_collection("repo_content_units"):
+        repos_of[membership["unit_id"]].add(membership["repo_id"])
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for unit in units:
+        by_name[unit["name"]].append(unit)
+    revisions = [same for same in by_name.values() if len(same) > 1]
+    assert 30 < sum(len(same) - 1 for same in revisions) < 90
+    for same in revisions:
+        assert len({unit["checksum"] for unit in same}) == len(same)
+        assert len({frozenset(repos_of[unit["_id"]]) for unit in same}) == 1
+        assert len({unit["downloaded"] for unit in same}) == 1
+        # Later revisions were added later.
+        assert [u["_last_updated"] for u in same] == sorted(u["_last_updated"] for u in same)
+    # Files on disk match their (revised) units, as everywhere else.
+    for unit in units:
+        if unit["downloaded"]:
+            path = resolve_storage_path(unit["_storage_path"], revised.pulp_root)
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == unit["checksum"]
+    # Without revisions no name repeats.
+    plain_units = list(open_dump(plain.dump_path).iter_collection("units_iso"))
+    assert len({unit["name"] for unit in plain_units}) == len(plain_units)
+
+
 def test_plan_covers_every_repository(summary: SampleSummary, docs: Documents) -> None:
     plan = json.loads(summary.plan_path.read_text())
     [plugin] = plan["plugins"]
@@ -256,6 +284,8 @@ def test_edge_fractions(
 
 
 def test_invalid_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="revisions are fractions"):
+        generate_sample(tmp_path, repos=1, units=1, revisions=1.5)
     with pytest.raises(ValueError, match="repos >= 1"):
         generate_sample(tmp_path, repos=0, units=1)
     with pytest.raises(ValueError, match="fractions"):
