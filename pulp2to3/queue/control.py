@@ -52,13 +52,17 @@ async def release_held_jobs(connection: asyncpg.Connection, report_id: uuid.UUID
 
 
 async def _locked_status(
-    connection: asyncpg.Connection, report_id: uuid.UUID
+    connection: asyncpg.Connection, report_id: uuid.UUID, *, started: bool = False
 ) -> ReportStatus | Outcome:
+    """The report's status under its row lock, or why it cannot change: not found, finished,
+    or (when it must have ``started``) its migration task has not run yet."""
     report = await reports.lock_report(connection, report_id)
     if report is None:
         return Outcome.NOT_FOUND
     if report.status in FINISHED_REPORT_STATUSES:
         return Outcome.FINISHED
+    if started and report.status is ReportStatus.WAITING:
+        return Outcome.NOT_STARTED
     return report.status
 
 
@@ -79,11 +83,9 @@ async def pause_migration(connection: asyncpg.Connection, report_id: uuid.UUID) 
     """Hold the migration's queued tasks and call it pausing: its running tasks finish their
     batch, then the coordinator calls it paused. Pausing a paused migration changes nothing."""
     async with connection.transaction():
-        status = await _locked_status(connection, report_id)
+        status = await _locked_status(connection, report_id, started=True)
         if isinstance(status, Outcome):
             return status
-        if status is ReportStatus.WAITING:
-            return Outcome.NOT_STARTED
         if status is ReportStatus.RUNNING:
             await hold_queued_jobs(connection, report_id)
             await reports.set_report_status(connection, report_id, ReportStatus.PAUSING)
@@ -94,11 +96,9 @@ async def resume_migration(connection: asyncpg.Connection, report_id: uuid.UUID)
     """Release the held tasks, call the migration running and poll it at once. Resuming a
     running migration changes nothing."""
     async with connection.transaction():
-        status = await _locked_status(connection, report_id)
+        status = await _locked_status(connection, report_id, started=True)
         if isinstance(status, Outcome):
             return status
-        if status is ReportStatus.WAITING:
-            return Outcome.NOT_STARTED
         if status in PAUSED_REPORT_STATUSES:
             await release_held_jobs(connection, report_id)
             await reports.set_report_status(connection, report_id, ReportStatus.RUNNING)

@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pulp2to3.sample import generate_sample
+from pulp2to3.sample import SampleSummary, generate_sample
 from tests.migration_support import worker_env
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
@@ -112,18 +112,32 @@ def test_demo_serves_until_sigterm_then_stops_its_server(tmp_path: Path) -> None
     assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
 
 
-def test_ctrl_c_asks_and_cancels_the_migration(db_url: str, tmp_path: Path) -> None:
-    sample = generate_sample(tmp_path / "sample", repos=2, units=20, seed=5)
-    migrate = subprocess.Popen(
-        # No workers: the migration waits, so the question comes while it is unfinished.
-        [*CLI, "migrate", str(sample.plan_path), "--workers", "0"],
+def _interactive_migrate(
+    db_url: str, tmp_path: Path, sample: SampleSummary, workers: int
+) -> subprocess.Popen[str]:
+    """``pulp2to3 migrate`` of the sample, its stdin a pipe to answer Ctrl-C's question."""
+    return subprocess.Popen(
+        [*CLI, "migrate", str(sample.plan_path), "--workers", str(workers)],
         env=worker_env(db_url, sample, tmp_path / "media"),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+
+
+def _interrupt_and_answer(migrate: subprocess.Popen[str], answer: str) -> None:
+    assert migrate.stdin is not None
+    migrate.send_signal(signal.SIGINT)
+    migrate.stdin.write(answer + "\n")
+    migrate.stdin.flush()
+
+
+def test_ctrl_c_asks_and_cancels_the_migration(db_url: str, tmp_path: Path) -> None:
+    sample = generate_sample(tmp_path / "sample", repos=2, units=20, seed=5)
+    # No workers: the migration waits, so the question comes while it is unfinished.
+    migrate = _interactive_migrate(db_url, tmp_path, sample, workers=0)
     try:
         _wait_for_report(db_url, ("waiting",))
-        migrate.send_signal(signal.SIGINT)
-        stdout, stderr = migrate.communicate("c\n", timeout=60)
+        _interrupt_and_answer(migrate, "c")
+        stdout, stderr = migrate.communicate(timeout=60)
     finally:
         migrate.kill()
     assert "Pause (p) or cancel (c) the migration, or go on watching (Enter)?" in stdout, (
@@ -135,21 +149,12 @@ def test_ctrl_c_asks_and_cancels_the_migration(db_url: str, tmp_path: Path) -> N
 
 def test_ctrl_c_pauses_and_then_resumes_the_migration(db_url: str, tmp_path: Path) -> None:
     sample = generate_sample(tmp_path / "sample", repos=10, units=3000, seed=5)
-    migrate = subprocess.Popen(
-        [*CLI, "migrate", str(sample.plan_path), "--workers", "1"],
-        env=worker_env(db_url, sample, tmp_path / "media"),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert migrate.stdin is not None
+    migrate = _interactive_migrate(db_url, tmp_path, sample, workers=1)
     try:
         _wait_for_report(db_url, ("running",))
-        migrate.send_signal(signal.SIGINT)
-        migrate.stdin.write("p\n")
-        migrate.stdin.flush()
+        _interrupt_and_answer(migrate, "p")
         _wait_for_report(db_url, ("paused",))
-        migrate.send_signal(signal.SIGINT)
-        migrate.stdin.write("r\n")
-        migrate.stdin.flush()
+        _interrupt_and_answer(migrate, "r")
         stdout, stderr = migrate.communicate(timeout=120)
     finally:
         migrate.kill()

@@ -333,12 +333,14 @@ TARGET_TABLES = (
 
 async def assert_rerun_changes_nothing(
     pool: asyncpg.Pool, step: Step, run: Run, args: Mapping[str, Any]
-) -> None:
-    """Run a batch twice: the second run gives the first's result and writes nothing."""
+) -> BatchResult:
+    """Run a batch twice: the second run gives the first's result and writes nothing.
+    Returns that result."""
     first = await run_batch(pool, step, run, args)
     before = await snapshot(pool, TARGET_TABLES)
     assert await run_batch(pool, step, run, args) == first
     assert await snapshot(pool, TARGET_TABLES) == before
+    return first
 
 
 WORK: dict[str, Callable[[asyncpg.Connection, Run, Mapping[str, Any]], Awaitable[BatchResult]]] = {}
