@@ -68,6 +68,19 @@ async def prepare(
     return run
 
 
+async def prepare_serving(
+    pool: asyncpg.Pool, new_run: NewRun, media: Path, served: dict[str, str]
+) -> Run:
+    """``prepare``, with distributions of other origins served already (name -> base path)."""
+    run = await prepare(pool, new_run, media)
+    async with pool.acquire() as connection:
+        await connection.executemany(
+            "INSERT INTO distribution (pulp_type, name, base_path) VALUES ('file.file', $1, $2)",
+            served.items(),
+        )
+    return run
+
+
 async def distributions(pool: asyncpg.Pool) -> dict[str, tuple[str, str, int]]:
     """name -> (base path, repository, version) of the publication it serves."""
     async with pool.acquire() as connection:
@@ -178,12 +191,7 @@ async def test_distributors_of_other_pulp2_repositories_are_named_after_them(
 async def test_a_base_path_served_already_is_a_named_failure(
     pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media")
-    async with pool.acquire() as connection:
-        await connection.execute(
-            "INSERT INTO distribution (pulp_type, name, base_path)"
-            " VALUES ('file.file', 'legacy', 'beta')"
-        )
+    run = await prepare_serving(pool, new_run, tmp_path / "media", {"legacy": "beta"})
     # Run twice: the same outcome, nothing written the second time.
     assert await assert_rerun_changes_nothing(pool, STEP, run, ALL) == BatchResult(
         done=3,
@@ -224,13 +232,9 @@ async def test_two_distributors_of_one_base_path_in_a_batch(
 async def test_a_base_path_overlapping_another_is_a_named_failure(
     pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media")
-    async with pool.acquire() as connection:
-        # Served already: a folder of beta's base path, and a base path inside gamma's.
-        await connection.execute(
-            "INSERT INTO distribution (pulp_type, name, base_path) VALUES"
-            " ('file.file', 'outer', 'pub'), ('file.file', 'inner', 'gamma/old')"
-        )
+    # Served already: a folder of alpha's base path, and a base path inside gamma's.
+    served = {"outer": "pub", "inner": "gamma/old"}
+    run = await prepare_serving(pool, new_run, tmp_path / "media", served)
     assert await assert_rerun_changes_nothing(pool, STEP, run, ALL) == BatchResult(
         done=2,
         failures=(
