@@ -358,6 +358,51 @@ async def test_a_worker_killed_mid_content_step_loses_nothing(
     assert counted == sample.units
 
 
+async def test_a_worker_killed_while_the_migration_pauses_loses_nothing(
+    client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
+) -> None:
+    """The killed worker's batch stalls; once it is noticed and retried, the retry is held too,
+    the migration is paused, and after a resume it completes with the same result."""
+    with workers(2, worker_env(db_url, sample, media_root)) as processes:
+        report_href = await start(client, sample)
+        running_on: list[str] = []
+
+        async def content_running() -> bool:
+            nonlocal running_on
+            async with pool.acquire() as connection:
+                running_on = [
+                    row["worker_name"]
+                    for row in await connection.fetch(
+                        "SELECT t.worker_name FROM migration_task t JOIN procrastinate_jobs j"
+                        " ON j.id = t.job_id WHERE t.step_code = 'migrate_content.iso'"
+                        " AND j.status = 'doing' AND t.worker_name IS NOT NULL"
+                    )
+                ]
+            return bool(running_on)
+
+        await eventually(content_running, 60, "a content batch to run")
+        await call(client, "PATCH", report_href, 200, {"status": "paused"})
+        # Kill the worker running that batch (worker names end with their pid).
+        victim = next(p for p in processes if running_on[0].endswith(f"-{p.pid}"))
+        victim.send_signal(signal.SIGKILL)
+
+        async def paused() -> bool:
+            report = await call(client, "GET", report_href, 200)
+            return bool(report["status"] == "paused")
+
+        await eventually(paused, 90, "the migration to be paused despite the dead worker")
+        assert (await job_states(pool, report_href))["task doing"] == 0
+        await call(client, "PATCH", report_href, 200, {"status": "running"})
+        report = await wait_finished(client, report_href, within=240)
+    check_report(report)
+    await check_result(pool, sample, media_root)
+    async with pool.acquire() as connection:
+        counted = await connection.fetchval(
+            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
+        )
+    assert counted == sample.units
+
+
 async def test_a_corrupt_dump_fails_the_report_with_the_reason(
     client: Client, db_url: str, sample: SampleSummary, media_root: Path, tmp_path: Path
 ) -> None:
