@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import hashlib
 import os
+import shutil
+import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -507,25 +508,37 @@ async def test_concurrent_batches_sharing_artifacts_and_content(
     assert await snapshot(pool) == rows
 
 
+# A tmpfs on Linux; mkdtemp below makes a private folder in it.
+SECOND_FILESYSTEM = Path("/dev/shm")  # noqa: S108
+
+
+@pytest.fixture
+def media_elsewhere(tree: Pulp2Tree) -> Iterator[Path]:
+    """A media root on another filesystem than the Pulp 2 tree (the tmpfs at /dev/shm)."""
+    if not SECOND_FILESYSTEM.is_dir() or not os.access(SECOND_FILESYSTEM, os.W_OK):
+        pytest.skip(f"no writable {SECOND_FILESYSTEM}: no second filesystem to link across")
+    if SECOND_FILESYSTEM.stat().st_dev == tree.root.stat().st_dev:
+        pytest.skip(f"{SECOND_FILESYSTEM} is on the same filesystem as the temporary folder")
+    media = Path(tempfile.mkdtemp(prefix="pulp2to3-media-", dir=SECOND_FILESYSTEM))
+    yield media
+    shutil.rmtree(media)
+
+
 async def test_a_link_across_filesystems_is_a_copy(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, monkeypatch: pytest.MonkeyPatch
+    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, media_elsewhere: Path
 ) -> None:
-    """A second filesystem cannot be mounted here: os.link is made to fail with EXDEV, as the
-    kernel does when the media root is on another filesystem than the Pulp 2 tree."""
-
-    def cross_device(source: Path, target: Path) -> None:
-        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(source), None, str(target))
-
+    """The media root is on a tmpfs, the Pulp 2 tree on the disk: the kernel refuses the hard
+    link (EXDEV), and the file is copied, then verified like a link."""
+    tree = dataclasses.replace(tree, media=media_elsewhere)
     row = tree.unit("far", "far.iso", b"on another disk\n" * 10)
     await stage(pool, tree)
-    monkeypatch.setattr(os, "link", cross_device)
     run = await new_run(PLAN, settings_for(tree))
 
     assert await migrate_all(pool, run) == BatchResult(done=1)
 
     (artifact,) = await fetch(pool, "SELECT * FROM artifact")
     stored = tree.media / artifact["file"]
-    assert stored.stat().st_ino != tree.source(row).stat().st_ino
+    assert stored.stat().st_dev != tree.source(row).stat().st_dev
     assert stored.read_bytes() == tree.source(row).read_bytes()
     assert media_files(tree) == [stored]
 

@@ -45,8 +45,8 @@ def media(tmp_path: Path) -> Path:
 
 
 def failing_link(code: int) -> storage.LinkFunction:
-    """A link function that fails like the kernel does: how a test reaches the copy path,
-    since a second filesystem (EXDEV) cannot be mounted here."""
+    """A link function that fails like the kernel does, for errors a unit test cannot provoke
+    (EPERM, EMLINK...); a real EXDEV, across two filesystems, is in the content step's tests."""
 
     def link(source: Path, target: Path) -> None:
         raise OSError(code, os.strerror(code), str(source), None, str(target))
