@@ -165,6 +165,19 @@ def check_report(report: dict[str, Any]) -> None:
         assert earlier["finished_at"] <= later["started_at"], (earlier, later)
 
 
+async def check_complete_and_counted_once(
+    report: dict[str, Any], pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
+) -> None:
+    """After a crash: the same result as a clean run, and every unit counted exactly once."""
+    check_report(report)
+    await check_result(pool, sample, media_root)
+    async with pool.acquire() as connection:
+        counted = await connection.fetchval(
+            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
+        )
+    assert counted == sample.units
+
+
 async def test_a_full_migration_through_http_with_two_workers(
     client: Client, pool: asyncpg.Pool, db_url: str, sample: SampleSummary, media_root: Path
 ) -> None:
@@ -349,13 +362,7 @@ async def test_a_worker_killed_mid_content_step_loses_nothing(
         await eventually(content_running, 60, "a content batch to run")
         processes[0].send_signal(signal.SIGKILL)
         report = await wait_finished(client, report_href, within=240)
-    check_report(report)
-    await check_result(pool, sample, media_root)
-    async with pool.acquire() as connection:
-        counted = await connection.fetchval(
-            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
-        )
-    assert counted == sample.units
+    await check_complete_and_counted_once(report, pool, sample, media_root)
 
 
 async def test_a_worker_killed_while_the_migration_pauses_loses_nothing(
@@ -394,13 +401,7 @@ async def test_a_worker_killed_while_the_migration_pauses_loses_nothing(
         assert (await job_states(pool, report_href))["task doing"] == 0
         await call(client, "PATCH", report_href, 200, {"status": "running"})
         report = await wait_finished(client, report_href, within=240)
-    check_report(report)
-    await check_result(pool, sample, media_root)
-    async with pool.acquire() as connection:
-        counted = await connection.fetchval(
-            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
-        )
-    assert counted == sample.units
+    await check_complete_and_counted_once(report, pool, sample, media_root)
 
 
 async def test_a_corrupt_dump_fails_the_report_with_the_reason(

@@ -81,6 +81,17 @@ async def prepare_serving(
     return run
 
 
+async def prepare_delta_at_pub(pool: asyncpg.Pool, new_run: NewRun, media: Path) -> Run:
+    """``prepare`` with ``delta``, whose distributor wants ``pub``: a folder of alpha's."""
+    run = await prepare(pool, new_run, media, with_delta(PLAN))
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "UPDATE pulp2_distributor SET config = $1::jsonb WHERE pulp2_repo_id = 'delta'",
+            {"relative_url": "pub"},
+        )
+    return run
+
+
 async def distributions(pool: asyncpg.Pool) -> dict[str, tuple[str, str, int]]:
     """name -> (base path, repository, version) of the publication it serves."""
     async with pool.acquire() as connection:
@@ -254,12 +265,7 @@ async def test_a_base_path_overlapping_another_is_a_named_failure(
 async def test_overlapping_base_paths_in_a_batch_keep_the_shorter(
     pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
-    async with pool.acquire() as connection:
-        await connection.execute(
-            'UPDATE pulp2_distributor SET config = \'{"relative_url": "pub"}\''
-            " WHERE pulp2_repo_id = 'delta'"
-        )
+    run = await prepare_delta_at_pub(pool, new_run, tmp_path / "media")
     result = await run_batch(pool, STEP, run, {"distributors": [ALPHA, DELTA]})
     assert result == BatchResult(
         done=1,
@@ -285,12 +291,7 @@ def test_overlaps_means_a_folder_of_the_other(path: str, other: str, expected: b
 async def test_concurrent_batches_never_both_take_overlapping_base_paths(
     pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
-    async with pool.acquire() as connection:
-        await connection.execute(
-            'UPDATE pulp2_distributor SET config = \'{"relative_url": "pub"}\''
-            " WHERE pulp2_repo_id = 'delta'"
-        )
+    run = await prepare_delta_at_pub(pool, new_run, tmp_path / "media")
     for _ in range(5):
         async with pool.acquire() as connection:
             await connection.execute("DELETE FROM distribution")
