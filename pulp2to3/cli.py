@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -132,8 +134,9 @@ def cmd_api(args: argparse.Namespace) -> None:
         log.info("api_stopped")
 
 
-async def _ask_what_to_do(connection: Any, report_id: Any) -> None:
-    """Ctrl-C while watching: pause, resume or cancel the migration, or go on watching."""
+async def _ask_what_to_do(connection: Any, report_id: Any, *, can_quit: bool) -> bool:
+    """Ctrl-C while watching: pause, resume or cancel the migration, go on watching, or (when
+    ``can_quit``) stop watching; True for the last."""
     from pulp2to3.coordination import PAUSED_REPORT_STATUSES
     from pulp2to3.queue.control import (
         Outcome,
@@ -149,21 +152,33 @@ async def _ask_what_to_do(connection: Any, report_id: Any) -> None:
         question, changes = "Resume (r) or cancel (c)", {"r": resume_migration}
     else:
         question, changes = "Pause (p) or cancel (c)", {"p": pause_migration}
-    prompt = f"\n{question} the migration, or go on watching (Enter)? "
+    quit_choice = ", quit watching (q)" if can_quit else ""
+    prompt = f"\n{question} the migration{quit_choice}, or go on watching (Enter)? "
     answer = (await asyncio.to_thread(input, prompt)).strip().lower()[:1]
+    if can_quit and answer == "q":
+        return True
     change = {"c": cancel_migration, **changes}.get(answer)
     if change is not None and await change(connection, report_id) is Outcome.NOT_STARTED:
         print("The migration has not started yet: it can be canceled, not paused.")
+    return False
 
 
-async def _watch_interruptibly(connection: Any, report_id: Any, show: Any) -> Any:
-    """Watch the report; on Ctrl-C ask what to do with the migration."""
+async def _watch_interruptibly(pool: Any, report_id: Any, show: Any, *, can_quit: bool) -> Any:
+    """Watch the report until it is finished (or the user quits watching); on Ctrl-C ask what
+    to do with the migration, on the pool's other connection. Returns the report last seen."""
     from pulp2to3 import runner
+    from pulp2to3.store import reports
+
+    async def watch() -> Any:
+        async with pool.acquire() as connection:
+            return await runner.watch(connection, report_id, show)
 
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    watcher = asyncio.create_task(runner.watch(connection, report_id, show), name="watch report")
+    quitting = ", or to quit watching" if can_quit else ""
+    print(f"Migration {report_id}: Ctrl-C to pause, resume or cancel it{quitting}.", flush=True)
+    watcher = asyncio.create_task(watch(), name="watch report")
     try:
         while True:
             waiter = asyncio.create_task(interrupted.wait(), name="wait for Ctrl-C")
@@ -172,29 +187,76 @@ async def _watch_interruptibly(connection: Any, report_id: Any, show: Any) -> An
                 waiter.cancel()
                 return watcher.result()
             interrupted.clear()
-            await _ask_what_to_do(connection, report_id)
+            async with pool.acquire() as connection:
+                if await _ask_what_to_do(connection, report_id, can_quit=can_quit):
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
+                    return await reports.get_report(connection, report_id)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         watcher.cancel()
 
 
+async def _show(pool: Any, report_id: Any, *, can_quit: bool) -> Any:
+    """Live bars until the migration ends (or the user quits watching), then its outcome."""
+    from pulp2to3.progress import StepBars, outcome_lines
+
+    with StepBars() as bars:
+        report = await _watch_interruptibly(pool, report_id, bars.show, can_quit=can_quit)
+    print("\n".join(outcome_lines(report)))
+    return report
+
+
 async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
     from pulp2to3 import runner
     from pulp2to3.plan import PlanError
-    from pulp2to3.progress import StepBars, outcome_lines
     from pulp2to3.store.reports import RunConflict
 
-    async with runner.connection_to(url) as connection:
+    async with runner.pool_to(url) as pool:
         try:
-            report_id = await runner.submit(connection, raw_plan, validate=validate)
+            async with pool.acquire() as connection:
+                report_id = await runner.submit(connection, raw_plan, validate=validate)
         except PlanError as exc:
             raise CommandError("the plan is not valid: " + "; ".join(exc.messages)) from exc
         except RunConflict as exc:
             raise CommandError("another migration is unfinished: only one runs at a time") from exc
-        with StepBars() as bars:
-            report = await _watch_interruptibly(connection, report_id, bars.show)
-    print("\n".join(outcome_lines(report)))
-    return report
+        return await _show(pool, report_id, can_quit=False)
+
+
+def _report_id(text: str) -> uuid.UUID:
+    """A report id, given as its UUID or its href."""
+    try:
+        return uuid.UUID(text.rstrip("/").rsplit("/", 1)[-1])
+    except ValueError:
+        raise CommandError(f"{text!r} is not a report id nor a report href") from None
+
+
+async def _watch(report: str | None) -> int:
+    import asyncpg
+
+    from pulp2to3 import runner
+    from pulp2to3.queue.application import database_url
+    from pulp2to3.store import reports
+
+    async with runner.pool_to(await database_url()) as pool:
+        try:
+            async with pool.acquire() as connection:
+                report_id = (
+                    _report_id(report) if report else await reports.unfinished_report(connection)
+                )
+                if report_id is None:
+                    raise CommandError("no migration is unfinished: name the report to watch")
+                if await reports.get_report(connection, report_id) is None:
+                    raise CommandError(f"there is no migration report {report_id}")
+        except asyncpg.UndefinedTableError:
+            raise CommandError("the database has no pulp2to3 schema: nothing to watch") from None
+        shown = await _show(pool, report_id, can_quit=True)
+    return 0 if shown.status == "completed" else 1
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    return asyncio.run(_watch(args.report))
 
 
 def _load_plan(plan_path: Path) -> object:
@@ -390,6 +452,17 @@ def build_parser() -> argparse.ArgumentParser:
         " that the dump lacks",
     )
 
+    watch = command(
+        "watch",
+        cmd_watch,
+        "Show a migration's live progress (one bar per step) until it ends: the unfinished one,"
+        " or the report named. Ctrl-C asks whether to pause, resume or cancel it, or to quit"
+        " watching. Exits 0 when the migration completed, 1 otherwise.",
+    )
+    watch.add_argument(
+        "report", nargs="?", help="a report id or href (default: the unfinished one)"
+    )
+
     demo = command(
         "demo",
         cmd_demo,
@@ -404,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-QUIET_COMMANDS = frozenset({"migrate", "demo"})
+QUIET_COMMANDS = frozenset({"migrate", "demo", "watch"})
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

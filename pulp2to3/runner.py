@@ -98,6 +98,19 @@ def child_environment(database_url: str, **overrides: Path | str) -> dict[str, s
 
 
 @contextlib.asynccontextmanager
+async def pool_to(url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Two connections: one watches the report while the other acts on the operator's answer
+    (an asyncpg connection runs one query at a time)."""
+    from pulp2to3.database import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
 async def connection_to(url: str) -> AsyncIterator[asyncpg.Connection]:
     from pulp2to3.database import connect
 

@@ -35,6 +35,11 @@ SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, er
  ORDER BY created_at, id
  LIMIT $3 OFFSET $4
 
+-- unfinished_report --
+-- The id of the unfinished migration report, if there is one (there is at most one)
+SELECT id FROM migration_report
+ WHERE status IN ('waiting', 'running', 'canceling', 'pausing', 'paused')
+
 -- report_steps --
 -- The steps of some reports with their counters and their tasks' states
 WITH progress AS (

@@ -251,6 +251,12 @@ async def list_reports(
     return count, await _views(connection, rows)
 
 
+async def unfinished_report(connection: asyncpg.Connection) -> uuid.UUID | None:
+    """The id of the unfinished migration, if one is."""
+    report_id: uuid.UUID | None = await connection.fetchval(queries["unfinished_report"])
+    return report_id
+
+
 async def get_report(connection: asyncpg.Connection, report_id: uuid.UUID) -> ReportView | None:
     rows = await connection.fetch(queries["list_reports"], None, report_id, 1, 0)
     views = await _views(connection, rows)

@@ -1,4 +1,4 @@
-"""`pulp2to3 migrate` and `pulp2to3 demo` as an operator runs them."""
+"""`pulp2to3 migrate`, `watch` and `demo` as an operator runs them."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
-from tests.migration_support import worker_env
+from tests.migration_support import worker_env, workers
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
 
@@ -123,6 +124,15 @@ def _interactive_migrate(
     )  # fmt: skip
 
 
+def _wait_until_interruptible(process: subprocess.Popen[str]) -> None:
+    """Read the process's output up to the line it prints once Ctrl-C asks instead of stopping."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "Ctrl-C to pause, resume or cancel it" in line:
+            return
+    raise AssertionError("the command ended before it watched the migration")
+
+
 def _interrupt_and_answer(migrate: subprocess.Popen[str], answer: str) -> None:
     assert migrate.stdin is not None
     migrate.send_signal(signal.SIGINT)
@@ -135,7 +145,7 @@ def test_ctrl_c_asks_and_cancels_the_migration(db_url: str, tmp_path: Path) -> N
     # No workers: the migration waits, so the question comes while it is unfinished.
     migrate = _interactive_migrate(db_url, tmp_path, sample, workers=0)
     try:
-        _wait_for_report(db_url, ("waiting",))
+        _wait_until_interruptible(migrate)
         _interrupt_and_answer(migrate, "c")
         stdout, stderr = migrate.communicate(timeout=60)
     finally:
@@ -151,6 +161,7 @@ def test_ctrl_c_pauses_and_then_resumes_the_migration(db_url: str, tmp_path: Pat
     sample = generate_sample(tmp_path / "sample", repos=10, units=3000, seed=5)
     migrate = _interactive_migrate(db_url, tmp_path, sample, workers=1)
     try:
+        _wait_until_interruptible(migrate)
         _wait_for_report(db_url, ("running",))
         _interrupt_and_answer(migrate, "p")
         _wait_for_report(db_url, ("paused",))
@@ -163,6 +174,91 @@ def test_ctrl_c_pauses_and_then_resumes_the_migration(db_url: str, tmp_path: Pat
     )
     assert ": completed" in stdout
     assert migrate.returncode == 0
+
+
+def _submit(db_url: str, sample: SampleSummary) -> str:
+    """Start a migration of the sample the way the API does (no worker runs it yet)."""
+
+    async def submit() -> str:
+        async with runner.connection_to(db_url) as connection:
+            plan = json.loads(sample.plan_path.read_text())
+            return str(await runner.submit(connection, plan))
+
+    return asyncio.run(submit())
+
+
+def test_watch_follows_a_migration_started_elsewhere_to_its_end(
+    db_url: str, tmp_path: Path
+) -> None:
+    sample = generate_sample(tmp_path / "sample", repos=3, units=200, seed=4)
+    env = worker_env(db_url, sample, tmp_path / "media")
+    report_id = _submit(db_url, sample)
+    watch = subprocess.Popen(
+        [*CLI, "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(1)
+        assert watch.poll() is None  # nothing runs the migration yet: it waits
+        with workers(1, env):
+            stdout, stderr = watch.communicate(timeout=120)
+    finally:
+        watch.kill()
+    assert watch.returncode == 0, stdout + stderr
+    assert f"Migration {report_id}: completed" in stdout
+    assert "migrate_content.iso: completed (200/200)" in stdout
+    # Watching a finished report by its href shows its outcome at once.
+    again = subprocess.run(
+        [*CLI, "watch", f"/pulp/api/v3/migrationreport/{report_id}/"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"Migration {report_id}: completed" in again.stdout
+
+
+def test_ctrl_c_in_watch_can_quit_watching_and_leaves_the_migration_alone(
+    db_url: str, tmp_path: Path
+) -> None:
+    sample = generate_sample(tmp_path / "sample", repos=2, units=20, seed=5)
+    env = worker_env(db_url, sample, tmp_path / "media")
+    report_id = _submit(db_url, sample)
+    watch = subprocess.Popen(
+        [*CLI, "watch", report_id], env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_until_interruptible(watch)
+        _interrupt_and_answer(watch, "q")
+        stdout, stderr = watch.communicate(timeout=60)
+    finally:
+        watch.kill()
+    assert "quit watching (q)" in stdout, stdout + stderr
+    assert f"Migration {report_id}: waiting" in stdout
+    assert watch.returncode == 1
+    assert _report_status(db_url) == "waiting"
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        (None, "no migration is unfinished: name the report to watch"),
+        ("not-a-report", "'not-a-report' is not a report id nor a report href"),
+        (
+            "00000000-0000-0000-0000-000000000000",
+            "there is no migration report 00000000-0000-0000-0000-000000000000",
+        ),
+    ],
+)
+def test_watch_without_a_report_to_watch_is_a_clear_error(
+    db_url: str, argument: str | None, message: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
+    env["PULP2TO3_DATABASE_URL"] = db_url
+    result = subprocess.run(
+        [*CLI, "watch", *([argument] if argument else [])],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"pulp2to3 watch: {message}"
 
 
 def _wait_for_report(db_url: str, statuses: tuple[str, ...], within: float = 60) -> None:
