@@ -7,6 +7,7 @@ from aiohttp import web
 
 from pulp2to3.http import content_app, migrations, openapi, state, status, views
 from pulp2to3.http.auth import Credentials, auth_middleware
+from pulp2to3.http.bodies import null_character_middleware
 from pulp2to3.http.errors import error_middleware
 from pulp2to3.settings import Settings
 
@@ -18,7 +19,9 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     credentials = None
     if settings.admin_password is not None:  # None only with --insecure-dev (the CLI checks)
         credentials = Credentials.hashed(settings.admin_user, settings.admin_password)
-    app = web.Application(middlewares=[error_middleware, auth_middleware(credentials)])
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(credentials), null_character_middleware]
+    )
     app[state.SETTINGS] = settings
     app[state.POOL] = pool
     app.router.add_get(f"{API_ROOT}status/", status.get_status)

@@ -23,6 +23,7 @@ API = "/pulp/api/v3/"
 PLANS = f"{API}migration-plans/"
 REPORTS = f"{API}migrationreport/"
 TASKS = f"{API}tasks/"
+MAX_JOB_ID = 2**63 - 1  # job ids are bigints
 
 REPORT_FIELDS = (
     "pulp_href", "pulp_created", "plan", "task", "status", "started_at", "finished_at", "error",
@@ -205,7 +206,8 @@ async def patch_report(request: web.Request) -> web.Response:
     report_id = path_uuid(request)
     read_only = set(REPORT_FIELDS) - {"status"}
     body = await json_object(request, writable={"status"}, read_only=read_only)
-    change = STATUS_CHANGES.get(body.get("status"))  # type: ignore[arg-type]
+    status = body.get("status")
+    change = STATUS_CHANGES.get(status) if isinstance(status, str) else None
     if change is None:
         raise APIError.field_errors(
             {
@@ -253,7 +255,7 @@ async def list_tasks(request: web.Request) -> web.Response:
 
 async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isdigit():
+    if not raw.isdigit() or int(raw) > MAX_JOB_ID:
         raise APIError(404, NOT_FOUND)
     return await detail_response(request, int(raw), tasks.get_task, _task_json)
 

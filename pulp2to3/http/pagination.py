@@ -12,6 +12,8 @@ from pulp2to3.http.errors import APIError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# PostgreSQL's OFFSET is a bigint.
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,7 +22,9 @@ class Page:
     offset: int
 
 
-def _non_negative(request: web.Request, name: str, default: int) -> int:
+def _non_negative(request: web.Request, name: str, default: int, maximum: int | None) -> int:
+    """The query parameter ``name`` as an integer from 0; above ``maximum`` (when given) is an
+    error."""
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -30,14 +34,20 @@ def _non_negative(request: web.Request, name: str, default: int) -> int:
         raise APIError.field_errors({name: ["A valid integer is required."]}) from None
     if value < 0:
         raise APIError.field_errors({name: ["Ensure this value is greater than or equal to 0."]})
+    if maximum is not None and value > maximum:
+        raise APIError.field_errors(
+            {name: [f"Ensure this value is less than or equal to {maximum}."]}
+        )
     return value
 
 
 def page_of(request: web.Request) -> Page:
-    limit = _non_negative(request, "limit", DEFAULT_LIMIT)
+    # A limit above MAX_LIMIT is lowered to it, as Pulp does; an offset past a bigint is refused.
+    limit = _non_negative(request, "limit", DEFAULT_LIMIT, None)
     if limit == 0:
         limit = DEFAULT_LIMIT
-    return Page(limit=min(limit, MAX_LIMIT), offset=_non_negative(request, "offset", 0))
+    offset = _non_negative(request, "offset", 0, MAX_OFFSET)
+    return Page(limit=min(limit, MAX_LIMIT), offset=offset)
 
 
 def page_response(

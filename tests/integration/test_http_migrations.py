@@ -182,6 +182,8 @@ async def test_cancel_cancels_the_queued_task_then_the_report(
     [
         ({"status": "paused2"}, "status", STATUS_CHANGE_MESSAGE),
         ({"status": "completed"}, "status", STATUS_CHANGE_MESSAGE),
+        ({"status": {}}, "status", STATUS_CHANGE_MESSAGE),
+        ({"status": ["paused"]}, "status", STATUS_CHANGE_MESSAGE),
         ({}, "status", STATUS_CHANGE_MESSAGE),
         ({"status": "canceled", "colour": "red"}, "colour", "Unexpected field."),
         ({"status": "canceled", "error": "x"}, "error", "This field is read-only."),
@@ -239,4 +241,9 @@ async def test_reports_and_tasks_are_listed_and_filtered(client: Client) -> None
     await call(client, "GET", f"{API}tasks/?state=bogus", 400)
     await call(client, "GET", f"{API}tasks/999999/", 404)
     await call(client, "GET", f"{API}tasks/abc/", 404)
+    await call(client, "GET", f"{API}tasks/{2**63}/", 404)  # past a job id (bigint)
+    # The furthest page there can be is empty; one past it is a field error, not a crash.
+    far = await call(client, "GET", f"{API}migrationreport/?offset={2**63 - 1}", 200)
+    assert far["results"] == []
+    await call(client, "GET", f"{API}migrationreport/?offset={2**63}", 400)
     await call(client, "GET", f"{API}migrationreport/not-a-uuid/", 404)

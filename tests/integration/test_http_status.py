@@ -241,3 +241,23 @@ async def test_errors_raised_by_handlers_and_aiohttp_are_json(
         assert response.status == status
         assert response.content_type == "application/json"
         assert await response.json() == body
+
+
+async def test_null_characters_are_refused_before_they_reach_the_database(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    """PostgreSQL's text and jsonb cannot hold NUL: a filter with one is a field error, a path
+    with one leads nowhere, a body with one stores nothing."""
+    response = await client.get("/pulp/api/v3/pulp2content/?pulp2_id=a%00b&limit=5")
+    assert response.status == 400
+    assert await response.json() == {"pulp2_id": ["Null characters are not allowed."]}
+    for path in ("/pulp/content/a%00b/PULP_MANIFEST", "/pulp/api/v3/repositories/%00/"):
+        response = await client.get(path)
+        assert response.status == 404, path
+        assert await response.json() == {"detail": "Not found."}
+    for plan in ({"plugins": [{"type": "iso\u0000"}]}, {"plugins\u0000": []}):
+        response = await client.post("/pulp/api/v3/migration-plans/", json={"plan": plan})
+        assert response.status == 400
+        assert await response.json() == {"detail": "Null characters are not allowed."}
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM migration_plan") == 0

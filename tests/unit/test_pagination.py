@@ -8,7 +8,14 @@ from aiohttp.test_utils import make_mocked_request
 from yarl import URL
 
 from pulp2to3.http.errors import APIError
-from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, page_response
+from pulp2to3.http.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    Page,
+    page_of,
+    page_response,
+)
 
 
 def request_for(query: str) -> web.Request:
@@ -27,6 +34,7 @@ def request_for(query: str) -> web.Request:
         (f"limit={MAX_LIMIT + 1}", Page(MAX_LIMIT, 0)),
         ("limit=99999999999999999999", Page(MAX_LIMIT, 0)),
         ("offset=7&other=x", Page(DEFAULT_LIMIT, 7)),
+        (f"offset={MAX_OFFSET}", Page(DEFAULT_LIMIT, MAX_OFFSET)),
     ],
 )
 def test_limit_and_offset(query: str, expected: Page) -> None:
@@ -41,6 +49,10 @@ def test_limit_and_offset(query: str, expected: Page) -> None:
         ("offset=x", {"offset": ["A valid integer is required."]}),
         ("limit=-1", {"limit": ["Ensure this value is greater than or equal to 0."]}),
         ("offset=-3", {"offset": ["Ensure this value is greater than or equal to 0."]}),
+        (
+            f"offset={MAX_OFFSET + 1}",
+            {"offset": [f"Ensure this value is less than or equal to {MAX_OFFSET}."]},
+        ),
     ],
 )
 def test_bad_values_are_field_errors(query: str, errors: dict[str, list[str]]) -> None:
