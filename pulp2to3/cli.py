@@ -226,8 +226,10 @@ async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
 
 def _report_id(text: str) -> uuid.UUID:
     """A report id, given as its UUID or its href."""
+    from pulp2to3.http.migrations import report_id_of
+
     try:
-        return uuid.UUID(text.rstrip("/").rsplit("/", 1)[-1])
+        return report_id_of(text)
     except ValueError:
         raise CommandError(f"{text!r} is not a report id nor a report href") from None
 

@@ -54,6 +54,11 @@ def report_href(report_id: uuid.UUID) -> str:
     return f"{REPORTS}{report_id}/"
 
 
+def report_id_of(text: str) -> uuid.UUID:
+    """A report id given as its UUID or its href; ValueError for anything else."""
+    return uuid.UUID(text.rstrip("/").rsplit("/", 1)[-1])
+
+
 def _plan_json(plan: plans.StoredPlan) -> dict[str, Any]:
     return {
         "pulp_href": plan_href(plan.id),
@@ -237,7 +242,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     page = page_of(request)
     report = request.query.get("report") or None
     try:
-        report_id = None if report is None else uuid.UUID(report.rstrip("/").rsplit("/", 1)[-1])
+        report_id = None if report is None else report_id_of(report)
     except ValueError:
         raise APIError.field_errors({"report": ["Must be a valid report id."]}) from None
     where = tasks.TaskFilter(
