@@ -7,10 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import asyncpg
+
+from tests.waiting_support import eventually
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
 
@@ -85,15 +86,16 @@ def test_worker_runs_jobs_and_stops_cleanly_on_sigterm(db_url: str) -> None:
         text=True,
     )
     try:
+
+        async def upkeep_ran() -> bool:
+            query = (
+                "SELECT count(*) FROM procrastinate_jobs"
+                " WHERE task_name LIKE '%retry_stalled_jobs' AND status = 'succeeded'"
+            )
+            return await fetchval(db_url, query) != 0
+
         # The worker defers and runs its own periodic upkeep job within seconds.
-        deadline = time.monotonic() + 30
-        query = (
-            "SELECT count(*) FROM procrastinate_jobs"
-            " WHERE task_name LIKE '%retry_stalled_jobs' AND status = 'succeeded'"
-        )
-        while asyncio.run(fetchval(db_url, query)) == 0:
-            assert time.monotonic() < deadline, "the periodic upkeep job never ran"
-            time.sleep(0.5)
+        asyncio.run(eventually(upkeep_ran, 30, "the periodic upkeep job to run"))
         workers = asyncio.run(fetchval(db_url, "SELECT count(*) FROM procrastinate_workers"))
         assert workers == 1
     finally:

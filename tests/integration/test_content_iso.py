@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,10 @@ from pulp2to3.actors import content_iso
 from pulp2to3.actors.content_iso import STEP, migrate_iso_batch, plan_iso_batches
 from pulp2to3.actors.steps import Batch, BatchResult, Run
 from pulp2to3.settings import Settings, load_settings
+from tests.database_support import NewRun
+from tests.waiting_support import eventually
 
 PLAN = {"plugins": [{"type": "iso"}]}
-NewRun = Callable[..., Awaitable[Run]]
 
 
 @dataclasses.dataclass
@@ -606,10 +607,11 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(100):
-        if ended:
-            break
-        await asyncio.sleep(0.01)
+
+    async def hashing_ended() -> bool:
+        return bool(ended)
+
+    await eventually(hashing_ended, 10, "the hashing thread to end")
     assert ended == ["interrupted"]
     rows = await snapshot(pool)
     assert rows["content"] == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ from pulp2to3.actors.distributions import (
     plan_distribution_batches,
 )
 from pulp2to3.actors.steps import BatchResult, Run
-from tests.integration.test_repositories import (
+from tests.database_support import NewRun, backends_waiting_on_a_lock
+from tests.repository_steps_support import (
     PLAN,
     Source,
     assert_rerun_changes_nothing,
@@ -27,8 +27,7 @@ from tests.integration.test_repositories import (
     run_step,
     settings_with_media,
 )
-
-NewRun = Callable[..., Awaitable[Run]]
+from tests.waiting_support import eventually
 
 ALPHA = ["alpha", 2, "alpha", "iso_distributor"]
 BETA = ["beta", 1, "beta", "iso_distributor"]
@@ -415,7 +414,12 @@ async def test_a_batch_waits_for_the_one_holding_its_base_path(
             done=1
         )
         second = asyncio.create_task(run_batch(pool, STEP, run, {"distributors": [DELTA]}))
-        await asyncio.sleep(0.5)
+
+        async def second_blocked() -> bool:
+            async with pool.acquire() as observer:
+                return await backends_waiting_on_a_lock(observer) == 1
+
+        await eventually(second_blocked, 10, "the second batch to wait for the base path")
         assert not second.done()
         if first_commits:
             await transaction.commit()
