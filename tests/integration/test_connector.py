@@ -211,9 +211,7 @@ async def test_cancel_jobs_cancels_queued_jobs_in_one_statement(
 
 
 async def test_cancel_aborts_a_running_async_job(test_app: procrastinate.App) -> None:
-    job_id = await test_app.configure_task("tests.sleep_then_record").defer_async(
-        value="never", seconds=60
-    )
+    job_id = await test_app.configure_task("tests.record_when_released").defer_async(value="never")
     async with running_worker(test_app):
 
         async def started() -> bool:
@@ -245,7 +243,7 @@ def start_cli_worker(db_url: str) -> subprocess.Popen[bytes]:
 async def test_jobs_of_a_killed_worker_run_again_elsewhere(
     test_app: procrastinate.App, db_url: str
 ) -> None:
-    await test_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=3)
+    await test_app.configure_task("tests.record_when_released").defer_async(value="done")
     doomed = start_cli_worker(db_url)
     try:
 
@@ -259,6 +257,8 @@ async def test_jobs_of_a_killed_worker_run_again_elsewhere(
         doomed.kill()
     [job] = await jobs(test_app)
     assert job["status"] == "doing"  # the dead worker never finished it
+    async with test_app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
+        await queue_tasks.release(connection, "done")
 
     survivor = start_cli_worker(db_url)
     try:
