@@ -453,6 +453,12 @@ def test_comps_become_libcomps_objects() -> None:
     assert parsed.langpacks["duck"] == "duck-%s"
 
 
+def test_comps_refuse_two_groups_of_one_id() -> None:
+    group = comps.decode_group({"_id": "g", "package_group_id": "x", "repo_id": "r"})
+    with pytest.raises(ValueError, match="'x' already exists"):
+        comps.build_comps([group, group], [], [], [])
+
+
 def test_bad_group_is_a_unit_problem() -> None:
     with pytest.raises(InvalidRpmUnit, match="conditional"):
         comps.decode_group(

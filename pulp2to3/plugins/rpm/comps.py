@@ -209,14 +209,20 @@ def build_comps(
     environments: Iterable[Environment],
     langpacks: Iterable[Langpacks],
 ) -> libcomps.Comps:
-    """One libcomps document holding all of them (its ``xml_str()`` is ``comps.xml``)."""
+    """One libcomps document holding all of them (its ``xml_str()`` is ``comps.xml``).
+
+    ``ValueError`` when two groups, categories or environments have the same id.
+    """
     comps = libcomps.Comps()
-    for group in groups:
-        comps.groups.append(_libcomps_group(group))
-    for category in categories:
-        comps.categories.append(_libcomps_category(category))
-    for environment in environments:
-        comps.environments.append(_libcomps_environment(environment))
+    try:
+        for group in groups:
+            comps.groups.append(_libcomps_group(group))
+        for category in categories:
+            comps.categories.append(_libcomps_category(category))
+        for environment in environments:
+            comps.environments.append(_libcomps_environment(environment))
+    except KeyError as error:  # libcomps refuses a second entry of the same id
+        raise ValueError(f"comps: {error.args[0]}") from error
     for langpack in langpacks:
         for name, install in langpack.matches:
             comps.langpacks[name] = install
