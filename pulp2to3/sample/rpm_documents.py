@@ -28,8 +28,6 @@ from .rpm_population import (
 
 Document = dict[str, Any]
 _EPOCH = datetime(1970, 1, 1)
-_PKGID_MARK = "0" * 63 + "1"
-_TYPE_MARK = "sha256"
 TREE_IMAGES = ("images/pxeboot/vmlinuz", "images/pxeboot/initrd.img")
 
 
@@ -179,7 +177,7 @@ def _createrepo_package(package: PackageSpec) -> cr.Package:
     built = cr.Package()
     built.name, built.epoch, built.version = package.name, package.epoch, package.version
     built.release, built.arch = package.release, package.arch
-    built.pkgId, built.checksum_type = _PKGID_MARK, _TYPE_MARK
+    built.pkgId, built.checksum_type = package.checksum, "sha256"
     built.summary = f"The {package.name} sample package"
     # Braces in text are data that a template renderer must leave alone.
     built.description = f"Sample package {package.number}; not a template: {{{{ checksum }}}}"
@@ -211,16 +209,21 @@ def _createrepo_package(package: PackageSpec) -> cr.Package:
     return built
 
 
-def _template(xml: str, *, primary: bool) -> bytes:
-    if primary:
-        xml = xml.replace(
-            f'<checksum type="{_TYPE_MARK}" pkgid="YES">{_PKGID_MARK}</checksum>',
-            '<checksum type="{{ checksumtype }}" pkgid="YES">{{ checksum }}</checksum>',
-            1,
-        )
-    else:
-        xml = xml.replace(f'pkgid="{_PKGID_MARK}"', 'pkgid="{{ pkgid }}"', 1)
-    return zlib.compress(xml.encode())
+def repodata_templates(built: cr.Package) -> dict[str, bytes]:
+    """``repodata`` as Pulp 2 stores it for a package: its three snippets, the checksum type
+    and value turned into template placeholders, zlib-compressed."""
+    checksum = f'<checksum type="{built.checksum_type}" pkgid="YES">{built.pkgId}</checksum>'
+    primary = cr.xml_dump_primary(built).replace(
+        checksum, '<checksum type="{{ checksumtype }}" pkgid="YES">{{ checksum }}</checksum>', 1
+    )
+    pkgid = f'pkgid="{built.pkgId}"'
+    filelists = cr.xml_dump_filelists(built).replace(pkgid, 'pkgid="{{ pkgid }}"', 1)
+    other = cr.xml_dump_other(built).replace(pkgid, 'pkgid="{{ pkgid }}"', 1)
+    return {
+        "primary": zlib.compress(primary.encode()),
+        "filelists": zlib.compress(filelists.encode()),
+        "other": zlib.compress(other.encode()),
+    }
 
 
 def package_document(package: PackageSpec) -> Document:
@@ -257,11 +260,7 @@ def package_document(package: PackageSpec) -> Document:
             "changelog": [[a, d, t] for a, d, t in built.changelogs],
             "is_modular": package.modular,
             "header_range": {"start": 872, "end": 2293},
-            "repodata": {
-                "primary": _template(cr.xml_dump_primary(built), primary=True),
-                "filelists": _template(cr.xml_dump_filelists(built), primary=False),
-                "other": _template(cr.xml_dump_other(built), primary=False),
-            },
+            "repodata": repodata_templates(built),
             "_ns": f"units_{package.content_type}",
         }
     )
