@@ -141,6 +141,7 @@ def test_package_keys() -> None:
             "repodata does not parse",
         ),
         ({"repodata": {}}, "repodata.primary is missing"),
+        ({"repodata": {"primary": PRIMARY}}, "repodata.primary is str, not binary"),
         ({"filename": "../evil.rpm"}, "is not a file name"),
     ],
 )

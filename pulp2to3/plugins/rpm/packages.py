@@ -142,11 +142,14 @@ def _fill(pattern: re.Pattern[str], template: str, value: str) -> str:
 def _snippet(fields: Mapping[str, Any], content_type: str, name: str) -> str:
     repodata = fields.get("repodata")
     raw = repodata.get(name) if isinstance(repodata, Mapping) else None
-    if not isinstance(raw, bytes | str):
+    if raw is None:
         raise InvalidRpmUnit.of(fields, content_type, f"repodata.{name} is missing")
+    if not isinstance(raw, bytes):
+        raise InvalidRpmUnit.of(
+            fields, content_type, f"repodata.{name} is {type(raw).__name__}, not binary"
+        )
     try:
-        data = zlib.decompress(raw) if isinstance(raw, bytes) else raw.encode()
-        return data.decode()
+        return zlib.decompress(raw).decode()
     except (zlib.error, UnicodeDecodeError) as error:
         raise InvalidRpmUnit.of(
             fields, content_type, f"repodata.{name} is not zlib-compressed UTF-8: {error}"

@@ -193,7 +193,8 @@ def write_repodata(
     ``packages`` (exactly ``package_count``) are expected at their ``location_href``
     (``Packages/<first letter>/<file>``) under ``target``; ``advisories`` come with the
     collections this repository version sees (see ``filter_collections``);
-    ``module_snippets`` are the modules' and module defaults' YAML documents.
+    ``module_snippets`` are the modules' and module defaults' YAML documents. On an error
+    ``target`` holds a partial ``repodata/``: write into a folder of one's own and move it.
     """
     repodata = target / REPODATA
     repodata.mkdir(parents=True, exist_ok=True)
