@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pulp2to3.actors.repositories import (
+from pulp2to3.actors.planned import (
     PULP3_TYPES,
     PlannedRepository,
     chunked_batches,

@@ -25,8 +25,12 @@ import asyncpg
 import structlog
 
 from pulp2to3 import storage
-from pulp2to3.actors.repo_versions import version_label
-from pulp2to3.actors.repositories import chunked_batches, planned_repositories, published_versions
+from pulp2to3.actors.planned import (
+    chunked_batches,
+    planned_repositories,
+    published_versions,
+    version_label,
+)
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.plugins import iso_publish
 from pulp2to3.store import publications as store

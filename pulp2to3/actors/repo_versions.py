@@ -26,7 +26,12 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pulp2to3.actors.repositories import chunked_batches, planned_repositories, resolve
+from pulp2to3.actors.planned import (
+    chunked_batches,
+    planned_repositories,
+    resolve,
+    version_label,
+)
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.store import repositories as store
 
@@ -34,11 +39,6 @@ log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_repo_versions"
 REPOSITORIES_PER_BATCH = 20
-
-
-def version_label(repository: str, number: int) -> str:
-    """How a failure names a repository version."""
-    return f"{repository} version {number}"
 
 
 async def plan_version_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
