@@ -12,34 +12,22 @@ from typing import TypeVar
 
 from pulp2to3.actors.steps import Batch
 from pulp2to3.plan import Plan, RepositoryPlan, VersionPlan
-from pulp2to3.plugins import iso_publish
+from pulp2to3.plugins import Plugin
+from pulp2to3.plugins.registry import PLUGINS
 
 T = TypeVar("T")
-
-# Per plugin: the Pulp 3 type of its repositories, remotes, publications and distributions,
-# and the Pulp 2 distributor types that become its publications and distributions.
-PULP3_TYPES: Mapping[str, str] = {"iso": iso_publish.PULP_TYPE}
-DISTRIBUTOR_TYPES: Mapping[str, tuple[str, ...]] = {"iso": iso_publish.DISTRIBUTOR_TYPES}
 
 
 @dataclasses.dataclass(frozen=True)
 class PlannedRepository:
     """A repository of the (expanded) plan, with its plugin."""
 
-    plugin: str
+    plugin: Plugin
     plan: RepositoryPlan
 
     @property
     def name(self) -> str:
         return self.plan.name
-
-    @property
-    def pulp_type(self) -> str:
-        return PULP3_TYPES[self.plugin]
-
-    @property
-    def distributor_types(self) -> tuple[str, ...]:
-        return DISTRIBUTOR_TYPES[self.plugin]
 
     def numbered_versions(self) -> Iterator[tuple[int, VersionPlan]]:
         """The plan's versions with their numbers: version ``n`` is the ``n``-th, from 1."""
@@ -55,7 +43,7 @@ def planned_repositories(plan: Plan) -> dict[str, PlannedRepository]:
     planned: dict[str, PlannedRepository] = {}
     for plugin in plan.plugins:
         for repository in plugin.repositories or ():
-            planned.setdefault(repository.name, PlannedRepository(plugin.type, repository))
+            planned.setdefault(repository.name, PlannedRepository(PLUGINS[plugin.type], repository))
     return planned
 
 

@@ -22,8 +22,8 @@ from pulp2to3.actors.planned import (
     planned_repositories,
     resolve,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
-from pulp2to3.plugins import iso_publish
+from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.plugins import InvalidImporter
 from pulp2to3.store import repositories as store
 
 log = structlog.get_logger(__name__)
@@ -64,8 +64,8 @@ def _remotes(
             failures.append((repository.name, f"Pulp 2 repository {repo_id!r} has no importer"))
             continue
         try:
-            spec = iso_publish.remote_from_importer(importer.config)
-        except iso_publish.InvalidImporter as exc:
+            spec = repository.plugin.remote_from_importer(importer.config)
+        except InvalidImporter as exc:
             failures.append((repository.name, f"importer of Pulp 2 repository {repo_id!r}: {exc}"))
             continue
         if spec is None:  # no feed: Pulp 2 had nothing to sync from, Pulp 3 gets no remote
@@ -74,7 +74,7 @@ def _remotes(
         rows.append(
             store.RemoteRow(
                 name=repository.name,
-                pulp_type=repository.pulp_type,
+                pulp_type=repository.plugin.pulp3.remote,
                 url=spec.url,
                 policy=spec.policy,
                 options=spec.options,
@@ -91,7 +91,7 @@ async def create_repositories(
     """Repositories, remotes and remote artifacts of the batch's plan repositories."""
     wanted = resolve(run.plan, args["repositories"])
     repositories = await store.ensure_repositories(
-        connection, {repository.name: repository.pulp_type for repository in wanted}
+        connection, {repository.name: repository.plugin.pulp3.repository for repository in wanted}
     )
     importer_repo_ids = {
         repository.plan.pulp2_importer_repository_id
@@ -141,9 +141,9 @@ async def create_repositories(
     return BatchResult(done=len(wanted) - len(remotes.failures), failures=remotes.failures)
 
 
-STEP = Step(
-    code=STEP_CODE,
-    description="Create repositories, their remotes and remote artifacts",
-    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_repositories),
-    plan_batches=plan_repository_batches,
+STEP = make_step(
+    STEP_CODE,
+    "Create repositories, their remotes and remote artifacts",
+    create_repositories,
+    plan_repository_batches,
 )

@@ -50,8 +50,9 @@ BatchPlanner = Callable[[asyncpg.Connection, Run], Awaitable[list[Batch]]]
 class Step:
     code: str
     description: str
-    task: procrastinate.tasks.Task[Any, Any, Any]
+    task: procrastinate.tasks.Task[Any, Any, Any]  # runs one batch: ``work`` and its counters
     plan_batches: BatchPlanner
+    work: BatchWork
 
 
 @functools.cache
@@ -99,3 +100,9 @@ def batch_task(
         return app.task(name=name, pass_context=True, retry=BATCH_RETRY)(run_batch)
 
     return decorate
+
+
+def make_step(code: str, description: str, work: BatchWork, plan_batches: BatchPlanner) -> Step:
+    """The step ``code``, its batches run by the task ``pulp2to3.<code>``."""
+    task = batch_task(f"pulp2to3.{code}", code)(work)
+    return Step(code, description, task, plan_batches, work)
