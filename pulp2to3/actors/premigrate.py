@@ -46,7 +46,7 @@ def plan_content_types(plan: Plan) -> list[str]:
     return list(dict.fromkeys(types))
 
 
-def planned_repositories(plan: Plan) -> tuple[set[str], set[str]]:
+def planned_pulp2_repositories(plan: Plan) -> tuple[set[str], set[str]]:
     """The Pulp 2 repo ids the plan names, and the repository types it takes whole."""
     repo_ids: set[str] = set()
     repo_types: set[str] = set()
@@ -120,7 +120,7 @@ async def premigrate_dump(
     except DumpError as exc:
         raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
     loaded = time.monotonic()
-    repo_ids, repo_types = planned_repositories(run.plan)
+    repo_ids, repo_types = planned_pulp2_repositories(run.plan)
     changes = await staging.merge_load_tables(
         connection,
         content_types=content_types,

@@ -60,27 +60,28 @@ async def _publish(
     new = await store.insert_publications(
         connection, plugin.pulp3.publication, [versions[key].version_id for key in keys]
     )
-    listed = {
-        key: planned[key[0]].version(key[1]).pulp2_distributor_repository_ids
-        for key in keys
-        if versions[key].version_id in new
-    }
+    listed: dict[int, set[str]] = defaultdict(set)  # new publication id -> distributor repos
+    for name, number in keys:
+        publication_id = new.get(versions[name, number].version_id)
+        if publication_id is not None:
+            listed[publication_id].update(
+                planned[name].version(number).pulp2_distributor_repository_ids
+            )
     if not listed:
         return new
     configs: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    repo_ids = {repo_id for repo_ids in listed.values() for repo_id in repo_ids}
     for distributor in await store.pulp2_distributors(
-        connection, repo_ids, plugin.distributor_types
+        connection, set().union(*listed.values()), plugin.distributor_types
     ):
         configs[distributor.pulp2_repo_id].append(distributor.config)
     publications = [
         NewPublication(
-            id=new[versions[key].version_id],
+            id=publication_id,
             options=plugin.publication_options(
-                [config for repo_id in repo_ids for config in configs[repo_id]]
+                [config for repo_id in sorted(repo_ids) for config in configs[repo_id]]
             ),
         )
-        for key, repo_ids in listed.items()
+        for publication_id, repo_ids in sorted(listed.items())
     ]
     await plugin.publish(connection, publications, run.settings)
     return new
