@@ -233,7 +233,7 @@ async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
 
 def _report_id(text: str) -> uuid.UUID:
     """A report id, given as its UUID or its href."""
-    from pulp2to3.http.migrations import report_id_of
+    from pulp2to3.hrefs import report_id_of
 
     try:
         return report_id_of(text)

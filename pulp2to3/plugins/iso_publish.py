@@ -11,16 +11,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from pulp2to3.plugins import iso
+from pulp2to3.plugins import InvalidBasePath, InvalidImporter, RemoteSpec
 
-PULP_TYPE = iso.PULP_TYPE
-# The Pulp 2 distributor types whose distributors become distributions of this plugin.
-DISTRIBUTOR_TYPES: tuple[str, ...] = ("iso_distributor",)
 MANIFEST_NAME = "PULP_MANIFEST"
 
 # Pulp 2 download policy -> Pulp 3 remote policy; a missing policy is Pulp 2's default.
@@ -43,23 +39,6 @@ _TEXT_OPTIONS: Mapping[str, str] = {
 }
 _TRUE_WORDS = frozenset({"true", "yes", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "0"})
-
-
-class InvalidImporter(ValueError):
-    """An importer whose config cannot make a Pulp 3 remote (a per-repository failure)."""
-
-
-class InvalidBasePath(ValueError):
-    """A distributor whose relative_url cannot be a base path (a per-distribution failure)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RemoteSpec:
-    """What a Pulp 2 importer's config becomes: a Pulp 3 remote's url, policy and options."""
-
-    url: str
-    policy: str
-    options: Mapping[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,11 +141,6 @@ def manifest_line(relative_path: str, sha256: str, size: int) -> str:
     return f"{relative_path},{sha256},{size}\n"
 
 
-def manifest_text(entries: Iterable[tuple[str, str, int]]) -> str:
-    """The whole PULP_MANIFEST of these files, sorted by relative path (code point order)."""
-    return "".join(manifest_line(*entry) for entry in sorted(entries, key=lambda e: e[0]))
-
-
 # ---------------------------------------------------------------------------------------------
 # Distributions
 # ---------------------------------------------------------------------------------------------
@@ -197,12 +171,3 @@ def base_path(config: Mapping[str, Any], repo_id: str) -> str:
     if relative_url is None or not relative_url.strip("/"):
         return normalize_base_path(repo_id)
     return normalize_base_path(relative_url)
-
-
-def distribution_name(repository_name: str, pulp2_repo_id: str, distributor_id: str) -> str:
-    """``<repository>-<distributor>``; with the Pulp 2 repo id between them when the
-    distributor belongs to a Pulp 2 repository of another name (several may feed one version).
-    """
-    if pulp2_repo_id == repository_name:
-        return f"{repository_name}-{distributor_id}"
-    return f"{repository_name}-{pulp2_repo_id}-{distributor_id}"

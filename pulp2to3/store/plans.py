@@ -29,6 +29,11 @@ async def get_plan(connection: asyncpg.Connection, plan_id: uuid.UUID) -> Stored
     return None if row is None else StoredPlan.from_row(row)
 
 
+async def expanded_plan(connection: asyncpg.Connection, report_id: uuid.UUID) -> Any:
+    """The expanded plan a running migration works from (None before it is expanded)."""
+    return await connection.fetchval(queries["get_expanded_plan"], report_id)
+
+
 async def list_plans(connection: asyncpg.Connection, limit: int, offset: int) -> Page[StoredPlan]:
     return await read_page(
         connection, "count_plans", "list_plans", (), limit, offset, StoredPlan.from_row, keyed=False

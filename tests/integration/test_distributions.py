@@ -13,6 +13,7 @@ from pulp2to3.actors import publications, repo_versions, repositories
 from pulp2to3.actors.distributions import (
     STEP,
     create_distributions,
+    distribution_name,
     overlaps,
     plan_distribution_batches,
 )
@@ -441,3 +442,8 @@ async def test_a_batch_waits_for_the_one_holding_its_base_path(
     else:
         assert result == BatchResult(done=1)
         assert await distributions(pool) == {"delta-iso_distributor": ("pub/alpha", "delta", 1)}
+
+
+def test_distribution_names() -> None:
+    assert distribution_name("file", "file", "iso_distributor") == "file-iso_distributor"
+    assert distribution_name("file", "file2", "iso_distributor") == "file-file2-iso_distributor"
