@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+MANIFEST_NAME = "PULP_MANIFEST"
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # Characters that would break a PULP_MANIFEST line or a path.
 _FORBIDDEN_IN_NAME = ("\0", "\n", "\r")
@@ -60,3 +61,10 @@ def parse_fields(fields: Mapping[str, Any]) -> IsoFile:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise InvalidUnit(f"size {size!r} is not a non-negative integer")
     return IsoFile(name=name, checksum=checksum.lower(), size=size)
+
+
+def manifest_line(relative_path: str, sha256: str, size: int) -> str:
+    """One PULP_MANIFEST line, newline included."""
+    if any(char in relative_path for char in "\n\r\0") or not relative_path:
+        raise ValueError(f"relative path {relative_path!r} cannot be a PULP_MANIFEST entry")
+    return f"{relative_path},{sha256},{size}\n"

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from pulp2to3 import storage
-from pulp2to3.plugins import NewPublication, Plugin, Pulp3Types, iso_content, iso_publish
+from pulp2to3.plugins import NewPublication, Plugin, Pulp3Types, iso, iso_content, pulp2_configs
 from pulp2to3.settings import Settings
 from pulp2to3.store import publications as store
 
@@ -36,7 +36,7 @@ async def write_manifest(
     try:
         lines: list[str] = []
         async for entry in store.manifest_entries(connection, publication_id):
-            lines.append(iso_publish.manifest_line(entry.relative_path, entry.sha256, entry.size))
+            lines.append(iso.manifest_line(entry.relative_path, entry.sha256, entry.size))
             if len(lines) >= _LINES_PER_WRITE:
                 await asyncio.to_thread(target.write, "".join(lines).encode())
                 lines = []
@@ -59,7 +59,7 @@ async def publish(
         await write_manifest(connection, publication_id, settings.media_root)
         for publication_id in ids
     ]
-    await store.publish_metadata(connection, iso_publish.MANIFEST_NAME, manifests)
+    await store.publish_metadata(connection, iso.MANIFEST_NAME, manifests)
 
 
 def publication_options(distributors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -78,8 +78,8 @@ PLUGIN = Plugin(
         distribution="file.file",
     ),
     distributor_types=("iso_distributor",),
-    remote_from_importer=iso_publish.remote_from_importer,
+    remote_from_importer=pulp2_configs.remote_from_importer,
     publication_options=publication_options,
-    base_path=iso_publish.base_path,
+    base_path=pulp2_configs.base_path,
     publish=publish,
 )

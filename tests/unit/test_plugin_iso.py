@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulp2to3.plugins.iso import InvalidUnit, IsoFile, parse_fields
+from pulp2to3.plugins.iso import InvalidUnit, IsoFile, manifest_line, parse_fields
 from pulp2to3.plugins.iso_content import CONTENT_TYPE
 
 SHA = "ab" * 32
@@ -104,3 +105,34 @@ def test_the_natural_key_gives_back_its_fields(name: str, size: int, digest: byt
 def test_bad_fields_are_refused_with_a_reason(fields: dict[str, Any], reason: str) -> None:
     with pytest.raises(InvalidUnit, match=reason.replace(".", r"\.")):
         parse_fields(fields)
+
+
+SHA_A = hashlib.sha256(b"a").hexdigest()
+SHA_B = hashlib.sha256(b"b").hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# PULP_MANIFEST
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_manifest_line_is_path_sha256_size() -> None:
+    assert manifest_line("dir/a.iso", SHA_A, 12) == f"dir/a.iso,{SHA_A},12\n"
+
+
+@pytest.mark.parametrize("path", ["", "a\nb.iso", "a\rb", "a\0b"])
+def test_a_path_that_would_break_the_manifest_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="PULP_MANIFEST"):
+        manifest_line(path, SHA_A, 1)
+
+
+@given(
+    st.text(st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)), min_size=1),
+    st.sampled_from([SHA_A, SHA_B]),
+    st.integers(min_value=0, max_value=2**40),
+)
+def test_a_manifest_line_gives_back_its_entry(path: str, sha256: str, size: int) -> None:
+    line = manifest_line(path, sha256, size)
+    assert line.endswith("\n")
+    assert line.count("\n") == 1  # only "\n" ends a line: paths may hold other line separators
+    assert line[:-1].rsplit(",", 2) == [path, sha256, str(size)]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulp2to3.plugins import ContentType, MigratedUnits, Plugin, Pulp3Types, iso_publish
+from pulp2to3.plugins import ContentType, MigratedUnits, Plugin, Pulp3Types, pulp2_configs
 from pulp2to3.plugins.iso_content import CONTENT_TYPE
 from pulp2to3.plugins.iso_plugin import PLUGIN
 from pulp2to3.plugins.registry import PLUGINS
@@ -51,8 +51,8 @@ def test_the_iso_plugin_is_registered_with_its_facts() -> None:
     assert PLUGIN.distributor_types == ("iso_distributor",)
     assert PLUGIN.content_order() == (CONTENT_TYPE,)
     assert CONTENT_TYPE.step_code == "migrate_content.iso"
-    assert PLUGIN.remote_from_importer is iso_publish.remote_from_importer
-    assert PLUGIN.base_path is iso_publish.base_path
+    assert PLUGIN.remote_from_importer is pulp2_configs.remote_from_importer
+    assert PLUGIN.base_path is pulp2_configs.base_path
     assert PLUGIN.publication_options([{"relative_url": "x"}]) == {}
 
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from pulp2to3.plugins import iso_publish
+from pulp2to3.plugins import pulp2_configs
 
 from . import checksums
 
@@ -22,9 +22,7 @@ UNMIGRATED_DISTRIBUTOR_TYPES = ("export_distributor",)
 """Distributor types that have no Pulp 3 counterpart: reported as not migrated, by name."""
 SECRET_OPTIONS = ("client_key", "password", "proxy_password")
 
-InvalidImporter = iso_publish.InvalidImporter
-InvalidBasePath = iso_publish.InvalidBasePath
-base_path = iso_publish.base_path
+base_path = pulp2_configs.base_path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +43,7 @@ class RpmRemote:
 
 def remote_from_importer(config: Mapping[str, Any]) -> RpmRemote | None:
     """The remote a ``yum_importer`` config makes; None when it has no feed."""
-    spec = iso_publish.remote_from_importer(config)
+    spec = pulp2_configs.remote_from_importer(config)
     if spec is None:
         return None
     return RpmRemote(url=spec.url, policy=spec.policy, options=spec.options)

@@ -1,12 +1,9 @@
-"""The ISO plugin's repository-side rules (pure): remotes, publications, distributions.
+"""Pulp 2 importer and distributor configs, read the same way for every plugin (pure).
 
-- An ``iso_importer`` becomes a ``file.file`` remote: ``config.feed`` is its url, the download
-  policy maps to Pulp 3's, and TLS, proxy and credential options take Pulp 3's field names.
-- A publication of a ``file.file`` repository version publishes every file at its relative path
-  plus a ``PULP_MANIFEST``: one ``relative_path,sha256,size`` line per file, sorted by path, as
-  Pulp's file plugin writes it.
-- An ``iso_distributor`` becomes a distribution served at its ``relative_url``, or, when it has
-  none, at the Pulp 2 repo id (where Pulp 2 published it), normalized.
+- An importer becomes a remote: ``config.feed`` is its url, the download policy maps to
+  Pulp 3's, and TLS, proxy and credential options take Pulp 3's field names.
+- A distributor becomes a distribution served at its ``relative_url``, or, when it has none, at
+  the Pulp 2 repo id (where Pulp 2 published it), normalized.
 """
 
 from __future__ import annotations
@@ -16,8 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pulp2to3.plugins import InvalidBasePath, InvalidImporter, RemoteSpec
-
-MANIFEST_NAME = "PULP_MANIFEST"
 
 # Pulp 2 download policy -> Pulp 3 remote policy; a missing policy is Pulp 2's default.
 POLICIES: Mapping[str, str] = {
@@ -127,18 +122,6 @@ def remote_from_importer(config: Mapping[str, Any]) -> RemoteSpec | None:
     if not isinstance(feed, str):
         raise InvalidImporter(f"feed is {type(feed).__name__}, not a string")
     return RemoteSpec(url=feed, policy=download_policy(config), options=remote_options(config))
-
-
-# ---------------------------------------------------------------------------------------------
-# Publications
-# ---------------------------------------------------------------------------------------------
-
-
-def manifest_line(relative_path: str, sha256: str, size: int) -> str:
-    """One PULP_MANIFEST line, newline included."""
-    if any(char in relative_path for char in "\n\r\0") or not relative_path:
-        raise ValueError(f"relative path {relative_path!r} cannot be a PULP_MANIFEST entry")
-    return f"{relative_path},{sha256},{size}\n"
 
 
 # ---------------------------------------------------------------------------------------------

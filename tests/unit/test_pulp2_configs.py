@@ -1,29 +1,24 @@
-"""The ISO plugin's pure repository-side rules: remotes, PULP_MANIFEST, base paths, names."""
+"""Importer and distributor configs as every plugin reads them: remotes, base paths, names."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulp2to3.plugins.iso_publish import (
+from pulp2to3.plugins.pulp2_configs import (
     InvalidBasePath,
     InvalidImporter,
     RemoteSpec,
     base_path,
     download_policy,
-    manifest_line,
     normalize_base_path,
     proxy_url,
     remote_from_importer,
     remote_options,
 )
-
-SHA_A = hashlib.sha256(b"a").hexdigest()
-SHA_B = hashlib.sha256(b"b").hexdigest()
 
 # ---------------------------------------------------------------------------------------------
 # Remotes
@@ -152,33 +147,6 @@ def test_an_importer_without_feed_makes_no_remote() -> None:
 def test_a_feed_that_is_not_text_is_refused() -> None:
     with pytest.raises(InvalidImporter, match="feed"):
         remote_from_importer({"feed": ["https://x/"]})
-
-
-# ---------------------------------------------------------------------------------------------
-# PULP_MANIFEST
-# ---------------------------------------------------------------------------------------------
-
-
-def test_a_manifest_line_is_path_sha256_size() -> None:
-    assert manifest_line("dir/a.iso", SHA_A, 12) == f"dir/a.iso,{SHA_A},12\n"
-
-
-@pytest.mark.parametrize("path", ["", "a\nb.iso", "a\rb", "a\0b"])
-def test_a_path_that_would_break_the_manifest_is_refused(path: str) -> None:
-    with pytest.raises(ValueError, match="PULP_MANIFEST"):
-        manifest_line(path, SHA_A, 1)
-
-
-@given(
-    st.text(st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)), min_size=1),
-    st.sampled_from([SHA_A, SHA_B]),
-    st.integers(min_value=0, max_value=2**40),
-)
-def test_a_manifest_line_gives_back_its_entry(path: str, sha256: str, size: int) -> None:
-    line = manifest_line(path, sha256, size)
-    assert line.endswith("\n")
-    assert line.count("\n") == 1  # only "\n" ends a line: paths may hold other line separators
-    assert line[:-1].rsplit(",", 2) == [path, sha256, str(size)]
 
 
 # ---------------------------------------------------------------------------------------------
