@@ -39,14 +39,16 @@ class CommandError(Exception):
 async def _init_db() -> None:
     from pulp2to3 import database
     from pulp2to3.queue.application import database_url
-    from pulp2to3.schema import init_db
+    from pulp2to3.schema import SchemaError, init_db
 
     connection = await database.connect(await database_url())
     try:
-        await init_db(connection)
+        applied = await init_db(connection)
+    except SchemaError as exc:
+        raise CommandError(str(exc)) from exc
     finally:
         await connection.close()
-    log.info("database_initialized")
+    log.info("database_initialized", migrations_applied=applied)
 
 
 def cmd_init_db(args: argparse.Namespace) -> None:

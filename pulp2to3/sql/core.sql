@@ -9,6 +9,20 @@ SELECT pg_advisory_xact_lock(hashtext('pulp2to3.init_db'))
 -- Whether Procrastinate's schema is already installed
 SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS installed
 
+-- schema_state --
+-- Whether pulp2to3's schema is installed, and whether it records its migrations (a schema
+-- installed before migrations existed does not)
+SELECT to_regclass('migration_plan') IS NOT NULL AS installed,
+       to_regclass('schema_migration') IS NOT NULL AS tracked
+
+-- schema_migrations --
+-- The migrations the database has had
+SELECT name, applied_at FROM schema_migration ORDER BY name
+
+-- record_schema_migrations --
+-- Record migrations ($1 names) as applied
+INSERT INTO schema_migration (name) SELECT unnest($1::text[])
+
 -- cancel_jobs --
 -- Cancel queued jobs and ask running ones to abort, all in one statement; returns the ids acted on
 SELECT acted.id
