@@ -35,7 +35,6 @@ class StepStatus(enum.StrEnum):
 class ReportStatus(enum.StrEnum):
     WAITING = "waiting"
     RUNNING = "running"
-    CANCELING = "canceling"
     CANCELED = "canceled"
     PAUSING = "pausing"
     PAUSED = "paused"

@@ -32,8 +32,8 @@ CREATE TABLE IF NOT EXISTS migration_report (
     -- The Procrastinate job id of the migration task that planned this run.
     task_job_id     bigint,
     status          text        NOT NULL DEFAULT 'waiting' CHECK (status IN (
-                        'waiting', 'running', 'canceling', 'canceled', 'pausing', 'paused',
-                        'completed', 'failed')),
+                        'waiting', 'running', 'canceled', 'pausing', 'paused', 'completed',
+                        'failed')),
     validate        boolean     NOT NULL DEFAULT false,
     dry_run         boolean     NOT NULL DEFAULT false,
     -- The plan with "every repository of this plugin" replaced by the repositories it meant.
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS migration_report (
 -- database, not a read-then-write, decides which one wins.
 CREATE UNIQUE INDEX IF NOT EXISTS migration_report_one_unfinished
     ON migration_report ((true))
-    WHERE status IN ('waiting', 'running', 'canceling', 'pausing', 'paused');
+    WHERE status IN ('waiting', 'running', 'pausing', 'paused');
 
 CREATE INDEX IF NOT EXISTS migration_report_plan ON migration_report (plan_id);
 

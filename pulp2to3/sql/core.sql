@@ -171,7 +171,8 @@ SELECT j.id
  WHERE (j.queueing_lock = $2 AND j.status = 'todo') OR (j.lock = $2 AND j.status = 'doing')
 
 -- forget_finished_coordinator_jobs --
--- The coordinator re-queues itself every second: keep only its unfinished jobs
+-- The coordinator re-queues itself at every poll (dispatch.POLL_EVERY): keep only its unfinished
+-- jobs
 DELETE FROM procrastinate_jobs WHERE lock = $1 AND status IN ('succeeded', 'failed')
 
 -- record_batch_progress --

@@ -14,7 +14,7 @@ WITH target AS (
     SELECT p.id,
            EXISTS (SELECT 1 FROM migration_report r
                     WHERE r.plan_id = p.id
-                      AND r.status IN ('waiting', 'running', 'canceling', 'pausing', 'paused')) AS busy
+                      AND r.status IN ('waiting', 'running', 'pausing', 'paused')) AS busy
       FROM migration_plan p
      WHERE p.id = $1
        FOR UPDATE
@@ -38,7 +38,7 @@ SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, er
 -- unfinished_report --
 -- The id of the unfinished migration report, if there is one (there is at most one)
 SELECT id FROM migration_report
- WHERE status IN ('waiting', 'running', 'canceling', 'pausing', 'paused')
+ WHERE status IN ('waiting', 'running', 'pausing', 'paused')
 
 -- report_steps --
 -- The steps of some reports with their counters and their tasks' states
