@@ -36,6 +36,8 @@ from pulp2to3.actors.repositories import (
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.plugins import iso_publish
 from pulp2to3.store import publications as store
+from pulp2to3.store.progress import Created
+from pulp2to3.store.tasks import ResourceKind
 
 log = structlog.get_logger(__name__)
 
@@ -283,7 +285,11 @@ async def create_distributions(
         existing=len(ours) - len(inserted),
         failed=len(failures),
     )
-    return BatchResult(done=len(ours), failures=tuple(failures))
+    return BatchResult(
+        done=len(ours),
+        failures=tuple(failures),
+        created=tuple(Created(ResourceKind.DISTRIBUTION, did) for did in sorted(inserted.values())),
+    )
 
 
 STEP = Step(

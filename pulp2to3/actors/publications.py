@@ -30,6 +30,8 @@ from pulp2to3.actors.repositories import chunked_batches, planned_repositories, 
 from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
 from pulp2to3.plugins import iso_publish
 from pulp2to3.store import publications as store
+from pulp2to3.store.progress import Created
+from pulp2to3.store.tasks import ResourceKind
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +124,11 @@ async def create_publications(
         existing=len(publication_of) - len(new),
         failed=len(failures),
     )
-    return BatchResult(done=len(publication_of), failures=tuple(failures))
+    return BatchResult(
+        done=len(publication_of),
+        failures=tuple(failures),
+        created=tuple(Created(ResourceKind.PUBLICATION, pid) for pid in sorted(new.values())),
+    )
 
 
 STEP = Step(

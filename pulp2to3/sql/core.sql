@@ -201,6 +201,21 @@ UPDATE migration_task SET worker_name = $2 WHERE job_id = $1
 -- The task middleware records why a job failed (Procrastinate keeps no exception text)
 UPDATE migration_task SET error_description = $2, error_traceback = $3 WHERE job_id = $1
 
+-- record_created_resources --
+-- What job $1 created ($2 kinds, each the name of a table; $3 ids in it), by UUID, after what
+-- an earlier attempt of the job committed
+UPDATE migration_task AS t
+   SET created_resources = t.created_resources || created.resources
+  FROM (SELECT jsonb_agg(jsonb_build_object(
+                   'kind', w.kind, 'pulp_id', coalesce(r.pulp_id, m.pulp_id, p.pulp_id, d.pulp_id))
+                   ORDER BY w.n) AS resources
+          FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS w(kind, id, n)
+          LEFT JOIN repository AS r ON w.kind = 'repository' AND r.id = w.id
+          LEFT JOIN remote AS m ON w.kind = 'remote' AND m.id = w.id
+          LEFT JOIN publication AS p ON w.kind = 'publication' AND p.id = w.id
+          LEFT JOIN distribution AS d ON w.kind = 'distribution' AND d.id = w.id) AS created
+ WHERE t.job_id = $1
+
 -- get_expanded_plan --
 -- The expanded plan a running migration works from
 SELECT expanded_plan FROM migration_report WHERE id = $1

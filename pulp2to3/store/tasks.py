@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 import uuid
-from typing import Any
 
 import asyncpg
 
 from pulp2to3.store.views import Page, read_one, read_page
+
+
+class ResourceKind(enum.StrEnum):
+    """What a task can create; each is also the name of the table its rows are in."""
+
+    REPOSITORY = "repository"
+    REMOTE = "remote"
+    PUBLICATION = "publication"
+    DISTRIBUTION = "distribution"
+
+
+@dataclasses.dataclass(frozen=True)
+class CreatedResource:
+    kind: ResourceKind
+    pulp_id: uuid.UUID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +47,7 @@ class TaskRow:
     worker: str | None
     error_description: str | None
     error_traceback: str | None
-    created_resources: list[Any]
+    created_resources: tuple[CreatedResource, ...]
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> TaskRow:
@@ -48,7 +63,10 @@ class TaskRow:
             worker=row["worker_name"],
             error_description=row["error_description"],
             error_traceback=row["error_traceback"],
-            created_resources=row["created_resources"],
+            created_resources=tuple(
+                CreatedResource(ResourceKind(created["kind"]), uuid.UUID(created["pulp_id"]))
+                for created in row["created_resources"]
+            ),
         )
 
 

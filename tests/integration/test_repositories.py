@@ -14,6 +14,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import asyncpg
 
@@ -334,11 +335,11 @@ TARGET_TABLES = (
 async def assert_rerun_changes_nothing(
     pool: asyncpg.Pool, step: Step, run: Run, args: Mapping[str, Any]
 ) -> BatchResult:
-    """Run a batch twice: the second run gives the first's result and writes nothing.
-    Returns that result."""
+    """Run a batch twice: the second run gives the first's result, creates and writes nothing.
+    Returns the first result."""
     first = await run_batch(pool, step, run, args)
     before = await snapshot(pool, TARGET_TABLES)
-    assert await run_batch(pool, step, run, args) == first
+    assert await run_batch(pool, step, run, args) == dataclasses.replace(first, created=())
     assert await snapshot(pool, TARGET_TABLES) == before
     return first
 
@@ -416,7 +417,7 @@ async def test_repositories_remotes_and_remote_artifacts_are_built(
     world = await build_world(pool)
     run = await new_run(PLAN)
     result = await run_batch(pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]})
-    assert result == BatchResult(done=3)
+    assert result == BatchResult(done=3, created=ANY)
     async with pool.acquire() as connection:
         repos = {
             r["name"]: r
@@ -523,7 +524,9 @@ async def test_a_repository_without_importer_gets_no_remote(
         ]
     }
     run = await new_run(plan)
-    assert await run_batch(pool, STEP, run, {"repositories": ["plain"]}) == BatchResult(done=1)
+    assert await run_batch(pool, STEP, run, {"repositories": ["plain"]}) == BatchResult(
+        done=1, created=ANY
+    )
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT remote_id FROM repository") is None
         assert await connection.fetchval("SELECT count(*) FROM remote") == 0
@@ -665,7 +668,7 @@ async def test_concurrent_batches_sharing_pulp2_repositories(
         run_batch(pool, STEP, run, {"repositories": names[:3]}),
         run_batch(pool, STEP, run, {"repositories": names[3:][::-1]}),
     )
-    assert results == [BatchResult(done=3), BatchResult(done=3)]
+    assert results == [BatchResult(done=3, created=ANY), BatchResult(done=3, created=ANY)]
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM repository") == 6
         assert await connection.fetchval("SELECT count(*) FROM remote") == 6
