@@ -78,10 +78,6 @@ SELECT current_setting('server_version') AS server_version
 -- Store a validated migration plan
 INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id, created_at, plan
 
--- get_plan --
--- One plan by id
-SELECT id, created_at, plan FROM migration_plan WHERE id = $1
-
 -- insert_report --
 -- A new migration report, waiting (the unique partial index refuses a second unfinished one)
 INSERT INTO migration_report (plan_id, validate, dry_run)

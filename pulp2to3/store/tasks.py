@@ -9,7 +9,7 @@ import uuid
 
 import asyncpg
 
-from pulp2to3.store.views import Page, read_one, read_page
+from pulp2to3.store.views import ListQueries, Page, read_one, read_page
 
 
 class ResourceKind(enum.StrEnum):
@@ -75,9 +75,14 @@ async def list_tasks(
 ) -> Page[TaskRow]:
     filters = (where.report_id, where.step, where.state)
     return await read_page(
-        connection, "count_tasks", "list_tasks", filters, limit, offset, TaskRow.from_row
+        connection,
+        ListQueries("count_tasks", "page_tasks", "get_tasks"),
+        filters,
+        limit,
+        offset,
+        TaskRow.from_row,
     )
 
 
 async def get_task(connection: asyncpg.Connection, job_id: int) -> TaskRow | None:
-    return await read_one(connection, "list_tasks", job_id, TaskRow.from_row, filters=3)
+    return await read_one(connection, "get_tasks", job_id, TaskRow.from_row)
