@@ -26,9 +26,10 @@ import common
 import structlog
 
 from pulp2to3 import database
-from pulp2to3.actors import content_iso
+from pulp2to3.actors.content import content_step
 from pulp2to3.actors.steps import Batch, Run
 from pulp2to3.plan import parse_plan
+from pulp2to3.plugins.iso_content import CONTENT_TYPE
 from pulp2to3.pulp2.staging import ContentRow
 from pulp2to3.schema import init_db
 from pulp2to3.settings import load_settings
@@ -36,6 +37,7 @@ from pulp2to3.store import progress
 
 SERVER_URL = os.environ.get("PULP2TO3_TEST_DATABASE_URL", common.LOCAL_SERVER)
 PLAN: dict[str, Any] = {"plugins": [{"type": "iso"}]}
+STEP = content_step(CONTENT_TYPE)
 
 
 def write_tree(root: Path, units: int) -> list[ContentRow]:
@@ -81,17 +83,17 @@ async def run_step(pool: asyncpg.Pool, run: Run, concurrency: int) -> tuple[int,
     """Plan and run every batch; (migrated, failed, planning seconds)."""
     started = time.perf_counter()
     async with pool.acquire() as connection:
-        batches = await content_iso.plan_iso_batches(connection, run)
+        batches = await STEP.plan_batches(connection, run)
     planning = time.perf_counter() - started
     limit = asyncio.Semaphore(concurrency)
 
     async def one(batch: Batch) -> tuple[int, int]:
         async with limit, pool.acquire() as connection, connection.transaction():
-            result = await content_iso.migrate_iso_batch(connection, run, batch.args)
+            result = await STEP.work(connection, run, batch.args)
             await progress.record_batch(
                 connection,
                 run.report_id,
-                content_iso.STEP_CODE,
+                STEP.code,
                 batch.key,
                 result.done,
                 result.failures,

@@ -2,7 +2,9 @@
 
 Generates a sample, creates a scratch database with the schema on the server named by
 ``PULP2TO3_DATABASE_URL`` (default: the local cluster), stages the dump into it (a first run,
-then a re-run that finds nothing changed) and drops the database.
+then a re-run that finds nothing changed) and drops the database. Each run also reports the
+longest stall of the event loop (a task that ticks every 10 ms): premigrate reads the dump in a
+thread so that a worker's heartbeats and abort checks go on during the load.
 """
 
 from __future__ import annotations
@@ -27,6 +29,18 @@ from pulp2to3.schema import init_db
 from pulp2to3.settings import load_settings
 
 
+async def _longest_stall(stop: asyncio.Event) -> float:
+    """Tick every 10 ms until ``stop``; the longest time between two ticks."""
+    longest = 0.0
+    last = time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        longest = max(longest, now - last)
+        last = now
+    return longest
+
+
 async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
     async with common.scratch_database(server) as url:
         connection = await database.connect(url)
@@ -44,13 +58,19 @@ async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
                 if collection not in ("users", "task_status")
             )
             for number in range(1, runs + 1):
+                stop = asyncio.Event()
+                ticker = asyncio.create_task(_longest_stall(stop), name="bench_ticker")
                 started = time.perf_counter()
-                async with connection.transaction():
-                    await premigrate_dump(connection, run, {})
+                try:
+                    async with connection.transaction():
+                        await premigrate_dump(connection, run, {})
+                finally:
+                    stop.set()
                 elapsed = time.perf_counter() - started
                 print(
                     f"run {number}: {documents:,} documents in {elapsed:.2f} s, "
-                    f"{documents / elapsed:,.0f} documents/s"
+                    f"{documents / elapsed:,.0f} documents/s; "
+                    f"longest event-loop stall {await ticker:.3f} s"
                 )
         finally:
             await connection.close()

@@ -68,11 +68,18 @@ def cmd_generate_sample(args: argparse.Namespace) -> None:
         fmt=args.format,
         gzip=args.gzip,
         seed=args.seed,
+        plugins=args.type,
     )
+    if summary.repos:
+        print(
+            f"Wrote {summary.repos} ISO repositories and {summary.units} units"
+            f" ({summary.downloaded_units} downloaded, {summary.on_demand_units} on_demand,"
+            f" {summary.multi_repo_units} in several repositories)"
+        )
+    if summary.rpm is not None:
+        counts = ", ".join(f"{count} {kind}" for kind, count in summary.rpm.unit_counts.items())
+        print(f"Wrote {summary.rpm.repos} RPM repositories: {counts}")
     print(
-        f"Wrote {summary.repos} repositories and {summary.units} units"
-        f" ({summary.downloaded_units} downloaded, {summary.on_demand_units} on_demand,"
-        f" {summary.multi_repo_units} in several repositories)\n"
         f"  dump ({summary.fmt}{', gzip' if summary.gzip else ''}): {summary.dump_path}\n"
         f"  file tree (stands for /var/lib/pulp): {summary.pulp_root}\n"
         f"  plan: {summary.plan_path}\n"
@@ -228,7 +235,7 @@ async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
 
 def _report_id(text: str) -> uuid.UUID:
     """A report id, given as its UUID or its href."""
-    from pulp2to3.http.migrations import report_id_of
+    from pulp2to3.hrefs import report_id_of
 
     try:
         return report_id_of(text)
@@ -344,6 +351,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _plugin_types(text: str) -> tuple[str, ...]:
+    from pulp2to3.sample.generate import PLUGINS
+
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+    if not chosen or not set(chosen) <= set(PLUGINS):
+        raise argparse.ArgumentTypeError(f"must be some of {', '.join(PLUGINS)}, not {text!r}")
+    return chosen
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pulp2to3", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
@@ -378,8 +394,22 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "directory", type=Path, help="folder to write dump/, pulp/ and plan.json into"
     )
-    sample.add_argument("--repos", type=_positive, default=10, help="ISO repositories (default 10)")
-    sample.add_argument("--units", type=_positive, default=1000, help="ISO units (default 1000)")
+    sample.add_argument(
+        "--type",
+        type=_plugin_types,
+        default=("iso",),
+        help="the plugins to write repositories of, comma-separated: iso, rpm or iso,rpm"
+        " (default iso)",
+    )
+    sample.add_argument(
+        "--repos", type=_positive, default=10, help="repositories per plugin (default 10)"
+    )
+    sample.add_argument(
+        "--units",
+        type=_positive,
+        default=1000,
+        help="ISO units, or RPM packages, per plugin (default 1000)",
+    )
     sample.add_argument(
         "--on-demand",
         type=_fraction,

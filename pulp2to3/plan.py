@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from pulp2to3.plugins import PLUGINS
+from pulp2to3.plugins.registry import PLUGINS
 
 _VERSION = {
     "type": "object",

@@ -98,14 +98,6 @@ def sha256_of_fd(fd: int, stop: threading.Event | None = None) -> str:
     return digest.hexdigest()
 
 
-def sha256_of(path: Path) -> str:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return sha256_of_fd(fd)
-    finally:
-        os.close(fd)
-
-
 def check_source(
     path: Path, *, size: int, sha256: str, verify: bool, stop: threading.Event | None = None
 ) -> None:

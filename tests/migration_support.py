@@ -7,14 +7,12 @@ and re-run migration, or one that lost a worker, is held to the same result as a
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -129,14 +127,6 @@ async def actual_state(connection: asyncpg.Connection, media_root: Path) -> Migr
         },
         base_paths=frozenset(r["base_path"] for r in base_paths),
     )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.1)
 
 
 def worker_env(db_url: str, sample: SampleSummary, media_root: Path) -> dict[str, str]:

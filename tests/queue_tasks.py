@@ -4,7 +4,6 @@ Also the connector the in-process tests give the app."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import asyncpg
@@ -13,6 +12,10 @@ import procrastinate
 from pulp2to3 import database
 from pulp2to3.queue import app
 from pulp2to3.queue.connector import AsyncpgConnector
+from tests.waiting_support import eventually
+
+# Longer than any test: a held job ends when the test releases it, is aborted, or its worker dies.
+HELD_AT_MOST = 600.0
 
 
 def make_connector(url: str, application_name: str = "pulp2to3_test") -> AsyncpgConnector:
@@ -34,7 +37,8 @@ CREATE TABLE IF NOT EXISTS test_event (
     value text NOT NULL,
     pid integer NOT NULL,
     at timestamptz NOT NULL DEFAULT clock_timestamp()
-)"""
+);
+CREATE TABLE IF NOT EXISTS test_release (value text PRIMARY KEY)"""
 
 
 async def _record(context: procrastinate.JobContext, value: str) -> None:
@@ -50,10 +54,24 @@ async def record(context: procrastinate.JobContext, value: str) -> None:
     await _record(context, value)
 
 
-@app.task(name="tests.sleep_then_record", pass_context=True)
-async def sleep_then_record(context: procrastinate.JobContext, value: str, seconds: float) -> None:
+async def release(connection: asyncpg.Connection, value: str) -> None:
+    """Let the jobs of ``tests.record_when_released`` for ``value`` finish."""
+    await connection.execute("INSERT INTO test_release (value) VALUES ($1)", value)
+
+
+@app.task(name="tests.record_when_released", pass_context=True)
+async def record_when_released(context: procrastinate.JobContext, value: str) -> None:
+    """A job that runs until the test releases it: it is running for as long as the test
+    needs (to cancel it, or to kill its worker)."""
     await _record(context, f"{value}:started")
-    await asyncio.sleep(seconds)
+    connector = context.app.connector
+
+    async def released() -> bool:
+        async with connector.pool.acquire() as connection:  # type: ignore[attr-defined]
+            query = "SELECT count(*) FROM test_release WHERE value = $1"
+            return bool(await connection.fetchval(query, value))
+
+    await eventually(released, HELD_AT_MOST, f"the test to release {value!r}")
     await _record(context, value)
 
 

@@ -2,8 +2,8 @@
 
 Each Pulp 2 distributor (of the plugin's distributor types) of the repositories a plan version
 names in ``pulp2_distributor_repository_ids`` becomes a distribution of that version's
-publication, at the base path its ``relative_url`` gives (or its repo id; ``iso_publish``
-normalizes). A distributor named by several plan versions serves the last of them.
+publication, at the base path its plugin gives (``Plugin.base_path``). A distributor named by
+several plan versions serves the last of them.
 
 Base paths are unique. The database decides who gets one: distributions are inserted with
 ``ON CONFLICT DO NOTHING`` (a base path that a concurrent batch holds waits for that batch, then
@@ -26,15 +26,14 @@ from typing import Any, NamedTuple
 import asyncpg
 import structlog
 
-from pulp2to3.actors.repositories import (
-    PULP3_TYPES,
+from pulp2to3.actors.planned import (
     PlannedRepository,
     chunked_batches,
     planned_repositories,
     published_versions,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
-from pulp2to3.plugins import iso_publish
+from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.plugins import InvalidBasePath
 from pulp2to3.store import publications as store
 from pulp2to3.store.progress import Created
 from pulp2to3.store.tasks import ResourceKind
@@ -55,6 +54,15 @@ class DistributorItem(NamedTuple):
     distributor_id: str
 
 
+def distribution_name(repository_name: str, pulp2_repo_id: str, distributor_id: str) -> str:
+    """``<repository>-<distributor>``; with the Pulp 2 repo id between them when the
+    distributor belongs to a Pulp 2 repository of another name (several may feed one version).
+    """
+    if pulp2_repo_id == repository_name:
+        return f"{repository_name}-{distributor_id}"
+    return f"{repository_name}-{pulp2_repo_id}-{distributor_id}"
+
+
 def distributor_label(pulp2_repo_id: str, distributor_id: str) -> str:
     """How a failure names a Pulp 2 distributor."""
     return f"{pulp2_repo_id}/{distributor_id}"
@@ -67,7 +75,7 @@ async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) ->
     named_by: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
     for repository, number, version in published_versions(planned):
         for repo_id in version.pulp2_distributor_repository_ids:
-            key = (repo_id, repository.distributor_types)
+            key = (repo_id, repository.plugin.distributor_types)
             named_by.setdefault(key, []).append((repository.name, number))
     items: dict[tuple[str, str], list[Any]] = {}
     by_types: dict[tuple[str, ...], set[str]] = {}
@@ -118,18 +126,17 @@ def _candidates(
                 (label, f"repository {item.repository!r} version {item.number} has no publication")
             )
             continue
+        plugin = planned[item.repository].plugin
         try:
-            base_path = iso_publish.base_path(distributor.config, item.pulp2_repo_id)
-        except iso_publish.InvalidBasePath as exc:
+            base_path = plugin.base_path(distributor.config, item.pulp2_repo_id)
+        except InvalidBasePath as exc:
             failures.append((label, str(exc)))
             continue
         candidates.append(
             _Candidate(
                 distributor=distributor,
-                pulp_type=PULP3_TYPES[planned[item.repository].plugin],
-                name=iso_publish.distribution_name(
-                    item.repository, item.pulp2_repo_id, item.distributor_id
-                ),
+                pulp_type=plugin.pulp3.distribution,
+                name=distribution_name(item.repository, item.pulp2_repo_id, item.distributor_id),
                 base_path=base_path,
                 publication_id=version.publication_id,
             )
@@ -242,7 +249,7 @@ async def create_distributions(
     """Distributions of the batch's distributors; a taken base path is a failure."""
     planned = planned_repositories(run.plan)
     items = [DistributorItem(*item) for item in args["distributors"]]
-    types = sorted({t for item in items for t in planned[item.repository].distributor_types})
+    types = sorted({t for item in items for t in planned[item.repository].plugin.distributor_types})
     staged = await store.pulp2_distributors(
         connection, {item.pulp2_repo_id for item in items}, types
     )
@@ -292,9 +299,9 @@ async def create_distributions(
     )
 
 
-STEP = Step(
-    code=STEP_CODE,
-    description="Create distributions serving the publications at their Pulp 2 paths",
-    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_distributions),
-    plan_batches=plan_distribution_batches,
+STEP = make_step(
+    STEP_CODE,
+    "Create distributions serving the publications at their Pulp 2 paths",
+    create_distributions,
+    plan_distribution_batches,
 )

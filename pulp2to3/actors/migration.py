@@ -22,7 +22,7 @@ from pulp2to3.plan import (
     parse_plan,
     plan_to_json,
 )
-from pulp2to3.plugins import PLUGINS
+from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError
 from pulp2to3.pulp2.inventory import Inventory, read_inventory
@@ -50,7 +50,7 @@ def _expand(plan: Plan, inventory: Inventory) -> Plan:
     return expand(
         plan,
         {
-            plugin.type: inventory.repositories_of_type(PLUGINS[plugin.type].repo_type)
+            plugin.type: inventory.repositories_of_type(PLUGINS[plugin.type].pulp2_repo_type)
             for plugin in plan.plugins
         },
     )

@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
+from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
 from pulp2to3.plan import Plan
-from pulp2to3.plugins import PLUGINS
+from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import Dump, open_dump
 from pulp2to3.pulp2.errors import DumpError
 from pulp2to3.pulp2.staging import Rejected, StagedChunk, stage_dump
@@ -38,17 +38,21 @@ class DumpUnreadable(Exception):
 
 def plan_content_types(plan: Plan) -> list[str]:
     """The content types of the plan's plugins, in dependency order, each once."""
-    types = (t for plugin in plan.plugins for t in PLUGINS[plugin.type].content_types)
+    types = (
+        content_type.pulp2_type
+        for plugin in plan.plugins
+        for content_type in PLUGINS[plugin.type].content_order()
+    )
     return list(dict.fromkeys(types))
 
 
-def planned_repositories(plan: Plan) -> tuple[set[str], set[str]]:
+def planned_pulp2_repositories(plan: Plan) -> tuple[set[str], set[str]]:
     """The Pulp 2 repo ids the plan names, and the repository types it takes whole."""
     repo_ids: set[str] = set()
     repo_types: set[str] = set()
     for plugin in plan.plugins:
         if plugin.repositories is None:
-            repo_types.add(PLUGINS[plugin.type].repo_type)
+            repo_types.add(PLUGINS[plugin.type].pulp2_repo_type)
             continue
         for repository in plugin.repositories:
             if repository.pulp2_importer_repository_id is not None:
@@ -116,7 +120,7 @@ async def premigrate_dump(
     except DumpError as exc:
         raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
     loaded = time.monotonic()
-    repo_ids, repo_types = planned_repositories(run.plan)
+    repo_ids, repo_types = planned_pulp2_repositories(run.plan)
     changes = await staging.merge_load_tables(
         connection,
         content_types=content_types,
@@ -161,11 +165,6 @@ async def plan_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
     return [Batch(key="dump", units=1, args={})]
 
 
-task = batch_task("pulp2to3.premigrate", STEP_CODE)(premigrate_dump)
-
-STEP = Step(
-    code=STEP_CODE,
-    description="Read the Pulp 2 dump into the staging tables",
-    task=task,
-    plan_batches=plan_batches,
+STEP = make_step(
+    STEP_CODE, "Read the Pulp 2 dump into the staging tables", premigrate_dump, plan_batches
 )

@@ -1,34 +1,30 @@
 """The ``create_publications`` step: publish each plan version that has distributors.
 
-A plan version listing ``pulp2_distributor_repository_ids`` gets one publication: every content
-file of the version at its relative path (on_demand files too, served from their remote) plus a
-``PULP_MANIFEST`` generated from the published files, stored as a content-addressed artifact
-under the media root. A version is published once (a unique index decides): a batch run again
-finds its publications and changes nothing. The distributors of the listed Pulp 2 repositories
-are recorded as publishing it.
-
-The PULP_MANIFEST is streamed from a cursor to ``storage.ArtifactWriter``: a temporary file
-beside the artifacts, hashed as it is written, then moved to its content-addressed name with
-``os.replace``: memory stays bounded however big the repository, and a crash never leaves a
-partial file under that name.
+A plan version listing ``pulp2_distributor_repository_ids`` gets one publication of its
+plugin's publication type, which the plugin fills (``Plugin.publish``) with the options the
+configs of those repositories' distributors give (``Plugin.publication_options``). A version is
+published once (a unique index decides): a batch run again finds its publications and changes
+nothing. The distributors of the listed Pulp 2 repositories are recorded as publishing it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 import structlog
 
-from pulp2to3 import storage
-from pulp2to3.actors.repo_versions import version_label
-from pulp2to3.actors.repositories import chunked_batches, planned_repositories, published_versions
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
-from pulp2to3.plugins import iso_publish
+from pulp2to3.actors.planned import (
+    PlannedRepository,
+    chunked_batches,
+    planned_repositories,
+    published_versions,
+    version_label,
+)
+from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.plugins import NewPublication, Plugin
 from pulp2to3.store import publications as store
 from pulp2to3.store.progress import Created
 from pulp2to3.store.tasks import ResourceKind
@@ -37,8 +33,6 @@ log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_publications"
 PUBLICATIONS_PER_BATCH = 20
-# Manifest lines written to disk at a time (one thread hop each).
-_LINES_PER_WRITE = 10_000
 
 
 def planned_publications(run: Run) -> list[tuple[str, int]]:
@@ -55,25 +49,44 @@ async def plan_publication_batches(connection: asyncpg.Connection, run: Run) -> 
     return chunked_batches("publications", "versions", versions, PUBLICATIONS_PER_BATCH)
 
 
-async def write_manifest(
-    connection: asyncpg.Connection, publication_id: int, media_root: Path
-) -> store.MetadataArtifact:
-    """The PULP_MANIFEST of a publication, stored as an artifact file (not yet a row)."""
-    target = await asyncio.to_thread(storage.ArtifactWriter, media_root)
-    try:
-        lines: list[str] = []
-        async for entry in store.manifest_entries(connection, publication_id):
-            lines.append(iso_publish.manifest_line(entry.relative_path, entry.sha256, entry.size))
-            if len(lines) >= _LINES_PER_WRITE:
-                await asyncio.to_thread(target.write, "".join(lines).encode())
-                lines = []
-        await asyncio.to_thread(target.write, "".join(lines).encode())
-        stored = await asyncio.to_thread(target.commit)
-    finally:
-        await asyncio.to_thread(target.discard)
-    return store.MetadataArtifact(
-        publication_id=publication_id, sha256=stored.sha256, size=stored.size, file=stored.file
+async def _publish(
+    connection: asyncpg.Connection,
+    run: Run,
+    plugin: Plugin,
+    planned: Mapping[str, PlannedRepository],
+    keys: Sequence[tuple[str, int]],
+    versions: Mapping[tuple[str, int], store.PlannedVersion],
+) -> dict[int, int]:
+    """Publish the plan versions ``keys`` of ``plugin`` that have no publication yet;
+    ``{version id: new publication id}``."""
+    new = await store.insert_publications(
+        connection, plugin.pulp3.publication, [versions[key].version_id for key in keys]
     )
+    listed: dict[int, set[str]] = defaultdict(set)  # new publication id -> distributor repos
+    for name, number in keys:
+        publication_id = new.get(versions[name, number].version_id)
+        if publication_id is not None:
+            listed[publication_id].update(
+                planned[name].version(number).pulp2_distributor_repository_ids
+            )
+    if not listed:
+        return new
+    configs: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for distributor in await store.pulp2_distributors(
+        connection, set().union(*listed.values()), plugin.distributor_types
+    ):
+        configs[distributor.pulp2_repo_id].append(distributor.config)
+    publications = [
+        NewPublication(
+            id=publication_id,
+            options=plugin.publication_options(
+                [config for repo_id in sorted(repo_ids) for config in configs[repo_id]]
+            ),
+        )
+        for publication_id, repo_ids in sorted(listed.items())
+    ]
+    await plugin.publish(connection, publications, run.settings)
+    return new
 
 
 async def create_publications(
@@ -84,26 +97,20 @@ async def create_publications(
     keys = [(str(name), int(number)) for name, number in args["versions"]]
     versions = await store.planned_versions(connection, keys)
     failures: list[tuple[str, str]] = []
-    unpublished: dict[str, list[int]] = defaultdict(list)  # pulp type -> version ids
+    unpublished: dict[str, list[tuple[str, int]]] = defaultdict(list)  # plugin type -> keys
     for name, number in keys:
         version = versions.get((name, number))
         if version is None:
             failures.append((version_label(name, number), "the repository version was not created"))
         elif version.publication_id is None:
-            unpublished[planned[name].pulp_type].append(version.version_id)
+            unpublished[planned[name].plugin.type].append((name, number))
     new: dict[int, int] = {}
-    for pulp_type, version_ids in sorted(unpublished.items()):
-        new.update(await store.insert_publications(connection, pulp_type, version_ids))
-    if len(new) < sum(len(version_ids) for version_ids in unpublished.values()):
+    for _, plugin_keys in sorted(unpublished.items()):
+        plugin = planned[plugin_keys[0][0]].plugin
+        new.update(await _publish(connection, run, plugin, planned, plugin_keys, versions))
+    if len(new) < sum(len(plugin_keys) for plugin_keys in unpublished.values()):
         # Another copy of this batch published some meanwhile: read back what it made.
         versions = await store.planned_versions(connection, keys)
-    if new:
-        await store.publish_version_content(connection, new.values())
-        manifests = [
-            await write_manifest(connection, publication_id, run.settings.media_root)
-            for publication_id in sorted(new.values())
-        ]
-        await store.publish_metadata(connection, iso_publish.MANIFEST_NAME, manifests)
     publication_of = {
         key: version.publication_id or new[version.version_id]
         for key, version in versions.items()
@@ -114,7 +121,8 @@ async def create_publications(
         if (name, number) in publication_of:
             repository = planned[name]
             for repo_id in repository.version(number).pulp2_distributor_repository_ids:
-                distributors[repository.distributor_types][repo_id] = publication_of[name, number]
+                types = repository.plugin.distributor_types
+                distributors[types][repo_id] = publication_of[name, number]
     for distributor_types, publications in distributors.items():
         await store.mark_published_distributors(connection, publications, distributor_types)
     log.info(
@@ -131,9 +139,9 @@ async def create_publications(
     )
 
 
-STEP = Step(
-    code=STEP_CODE,
-    description="Publish repository versions, with their PULP_MANIFEST",
-    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_publications),
-    plan_batches=plan_publication_batches,
+STEP = make_step(
+    STEP_CODE,
+    "Publish repository versions with their metadata",
+    create_publications,
+    plan_publication_batches,
 )

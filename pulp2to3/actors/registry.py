@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from pulp2to3.actors import (
-    content_iso,
     distributions,
     premigrate,
     publications,
     repo_versions,
     repositories,
 )
+from pulp2to3.actors.content import content_step
 from pulp2to3.actors.steps import Step
 from pulp2to3.plan import Plan
-from pulp2to3.plugins import PLUGINS
+from pulp2to3.plugins.registry import PLUGINS
 
-# One content step per Pulp 2 content type.
-CONTENT_STEPS: Mapping[str, Step] = {"iso": content_iso.STEP}
+
+def _register_content_tasks() -> None:
+    """A worker may be given a batch of any supported content type: register their tasks."""
+    for plugin in PLUGINS.values():
+        for content_type in plugin.content_types:
+            content_step(content_type)
+
+
+_register_content_tasks()
 
 
 def steps_for(plan: Plan) -> list[Step]:
+    """The content steps run one after the other, each plugin's types after those they need."""
     content = [
-        CONTENT_STEPS[content_type]
+        content_step(content_type)
         for plugin in plan.plugins
-        for content_type in PLUGINS[plugin.type].content_types
+        for content_type in PLUGINS[plugin.type].content_order()
     ]
     return [
         premigrate.STEP,

@@ -26,19 +26,19 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pulp2to3.actors.repositories import chunked_batches, planned_repositories, resolve
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
+from pulp2to3.actors.planned import (
+    chunked_batches,
+    planned_repositories,
+    resolve,
+    version_label,
+)
+from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
 from pulp2to3.store import repositories as store
 
 log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_repo_versions"
 REPOSITORIES_PER_BATCH = 20
-
-
-def version_label(repository: str, number: int) -> str:
-    """How a failure names a repository version."""
-    return f"{repository} version {number}"
 
 
 async def plan_version_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
@@ -122,9 +122,9 @@ async def create_repo_versions(
     return BatchResult(done=up_to_date + len(new_versions), failures=tuple(failures))
 
 
-STEP = Step(
-    code=STEP_CODE,
-    description="Create repository versions with the content of their Pulp 2 repositories",
-    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_repo_versions),
-    plan_batches=plan_version_batches,
+STEP = make_step(
+    STEP_CODE,
+    "Create repository versions with the content of their Pulp 2 repositories",
+    create_repo_versions,
+    plan_version_batches,
 )

@@ -5,22 +5,25 @@ plan names an importer, the importer becomes the repository's remote, and every 
 entry of that importer a remote artifact of the content its unit became. Batches group up to
 ``REPOSITORIES_PER_BATCH`` plan repositories; everything is an upsert on a name, so a batch run
 again (or after a crash) leaves the same rows.
-
-The plan helpers here are shared by the later repository steps.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import asyncpg
 import structlog
 
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
-from pulp2to3.plan import Plan, RepositoryPlan, VersionPlan
-from pulp2to3.plugins import iso_publish
+from pulp2to3.actors.planned import (
+    PlannedRepository,
+    chunked_batches,
+    planned_repositories,
+    resolve,
+)
+from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.plugins import InvalidImporter
 from pulp2to3.store import repositories as store
 from pulp2to3.store.progress import Created
 from pulp2to3.store.tasks import ResourceKind
@@ -29,89 +32,6 @@ log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_repositories"
 REPOSITORIES_PER_BATCH = 20
-
-# Per plugin: the Pulp 3 type of its repositories, remotes, publications and distributions,
-# and the Pulp 2 distributor types that become its publications and distributions.
-PULP3_TYPES: Mapping[str, str] = {"iso": iso_publish.PULP_TYPE}
-DISTRIBUTOR_TYPES: Mapping[str, tuple[str, ...]] = {"iso": iso_publish.DISTRIBUTOR_TYPES}
-
-T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True)
-class PlannedRepository:
-    """A repository of the (expanded) plan, with its plugin."""
-
-    plugin: str
-    plan: RepositoryPlan
-
-    @property
-    def name(self) -> str:
-        return self.plan.name
-
-    @property
-    def pulp_type(self) -> str:
-        return PULP3_TYPES[self.plugin]
-
-    @property
-    def distributor_types(self) -> tuple[str, ...]:
-        return DISTRIBUTOR_TYPES[self.plugin]
-
-    def numbered_versions(self) -> Iterator[tuple[int, VersionPlan]]:
-        """The plan's versions with their numbers: version ``n`` is the ``n``-th, from 1."""
-        return enumerate(self.plan.versions, start=1)
-
-    def version(self, number: int) -> VersionPlan:
-        """The plan version that becomes version ``number`` (from 1)."""
-        return self.plan.versions[number - 1]
-
-
-def planned_repositories(plan: Plan) -> dict[str, PlannedRepository]:
-    """The plan's repositories by name, in plan order (a name given twice: the first counts)."""
-    planned: dict[str, PlannedRepository] = {}
-    for plugin in plan.plugins:
-        for repository in plugin.repositories or ():
-            planned.setdefault(repository.name, PlannedRepository(plugin.type, repository))
-    return planned
-
-
-def resolve(plan: Plan, names: Sequence[str]) -> list[PlannedRepository]:
-    """The plan repositories a batch names (its args come from the same plan)."""
-    planned = planned_repositories(plan)
-    missing = [name for name in names if name not in planned]
-    if missing:
-        raise LookupError(f"repositories not in the plan: {', '.join(missing)}")
-    return [planned[name] for name in names]
-
-
-def published_versions(
-    planned: Mapping[str, PlannedRepository],
-) -> Iterator[tuple[PlannedRepository, int, VersionPlan]]:
-    """The plan versions that name Pulp 2 distributor repositories, with their numbers, in plan
-    order: the versions that are published, and whose distributors become distributions."""
-    for repository in planned.values():
-        for number, version in repository.numbered_versions():
-            if version.pulp2_distributor_repository_ids:
-                yield repository, number, version
-
-
-def chunked(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[start : start + size]) for start in range(0, len(items), size)]
-
-
-def chunked_batches(
-    prefix: str,
-    arg: str,
-    items: Sequence[T],
-    size: int,
-    units: Callable[[list[T]], int] = len,
-) -> list[Batch]:
-    """``items`` in batches of up to ``size``: batch ``<prefix>-<index>`` has its chunk as
-    ``args[arg]`` and ``units(chunk)`` units (by default one per item)."""
-    return [
-        Batch(key=f"{prefix}-{index}", units=units(chunk), args={arg: chunk})
-        for index, chunk in enumerate(chunked(items, size))
-    ]
 
 
 async def plan_repository_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
@@ -146,8 +66,8 @@ def _remotes(
             failures.append((repository.name, f"Pulp 2 repository {repo_id!r} has no importer"))
             continue
         try:
-            spec = iso_publish.remote_from_importer(importer.config)
-        except iso_publish.InvalidImporter as exc:
+            spec = repository.plugin.remote_from_importer(importer.config)
+        except InvalidImporter as exc:
             failures.append((repository.name, f"importer of Pulp 2 repository {repo_id!r}: {exc}"))
             continue
         if spec is None:  # no feed: Pulp 2 had nothing to sync from, Pulp 3 gets no remote
@@ -156,7 +76,7 @@ def _remotes(
         rows.append(
             store.RemoteRow(
                 name=repository.name,
-                pulp_type=repository.pulp_type,
+                pulp_type=repository.plugin.pulp3.remote,
                 url=spec.url,
                 policy=spec.policy,
                 options=spec.options,
@@ -173,7 +93,7 @@ async def create_repositories(
     """Repositories, remotes and remote artifacts of the batch's plan repositories."""
     wanted = resolve(run.plan, args["repositories"])
     repositories, new_repositories = await store.ensure_repositories(
-        connection, {repository.name: repository.pulp_type for repository in wanted}
+        connection, {repository.name: repository.plugin.pulp3.repository for repository in wanted}
     )
     importer_repo_ids = {
         repository.plan.pulp2_importer_repository_id
@@ -231,9 +151,9 @@ async def create_repositories(
     )
 
 
-STEP = Step(
-    code=STEP_CODE,
-    description="Create repositories, their remotes and remote artifacts",
-    task=batch_task(f"pulp2to3.{STEP_CODE}", STEP_CODE)(create_repositories),
-    plan_batches=plan_repository_batches,
+STEP = make_step(
+    STEP_CODE,
+    "Create repositories, their remotes and remote artifacts",
+    create_repositories,
+    plan_repository_batches,
 )

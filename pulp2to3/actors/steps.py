@@ -11,11 +11,10 @@ from typing import Any
 import asyncpg
 import procrastinate
 
-from pulp2to3.database import queries
 from pulp2to3.plan import Plan, parse_plan
 from pulp2to3.queue import app
 from pulp2to3.settings import Settings, load_settings
-from pulp2to3.store import progress
+from pulp2to3.store import plans, progress
 
 # A batch that raised (a lost connection, a deadlock) runs once more before it counts as failed.
 BATCH_RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=1)
@@ -52,8 +51,9 @@ BatchPlanner = Callable[[asyncpg.Connection, Run], Awaitable[list[Batch]]]
 class Step:
     code: str
     description: str
-    task: procrastinate.tasks.Task[Any, Any, Any]
+    task: procrastinate.tasks.Task[Any, Any, Any]  # runs one batch: ``work`` and its counters
     plan_batches: BatchPlanner
+    work: BatchWork
 
 
 @functools.cache
@@ -62,7 +62,7 @@ def current_settings() -> Settings:
 
 
 async def load_run(connection: asyncpg.Connection, report_id: uuid.UUID) -> Run:
-    expanded = await connection.fetchval(queries["get_expanded_plan"], report_id)
+    expanded = await plans.expanded_plan(connection, report_id)
     if expanded is None:
         raise LookupError(f"migration {report_id} has no expanded plan")
     return Run(report_id=report_id, plan=parse_plan(expanded), settings=current_settings())
@@ -104,3 +104,9 @@ def batch_task(
         return app.task(name=name, pass_context=True, retry=BATCH_RETRY)(run_batch)
 
     return decorate
+
+
+def make_step(code: str, description: str, work: BatchWork, plan_batches: BatchPlanner) -> Step:
+    """The step ``code``, its batches run by the task ``pulp2to3.<code>``."""
+    task = batch_task(f"pulp2to3.{code}", code)(work)
+    return Step(code, description, task, plan_batches, work)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from pulp2to3.coordination import ReportStatus, TaskState
+from pulp2to3.hrefs import report_id_of
 from pulp2to3.http import state
 from pulp2to3.http.bodies import json_object
 from pulp2to3.http.errors import NOT_FOUND, APIError
@@ -66,11 +67,6 @@ def task_href(job_id: int) -> str:
 
 def report_href(report_id: uuid.UUID) -> str:
     return f"{REPORTS}{report_id}/"
-
-
-def report_id_of(text: str) -> uuid.UUID:
-    """A report id given as its UUID or its href; ValueError for anything else."""
-    return uuid.UUID(text.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _plan_json(plan: plans.StoredPlan) -> dict[str, Any]:

@@ -6,8 +6,6 @@ it is what an operator looks at when something is wrong.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import functools
 from importlib import metadata
 from typing import Any
@@ -16,10 +14,10 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from pulp2to3.database import queries
 from pulp2to3.http import state
 from pulp2to3.http.rendering import json_response, rfc3339
 from pulp2to3.queue.application import STALLED_AFTER
+from pulp2to3.store.status import DatabaseStatus, database_status
 
 log = structlog.get_logger(__name__)
 
@@ -32,24 +30,6 @@ QUERY_TIMEOUT = 5.0
 _DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
-@dataclasses.dataclass(frozen=True)
-class Worker:
-    id: int
-    last_heartbeat: datetime.datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> Worker:
-        return cls(id=row["id"], last_heartbeat=row["last_heartbeat"])
-
-
-@dataclasses.dataclass(frozen=True)
-class DatabaseStatus:
-    server_version: str
-    workers: tuple[Worker, ...]
-    queued: int
-    running: int
-
-
 @functools.cache
 def package_versions() -> tuple[tuple[str, str], ...]:
     return tuple((name, metadata.version(name)) for name in ("pulp2to3", "procrastinate"))
@@ -60,24 +40,13 @@ async def read_database_status(
 ) -> DatabaseStatus | None:
     """One consistent snapshot of what the status shows; ``None`` when the database fails."""
     try:
-        async with (
-            pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            version = await connection.fetchval(queries["server_version"], timeout=QUERY_TIMEOUT)
-            workers = await connection.fetch(
-                queries["online_workers"], stalled_after, timeout=QUERY_TIMEOUT
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+            return await database_status(
+                connection, stalled_after=stalled_after, query_timeout=QUERY_TIMEOUT
             )
-            counts = await connection.fetchrow(queries["job_counts"], timeout=QUERY_TIMEOUT)
     except _DATABASE_ERRORS as exc:
         log.warning("status_database_unreachable", error=repr(exc))
         return None
-    return DatabaseStatus(
-        server_version=version,
-        workers=tuple(Worker.from_row(row) for row in workers),
-        queued=counts["queued"],
-        running=counts["running"],
-    )
 
 
 def render_status(

@@ -1,22 +1,19 @@
 """The ISO plugin's mapping rules (pure): a Pulp 2 ``iso`` unit becomes Pulp 3 ``file.file``.
 
-A unit's own fields (``name``, ``checksum``, ``size``; see the Pulp 2 source spec) are its
-natural key: two units with the same three values are the same content. The content's file is
-published at ``name``, so ``name`` must be a safe relative path.
+A unit's own fields (``name``, ``checksum``, ``size``; see the Pulp 2 source spec) become the
+file's ``relative_path``, ``digest`` and ``size``, its natural key: two units with the same
+three values are the same content. The content's file is published at ``name``, so ``name``
+must be a safe relative path.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-# The Pulp 2 content type this module maps, and the Pulp 3 type it becomes.
-CONTENT_TYPE = "iso"
-PULP_TYPE = "file.file"
-
+MANIFEST_NAME = "PULP_MANIFEST"
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # Characters that would break a PULP_MANIFEST line or a path.
 _FORBIDDEN_IN_NAME = ("\0", "\n", "\r")
@@ -35,16 +32,10 @@ class IsoFile:
     size: int
 
     @property
-    def natural_key(self) -> str:
-        """Canonical text of the natural key: equal for equal units, distinct otherwise."""
-        return json.dumps(
-            [self.name, self.checksum, self.size], ensure_ascii=False, separators=(",", ":")
-        )
-
-    @property
-    def relative_path(self) -> str:
-        """Where the file is in a repository version (its content artifact's path)."""
-        return self.name
+    def fields(self) -> dict[str, Any]:
+        """The Pulp 3 file content's fields; ``relative_path`` is where the file is in a
+        repository version (its content artifact's path)."""
+        return {"relative_path": self.name, "digest": self.checksum, "size": self.size}
 
 
 def check_relative_path(name: object) -> str:
@@ -70,3 +61,10 @@ def parse_fields(fields: Mapping[str, Any]) -> IsoFile:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise InvalidUnit(f"size {size!r} is not a non-negative integer")
     return IsoFile(name=name, checksum=checksum.lower(), size=size)
+
+
+def manifest_line(relative_path: str, sha256: str, size: int) -> str:
+    """One PULP_MANIFEST line, newline included."""
+    if any(char in relative_path for char in "\n\r\0") or not relative_path:
+        raise ValueError(f"relative path {relative_path!r} cannot be a PULP_MANIFEST entry")
+    return f"{relative_path},{sha256},{size}\n"

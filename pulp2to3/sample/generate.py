@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +14,8 @@ from typing import Literal
 from . import documents
 from .plan import migration_plan
 from .population import Population, UnitSpec
+from .rpm_generate import RpmSampleSummary, SharedCollections, write_rpm_sample
+from .rpm_population import RpmPopulation
 from .writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
 
 DATABASE = "pulp_database"
@@ -25,6 +27,7 @@ DUMP_FORMS: tuple[tuple[DumpFormat, bool], ...] = (
     ("folder", True),
 )
 """Every form the generator writes a dump in, as ``(fmt, gzip)``: each one mongodump has."""
+PLUGINS = ("iso", "rpm")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,9 @@ class SampleSummary:
     gzip: bool
     seed: int
     repos: int
+    """ISO repositories (0 when the sample has no ISO part)."""
     units: int
+    """ISO units."""
     downloaded_units: int
     """Units with a file (``downloaded: true``); the others are on_demand."""
     artifacts: int
@@ -49,6 +54,8 @@ class SampleSummary:
     memberships: int
     lazy_entries: int
     collection_counts: Mapping[str, int]
+    rpm: RpmSampleSummary | None = None
+    """The RPM part, when the sample has one."""
 
     @property
     def on_demand_units(self) -> int:
@@ -105,8 +112,13 @@ def generate_sample(
     fmt: DumpFormat = "archive",
     gzip: bool = False,
     seed: int = 0,
+    plugins: Sequence[str] = ("iso",),
 ) -> SampleSummary:
     """Write ``out_dir/dump/``, ``out_dir/pulp/`` and ``out_dir/plan.json``; same seed, same bytes.
+
+    ``plugins`` says which parts to write (:data:`PLUGINS`); each gets ``repos`` repositories
+    and ``units`` units (for RPM: packages, with errata, modules, comps and a kickstart tree
+    around them).
 
     A fraction ``on_demand`` of the units has no file but lazy catalog entries, a fraction
     ``overlap`` is in more than one repository (when there are repositories to share), a
@@ -121,10 +133,13 @@ def generate_sample(
         )
     if fmt not in ("archive", "folder"):
         raise ValueError(f"fmt must be 'archive' or 'folder', not {fmt!r}")
+    if not plugins or not set(plugins) <= set(PLUGINS):
+        raise ValueError(f"plugins must be some of {', '.join(PLUGINS)}, not {plugins!r}")
+    iso_repos, iso_units = (repos, units) if "iso" in plugins else (0, 0)
     population = Population(
         seed=seed,
-        repos=repos,
-        units=units,
+        repos=iso_repos,
+        units=iso_units,
         on_demand=on_demand,
         overlap=overlap,
         revisions=revisions,
@@ -133,10 +148,15 @@ def generate_sample(
     ids = population.object_ids
     pulp_root = out_dir / "pulp"
     pulp_root.mkdir(parents=True, exist_ok=True)
-    tally = _Tally([0] * repos, [None] * repos)
+    tally = _Tally([0] * iso_repos, [None] * iso_repos)
     dump_path = out_dir / "dump"
     if fmt == "archive":
         dump_path /= f"{DATABASE}.archive"
+    rpm_population = (
+        RpmPopulation(seed=seed, repos=repos, units=units, on_demand=on_demand, overlap=overlap)
+        if "rpm" in plugins
+        else None
+    )
     writer = _dump_writer(dump_path, fmt, gzip)
     with writer:
         repo_out = writer.collection("repos", unique=[("repo_id",)])
@@ -155,6 +175,16 @@ def generate_sample(
         )
         user_out = writer.collection("users", unique=[("login",)])
         task_out = writer.collection("task_status", unique=[("task_id",)])
+        rpm_summary = None
+        if rpm_population is not None:
+            shared = SharedCollections(
+                repos=repo_out,
+                importers=importer_out,
+                distributors=distributor_out,
+                memberships=membership_out,
+                lazy=lazy_out,
+            )
+            rpm_summary = write_rpm_sample(writer, shared, pulp_root, rpm_population)
         for unit in population.units():
             tally.add(unit)
             unit_out.write(documents.unit_document(unit))
@@ -178,7 +208,10 @@ def generate_sample(
         for document in documents.task_documents(specs, ids):
             task_out.write(document)
     plan_path = out_dir / "plan.json"
-    plan_path.write_text(json.dumps(migration_plan(specs), indent=2) + "\n")
+    repo_ids = {"iso": [repo.repo_id for repo in specs]}
+    if rpm_population is not None:
+        repo_ids["rpm"] = [repo.repo_id for repo in rpm_population.repos]
+    plan_path.write_text(json.dumps(migration_plan(repo_ids), indent=2) + "\n")
     counts = writer.counts
     return SampleSummary(
         dump_path=dump_path,
@@ -187,14 +220,15 @@ def generate_sample(
         fmt=fmt,
         gzip=gzip,
         seed=seed,
-        repos=repos,
-        units=units,
+        repos=iso_repos,
+        units=iso_units,
         downloaded_units=tally.downloaded,
         artifacts=tally.artifacts,
         multi_repo_units=tally.multi_repo,
         memberships=counts["repo_content_units"],
         lazy_entries=counts["lazy_content_catalog"],
         collection_counts=MappingProxyType(counts),
+        rpm=rpm_summary,
     )
 
 

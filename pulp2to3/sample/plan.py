@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .population import RepoSpec
 
+def migration_plan(repo_ids: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Each Pulp 2 repository becomes one Pulp 3 repository of the same name and one version.
 
-def migration_plan(repos: list[RepoSpec]) -> dict[str, Any]:
-    """Each Pulp 2 repository becomes one Pulp 3 repository of the same name and one version."""
+    ``repo_ids`` maps each plugin type (``iso``, ``rpm``) to its repositories' ids.
+    """
     return {
         "plugins": [
             {
-                "type": "iso",
+                "type": plugin,
                 "repositories": [
                     {
-                        "name": repo.repo_id,
-                        "pulp2_importer_repository_id": repo.repo_id,
+                        "name": repo_id,
+                        "pulp2_importer_repository_id": repo_id,
                         "repository_versions": [
                             {
-                                "pulp2_repository_id": repo.repo_id,
-                                "pulp2_distributor_repository_ids": [repo.repo_id],
+                                "pulp2_repository_id": repo_id,
+                                "pulp2_distributor_repository_ids": [repo_id],
                             }
                         ],
                     }
-                    for repo in repos
+                    for repo_id in ids
                 ],
             }
+            for plugin, ids in repo_ids.items()
+            if ids
         ]
     }

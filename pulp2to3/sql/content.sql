@@ -26,6 +26,7 @@ SELECT id, pulp2_id, storage_path, downloaded, fields
 CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
     unit_id          bigint NOT NULL,
     natural_key      text   NOT NULL,
+    repo_key         text   NOT NULL,
     relative_path    text   NOT NULL,
     digest           text   NOT NULL,
     size             bigint NOT NULL,
@@ -52,10 +53,10 @@ SELECT DISTINCT ON (artifact_sha256) artifact_sha256, artifact_size, artifact_fi
     ON CONFLICT (sha256) DO NOTHING
 
 -- content_insert_content --
--- One content row per natural key of type $1; a file's repository key is its relative path
+-- One content row per natural key of type $1, with its repository key
 INSERT INTO content (pulp_type, natural_key, repo_key)
-SELECT $1::text, natural_key, relative_path
-  FROM (SELECT DISTINCT ON (natural_key) natural_key, relative_path
+SELECT $1::text, natural_key, repo_key
+  FROM (SELECT DISTINCT ON (natural_key) natural_key, repo_key
           FROM pg_temp.content_file_stage
          ORDER BY natural_key) AS keys
  ORDER BY natural_key

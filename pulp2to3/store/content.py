@@ -14,6 +14,7 @@ _FILE_STAGE = "content_file_stage"
 _FILE_STAGE_COLUMNS = (
     "unit_id",
     "natural_key",
+    "repo_key",
     "relative_path",
     "digest",
     "size",
@@ -66,6 +67,7 @@ class FileContentRow:
 
     unit_id: int
     natural_key: str
+    repo_key: str
     relative_path: str
     digest: str
     size: int
@@ -76,6 +78,7 @@ class FileContentRow:
         return (
             self.unit_id,
             self.natural_key,
+            self.repo_key,
             self.relative_path,
             self.digest,
             self.size,

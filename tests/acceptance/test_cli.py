@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import asyncpg
+
+from tests.waiting_support import eventually
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
 
@@ -85,15 +87,16 @@ def test_worker_runs_jobs_and_stops_cleanly_on_sigterm(db_url: str) -> None:
         text=True,
     )
     try:
+
+        async def upkeep_ran() -> bool:
+            query = (
+                "SELECT count(*) FROM procrastinate_jobs"
+                " WHERE task_name LIKE '%retry_stalled_jobs' AND status = 'succeeded'"
+            )
+            return await fetchval(db_url, query) != 0
+
         # The worker defers and runs its own periodic upkeep job within seconds.
-        deadline = time.monotonic() + 30
-        query = (
-            "SELECT count(*) FROM procrastinate_jobs"
-            " WHERE task_name LIKE '%retry_stalled_jobs' AND status = 'succeeded'"
-        )
-        while asyncio.run(fetchval(db_url, query)) == 0:
-            assert time.monotonic() < deadline, "the periodic upkeep job never ran"
-            time.sleep(0.5)
+        asyncio.run(eventually(upkeep_ran, 30, "the periodic upkeep job to run"))
         workers = asyncio.run(fetchval(db_url, "SELECT count(*) FROM procrastinate_workers"))
         assert workers == 1
     finally:
@@ -126,13 +129,33 @@ def test_generate_sample_writes_a_dump_the_reader_reads_and_a_plan(tmp_path: Pat
         "--gzip", env=env_with(),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "Wrote 3 repositories and 50 units" in result.stdout
+    assert "Wrote 3 ISO repositories and 50 units" in result.stdout
     dump = open_dump(tmp_path / "dump")
     assert sum(1 for _ in dump.iter_collection("units_iso")) == 50
     plan = parse_plan((tmp_path / "plan.json").read_text())
     assert [r.name for r in plan.plugins[0].repositories or ()] == sorted(
         doc["repo_id"] for doc in dump.iter_collection("repos")
     )
+
+
+def test_generate_sample_writes_iso_and_rpm_together(tmp_path: Path) -> None:
+    from pulp2to3.pulp2 import open_dump
+
+    result = run_cli(
+        "generate-sample", str(tmp_path), "--type", "iso,rpm", "--repos", "2", "--units", "20",
+        env=env_with(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 2 ISO repositories and 20 units" in result.stdout
+    assert "Wrote 2 RPM repositories: 18 rpm, 2 srpm," in result.stdout
+    dump = open_dump(next((tmp_path / "dump").iterdir()))
+    assert sum(1 for _ in dump.iter_collection("units_iso")) == 20
+    assert sum(1 for _ in dump.iter_collection("units_rpm")) == 18
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert [plugin["type"] for plugin in plan["plugins"]] == ["iso", "rpm"]
+    refused = run_cli("generate-sample", str(tmp_path), "--type", "deb", env=env_with())
+    assert refused.returncode == 2
+    assert "must be some of iso, rpm" in refused.stderr
 
 
 def test_generate_sample_rejects_bad_options(tmp_path: Path) -> None:

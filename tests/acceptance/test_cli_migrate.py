@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.migration_support import worker_env, workers
+from tests.waiting_support import eventually
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
 
@@ -162,9 +162,9 @@ def test_ctrl_c_pauses_and_then_resumes_the_migration(db_url: str, tmp_path: Pat
     migrate = _interactive_migrate(db_url, tmp_path, sample, workers=1)
     try:
         _wait_until_interruptible(migrate)
-        _wait_for_report(db_url, ("running",))
+        _wait_for_report(db_url, "running")
         _interrupt_and_answer(migrate, "p")
-        _wait_for_report(db_url, ("paused",))
+        _wait_for_report(db_url, "paused")
         _interrupt_and_answer(migrate, "r")
         stdout, stderr = migrate.communicate(timeout=120)
     finally:
@@ -197,7 +197,7 @@ def test_watch_follows_a_migration_started_elsewhere_to_its_end(
         [*CLI, "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        time.sleep(1)
+        _wait_until_interruptible(watch)
         assert watch.poll() is None  # nothing runs the migration yet: it waits
         with workers(1, env):
             stdout, stderr = watch.communicate(timeout=120)
@@ -261,20 +261,21 @@ def test_watch_without_a_report_to_watch_is_a_clear_error(
     assert result.stderr.strip() == f"pulp2to3 watch: {message}"
 
 
-def _wait_for_report(db_url: str, statuses: tuple[str, ...], within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while _report_status(db_url) not in statuses:
-        assert time.monotonic() < deadline, f"the migration never was {' or '.join(statuses)}"
-        time.sleep(0.1)
+def _wait_for_report(db_url: str, status: str) -> None:
+    async def has_status() -> bool:
+        return await _status(db_url) == status
+
+    asyncio.run(eventually(has_status, 60, f"the migration to be {status}"))
+
+
+async def _status(db_url: str) -> str | None:
+    connection = await asyncpg.connect(db_url)
+    try:
+        value: str | None = await connection.fetchval("SELECT status FROM migration_report")
+        return value
+    finally:
+        await connection.close()
 
 
 def _report_status(db_url: str) -> str | None:
-    async def status() -> str | None:
-        connection = await asyncpg.connect(db_url)
-        try:
-            value: str | None = await connection.fetchval("SELECT status FROM migration_report")
-            return value
-        finally:
-            await connection.close()
-
-    return asyncio.run(status())
+    return asyncio.run(_status(db_url))

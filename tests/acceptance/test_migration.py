@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import os
@@ -25,11 +24,11 @@ from pulp2to3.settings import load_settings
 from tests.migration_support import (
     actual_state,
     base_path,
-    eventually,
     expected_state,
     worker_env,
     workers,
 )
+from tests.waiting_support import eventually
 
 API = "/pulp/api/v3/"
 CREATED_BY_STEP = {
@@ -314,9 +313,23 @@ async def test_a_paused_migration_stands_still_and_once_resumed_completes_the_sa
         assert (await call(client, "PATCH", report_href, 200, {"status": "paused"}))["status"] == (
             "paused"
         )
-        # Paused: no task of the migration runs, nothing moves, and the polls have stopped.
+        # Paused: no task of the migration runs, nothing moves, and the polls have stopped,
+        # while the workers go on running other jobs (their periodic upkeep, every 5 s).
         assert (await job_states(pool, report_href))["task doing"] == 0
-        await asyncio.sleep(1.5)
+        async with pool.acquire() as connection:
+            last_job = await connection.fetchval("SELECT max(id) FROM procrastinate_jobs")
+
+        async def upkeep_ran() -> bool:
+            async with pool.acquire() as connection:
+                return bool(
+                    await connection.fetchval(
+                        "SELECT count(*) FROM procrastinate_jobs WHERE id > $1"
+                        " AND task_name LIKE '%retry_stalled_jobs' AND status = 'succeeded'",
+                        last_job,
+                    )
+                )
+
+        await eventually(upkeep_ran, 30, "the workers to run their upkeep while paused")
         assert await call(client, "GET", report_href, 200) == report
         states = await job_states(pool, report_href)
         assert set(states) <= {"task todo"}, states

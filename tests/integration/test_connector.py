@@ -8,8 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from procrastinate import exceptions
 
 from pulp2to3.queue.control import cancel_jobs
 from tests import queue_tasks
+from tests.waiting_support import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,13 +50,22 @@ async def events(app: procrastinate.App) -> list[str]:
         ]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    """Wait until ``check()`` holds, failing after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.05)
+async def idle_after(db_url: str, statement: str, application_name: str = "%") -> list[int]:
+    """The pids of the other backends of this database, idle, whose last statement is like
+    ``statement``; seen from a connection of its own (a pooled one could be the very backend to
+    look for)."""
+    connection = await asyncpg.connect(db_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state = 'idle'"
+            " AND query LIKE $1 AND application_name LIKE $2",
+            statement,
+            application_name,
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
 
 
 @contextlib.asynccontextmanager
@@ -159,17 +168,32 @@ async def test_real_worker_fetches_and_finishes_jobs(test_app: procrastinate.App
 
 
 async def test_notify_wakes_an_idle_worker_long_before_its_next_poll(
-    test_app: procrastinate.App,
+    test_app: procrastinate.App, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    connector = test_app.connector
+    fetched_nothing = asyncio.Event()
+    fetch = connector.execute_query_one_async
+
+    async def watched(query: str, **arguments: Any) -> dict[str, Any]:
+        row = await fetch(query, **arguments)
+        if "procrastinate_fetch_job" in query and row["id"] is None:
+            fetched_nothing.set()  # the worker goes idle until a NOTIFY or its next poll
+        return row
+
+    monkeypatch.setattr(connector, "execute_query_one_async", watched)
     async with running_worker(test_app, fetch_job_polling_interval=60):
-        await asyncio.sleep(1.0)  # the worker is now idle, listening
+
+        async def idle_and_listening() -> bool:
+            return fetched_nothing.is_set() and bool(await idle_after(db_url, "LISTEN %"))
+
+        await eventually(idle_and_listening, 10, "the worker to find no job and listen")
         await test_app.configure_task("tests.record").defer_async(value="woken")
 
         async def ran() -> bool:
             return await events(test_app) == ["woken"]
 
         # Polling is every 60 s: only the NOTIFY can make the job run this soon.
-        await eventually(ran, within=10, what="the job to run after NOTIFY")
+        await eventually(ran, 10, "the job to run after NOTIFY")
 
 
 async def test_cancel_jobs_cancels_queued_jobs_in_one_statement(
@@ -187,22 +211,20 @@ async def test_cancel_jobs_cancels_queued_jobs_in_one_statement(
 
 
 async def test_cancel_aborts_a_running_async_job(test_app: procrastinate.App) -> None:
-    job_id = await test_app.configure_task("tests.sleep_then_record").defer_async(
-        value="never", seconds=60
-    )
+    job_id = await test_app.configure_task("tests.record_when_released").defer_async(value="never")
     async with running_worker(test_app):
 
         async def started() -> bool:
             return await events(test_app) == ["never:started"]
 
-        await eventually(started, within=10, what="the job to start")
+        await eventually(started, 10, "the job to start")
         async with test_app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
             assert await cancel_jobs(connection, [job_id]) == [job_id]
 
         async def aborted() -> bool:
             return [row["status"] for row in await jobs(test_app)] == ["aborted"]
 
-        await eventually(aborted, within=10, what="the running job to abort")
+        await eventually(aborted, 10, "the running job to abort")
     assert await events(test_app) == ["never:started"]
 
 
@@ -221,20 +243,22 @@ def start_cli_worker(db_url: str) -> subprocess.Popen[bytes]:
 async def test_jobs_of_a_killed_worker_run_again_elsewhere(
     test_app: procrastinate.App, db_url: str
 ) -> None:
-    await test_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=3)
+    await test_app.configure_task("tests.record_when_released").defer_async(value="done")
     doomed = start_cli_worker(db_url)
     try:
 
         async def started() -> bool:
             return await events(test_app) == ["done:started"]
 
-        await eventually(started, within=30, what="the job to start in the subprocess worker")
+        await eventually(started, 30, "the job to start in the subprocess worker")
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(10)
     finally:
         doomed.kill()
     [job] = await jobs(test_app)
     assert job["status"] == "doing"  # the dead worker never finished it
+    async with test_app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
+        await queue_tasks.release(connection, "done")
 
     survivor = start_cli_worker(db_url)
     try:
@@ -242,7 +266,7 @@ async def test_jobs_of_a_killed_worker_run_again_elsewhere(
         async def finished() -> bool:
             return [row["status"] for row in await jobs(test_app)] == ["succeeded"]
 
-        await eventually(finished, within=60, what="the stalled job to be retried and finish")
+        await eventually(finished, 60, "the stalled job to be retried and finish")
     finally:
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(20)
@@ -263,25 +287,33 @@ async def test_listener_reconnects_after_the_server_drops_it(db_url: str) -> Non
         connector.listen_notify(on_notification, ["pulp2to3_test#channel"]), name="listener"
     )
     try:
+
+        async def notified(payload: str) -> None:
+            async with connector.pool.acquire() as connection:
+                await connection.execute("SELECT pg_notify('pulp2to3_test#channel', $1)", payload)
+
+            async def received_it() -> bool:
+                return payload in received
+
+            await eventually(received_it, 15, f"notification {payload!r}")
+
+        async def listeners() -> list[int]:
+            return await idle_after(db_url, "LISTEN %", "pulp2to3_listener_test")
+
+        async def a_listener_other_than(dropped: list[int]) -> bool:
+            return bool(set(await listeners()) - set(dropped))
+
+        await eventually(lambda: a_listener_other_than([]), 15, "the listener to listen")
+        await notified("before")
+        first = await listeners()
         async with connector.pool.acquire() as connection:
-
-            async def notify_until_received(payload: str) -> None:
-                async def got() -> bool:
-                    await connection.execute(
-                        "SELECT pg_notify('pulp2to3_test#channel', $1)", payload
-                    )
-                    await asyncio.sleep(0.1)
-                    return payload in received
-
-                await eventually(got, within=15, what=f"notification {payload!r}")
-
-            await notify_until_received("before")
             dropped = await connection.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE application_name = 'pulp2to3_listener_test'"
             )
-            assert dropped == 1
-            await notify_until_received("after")
+        assert dropped == 1
+        await eventually(lambda: a_listener_other_than(first), 15, "the listener to listen again")
+        await notified("after")
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):

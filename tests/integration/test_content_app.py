@@ -18,7 +18,7 @@ import pytest
 
 from pulp2to3.http.content_app import content_type, split_path
 from tests.http_support import Client, app_for, client_for
-from tests.integration.test_http_views import (
+from tests.migrated_support import (
     FILES,
     ON_DEMAND_URL,
     Migrated,

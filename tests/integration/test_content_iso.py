@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,14 @@ import asyncpg
 import pytest
 
 from pulp2to3 import storage
-from pulp2to3.actors import content_iso
-from pulp2to3.actors.content_iso import STEP, migrate_iso_batch, plan_iso_batches
+from pulp2to3.actors.content import content_step, plan_content_batches
 from pulp2to3.actors.steps import Batch, BatchResult, Run
+from pulp2to3.plugins.iso_content import CONTENT_TYPE
 from pulp2to3.settings import Settings, load_settings
+from tests.database_support import NewRun
+from tests.waiting_support import eventually
 
 PLAN = {"plugins": [{"type": "iso"}]}
-NewRun = Callable[..., Awaitable[Run]]
 
 
 @dataclasses.dataclass
@@ -118,15 +119,21 @@ async def stage(pool: asyncpg.Pool, tree: Pulp2Tree) -> list[int]:
     return ids
 
 
+STEP = content_step(CONTENT_TYPE)
+
+
 async def migrate(pool: asyncpg.Pool, run: Run, batch: Batch) -> BatchResult:
     """Run one batch as the batch task does: its own connection, inside a transaction."""
     async with pool.acquire() as connection, connection.transaction():
-        return await migrate_iso_batch(connection, run, batch.args)
+        return await STEP.work(connection, run, batch.args)
 
 
-async def plan(pool: asyncpg.Pool, run: Run) -> list[Batch]:
+async def plan(pool: asyncpg.Pool, run: Run, batch_size: int | None = None) -> list[Batch]:
+    """The step's batches; of ``batch_size`` units instead of the type's when given."""
     async with pool.acquire() as connection:
-        return await plan_iso_batches(connection, run)
+        if batch_size is None:
+            return await STEP.plan_batches(connection, run)
+        return await plan_content_batches(connection, "iso", batch_size)
 
 
 async def migrate_all(pool: asyncpg.Pool, run: Run) -> BatchResult:
@@ -208,8 +215,8 @@ async def test_nothing_to_migrate_plans_no_batch(
 def test_the_step_is_described() -> None:
     assert STEP.code == "migrate_content.iso"
     assert STEP.task.name == "pulp2to3.migrate_content.iso"
-    assert STEP.plan_batches is plan_iso_batches
-    assert content_iso.BATCH_SIZE == 1000
+    assert STEP.description == CONTENT_TYPE.description
+    assert CONTENT_TYPE.batch_size == 1000
 
 
 # --- what units become -------------------------------------------------------------------------
@@ -445,7 +452,7 @@ async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
     async def work_then_die() -> None:
         """The files are stored, then the transaction dies before it commits."""
         async with pool.acquire() as connection, connection.transaction():
-            await migrate_iso_batch(connection, run, batch.args)
+            await STEP.work(connection, run, batch.args)
             raise Crash
 
     with pytest.raises(Crash):
@@ -471,7 +478,7 @@ async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
 
 
 async def test_concurrent_batches_sharing_artifacts_and_content(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, monkeypatch: pytest.MonkeyPatch
+    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
 ) -> None:
     # Two batches of 60 units; unit n of one and unit n of the other are the same content
     # (same name and bytes), and every third file also shares its bytes with others.
@@ -480,9 +487,8 @@ async def test_concurrent_batches_sharing_artifacts_and_content(
             data = f"shared {n % 10}".encode() if n % 3 == 0 else f"file {n}".encode()
             tree.unit(f"{side}{n}", f"f{n}.iso", data, downloaded=n % 4 != 1)
     await stage(pool, tree)
-    monkeypatch.setattr(content_iso, "BATCH_SIZE", 60)
     run = await new_run(PLAN, settings_for(tree))
-    batches = await plan(pool, run)
+    batches = await plan(pool, run, batch_size=60)
     assert len(batches) == 2
 
     results = await asyncio.gather(*(migrate(pool, run, batch) for batch in batches))
@@ -544,7 +550,7 @@ async def test_a_link_across_filesystems_is_a_copy(
 
 
 async def test_many_batches_writing_the_same_keys_in_opposite_orders(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, monkeypatch: pytest.MonkeyPatch
+    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
 ) -> None:
     """Four batches stage the same 150 contents, two in ascending and two in descending name
     order, mostly on_demand so that their writes overlap: ordered upserts never deadlock."""
@@ -553,9 +559,8 @@ async def test_many_batches_writing_the_same_keys_in_opposite_orders(
         for n, name in enumerate(names if side % 2 else reversed(names)):
             tree.unit(f"s{side}-{n}", name, name.encode(), downloaded=n % 10 == side)
     await stage(pool, tree)
-    monkeypatch.setattr(content_iso, "BATCH_SIZE", 150)
     run = await new_run(PLAN, settings_for(tree))
-    batches = await plan(pool, run)
+    batches = await plan(pool, run, batch_size=150)
     assert len(batches) == 4
 
     results = await asyncio.gather(*(migrate(pool, run, batch) for batch in batches))
@@ -606,10 +611,11 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(100):
-        if ended:
-            break
-        await asyncio.sleep(0.01)
+
+    async def hashing_ended() -> bool:
+        return bool(ended)
+
+    await eventually(hashing_ended, 10, "the hashing thread to end")
     assert ended == ["interrupted"]
     rows = await snapshot(pool)
     assert rows["content"] == []

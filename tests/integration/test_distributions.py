@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -15,11 +14,13 @@ from pulp2to3.actors import publications, repo_versions, repositories
 from pulp2to3.actors.distributions import (
     STEP,
     create_distributions,
+    distribution_name,
     overlaps,
     plan_distribution_batches,
 )
 from pulp2to3.actors.steps import BatchResult, Run
-from tests.integration.test_repositories import (
+from tests.database_support import NewRun, backends_waiting_on_a_lock
+from tests.repository_steps_support import (
     PLAN,
     Source,
     assert_rerun_changes_nothing,
@@ -28,8 +29,7 @@ from tests.integration.test_repositories import (
     run_step,
     settings_with_media,
 )
-
-NewRun = Callable[..., Awaitable[Run]]
+from tests.waiting_support import eventually
 
 ALPHA = ["alpha", 2, "alpha", "iso_distributor"]
 BETA = ["beta", 1, "beta", "iso_distributor"]
@@ -420,7 +420,12 @@ async def test_a_batch_waits_for_the_one_holding_its_base_path(
             done=1, created=ANY
         )
         second = asyncio.create_task(run_batch(pool, STEP, run, {"distributors": [DELTA]}))
-        await asyncio.sleep(0.5)
+
+        async def second_blocked() -> bool:
+            async with pool.acquire() as observer:
+                return await backends_waiting_on_a_lock(observer) == 1
+
+        await eventually(second_blocked, 10, "the second batch to wait for the base path")
         assert not second.done()
         if first_commits:
             await transaction.commit()
@@ -442,3 +447,8 @@ async def test_a_batch_waits_for_the_one_holding_its_base_path(
     else:
         assert result == BatchResult(done=1, created=ANY)
         assert await distributions(pool) == {"delta-iso_distributor": ("pub/alpha", "delta", 1)}
+
+
+def test_distribution_names() -> None:
+    assert distribution_name("file", "file", "iso_distributor") == "file-iso_distributor"
+    assert distribution_name("file", "file2", "iso_distributor") == "file-file2-iso_distributor"

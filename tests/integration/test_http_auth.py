@@ -14,7 +14,7 @@ import pytest
 from pulp2to3.http import app as http_app
 from pulp2to3.settings import load_settings
 from tests.http_support import PASSWORD, USER, Client, app_for, client_for
-from tests.integration.test_http_views import Migrated, populate
+from tests.migrated_support import Migrated, populate
 
 API = "/pulp/api/v3/"
 CHALLENGE = 'Basic realm="pulp"'

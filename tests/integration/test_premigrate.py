@@ -6,8 +6,7 @@ import asyncio
 import copy
 import dataclasses
 import json
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,9 @@ from pulp2to3.sample import (
 from pulp2to3.sample.writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
 from pulp2to3.settings import load_settings
 from pulp2to3.store.staging import NotInTransaction
+from tests.database_support import NewRun
+from tests.waiting_support import eventually
 
-NewRun = Callable[..., Awaitable[Run]]
 Documents = dict[str, list[dict[str, Any]]]
 
 COLLECTIONS = (
@@ -772,56 +772,44 @@ def big_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
     )
 
 
-async def test_twenty_thousand_units_in_reasonable_time_with_a_free_event_loop(
+async def test_twenty_thousand_units_are_all_staged(
     pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary
 ) -> None:
-    summary = big_sample
-    run = await run_for(new_run, summary)
-    gaps: list[float] = []
-
-    async def tick(stop: asyncio.Event) -> None:
-        last = time.perf_counter()
-        while not stop.is_set():
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    stop = asyncio.Event()
-    ticker = asyncio.create_task(tick(stop), name="test_ticker")
-    started = time.perf_counter()
-    try:
-        await stage(pool, run)
-    finally:
-        stop.set()
-        await ticker
-    elapsed = time.perf_counter() - started
-    documents = sum(summary.collection_counts[name] for name in COLLECTIONS)
-    print(
-        f"\npremigrate: {documents} documents ({summary.units} units) in {elapsed:.2f} s,"
-        f" {documents / elapsed:,.0f} documents/s; longest event-loop stall {max(gaps):.3f} s"
-    )
+    """Many chunks, read ahead while the previous one is copied: none lost, none twice.
+    (How fast, and how free the event loop stays: benchmarks/premigrate.py.)"""
+    result = await stage(pool, await run_for(new_run, big_sample))
+    assert result.failures == ()
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM pulp2_content") == 20_000
         assert (
             await connection.fetchval("SELECT count(*) FROM pulp2_repo_content")
-            == summary.memberships
+            == big_sample.memberships
         )
-    assert max(gaps) < 2.0  # heartbeats and abort checks would still run
 
 
-async def test_a_cancelled_load_stops_promptly_and_stages_nothing(
-    pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary
+async def test_a_cancelled_load_stops_and_stages_nothing(
+    pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary, db_url: str
 ) -> None:
     run = await run_for(new_run, big_sample)
     work = asyncio.create_task(stage(pool, run), name="test_premigrate")
-    await asyncio.sleep(0.2)  # well inside the load of 20,000 units
-    assert not work.done()
-    cancelled = time.perf_counter()
+    observer = await asyncpg.connect(db_url)
+    try:
+
+        async def copying() -> bool:
+            return bool(
+                await observer.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND query LIKE 'COPY %'"
+                )
+            )
+
+        await eventually(copying, 30, "the load to COPY its first chunk")
+        assert not work.done()  # 20,000 units are many chunks: the load is under way
+    finally:
+        await observer.close()
     work.cancel()
     with pytest.raises(asyncio.CancelledError):
         await work
-    assert time.perf_counter() - cancelled < 2.0
     assert all(not rows for rows in (await snapshot(pool)).values())
     async with pool.acquire() as connection:  # the pool's connections are still usable
         assert await connection.fetchval("SELECT 1") == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -14,7 +13,8 @@ import asyncpg
 from pulp2to3.actors import repo_versions, repositories
 from pulp2to3.actors.publications import STEP, plan_publication_batches
 from pulp2to3.actors.steps import BatchResult, Run
-from tests.integration.test_repositories import (
+from tests.database_support import NewRun
+from tests.repository_steps_support import (
     PLAN,
     Source,
     World,
@@ -25,7 +25,6 @@ from tests.integration.test_repositories import (
     settings_with_media,
 )
 
-NewRun = Callable[..., Awaitable[Run]]
 ALL = {"versions": [["alpha", 2], ["beta", 1], ["gamma", 1]]}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -14,7 +13,8 @@ from pulp2to3.actors import repositories
 from pulp2to3.actors.repo_versions import STEP, plan_version_batches
 from pulp2to3.actors.steps import BatchResult, Run
 from pulp2to3.plan import parse_plan
-from tests.integration.test_repositories import (
+from tests.database_support import NewRun
+from tests.repository_steps_support import (
     PLAN,
     Source,
     assert_rerun_changes_nothing,
@@ -22,8 +22,6 @@ from tests.integration.test_repositories import (
     run_batch,
     run_step,
 )
-
-NewRun = Callable[..., Awaitable[Run]]
 
 
 def plan_of(repositories: dict[str, list[str]]) -> dict[str, Any]:

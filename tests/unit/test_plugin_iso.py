@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulp2to3.plugins.iso import PULP_TYPE, InvalidUnit, IsoFile, parse_fields
+from pulp2to3.plugins.iso import InvalidUnit, IsoFile, manifest_line, parse_fields
+from pulp2to3.plugins.iso_content import CONTENT_TYPE
 
 SHA = "ab" * 32
 
@@ -17,8 +19,8 @@ SHA = "ab" * 32
 def test_fields_become_a_file() -> None:
     file = parse_fields({"name": "disk-1.iso", "checksum": SHA, "size": 42, "extra": 1})
     assert file == IsoFile(name="disk-1.iso", checksum=SHA, size=42)
-    assert file.relative_path == "disk-1.iso"
-    assert PULP_TYPE == "file.file"
+    assert file.fields == {"relative_path": "disk-1.iso", "digest": SHA, "size": 42}
+    assert CONTENT_TYPE.pulp_type == "file.file"
 
 
 def test_the_checksum_is_lower_cased() -> None:
@@ -31,12 +33,19 @@ def test_a_name_may_have_folders() -> None:
     )
 
 
+def natural_key(fields: dict[str, Any]) -> str:
+    return CONTENT_TYPE.natural_key_of(parse_fields(fields).fields)
+
+
 def test_the_natural_key_is_canonical_json_of_name_checksum_size() -> None:
-    file = parse_fields({"name": "a.iso", "checksum": SHA.upper(), "size": 7})
-    assert file.natural_key == f'["a.iso","{SHA}",7]'
-    assert (
-        file.natural_key == parse_fields({"size": 7, "checksum": SHA, "name": "a.iso"}).natural_key
-    )
+    key = natural_key({"name": "a.iso", "checksum": SHA.upper(), "size": 7})
+    assert key == f'["a.iso","{SHA}",7]'
+    assert key == natural_key({"size": 7, "checksum": SHA, "name": "a.iso"})
+
+
+def test_the_repository_key_is_the_relative_path() -> None:
+    file = parse_fields({"name": "dir/a.iso", "checksum": SHA, "size": 7})
+    assert CONTENT_TYPE.repository_key_of(file.fields) == "dir/a.iso"
 
 
 @pytest.mark.parametrize(
@@ -48,8 +57,7 @@ def test_the_natural_key_is_canonical_json_of_name_checksum_size() -> None:
     ],
 )
 def test_any_field_of_the_key_makes_another_key(other: dict[str, Any]) -> None:
-    base = parse_fields({"name": "a.iso", "checksum": SHA, "size": 7})
-    assert parse_fields(other).natural_key != base.natural_key
+    assert natural_key(other) != natural_key({"name": "a.iso", "checksum": SHA, "size": 7})
 
 
 _NAMES = st.text(
@@ -65,8 +73,8 @@ _NAMES = st.text(
 )
 def test_the_natural_key_gives_back_its_fields(name: str, size: int, digest: bytes) -> None:
     """No two different units share a key text: the text decodes to exactly their fields."""
-    file = parse_fields({"name": name, "checksum": digest.hex(), "size": size})
-    assert json.loads(file.natural_key) == [name, digest.hex(), size]
+    key = natural_key({"name": name, "checksum": digest.hex(), "size": size})
+    assert json.loads(key) == [name, digest.hex(), size]
 
 
 @pytest.mark.parametrize(
@@ -97,3 +105,34 @@ def test_the_natural_key_gives_back_its_fields(name: str, size: int, digest: byt
 def test_bad_fields_are_refused_with_a_reason(fields: dict[str, Any], reason: str) -> None:
     with pytest.raises(InvalidUnit, match=reason.replace(".", r"\.")):
         parse_fields(fields)
+
+
+SHA_A = hashlib.sha256(b"a").hexdigest()
+SHA_B = hashlib.sha256(b"b").hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# PULP_MANIFEST
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_manifest_line_is_path_sha256_size() -> None:
+    assert manifest_line("dir/a.iso", SHA_A, 12) == f"dir/a.iso,{SHA_A},12\n"
+
+
+@pytest.mark.parametrize("path", ["", "a\nb.iso", "a\rb", "a\0b"])
+def test_a_path_that_would_break_the_manifest_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="PULP_MANIFEST"):
+        manifest_line(path, SHA_A, 1)
+
+
+@given(
+    st.text(st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)), min_size=1),
+    st.sampled_from([SHA_A, SHA_B]),
+    st.integers(min_value=0, max_value=2**40),
+)
+def test_a_manifest_line_gives_back_its_entry(path: str, sha256: str, size: int) -> None:
+    line = manifest_line(path, sha256, size)
+    assert line.endswith("\n")
+    assert line.count("\n") == 1  # only "\n" ends a line: paths may hold other line separators
+    assert line[:-1].rsplit(",", 2) == [path, sha256, str(size)]

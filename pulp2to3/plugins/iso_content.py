@@ -1,47 +1,24 @@
-"""The ``migrate_content.iso`` step: staged Pulp 2 ISO units become file content and artifacts.
+"""The ISO content type: staged Pulp 2 ISO units become file content and artifacts.
 
-Planning splits the units still to migrate into id ranges of about ``BATCH_SIZE``; each range is
-one batch task. A batch maps every unit (``plugins.iso``), stores the files of downloaded units
-as artifacts (``storage``, in a thread), then writes everything set-based (``store.content``).
-A unit that cannot be migrated (bad fields, a missing or corrupt file, a path outside the Pulp 2
-root) is a per-unit failure: it stays unmigrated and the rest of the batch goes on.
+A batch maps every unit (``plugins.iso``), stores the files of downloaded units as artifacts
+(``storage``, in a thread), then writes everything set-based (``store.content``). A unit that
+cannot be migrated (bad fields, a missing or corrupt file, a path outside the Pulp 2 root) is a
+per-unit failure: it stays unmigrated and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 import asyncpg
-import structlog
 
 from pulp2to3 import storage
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, batch_task
-from pulp2to3.plugins import iso
+from pulp2to3.plugins import ContentType, MigratedUnits, iso
 from pulp2to3.pulp2.paths import UnsafePath
 from pulp2to3.settings import Settings
 from pulp2to3.store import content
-
-log = structlog.get_logger(__name__)
-
-STEP_CODE = "migrate_content.iso"
-BATCH_SIZE = 1000
-
-
-async def plan_iso_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
-    """One batch per ``BATCH_SIZE`` consecutive ISO units still to migrate."""
-    ranges = await content.plan_unit_ranges(connection, iso.CONTENT_TYPE, BATCH_SIZE)
-    return [
-        Batch(
-            key=f"{r.first_id}-{r.last_id}",
-            units=r.units,
-            args={"first_id": r.first_id, "last_id": r.last_id, "units": r.units},
-        )
-        for r in ranges
-    ]
-
 
 # Files handled per thread hop: enough to make the hop's cost small, few enough (in number and
 # in bytes that may be hashed or copied) that a cancelled batch stops soon.
@@ -55,10 +32,12 @@ Downloaded = tuple[content.StagedUnit, iso.IsoFile]
 def _row(
     unit: content.StagedUnit, file: iso.IsoFile, artifact: content.ArtifactRow | None
 ) -> Outcome:
+    fields = file.fields
     return content.FileContentRow(
         unit_id=unit.id,
-        natural_key=file.natural_key,
-        relative_path=file.relative_path,
+        natural_key=CONTENT_TYPE.natural_key_of(fields),
+        repo_key=CONTENT_TYPE.repository_key_of(fields),
+        relative_path=file.name,
         digest=file.checksum,
         size=file.size,
         artifact=artifact,
@@ -140,43 +119,27 @@ async def _migrate_units(units: Sequence[content.StagedUnit], settings: Settings
     return [outcomes[unit.id] for unit in units]
 
 
-async def migrate_iso_batch(
-    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
-) -> BatchResult:
-    """Migrate the ISO units of ``args``' id range that are not migrated yet (idempotent).
-
-    ``done`` counts the units of the batch that are migrated once it commits: the ones it
-    migrated, plus (when ``args`` has the planned ``units``) the ones an earlier attempt of the
-    same batch migrated and committed, so that a re-run records the same counters.
-    """
-    first_id, last_id = int(args["first_id"]), int(args["last_id"])
+async def migrate_iso_units(
+    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+) -> MigratedUnits:
+    """Migrate ``units`` (locked by the batch); idempotent, as it upserts on natural keys."""
     rows: list[content.FileContentRow] = []
     failures: list[tuple[str, str]] = []
-    async with connection.transaction():
-        units = await content.lock_units(connection, iso.CONTENT_TYPE, first_id, last_id)
-        outcomes = await _migrate_units(units, run.settings)
-        for unit, outcome in zip(units, outcomes, strict=True):
-            if isinstance(outcome, str):
-                failures.append((unit.pulp2_id, outcome))
-            else:
-                rows.append(outcome)
-        migrated = await content.save_file_content(connection, iso.PULP_TYPE, rows)
-    earlier = max(0, int(args.get("units", len(units))) - len(units))
-    log.info(
-        "iso_batch_migrated",
-        step=STEP_CODE,
-        first_id=first_id,
-        last_id=last_id,
-        migrated=migrated,
-        failed=len(failures),
-        earlier=earlier,
-    )
-    return BatchResult(done=migrated + earlier, failures=tuple(failures))
+    outcomes = await _migrate_units(units, settings)
+    for unit, outcome in zip(units, outcomes, strict=True):
+        if isinstance(outcome, str):
+            failures.append((unit.pulp2_id, outcome))
+        else:
+            rows.append(outcome)
+    migrated = await content.save_file_content(connection, CONTENT_TYPE.pulp_type, rows)
+    return MigratedUnits(migrated=migrated, failures=tuple(failures))
 
 
-STEP = Step(
-    code=STEP_CODE,
+CONTENT_TYPE = ContentType(
+    pulp2_type="iso",
+    pulp_type="file.file",
+    natural_key=("relative_path", "digest", "size"),
+    repository_key=("relative_path",),
     description="Migrate ISO content: files become artifacts, units become file content",
-    task=batch_task("pulp2to3.migrate_content.iso", STEP_CODE)(migrate_iso_batch),
-    plan_batches=plan_iso_batches,
+    migrate=migrate_iso_units,
 )

@@ -1,4 +1,10 @@
-"""Shared fixtures: a real PostgreSQL, one fresh database per test cloned from a template."""
+"""The database fixtures of the integration and acceptance tiers: a real PostgreSQL, one fresh
+database per test cloned from a template.
+
+A pytest plugin, registered by those tiers' conftest.py only: the unit tier neither imports it nor
+finds or starts a server. The server is resolved on first use, by the session fixture
+``server_url``.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from pulp2to3.settings import Settings, load_settings
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
+NewRun = Callable[..., Awaitable[Run]]
+
 
 def _answers(host: str, port: int) -> bool:
     try:
@@ -31,7 +39,8 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
-def _server_url() -> str:
+@pytest.fixture(scope="session")
+def server_url() -> str:
     """PULP2TO3_TEST_DATABASE_URL, else the local cluster, else an embedded server."""
     configured = os.environ.get("PULP2TO3_TEST_DATABASE_URL")
     if configured:
@@ -44,20 +53,17 @@ def _server_url() -> str:
     return start_embedded_server(Path(tempfile.mkdtemp(prefix="pulp2to3-test-pg-")))
 
 
-SERVER_URL = _server_url()
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(SERVER_URL)
+async def _admin(server: str, statement: str) -> None:
+    connection = await asyncpg.connect(server)
     try:
         await connection.execute(statement)
     finally:
         await connection.close()
 
 
-async def _build_template(name: str) -> None:
-    await _admin(f'CREATE DATABASE "{name}"')
-    connection = await asyncpg.connect(database.with_database(SERVER_URL, name))
+async def _build_template(server: str, name: str) -> None:
+    await _admin(server, f'CREATE DATABASE "{name}"')
+    connection = await asyncpg.connect(database.with_database(server, name))
     try:
         await init_db(connection)
     finally:
@@ -65,30 +71,30 @@ async def _build_template(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_database() -> Iterator[str]:
+def template_database(server_url: str) -> Iterator[str]:
     """A database with the whole schema, built once per test session."""
     name = f"pulp2to3_tpl_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_build_template(name))
+    asyncio.run(_build_template(server_url, name))
     yield name
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-def db_url(template_database: str) -> Iterator[str]:
+def db_url(server_url: str, template_database: str) -> Iterator[str]:
     """The URL of a fresh database holding the schema, dropped after the test."""
     name = f"pulp2to3_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    yield database.with_database(SERVER_URL, name)
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    yield database.with_database(server_url, name)
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-def empty_db_url() -> Iterator[str]:
+def empty_db_url(server_url: str) -> Iterator[str]:
     """The URL of a fresh database with no schema at all."""
     name = f"pulp2to3_e_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    yield database.with_database(SERVER_URL, name)
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    yield database.with_database(server_url, name)
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -99,7 +105,7 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def new_run(pool: asyncpg.Pool) -> Callable[[dict[str, Any]], Awaitable[Run]]:
+def new_run(pool: asyncpg.Pool) -> NewRun:
     """Make a running migration of ``plan`` (already expanded) and return its Run, as a
     batch task sees it. Settings come from the environment unless a test passes its own."""
 
@@ -114,3 +120,14 @@ def new_run(pool: asyncpg.Pool) -> Callable[[dict[str, Any]], Awaitable[Run]]:
         return Run(report_id=report_id, plan=parse_plan(plan), settings=settings or load_settings())
 
     return make
+
+
+async def backends_waiting_on_a_lock(connection: asyncpg.Connection) -> int:
+    """How many other backends of this database wait for a lock (a row or table lock held by an
+    uncommitted transaction). Outside a transaction: inside one, pg_stat_activity is read once."""
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "   AND wait_event_type = 'Lock'"
+    )
+    return count

@@ -1,27 +1,18 @@
-"""The ISO plugin's repository-side rules (pure): remotes, publications, distributions.
+"""Pulp 2 importer and distributor configs, read the same way for every plugin (pure).
 
-- An ``iso_importer`` becomes a ``file.file`` remote: ``config.feed`` is its url, the download
-  policy maps to Pulp 3's, and TLS, proxy and credential options take Pulp 3's field names.
-- A publication of a ``file.file`` repository version publishes every file at its relative path
-  plus a ``PULP_MANIFEST``: one ``relative_path,sha256,size`` line per file, sorted by path, as
-  Pulp's file plugin writes it.
-- An ``iso_distributor`` becomes a distribution served at its ``relative_url``, or, when it has
-  none, at the Pulp 2 repo id (where Pulp 2 published it), normalized.
+- An importer becomes a remote: ``config.feed`` is its url, the download policy maps to
+  Pulp 3's, and TLS, proxy and credential options take Pulp 3's field names.
+- A distributor becomes a distribution served at its ``relative_url``, or, when it has none, at
+  the Pulp 2 repo id (where Pulp 2 published it), normalized.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from pulp2to3.plugins import iso
-
-PULP_TYPE = iso.PULP_TYPE
-# The Pulp 2 distributor types whose distributors become distributions of this plugin.
-DISTRIBUTOR_TYPES: tuple[str, ...] = ("iso_distributor",)
-MANIFEST_NAME = "PULP_MANIFEST"
+from pulp2to3.plugins import InvalidBasePath, InvalidImporter, RemoteSpec
 
 # Pulp 2 download policy -> Pulp 3 remote policy; a missing policy is Pulp 2's default.
 POLICIES: Mapping[str, str] = {
@@ -43,23 +34,6 @@ _TEXT_OPTIONS: Mapping[str, str] = {
 }
 _TRUE_WORDS = frozenset({"true", "yes", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "0"})
-
-
-class InvalidImporter(ValueError):
-    """An importer whose config cannot make a Pulp 3 remote (a per-repository failure)."""
-
-
-class InvalidBasePath(ValueError):
-    """A distributor whose relative_url cannot be a base path (a per-distribution failure)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RemoteSpec:
-    """What a Pulp 2 importer's config becomes: a Pulp 3 remote's url, policy and options."""
-
-    url: str
-    policy: str
-    options: Mapping[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,23 +125,6 @@ def remote_from_importer(config: Mapping[str, Any]) -> RemoteSpec | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Publications
-# ---------------------------------------------------------------------------------------------
-
-
-def manifest_line(relative_path: str, sha256: str, size: int) -> str:
-    """One PULP_MANIFEST line, newline included."""
-    if any(char in relative_path for char in "\n\r\0") or not relative_path:
-        raise ValueError(f"relative path {relative_path!r} cannot be a PULP_MANIFEST entry")
-    return f"{relative_path},{sha256},{size}\n"
-
-
-def manifest_text(entries: Iterable[tuple[str, str, int]]) -> str:
-    """The whole PULP_MANIFEST of these files, sorted by relative path (code point order)."""
-    return "".join(manifest_line(*entry) for entry in sorted(entries, key=lambda e: e[0]))
-
-
-# ---------------------------------------------------------------------------------------------
 # Distributions
 # ---------------------------------------------------------------------------------------------
 
@@ -197,12 +154,3 @@ def base_path(config: Mapping[str, Any], repo_id: str) -> str:
     if relative_url is None or not relative_url.strip("/"):
         return normalize_base_path(repo_id)
     return normalize_base_path(relative_url)
-
-
-def distribution_name(repository_name: str, pulp2_repo_id: str, distributor_id: str) -> str:
-    """``<repository>-<distributor>``; with the Pulp 2 repo id between them when the
-    distributor belongs to a Pulp 2 repository of another name (several may feed one version).
-    """
-    if pulp2_repo_id == repository_name:
-        return f"{repository_name}-{distributor_id}"
-    return f"{repository_name}-{pulp2_repo_id}-{distributor_id}"

@@ -1,32 +1,24 @@
-"""The ISO plugin's pure repository-side rules: remotes, PULP_MANIFEST, base paths, names."""
+"""Importer and distributor configs as every plugin reads them: remotes, base paths, names."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulp2to3.plugins import iso_publish
-from pulp2to3.plugins.iso_publish import (
+from pulp2to3.plugins.pulp2_configs import (
     InvalidBasePath,
     InvalidImporter,
     RemoteSpec,
     base_path,
-    distribution_name,
     download_policy,
-    manifest_line,
-    manifest_text,
     normalize_base_path,
     proxy_url,
     remote_from_importer,
     remote_options,
 )
-
-SHA_A = hashlib.sha256(b"a").hexdigest()
-SHA_B = hashlib.sha256(b"b").hexdigest()
 
 # ---------------------------------------------------------------------------------------------
 # Remotes
@@ -158,51 +150,6 @@ def test_a_feed_that_is_not_text_is_refused() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# PULP_MANIFEST
-# ---------------------------------------------------------------------------------------------
-
-
-def test_a_manifest_line_is_path_sha256_size() -> None:
-    assert manifest_line("dir/a.iso", SHA_A, 12) == f"dir/a.iso,{SHA_A},12\n"
-
-
-@pytest.mark.parametrize("path", ["", "a\nb.iso", "a\rb", "a\0b"])
-def test_a_path_that_would_break_the_manifest_is_refused(path: str) -> None:
-    with pytest.raises(ValueError, match="PULP_MANIFEST"):
-        manifest_line(path, SHA_A, 1)
-
-
-def test_the_manifest_is_sorted_by_path_in_code_point_order() -> None:
-    text = manifest_text([("b.iso", SHA_B, 2), ("B.iso", SHA_A, 1), ("a/z.iso", SHA_A, 3)])
-    assert text == f"B.iso,{SHA_A},1\na/z.iso,{SHA_A},3\nb.iso,{SHA_B},2\n"
-
-
-def test_an_empty_manifest_is_empty() -> None:
-    assert manifest_text([]) == ""
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.text(
-                st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)),
-                min_size=1,
-            ),
-            st.sampled_from([SHA_A, SHA_B]),
-            st.integers(min_value=0, max_value=2**40),
-        ),
-        unique_by=lambda entry: entry[0],
-    )
-)
-def test_the_manifest_has_one_line_per_file_in_order(entries: list[tuple[str, str, int]]) -> None:
-    text = manifest_text(entries)
-    lines = text.split("\n")  # only "\n" ends a line: paths may hold other line separators
-    assert lines.pop() == ""
-    assert len(lines) == len(entries)
-    assert [f"{line}\n" for line in lines] == [manifest_line(*entry) for entry in sorted(entries)]
-
-
-# ---------------------------------------------------------------------------------------------
 # Base paths and names
 # ---------------------------------------------------------------------------------------------
 
@@ -270,14 +217,3 @@ def test_a_normalized_base_path_is_stable_and_clean(raw: str) -> None:
     assert not normalized.endswith("/")
     assert "//" not in normalized
     assert all(part not in (".", "..") for part in normalized.split("/"))
-
-
-def test_distribution_names() -> None:
-    assert distribution_name("file", "file", "iso_distributor") == "file-iso_distributor"
-    assert distribution_name("file", "file2", "iso_distributor") == "file-file2-iso_distributor"
-
-
-def test_the_plugin_types() -> None:
-    assert iso_publish.PULP_TYPE == "file.file"
-    assert iso_publish.DISTRIBUTOR_TYPES == ("iso_distributor",)
-    assert iso_publish.MANIFEST_NAME == "PULP_MANIFEST"

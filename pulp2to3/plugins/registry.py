@@ -1,0 +1,7 @@
+"""The supported plugins, by the plugin type a migration plan names."""
+
+from __future__ import annotations
+
+from pulp2to3.plugins import Plugin, iso_plugin
+
+PLUGINS: dict[str, Plugin] = {plugin.type: plugin for plugin in (iso_plugin.PLUGIN,)}
