@@ -12,11 +12,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
+
+from pulp2to3 import database
+from pulp2to3.schema import init_db
 
 BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"),)
 SYSTEM_USER = "postgres"
@@ -68,6 +73,10 @@ class PrivateServer:
         log = str(self.pgdata / "server.log")
         self._run("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", log, "-w", "start")
 
+    @property
+    def running(self) -> bool:
+        return (self.pgdata / "postmaster.pid").exists()
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
 
@@ -86,7 +95,35 @@ def private_server() -> Iterator[PrivateServer]:
         try:
             yield server
         finally:
-            if (server.pgdata / "postmaster.pid").exists():
+            if server.running:
                 server.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def _admin(server: PrivateServer, statement: str) -> None:
+    connection = await asyncpg.connect(server.url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def database_on(server: PrivateServer) -> AsyncIterator[str]:
+    """The URL of a new database with the schema on ``server``, dropped at the end (the server
+    is started again first if the test left it stopped)."""
+    name = f"pulp2to3_p_{uuid.uuid4().hex[:12]}"
+    await _admin(server, f'CREATE DATABASE "{name}"')
+    url = database.with_database(server.url, name)
+    connection = await asyncpg.connect(url)
+    try:
+        await init_db(connection)
+    finally:
+        await connection.close()
+    try:
+        yield url
+    finally:
+        if not server.running:
+            server.start()
+        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,10 @@ import pytest
 from pulp2to3 import database
 from pulp2to3.http.app import COMMAND_TIMEOUT
 from pulp2to3.http.errors import DATABASE_UNAVAILABLE
-from pulp2to3.schema import init_db
 from tests import queue_tasks
 from tests.http_support import app_for, client_for
 from tests.migration_support import eventually
-from tests.private_postgres import PrivateServer, private_server
+from tests.private_postgres import PrivateServer, database_on, private_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,30 +34,15 @@ def server() -> Iterator[PrivateServer]:
         yield running
 
 
-async def _admin(server: PrivateServer, statement: str) -> None:
-    connection = await asyncpg.connect(server.url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 async def outage_db(server: PrivateServer) -> AsyncIterator[str]:
-    """A database with the schema on the private server (which is running again at the end)."""
-    name = f"pulp2to3_o_{uuid.uuid4().hex[:12]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    url = database.with_database(server.url, name)
-    connection = await asyncpg.connect(url)
-    try:
-        await init_db(connection)
-        await connection.execute(queue_tasks.CREATE_EVENTS)
-    finally:
-        await connection.close()
-    yield url
-    if not (server.pgdata / "postmaster.pid").exists():
-        server.start()
-    await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with database_on(server) as url:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(queue_tasks.CREATE_EVENTS)
+        finally:
+            await connection.close()
+        yield url
 
 
 @pytest.fixture
