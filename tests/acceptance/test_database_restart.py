@@ -27,8 +27,8 @@ from tests.acceptance.test_migration import (
 from tests.migration_support import eventually, worker_env, workers
 from tests.private_postgres import PrivateServer, database_on, private_server
 
-# Enough for the content step to have several batches and the publication step two.
-SAMPLE: dict[str, Any] = dict(repos=30, units=2400, on_demand=0.5, overlap=0.3, seed=11)
+# Enough for the content step to have several batches and the publication step three.
+SAMPLE: dict[str, Any] = dict(repos=60, units=2400, on_demand=0.5, overlap=0.3, seed=11)
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -112,7 +112,7 @@ def cli_worker(outage_db: str, tmp_path: Path) -> Iterator[CliWorker]:
 async def test_a_busy_worker_lives_through_a_restart_and_its_job_runs_again_uncounted(
     server: PrivateServer, outage_app: procrastinate.App, outage_db: str, cli_worker: CliWorker
 ) -> None:
-    await outage_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=1)
+    await outage_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=3)
 
     async def started() -> bool:
         return await event_values(outage_db) == ["done:started"]
@@ -179,7 +179,7 @@ async def test_no_worker_counts_as_stalled_until_the_server_was_up_that_long(
 async def test_a_living_worker_pruned_as_stalled_registers_again_and_keeps_its_job(
     outage_app: procrastinate.App, outage_db: str, cli_worker: CliWorker
 ) -> None:
-    await outage_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=4)
+    await outage_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=6)
 
     async def started() -> bool:
         return await event_values(outage_db) == ["done:started"]
