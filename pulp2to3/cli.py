@@ -120,12 +120,19 @@ async def _serve_api(insecure_dev: bool) -> None:
         )
     from aiohttp import web
 
-    from pulp2to3.http.app import init
+    from pulp2to3 import database
+    from pulp2to3.http.app import COMMAND_TIMEOUT, init
     from pulp2to3.queue import app
+    from pulp2to3.queue.application import database_url
 
-    async with app.open_async():
+    # No connection made up front (the API may start while the database is down); a statement
+    # that gets no answer in time becomes a 503, never a request that hangs.
+    pool = await database.create_pool(
+        await database_url(), min_size=0, command_timeout=COMMAND_TIMEOUT
+    )
+    async with pool, app.open_async(pool=pool):
         await _require_schema()
-        runner = web.AppRunner(init(settings, app.connector.pool))  # type: ignore[attr-defined]
+        runner = web.AppRunner(init(settings, pool))
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.api_host, settings.api_port)
