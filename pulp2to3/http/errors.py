@@ -15,8 +15,8 @@ import structlog
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from pulp2to3.database import is_unavailable
 from pulp2to3.http.rendering import json_response
+from pulp2to3.store import is_unavailable
 
 log = structlog.get_logger(__name__)
 
