@@ -39,14 +39,16 @@ class CommandError(Exception):
 async def _init_db() -> None:
     from pulp2to3 import database
     from pulp2to3.queue.application import database_url
-    from pulp2to3.schema import init_db
+    from pulp2to3.schema import SchemaError, init_db
 
     connection = await database.connect(await database_url())
     try:
-        await init_db(connection)
+        applied = await init_db(connection)
+    except SchemaError as exc:
+        raise CommandError(str(exc)) from exc
     finally:
         await connection.close()
-    log.info("database_initialized")
+    log.info("database_initialized", migrations_applied=applied)
 
 
 def cmd_init_db(args: argparse.Namespace) -> None:
@@ -118,12 +120,19 @@ async def _serve_api(insecure_dev: bool) -> None:
         )
     from aiohttp import web
 
-    from pulp2to3.http.app import init
+    from pulp2to3 import database
+    from pulp2to3.http.app import COMMAND_TIMEOUT, init
     from pulp2to3.queue import app
+    from pulp2to3.queue.application import database_url
 
-    async with app.open_async():
+    # No connection made up front (the API may start while the database is down); a statement
+    # that gets no answer in time becomes a 503, never a request that hangs.
+    pool = await database.create_pool(
+        await database_url(), min_size=0, command_timeout=COMMAND_TIMEOUT
+    )
+    async with pool, app.open_async(pool=pool):
         await _require_schema()
-        runner = web.AppRunner(init(settings, app.connector.pool))  # type: ignore[attr-defined]
+        runner = web.AppRunner(init(settings, pool))
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.api_host, settings.api_port)

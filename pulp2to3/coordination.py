@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
+from typing import NamedTuple
 
 
 class TaskState(enum.StrEnum):
@@ -35,7 +36,6 @@ class StepStatus(enum.StrEnum):
 class ReportStatus(enum.StrEnum):
     WAITING = "waiting"
     RUNNING = "running"
-    CANCELING = "canceling"
     CANCELED = "canceled"
     PAUSING = "pausing"
     PAUSED = "paused"
@@ -85,12 +85,19 @@ class ReportState:
             seen.add(step.code)
 
 
+class StepEnd(NamedTuple):
+    """A step to close, and how it ended."""
+
+    code: str
+    status: StepStatus
+
+
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """What to change, in this order: close steps, skip steps, start steps, close the report
     (or, for a pausing one, call it paused)."""
 
-    close_steps: tuple[tuple[str, StepStatus], ...] = ()
+    close_steps: tuple[StepEnd, ...] = ()
     skip_steps: tuple[str, ...] = ()
     start_steps: tuple[str, ...] = ()
     finish_report: ReportStatus | None = None
@@ -118,7 +125,7 @@ def decide(state: ReportState) -> Decision:
     for step in state.steps:
         if step.status is StepStatus.RUNNING and not step.unfinished_tasks:
             statuses[step.code] = StepStatus.FAILED if step.failed_tasks else StepStatus.COMPLETED
-            closed.append((step.code, statuses[step.code]))
+            closed.append(StepEnd(step.code, statuses[step.code]))
     waiting = [step for step in state.steps if statuses[step.code] is StepStatus.WAITING]
     failed = [code for code, status in statuses.items() if status is StepStatus.FAILED]
     if failed:

@@ -12,6 +12,9 @@ from pulp2to3.http.errors import error_middleware
 from pulp2to3.settings import Settings
 
 API_ROOT = "/pulp/api/v3/"
+# Seconds a statement of the API may take before the request is answered 503 (a database that
+# vanished without closing its sockets must not hold requests for the TCP timeout).
+COMMAND_TIMEOUT = 30.0
 
 
 def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:

@@ -149,8 +149,7 @@ SCHEMAS: dict[str, Schema] = {
             "status": enum(StepStatus),
             "needs": {
                 **array(STRING),
-                "description": "The codes of the steps that must complete before this one"
-                " starts.",
+                "description": "The codes of the steps that must complete before this one starts.",
             },
             "total": COUNT,
             "done": COUNT,

@@ -31,6 +31,11 @@ from tests.migration_support import (
 from tests.waiting_support import eventually
 
 API = "/pulp/api/v3/"
+CREATED_BY_STEP = {
+    "create_repositories": ("repositories/", "remotes/"),
+    "create_publications": ("publications/",),
+    "create_distributions": ("distributions/",),
+}
 HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
 STEP_ORDER = [
     "premigrate",
@@ -209,6 +214,16 @@ async def test_a_full_migration_through_http_with_two_workers(
         assert max(t["finished_at"] for t in step_tasks[earlier]) <= min(
             t["started_at"] for t in step_tasks[later]
         )
+    # The tasks name what they created: every repository, remote, publication and distribution.
+    for code, listings in CREATED_BY_STEP.items():
+        created = [href for task in step_tasks[code] for href in task["created_resources"]]
+        listed = [
+            item["pulp_href"]
+            for listing in listings
+            for item in (await call(client, "GET", f"{API}{listing}?limit=1000", 200))["results"]
+        ]
+        assert sorted(created) == sorted(listed), code
+    assert all(not task["created_resources"] for task in step_tasks["migrate_content.iso"])
 
     await check_content_app(client, sample)
 

@@ -15,6 +15,7 @@ from pulp2to3.coordination import (
     Decision,
     ReportState,
     ReportStatus,
+    StepEnd,
     StepState,
     StepStatus,
     TaskState,
@@ -61,19 +62,23 @@ def test_a_step_with_unfinished_tasks_is_waited_for() -> None:
 
 def test_a_finished_step_closes_and_the_next_starts_in_the_same_decision() -> None:
     state = line(step("a", C), step("b", R, completed=2), step("c", W))
-    assert decide(state) == Decision(close_steps=(("b", C),), start_steps=("c",), requeue=True)
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", C),), start_steps=("c",), requeue=True
+    )
 
 
 def test_the_last_step_closing_completes_the_report() -> None:
     state = line(step("a", C), step("b", R, completed=1))
-    assert decide(state) == Decision(close_steps=(("b", C),), finish_report=ReportStatus.COMPLETED)
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", C),), finish_report=ReportStatus.COMPLETED
+    )
 
 
 @pytest.mark.parametrize("bad", [TaskState.FAILED, TaskState.CANCELED])
 def test_a_task_failed_for_good_fails_the_step_and_the_report(bad: TaskState) -> None:
     state = line(StepState("a", R, {TaskState.COMPLETED: 5, bad: 1}), step("b", W))
     assert decide(state) == Decision(
-        close_steps=(("a", F),),
+        close_steps=(StepEnd("a", F),),
         skip_steps=("b",),
         finish_report=ReportStatus.FAILED,
         failed_step="a",
@@ -82,7 +87,7 @@ def test_a_task_failed_for_good_fails_the_step_and_the_report(bad: TaskState) ->
 
 def test_a_step_without_tasks_closes_at_once() -> None:
     assert decide(line(step("a", R))) == Decision(
-        close_steps=(("a", C),), finish_report=ReportStatus.COMPLETED
+        close_steps=(StepEnd("a", C),), finish_report=ReportStatus.COMPLETED
     )
 
 
@@ -103,7 +108,7 @@ def test_a_step_waits_until_every_step_it_needs_completed() -> None:
         step("b", R, running=1),
         step("c", W, "ab"),
     )
-    assert decide(state) == Decision(close_steps=(("a", C),), requeue=True)
+    assert decide(state) == Decision(close_steps=(StepEnd("a", C),), requeue=True)
 
 
 def test_steps_finished_together_close_together_and_start_what_needs_them() -> None:
@@ -115,7 +120,7 @@ def test_steps_finished_together_close_together_and_start_what_needs_them() -> N
         step("e", W, "d"),
     )
     assert decide(state) == Decision(
-        close_steps=(("b", C), ("c", C)), start_steps=("d",), requeue=True
+        close_steps=(StepEnd("b", C), StepEnd("c", C)), start_steps=("d",), requeue=True
     )
 
 
@@ -129,7 +134,9 @@ def test_a_failed_step_skips_every_waiting_step_and_lets_the_running_ones_finish
         step("d", W, "b"),
         step("e", W, "a"),
     )
-    assert decide(state) == Decision(close_steps=(("b", F),), skip_steps=("d", "e"), requeue=True)
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", F),), skip_steps=("d", "e"), requeue=True
+    )
     finishing = report(
         step("a", C),
         step("b", F, "a"),
@@ -138,7 +145,7 @@ def test_a_failed_step_skips_every_waiting_step_and_lets_the_running_ones_finish
         step("e", S, "a"),
     )
     assert decide(finishing) == Decision(
-        close_steps=(("c", C),), finish_report=ReportStatus.FAILED, failed_step="b"
+        close_steps=(StepEnd("c", C),), finish_report=ReportStatus.FAILED, failed_step="b"
     )
 
 
@@ -149,7 +156,9 @@ def test_the_report_names_the_first_failed_step() -> None:
         step("c", R, "a", canceled=1),
     )
     assert decide(state) == Decision(
-        close_steps=(("b", F), ("c", F)), finish_report=ReportStatus.FAILED, failed_step="b"
+        close_steps=(StepEnd("b", F), StepEnd("c", F)),
+        finish_report=ReportStatus.FAILED,
+        failed_step="b",
     )
 
 
