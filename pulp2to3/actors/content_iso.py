@@ -32,6 +32,9 @@ BATCH_SIZE = 1000
 
 async def plan_iso_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
     """One batch per ``BATCH_SIZE`` consecutive ISO units still to migrate."""
+    removed = await asyncio.to_thread(storage.remove_temporary_files, run.settings.media_root)
+    if removed:
+        log.warning("temporary_files_removed", step=STEP_CODE, files=removed)
     ranges = await content.plan_unit_ranges(connection, iso.CONTENT_TYPE, BATCH_SIZE)
     return [
         Batch(

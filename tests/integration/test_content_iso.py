@@ -26,6 +26,7 @@ from pulp2to3.actors import content_iso
 from pulp2to3.actors.content_iso import STEP, migrate_iso_batch, plan_iso_batches
 from pulp2to3.actors.steps import Batch, BatchResult, Run
 from pulp2to3.settings import Settings, load_settings
+from tests.filesystems import resize, small_filesystem
 
 PLAN = {"plugins": [{"type": "iso"}]}
 NewRun = Callable[..., Awaitable[Run]]
@@ -614,3 +615,47 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
     rows = await snapshot(pool)
     assert rows["content"] == []
     assert not any(migrated for _, migrated, _ in rows["pulp2_content"])
+
+
+async def test_a_full_media_root_fails_the_units_that_do_not_fit_then_a_rerun_completes(
+    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, tmp_path: Path
+) -> None:
+    """The media root is a 64 KiB tmpfs (the Pulp 2 tree on the disk: files are copied): the
+    units too big for it fail, named with ENOSPC, the others migrate, and no temporary file is
+    left; a crash's leftover is removed by the re-run, which completes once space is freed."""
+    with small_filesystem(tmp_path / "small", 64 << 10) as media:
+        tree = dataclasses.replace(tree, media=media)
+        small = [tree.unit(f"s{n}", f"small-{n}.iso", f"small {n}\n".encode()) for n in range(3)]
+        big = [tree.unit(f"b{n}", f"big-{n}.iso", os.urandom(100 << 10)) for n in range(2)]
+        await stage(pool, tree)
+        run = await new_run(PLAN, settings_for(tree))
+        (batch,) = await plan(pool, run)
+
+        result = await migrate(pool, run, batch)
+
+        assert result.done == 3
+        assert sorted(pulp2_id for pulp2_id, _ in result.failures) == ["b0", "b1"]
+        for _, reason in result.failures:
+            assert "no space left on the media root" in reason
+            assert "(ENOSPC)" in reason
+        assert len(media_files(tree)) == 3
+        assert not list(media.rglob("*.part"))
+
+        leftover = media / "artifact" / ".tmp-killed.part"  # what a SIGKILL mid-copy leaves
+        leftover.write_bytes(b"half a file")
+        resize(media, 1 << 20)
+        (batch,) = await plan(pool, run)
+        assert not leftover.exists()
+
+        assert await migrate(pool, run, batch) == BatchResult(done=2)  # the two that failed
+
+        artifacts = await fetch(pool, "SELECT sha256, size, file FROM artifact")
+        sources = [tree.source(row) for row in small + big]
+        expected = {(hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in sources}
+        assert {(a["sha256"], a["size"]) for a in artifacts} == expected
+        assert media_files(tree) == sorted(media / a["file"] for a in artifacts)
+        for a in artifacts:
+            assert hashlib.sha256((media / a["file"]).read_bytes()).hexdigest() == a["sha256"]
+        rows = await snapshot(pool)
+        assert [len(rows[t]) for t in ("content", "file_content", "content_artifact")] == [5] * 3
+        assert all(migrated for _, migrated, _ in rows["pulp2_content"])
