@@ -111,17 +111,32 @@ async def _serve_api(insecure_dev: bool) -> None:
         )
     from aiohttp import web
 
+    from pulp2to3.http import limits
     from pulp2to3.http.app import init
     from pulp2to3.queue import app
 
     async with app.open_async():
         await _require_schema()
-        runner = web.AppRunner(init(settings, app.connector.pool))  # type: ignore[attr-defined]
+        handler_args = limits.handler_args(settings.api_read_timeout)
+        pool = app.connector.pool  # type: ignore[attr-defined]
+        runner = web.AppRunner(init(settings, pool), **handler_args)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, settings.api_host, settings.api_port)
+            cap = limits.fit_open_files(settings.api_max_connections)
+            site = limits.LimitedSite(
+                runner,
+                settings.api_host,
+                settings.api_port,
+                max_connections=cap,
+                handler_args=handler_args,
+            )
             await site.start()
-            log.info("api_listening", url=f"http://{settings.api_host}:{settings.api_port}/")
+            log.info(
+                "api_listening",
+                url=f"http://{settings.api_host}:{settings.api_port}/",
+                max_connections=cap,
+                read_timeout=settings.api_read_timeout,
+            )
             await asyncio.Event().wait()  # until the process is interrupted
         finally:
             await runner.cleanup()
