@@ -109,7 +109,6 @@ async def _serve_api(insecure_dev: bool) -> None:
             "PULP2TO3_ADMIN_PASSWORD is not set: the API refuses to start without credentials"
             " (use --insecure-dev to run without a password on a development machine)"
         )
-    from aiohttp import web
 
     from pulp2to3.http import limits
     from pulp2to3.http.app import init
@@ -117,20 +116,14 @@ async def _serve_api(insecure_dev: bool) -> None:
 
     async with app.open_async():
         await _require_schema()
-        handler_args = limits.handler_args(settings.api_read_timeout)
-        pool = app.connector.pool  # type: ignore[attr-defined]
-        runner = web.AppRunner(init(settings, pool), **handler_args)
-        await runner.setup()
-        try:
-            cap = limits.fit_open_files(settings.api_max_connections)
-            site = limits.LimitedSite(
-                runner,
-                settings.api_host,
-                settings.api_port,
-                max_connections=cap,
-                handler_args=handler_args,
-            )
-            await site.start()
+        cap = limits.fit_open_files(settings.api_max_connections)
+        async with limits.serving(
+            init(settings, app.connector.pool),  # type: ignore[attr-defined]
+            settings.api_host,
+            settings.api_port,
+            read_timeout=settings.api_read_timeout,
+            max_connections=cap,
+        ):
             log.info(
                 "api_listening",
                 url=f"http://{settings.api_host}:{settings.api_port}/",
@@ -138,8 +131,6 @@ async def _serve_api(insecure_dev: bool) -> None:
                 read_timeout=settings.api_read_timeout,
             )
             await asyncio.Event().wait()  # until the process is interrupted
-        finally:
-            await runner.cleanup()
 
 
 def cmd_api(args: argparse.Namespace) -> None:

@@ -23,8 +23,8 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app = web.Application(
         middlewares=[
             error_middleware,
-            body_timeout_middleware(settings.api_read_timeout),
             auth_middleware(credentials),
+            body_timeout_middleware(settings.api_read_timeout),
             null_character_middleware,
         ]
     )

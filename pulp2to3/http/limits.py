@@ -17,7 +17,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
+from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
@@ -39,11 +41,16 @@ RESERVED_FILES = 100
 # any of them can be refused and closed.
 BACKLOG = 128
 _RETRY_AFTER_SECONDS = 1
+_AIOHTTP_LINGERING_TIME = 10.0  # its default
 
 
 def handler_args(read_timeout: float) -> dict[str, Any]:
-    """The ``web.AppRunner`` arguments that close connections idle for ``read_timeout``."""
-    return {"keepalive_timeout": read_timeout}
+    """The ``web.AppRunner`` arguments that close connections idle for ``read_timeout``; the
+    unread rest of a body answered early (401, 408, 413) is not waited for longer either."""
+    return {
+        "keepalive_timeout": read_timeout,
+        "lingering_time": min(_AIOHTTP_LINGERING_TIME, read_timeout),
+    }
 
 
 def body_timeout_middleware(read_timeout: float) -> Middleware:
@@ -166,6 +173,11 @@ class LimitedSite(web.BaseSite):
     def port(self) -> int:
         return self._port
 
+    @property
+    def open_connections(self) -> int:
+        """Connections open and not asked to close."""
+        return len(self._open)
+
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
@@ -196,3 +208,19 @@ class LimitedSite(web.BaseSite):
     def forget(self, connection: _Connection) -> None:
         self._open.pop(connection, None)
         self._finishing -= connection.finishing
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: web.Application, host: str, port: int, *, read_timeout: float, max_connections: int
+) -> AsyncIterator[LimitedSite]:
+    """``app`` served on ``host:port`` (0: any free port) with these limits until exit."""
+    args = handler_args(read_timeout)
+    runner = web.AppRunner(app, **args)
+    await runner.setup()
+    try:
+        site = LimitedSite(runner, host, port, max_connections=max_connections, handler_args=args)
+        await site.start()
+        yield site
+    finally:
+        await runner.cleanup()
