@@ -9,9 +9,9 @@
   when it is waiting for a request, after its response otherwise. When none can be closed that
   way (as many are finishing a response already), new ones are answered 503 and closed
   (``LimitedSite``). So at most twice the cap are open, plus those accepted in one turn of the
-  event loop; ``fit_open_files`` raises the process's open-files limit
-  for them (up to its hard limit), or lowers the cap: running out of file handles would stop
-  the API accepting anything, and make asyncio log every failed accept.
+  event loop; ``fit_open_files`` raises the process's open-files limit for them (up to its
+  hard limit), or lowers the cap: running out of file handles would stop the API accepting
+  anything, and make asyncio log every failed accept.
 """
 
 from __future__ import annotations
