@@ -21,6 +21,7 @@ from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
+from tests.filesystems_support import resize, small_filesystem
 from tests.migration_support import (
     actual_state,
     base_path,
@@ -513,3 +514,33 @@ async def test_a_missing_file_and_a_file_outside_the_root_are_named_unit_failure
     # Nothing from outside the root was read into the artifact storage.
     hashes = {hashlib.sha256((media_root / row["file"]).read_bytes()).hexdigest() for row in stored}
     assert escaping["checksum"] not in hashes
+
+
+async def test_a_full_media_root_fails_units_by_name_then_a_rerun_completes_the_same(
+    client: Client, db_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    """The media root is a tmpfs with room for about half the files (the sample's tree is on
+    another filesystem: every file is copied). The units that do not fit fail, named with
+    ENOSPC; no temporary file stays; with space freed, the next run completes the same as an
+    undisturbed one."""
+    small = generate_sample(tmp_path / "small", repos=3, units=120, on_demand=0.2, seed=11)
+    with small_filesystem(tmp_path / "media", 160 << 10) as media_root:
+        env = worker_env(db_url, small, media_root)
+        with workers(2, env):
+            report = await wait_finished(client, await start(client, small))
+        content = next(s for s in report["steps"] if s["code"] == "migrate_content.iso")
+        assert content["failed"] > 0, report
+        assert content["done"] + content["failed"] == small.units
+        for failure in content["failed_units"]:
+            assert "(ENOSPC)" in failure["reason"], failure
+        # Then the publications' PULP_MANIFEST files have no room either: that step fails.
+        assert report["status"] == "failed", report
+        assert "No space left on device" in report["error"]
+        assert not list(media_root.rglob("*.part"))
+
+        resize(media_root, 16 << 20)
+        with workers(2, env):
+            report = await wait_finished(client, await start(client, small))
+        assert report["status"] == "completed", report
+        await check_result(pool, small, media_root)
+        assert not list(media_root.rglob("*.part"))
