@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.migration_support import eventually
+from tests.waiting_support import eventually
 
 OPEN_FILES = 300  # the API's soft and hard limit: what 20,000 connections are to 1,024
 HALF_OPEN = 1000
