@@ -118,9 +118,9 @@ async def _serve_api(insecure_dev: bool) -> None:
             "PULP2TO3_ADMIN_PASSWORD is not set: the API refuses to start without credentials"
             " (use --insecure-dev to run without a password on a development machine)"
         )
-    from aiohttp import web
 
     from pulp2to3 import database
+    from pulp2to3.http import limits
     from pulp2to3.http.app import COMMAND_TIMEOUT, init
     from pulp2to3.queue import app
     from pulp2to3.queue.application import database_url
@@ -132,15 +132,21 @@ async def _serve_api(insecure_dev: bool) -> None:
     )
     async with pool, app.open_async(pool=pool):
         await _require_schema()
-        runner = web.AppRunner(init(settings, pool))
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, settings.api_host, settings.api_port)
-            await site.start()
-            log.info("api_listening", url=f"http://{settings.api_host}:{settings.api_port}/")
+        cap = limits.fit_open_files(settings.api_max_connections)
+        async with limits.serving(
+            init(settings, pool),
+            settings.api_host,
+            settings.api_port,
+            read_timeout=settings.api_read_timeout,
+            max_connections=cap,
+        ):
+            log.info(
+                "api_listening",
+                url=f"http://{settings.api_host}:{settings.api_port}/",
+                max_connections=cap,
+                read_timeout=settings.api_read_timeout,
+            )
             await asyncio.Event().wait()  # until the process is interrupted
-        finally:
-            await runner.cleanup()
 
 
 def cmd_api(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ from pulp2to3.http import content_app, migrations, openapi, state, status, views
 from pulp2to3.http.auth import Credentials, auth_middleware
 from pulp2to3.http.bodies import null_character_middleware
 from pulp2to3.http.errors import error_middleware
+from pulp2to3.http.limits import body_timeout_middleware
 from pulp2to3.settings import Settings
 
 API_ROOT = "/pulp/api/v3/"
@@ -23,7 +24,12 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     if settings.admin_password is not None:  # None only with --insecure-dev (the CLI checks)
         credentials = Credentials.hashed(settings.admin_user, settings.admin_password)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(credentials), null_character_middleware]
+        middlewares=[
+            error_middleware,
+            auth_middleware(credentials),
+            body_timeout_middleware(settings.api_read_timeout),
+            null_character_middleware,
+        ]
     )
     app[state.SETTINGS] = settings
     app[state.POOL] = pool

@@ -16,7 +16,7 @@ from pulp2to3 import database
 from pulp2to3.http import app as http_app
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
-from tests.acceptance.test_migration import (
+from tests.migration_http_support import (
     HEADERS,
     Client,
     check_files,
@@ -24,8 +24,9 @@ from tests.acceptance.test_migration import (
     check_result,
     start,
 )
-from tests.migration_support import eventually, worker_env, workers
-from tests.private_postgres import PrivateServer, database_on, private_server
+from tests.migration_support import worker_env, workers
+from tests.private_postgres_support import PrivateServer, database_on, private_server
+from tests.waiting_support import eventually
 
 # Enough for the content step to have several batches and the publication step three.
 SAMPLE: dict[str, Any] = dict(repos=60, units=2400, on_demand=0.5, overlap=0.3, seed=11)

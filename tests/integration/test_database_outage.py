@@ -20,8 +20,8 @@ from pulp2to3.http.app import COMMAND_TIMEOUT
 from pulp2to3.http.errors import DATABASE_UNAVAILABLE
 from tests import queue_tasks
 from tests.http_support import app_for, client_for
-from tests.migration_support import eventually
-from tests.private_postgres import PrivateServer, database_on, private_server
+from tests.private_postgres_support import PrivateServer, database_on, private_server
+from tests.waiting_support import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +69,14 @@ async def job_rows(url: str) -> list[asyncpg.Record]:
     )
 
 
+async def release(url: str, value: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await queue_tasks.release(connection, value)
+    finally:
+        await connection.close()
+
+
 async def event_values(url: str) -> list[str]:
     return [row["value"] for row in await fetch(url, "SELECT value FROM test_event ORDER BY at")]
 
@@ -112,17 +120,23 @@ def cli_worker(outage_db: str, tmp_path: Path) -> Iterator[CliWorker]:
 async def test_a_busy_worker_lives_through_a_restart_and_its_job_runs_again_uncounted(
     server: PrivateServer, outage_app: procrastinate.App, outage_db: str, cli_worker: CliWorker
 ) -> None:
-    await outage_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=3)
+    await outage_app.configure_task("tests.record_when_released").defer_async(value="done")
 
     async def started() -> bool:
         return await event_values(outage_db) == ["done:started"]
 
     await eventually(started, 30, "the job to start")
     await asyncio.to_thread(server.stop)
-    # The job's second write meets the outage; the failure cannot be recorded either.
+    # The job's next look for its release meets the outage; the failure cannot be recorded either.
     await eventually(lambda: cli_worker.logged("task_record_failed"), 30, "the job to fail")
     assert await cli_worker.logged("database_unreachable")
     await asyncio.to_thread(server.start)
+
+    async def started_again() -> bool:
+        return await event_values(outage_db) == ["done:started", "done:started"]
+
+    await eventually(started_again, 30, "the interrupted job to run again")
+    await release(outage_db, "done")
 
     async def succeeded() -> bool:
         return [row["status"] for row in await job_rows(outage_db)] == ["succeeded"]
@@ -179,7 +193,7 @@ async def test_no_worker_counts_as_stalled_until_the_server_was_up_that_long(
 async def test_a_living_worker_pruned_as_stalled_registers_again_and_keeps_its_job(
     outage_app: procrastinate.App, outage_db: str, cli_worker: CliWorker
 ) -> None:
-    await outage_app.configure_task("tests.sleep_then_record").defer_async(value="done", seconds=6)
+    await outage_app.configure_task("tests.record_when_released").defer_async(value="done")
 
     async def started() -> bool:
         return await event_values(outage_db) == ["done:started"]
@@ -193,6 +207,7 @@ async def test_a_living_worker_pruned_as_stalled_registers_again_and_keeps_its_j
 
     await eventually(registered_again, 30, "the worker to register again")
     [worker] = await fetch(outage_db, "SELECT id FROM procrastinate_workers")
+    await release(outage_db, "done")
 
     async def finished() -> bool:
         return [row["status"] for row in await job_rows(outage_db)] == ["succeeded"]

@@ -27,8 +27,7 @@ from pulp2to3.plugins.rpm.publish import (
 )
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.sample.rpm_documents import repodata_templates
-from tests.unit.test_sample import Documents, read
-from tests.unit.test_sample_rpm import local
+from tests.sample_support import Documents, local, read
 
 
 @dataclasses.dataclass(frozen=True)
