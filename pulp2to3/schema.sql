@@ -105,7 +105,18 @@ CREATE TABLE IF NOT EXISTS migration_batch_progress (
     batch_key  text    NOT NULL,
     done       bigint  NOT NULL DEFAULT 0 CHECK (done >= 0),
     failed     bigint  NOT NULL DEFAULT 0 CHECK (failed >= 0),
+    -- When the batch last finished (the database's clock): the samples of rates and ETAs.
+    recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (report_id, step_code, batch_key)
+);
+
+-- Each time a migration was paused (until resumed; NULL while it still is): paused time is
+-- left out of rates.
+CREATE TABLE IF NOT EXISTS migration_pause (
+    report_id   uuid        NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    paused_at   timestamptz NOT NULL,
+    resumed_at  timestamptz,
+    PRIMARY KEY (report_id, paused_at)
 );
 
 -- Per-unit failures (a missing file, a path outside the root): counted and named, never fatal.

@@ -117,8 +117,20 @@ UPDATE migration_report
  WHERE id = $1
 
 -- set_report_status --
--- An unfinished report changes state (pausing, paused, running again)
-UPDATE migration_report SET status = $2 WHERE id = $1
+-- An unfinished report changes state (pausing, paused, running again); the time it spends
+-- paused (from paused to running again) is recorded for rates
+WITH changed AS (
+    UPDATE migration_report SET status = $2 WHERE id = $1 RETURNING id
+), paused AS (
+    INSERT INTO migration_pause (report_id, paused_at)
+    SELECT id, now() FROM changed
+     WHERE $2 = 'paused'
+       AND NOT EXISTS (SELECT 1 FROM migration_pause
+                        WHERE report_id = $1 AND resumed_at IS NULL)
+)
+UPDATE migration_pause SET resumed_at = now()
+ WHERE report_id = $1 AND resumed_at IS NULL AND $2 = 'running'
+   AND EXISTS (SELECT 1 FROM changed)
 
 -- finish_report --
 -- Close a report (completed, failed or canceled) with an optional error
@@ -177,7 +189,7 @@ DELETE FROM procrastinate_jobs WHERE lock = $1 AND status IN ('succeeded', 'fail
 INSERT INTO migration_batch_progress (report_id, step_code, batch_key, done, failed)
 VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (report_id, step_code, batch_key)
-    DO UPDATE SET done = EXCLUDED.done, failed = EXCLUDED.failed
+    DO UPDATE SET done = EXCLUDED.done, failed = EXCLUDED.failed, recorded_at = now()
 
 -- forget_unit_failures --
 -- A batch that runs again names its failures anew
