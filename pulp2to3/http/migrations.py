@@ -100,12 +100,16 @@ def _report_json(report: reports.ReportView) -> dict[str, Any]:
                 "finished_at": _time(step.finished_at),
                 "tasks": [task_href(job_id) for job_id in step.job_ids],
                 "task_counts": step.task_counts,
+                "units_per_second": step.rate,
+                "eta_seconds": step.eta,
                 "failed_units": [
                     {"unit": unit, "reason": reason} for unit, reason in step.failures
                 ],
             }
             for step in report.steps
         ],
+        "units_per_second": report.rate,
+        "eta_seconds": report.eta,
     }
 
 

@@ -37,6 +37,20 @@ TIME: Schema = {"type": "string", "format": "date-time"}
 INTEGER: Schema = {"type": "integer"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
 BOOLEAN: Schema = {"type": "boolean"}
+RATE: Schema = {
+    "type": "number",
+    "minimum": 0,
+    "nullable": True,
+    "description": "Units per second over the last minute of running time (paused time left"
+    " out); null while not running or before enough was seen.",
+}
+ETA: Schema = {
+    "type": "number",
+    "minimum": 0,
+    "nullable": True,
+    "description": "Seconds until what is left is done at that rate; null while the rate is"
+    " null or zero.",
+}
 
 
 def ref(name: str) -> Schema:
@@ -158,6 +172,8 @@ SCHEMAS: dict[str, Schema] = {
             "finished_at": nullable(TIME),
             "tasks": array(HREF),
             "task_counts": ref("TaskCounts"),
+            "units_per_second": RATE,
+            "eta_seconds": ETA,
             "failed_units": {
                 **array(ref("FailedUnit")),
                 "description": "The first units the step could not migrate (``failed`` counts "
@@ -176,6 +192,8 @@ SCHEMAS: dict[str, Schema] = {
             "finished_at": nullable(TIME),
             "error": nullable(STRING),
             "steps": array(ref("MigrationStep")),
+            "units_per_second": RATE,
+            "eta_seconds": ETA,
         }
     ),
     "MigrationReportPatch": closed(

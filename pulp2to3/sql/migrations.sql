@@ -133,3 +133,31 @@ SELECT report_id, step_code, pulp2_id, reason
          WHERE report_id = ANY($1::uuid[])) AS numbered
  WHERE n <= 100
  ORDER BY report_id, step_code, pulp2_id
+
+-- report_pauses --
+-- When the unfinished ones of some reports ($1) were paused and resumed (epoch seconds), and
+-- the database's time: the clock of every sample
+SELECT r.id AS report_id, extract(epoch FROM now())::float8 AS now,
+       extract(epoch FROM p.paused_at)::float8 AS paused_at,
+       extract(epoch FROM p.resumed_at)::float8 AS resumed_at
+  FROM migration_report r
+  LEFT JOIN migration_pause p ON p.report_id = r.id
+ WHERE r.id = ANY($1::uuid[]) AND r.status IN ('running', 'pausing', 'paused')
+
+-- report_recent_batches --
+-- When the recent batches of the unfinished ones of some reports ($1) finished and how many
+-- units each counted: those of the last $2 seconds, and as much further back as the reports
+-- were paused
+WITH unfinished AS (
+    SELECT r.id,
+           COALESCE(sum(COALESCE(p.resumed_at, now()) - p.paused_at), interval '0') AS paused
+      FROM migration_report r
+      LEFT JOIN migration_pause p ON p.report_id = r.id
+     WHERE r.id = ANY($1::uuid[]) AND r.status IN ('running', 'pausing', 'paused')
+     GROUP BY r.id
+)
+SELECT b.report_id, b.step_code, extract(epoch FROM b.recorded_at)::float8 AS at,
+       b.done + b.failed AS units
+  FROM migration_batch_progress b
+  JOIN unfinished u ON u.id = b.report_id
+ WHERE b.recorded_at >= now() - make_interval(secs => $2) - u.paused

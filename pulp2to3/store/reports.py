@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from pulp2to3 import rates
 from pulp2to3.coordination import ReportState, ReportStatus, StepState, StepStatus, TaskState
 from pulp2to3.database import queries
 from pulp2to3.store.views import ListQueries, count_and_rows, get_rows, snapshot
@@ -202,6 +203,10 @@ class StepView:
     task_counts: dict[str, int]
     # (unit, reason) of the first units the step could not migrate; `failed` counts them all.
     failures: list[tuple[str, str]]
+    # Units per second over the last minute of running time, and seconds left at that pace:
+    # None while the step is not running or too little was seen (pulp2to3.rates).
+    rate: float | None = None
+    eta: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,6 +220,8 @@ class ReportView:
     finished_at: datetime.datetime | None
     error: str | None
     steps: list[StepView]
+    rate: float | None = None  # the same, over every step
+    eta: float | None = None
 
 
 def _step_view(row: asyncpg.Record, failures: list[tuple[str, str]]) -> StepView:
@@ -247,20 +254,84 @@ async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> 
     for row in await connection.fetch(queries["report_steps"], ids):
         key = (row["report_id"], row["code"])
         steps[row["report_id"]].append(_step_view(row, failures.get(key, [])))
+    samples = await _samples(connection, ids)
     return [
-        ReportView(
-            id=row["id"],
-            created_at=row["created_at"],
-            plan_id=row["plan_id"],
-            task_job_id=row["task_job_id"],
-            status=row["status"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            error=row["error"],
-            steps=steps[row["id"]],
+        _with_rates(
+            ReportView(
+                id=row["id"],
+                created_at=row["created_at"],
+                plan_id=row["plan_id"],
+                task_job_id=row["task_job_id"],
+                status=row["status"],
+                started_at=row["started_at"],
+                finished_at=row["finished_at"],
+                error=row["error"],
+                steps=steps[row["id"]],
+            ),
+            samples.get(row["id"]),
         )
         for row in rows
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Samples:
+    now: float  # the database's clock, in epoch seconds like the rest
+    pauses: list[tuple[float, float | None]]
+    batches: dict[str, list[tuple[float, int]]]  # per step: (finished at, units)
+
+
+async def _samples(
+    connection: asyncpg.Connection, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, _Samples]:
+    """What the rates of the unfinished reports among ``ids`` are estimated from."""
+    found: dict[uuid.UUID, _Samples] = {}
+    for row in await connection.fetch(queries["report_pauses"], ids):
+        sample = found.setdefault(row["report_id"], _Samples(row["now"], [], {}))
+        if row["paused_at"] is not None:
+            sample.pauses.append((row["paused_at"], row["resumed_at"]))
+    if found:
+        for row in await connection.fetch(queries["report_recent_batches"], ids, rates.WINDOW):
+            batches = found[row["report_id"]].batches
+            batches.setdefault(row["step_code"], []).append((row["at"], row["units"]))
+    return found
+
+
+def _left(step: StepView) -> int:
+    return max(0, step.total - step.done - step.failed)
+
+
+def _estimate(
+    samples: _Samples, since: datetime.datetime | None, left: int, batches: list[tuple[float, int]]
+) -> rates.Estimate:
+    return rates.estimate(
+        since=None if since is None else since.timestamp(),
+        now=samples.now,
+        left=left,
+        finished=batches,
+        pauses=samples.pauses,
+    )
+
+
+def _with_rates(report: ReportView, samples: _Samples | None) -> ReportView:
+    """The report with the rates and ETAs of its running steps, and overall, when it runs."""
+    if samples is None:
+        return report
+    steps = []
+    for step in report.steps:
+        if step.status == "running":
+            found = _estimate(
+                samples, step.started_at, _left(step), samples.batches.get(step.code, [])
+            )
+            step = dataclasses.replace(step, rate=found.rate, eta=found.eta)
+        steps.append(step)
+    overall = _estimate(
+        samples,
+        report.started_at,
+        sum(_left(step) for step in steps),
+        [batch for batches in samples.batches.values() for batch in batches],
+    )
+    return dataclasses.replace(report, steps=steps, rate=overall.rate, eta=overall.eta)
 
 
 async def list_reports(
