@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -16,6 +18,8 @@ from rich.progress import (
 from pulp2to3.coordination import PAUSED_REPORT_STATUSES
 from pulp2to3.store.reports import ReportView, StepView
 
+OVERALL = "overall"
+
 
 def step_label(report: ReportView, step: StepView) -> str:
     """A step's status; while the report pauses, its running step shows the report's state."""
@@ -24,16 +28,14 @@ def step_label(report: ReportView, step: StepView) -> str:
     return step.status
 
 
-class RateColumn(TextColumn):
-    """Units per second of a step while it runs."""
-
-    def __init__(self) -> None:
-        super().__init__("")
-
-    def render(self, task):  # type: ignore[no-untyped-def]  # rich's own untyped signature
-        speed = task.finished_speed or task.speed
-        self.text_format = "" if not speed else f"{speed:,.0f}/s"
-        return super().render(task)
+def rate_text(rate: float | None, eta: float | None) -> str:
+    """A step's (or the migration's) units per second and time left, blank until known."""
+    if rate is None:
+        return ""
+    text = f"{rate:,.1f}/s" if rate < 10 else f"{rate:,.0f}/s"
+    if eta is not None:
+        text += f" eta {datetime.timedelta(seconds=round(eta))}"
+    return text
 
 
 class StepBars:
@@ -45,12 +47,13 @@ class StepBars:
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
-            RateColumn(),
+            TextColumn("{task.fields[rate]:>20}"),
             TextColumn("{task.fields[status]:<9}"),
             TimeElapsedColumn(),
             console=console,
         )
         self._bars: dict[str, TaskID] = {}
+        self._overall: TaskID | None = None
 
     def __enter__(self) -> StepBars:
         self.progress.start()
@@ -63,7 +66,7 @@ class StepBars:
         for step in report.steps:
             bar = self._bars.get(step.code)
             if bar is None:
-                bar = self.progress.add_task(step.code, total=None, status="", start=False)
+                bar = self.progress.add_task(step.code, total=None, status="", rate="", start=False)
                 self._bars[step.code] = bar
             if step.status != "waiting":
                 self.progress.start_task(bar)
@@ -73,9 +76,27 @@ class StepBars:
                 total=total,
                 completed=step.done + step.failed,
                 status=step_label(report, step),
+                rate=rate_text(step.rate, step.eta),
             )
             if step.finished_at is not None:
                 self.progress.stop_task(bar)
+        self._show_overall(report)
+
+    def _show_overall(self, report: ReportView) -> None:
+        """A last line with the migration's own figures, once more than one step is known."""
+        if len(report.steps) < 2:
+            return
+        if self._overall is None:
+            self._overall = self.progress.add_task(OVERALL, total=None, status="", rate="")
+        self.progress.update(
+            self._overall,
+            total=sum(step.total for step in report.steps),
+            completed=sum(step.done + step.failed for step in report.steps),
+            status=report.status,
+            rate=rate_text(report.rate, report.eta),
+        )
+        if report.finished_at is not None:
+            self.progress.stop_task(self._overall)
 
 
 def outcome_lines(report: ReportView) -> list[str]:

@@ -59,13 +59,34 @@ def test_bars_move_with_the_report_and_a_pause_shows_on_the_running_step() -> No
         ("premigrate", 3, 3, "completed"),
         ("content", 10, 5, "running"),
         ("repositories", None, 0, "waiting"),
+        ("overall", 13, 8, "running"),
     ]
     for paused in ("pausing", "paused"):
         bars.show(report(paused, *steps, later))
-        assert [state[3] for state in bar_states(bars)] == ["completed", paused, "waiting"]
+        assert [state[3] for state in bar_states(bars)] == [
+            "completed",
+            paused,
+            "waiting",
+            paused,
+        ]
     content = dataclasses.replace(steps[1], done=9)
     bars.show(report("running", steps[0], content, later))
     assert bar_states(bars)[1] == ("content", 10, 10, "running")
+
+
+def test_rates_and_etas_show_once_known() -> None:
+    bars = StepBars()
+    content = dataclasses.replace(step("content", "running", 100, 40), rate=2.5, eta=24.0)
+    waiting = step("repositories", "waiting")
+    bars.show(dataclasses.replace(report("running", content, waiting), rate=1234.4, eta=3725.0))
+    assert [task.fields["rate"] for task in bars.progress.tasks] == [
+        "2.5/s eta 0:00:24",
+        "",
+        "1,234/s eta 1:02:05",
+    ]
+    stalled = dataclasses.replace(content, rate=0.0, eta=None)
+    bars.show(report("running", stalled, waiting))
+    assert [task.fields["rate"] for task in bars.progress.tasks] == ["0.0/s", "", ""]
 
 
 def test_the_outcome_names_the_error_and_each_step() -> None:
