@@ -2,7 +2,8 @@
 
 The password is kept only as a salted PBKDF2 hash, and a presented password is compared by
 hash in constant time. Paths in ``PUBLIC_PATHS`` (status, the API description) and everything
-outside the API (the content app) need no credentials, as in Pulp.
+outside the API (the content app) need no credentials, as in Pulp; ``/metrics``, outside the
+API, does (Prometheus scrapes with ``basic_auth``): it names every migration and its figures.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pulp2to3.http.errors import APIError
 
 API_PREFIX = "/pulp/api/v3/"
 PUBLIC_PATHS = frozenset({f"{API_PREFIX}status/", f"{API_PREFIX}docs/api.json"})
+PRIVATE_PATHS = frozenset({"/metrics"})
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="pulp"'}
 # Enough to make a stolen hash costly, cheap enough (a few ms) to run on every request.
 _ITERATIONS = 20_000
@@ -72,7 +74,8 @@ def auth_middleware(credentials: Credentials | None) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if credentials is not None and path.startswith(API_PREFIX) and path not in PUBLIC_PATHS:
+        private = path.startswith(API_PREFIX) and path not in PUBLIC_PATHS
+        if credentials is not None and (private or path in PRIVATE_PATHS):
             presented = parse_basic(request.headers.get(hdrs.AUTHORIZATION, ""))
             if presented is None:
                 raise APIError(

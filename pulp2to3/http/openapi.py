@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from pulp2to3.coordination import ReportStatus, StepStatus, TaskState
-from pulp2to3.http import content_app, views
+from pulp2to3.http import content_app, metrics, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
 from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
@@ -727,6 +727,19 @@ def _paths() -> dict[str, Schema]:
             ],
         ),
         f"{content_app.ROOT}{{path}}": _content_app_path(),
+        metrics.PATH: {
+            "get": _operation(
+                "metrics_get",
+                "Metrics",
+                "Prometheus metrics, read from the database at each scrape",
+                {
+                    "200": {
+                        "description": "Prometheus text exposition format.",
+                        "content": {"text/plain": {"schema": STRING}},
+                    }
+                },
+            )
+        },
     }
 
 
