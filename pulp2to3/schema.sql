@@ -237,6 +237,25 @@ CREATE TABLE IF NOT EXISTS file_content (
     size           bigint NOT NULL
 );
 
+-- The fields of RPM packages (Pulp 3's rpm.package), one row per content row of that type: the
+-- keys, and the package's primary, filelists and other XML as createrepo_c writes them, which
+-- the publisher streams from here into repodata (the dump is not read again).
+CREATE TABLE IF NOT EXISTS rpm_package (
+    content_id     bigint  PRIMARY KEY REFERENCES content (id),
+    name           text    NOT NULL,
+    epoch          text    NOT NULL,
+    version        text    NOT NULL,
+    release        text    NOT NULL,
+    arch           text    NOT NULL,
+    checksum_type  text    NOT NULL,
+    pkg_id         text    NOT NULL,
+    location_href  text    NOT NULL,
+    is_modular     boolean NOT NULL,
+    primary_xml    text    NOT NULL,
+    filelists_xml  text    NOT NULL,
+    other_xml      text    NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS content_artifact (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     content_id     bigint NOT NULL,
@@ -331,6 +350,19 @@ CREATE TABLE IF NOT EXISTS publication (
     repository_version_id  bigint      NOT NULL REFERENCES repository_version (id),
     created_at             timestamptz NOT NULL DEFAULT now()
 );
+
+-- The content of the repository version a publication publishes.
+CREATE OR REPLACE FUNCTION pulp2to3_publication_content(publication bigint)
+    RETURNS TABLE (content_id bigint) LANGUAGE sql STABLE AS $$
+    SELECT rc.content_id
+      FROM publication AS p
+      JOIN repository_version AS v ON v.id = p.repository_version_id
+      JOIN repository_content AS rc
+        ON rc.repository_id = v.repository_id
+       AND rc.version_added <= v.number
+       AND (rc.version_removed IS NULL OR rc.version_removed > v.number)
+     WHERE p.id = publication
+$$;
 
 -- A migrated version is published once: a re-run or a concurrent copy of a batch finds the
 -- publication there instead of adding a second one.

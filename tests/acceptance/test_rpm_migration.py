@@ -1,0 +1,269 @@
+"""Whole migrations of generated RPM samples, read back by a real dnf through the content app.
+
+Real worker processes, a real database, the API and content app over real HTTP; dnf runs with
+no system configuration (``reposdir=/dev/null``, its own install root and cache), pointed at
+each migrated distribution with ``--repofrompath``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import createrepo_c as cr
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from pulp2to3.http import app as http_app
+from pulp2to3.pulp2 import open_dump
+from pulp2to3.sample import SampleSummary, generate_sample
+from pulp2to3.settings import load_settings
+from tests.acceptance.test_migration import API, HEADERS, Client, call, start, wait_finished
+from tests.migration_support import base_path, worker_env, workers
+
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(shutil.which("dnf") is None, reason="dnf is not installed"),
+]
+PACKAGE_TYPES = ("rpm", "srpm")
+QUERY_FORMAT = "--qf=%{name}-%{epoch}:%{version}-%{release}.%{arch}"
+RPM_SAMPLE: dict[str, Any] = dict(repos=4, units=120, on_demand=0.5, overlap=0.3, seed=11)
+
+
+@pytest.fixture(scope="module")
+def rpm_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(tmp_path_factory.mktemp("rpm"), plugins=("rpm",), **RPM_SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def mixed_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(
+        tmp_path_factory.mktemp("mixed"), plugins=("iso", "rpm"), repos=2, units=60, seed=5
+    )
+
+
+async def serve(
+    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
+) -> AsyncIterator[Client]:
+    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
+    server = TestServer(http_app.init(load_settings(env), pool), host="127.0.0.1")
+    async with TestClient(server, headers=HEADERS) as client:
+        yield client
+
+
+@pytest.fixture
+async def rpm_client(
+    db_url: str, pool: asyncpg.Pool, rpm_sample: SampleSummary, tmp_path: Path
+) -> AsyncIterator[Client]:
+    async for client in serve(db_url, pool, rpm_sample, tmp_path / "media"):
+        yield client
+
+
+@pytest.fixture
+async def mixed_client(
+    db_url: str, pool: asyncpg.Pool, mixed_sample: SampleSummary, tmp_path: Path
+) -> AsyncIterator[Client]:
+    async for client in serve(db_url, pool, mixed_sample, tmp_path / "media"):
+        yield client
+
+
+def expected_packages(sample: SampleSummary) -> dict[str, set[str]]:
+    """Base path of each yum distributor -> the NEVRAs its repository holds in the dump."""
+    dump = open_dump(sample.dump_path)
+    nevras = {
+        unit["_id"]: (
+            f"{unit['name']}-{unit['epoch'] or '0'}:{unit['version']}-{unit['release']}"
+            f".{unit['arch']}"
+        )
+        for kind in PACKAGE_TYPES
+        for unit in dump.iter_collection(f"units_{kind}")
+    }
+    held: dict[str, set[str]] = defaultdict(set)
+    for membership in dump.iter_collection("repo_content_units"):
+        if membership["unit_type_id"] in PACKAGE_TYPES:
+            held[membership["repo_id"]].add(nevras[membership["unit_id"]])
+    return {
+        base_path(distributor.get("config", {}), distributor["repo_id"]): held[
+            distributor["repo_id"]
+        ]
+        for distributor in dump.iter_collection("repo_distributors")
+        if distributor["distributor_type_id"] == "yum_distributor"
+    }
+
+
+async def dnf(root: Path, url: str, *args: str) -> list[str]:
+    """dnf on the repository at ``url`` alone, its state and cache under ``root`` (run without
+    blocking the event loop, which serves the content app dnf reads)."""
+    process = await asyncio.create_subprocess_exec(
+        "dnf", "-q", "--setopt=reposdir=/dev/null", f"--installroot={root}", "--releasever=8",
+        f"--setopt=cachedir={root / 'cache'}", "--setopt=t.module_hotfixes=1",
+        f"--repofrompath=t,{url}", "--repo=t", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()
+    return sorted(line for line in stdout.decode().splitlines() if line.strip())
+
+
+def read_back(folder: Path) -> list[cr.Package]:
+    """createrepo_c's own reader over a downloaded repository: its packages."""
+    packages: list[cr.Package] = []
+    cr.xml_parse_primary(
+        str(next((folder / "repodata").glob("*-primary.xml.gz"))),
+        pkgcb=lambda package: packages.append(package) or True,
+        do_files=False,
+    )
+    return packages
+
+
+async def download_repodata(client: Client, base: str, folder: Path) -> None:
+    """``repomd.xml`` and every file it lists, fetched through the content app into ``folder``."""
+    repodata = folder / "repodata"
+    repodata.mkdir(parents=True)
+    response = await client.get(f"/pulp/content/{base}/repodata/repomd.xml")
+    assert response.status == 200
+    (repodata / "repomd.xml").write_bytes(await response.read())
+    for record in cr.Repomd(str(repodata / "repomd.xml")).records:
+        response = await client.get(f"/pulp/content/{base}/{record.location_href}")
+        assert response.status == 200, record.location_href
+        (folder / record.location_href).write_bytes(await response.read())
+
+
+def check_completed(report: dict[str, Any]) -> None:
+    assert report["status"] == "completed", report
+    for step in report["steps"]:
+        assert step["status"] == "completed", step
+        assert step["done"] == step["total"], step
+        assert step["failed"] == 0, step
+
+
+async def package_counts(pool: asyncpg.Pool) -> dict[str, int]:
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT pc.content_type, count(*) FROM pulp2_content pc"
+            " JOIN rpm_package p ON p.content_id = pc.pulp3_content_id"
+            " WHERE pc.is_migrated GROUP BY pc.content_type"
+        )
+    return dict(rows)
+
+
+async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
+    rpm_client: Client, pool: asyncpg.Pool, db_url: str, rpm_sample: SampleSummary, tmp_path: Path
+) -> None:
+    assert rpm_sample.rpm is not None
+    with workers(2, worker_env(db_url, rpm_sample, tmp_path / "media")):
+        report = await wait_finished(rpm_client, await start(rpm_client, rpm_sample))
+    check_completed(report)
+    steps = {step["code"]: step for step in report["steps"]}
+    for kind in PACKAGE_TYPES:
+        assert steps[f"migrate_content.{kind}"]["done"] == rpm_sample.rpm.unit_counts[kind]
+    assert await package_counts(pool) == {
+        kind: rpm_sample.rpm.unit_counts[kind] for kind in PACKAGE_TYPES
+    }
+
+    expected = expected_packages(rpm_sample)
+    distributions = await call(rpm_client, "GET", f"{API}distributions/?limit=1000", 200)
+    assert {d["base_path"] for d in distributions["results"]} == set(expected)
+    for number, (base, nevras) in enumerate(sorted(expected.items())):
+        assert nevras
+        url = str(rpm_client.make_url(f"/pulp/content/{base}/"))
+        listed = await dnf(tmp_path / f"root-{number}", url, "repoquery", QUERY_FORMAT)
+        assert set(listed) == nevras, base
+        folder = tmp_path / f"read-{number}"
+        await download_repodata(rpm_client, base, folder)
+        assert {
+            f"{p.name}-{p.epoch}:{p.version}-{p.release}.{p.arch}" for p in read_back(folder)
+        } == nevras
+
+
+async def test_packages_are_served_from_their_artifact_or_redirected_to_their_remote(
+    rpm_client: Client, pool: asyncpg.Pool, db_url: str, rpm_sample: SampleSummary, tmp_path: Path
+) -> None:
+    with workers(2, worker_env(db_url, rpm_sample, tmp_path / "media")):
+        check_completed(await wait_finished(rpm_client, await start(rpm_client, rpm_sample)))
+    dump = open_dump(rpm_sample.dump_path)
+    units = {
+        unit["filename"]: unit
+        for kind in PACKAGE_TYPES
+        for unit in dump.iter_collection(f"units_{kind}")
+    }
+    lazy_urls = {entry["url"] for entry in dump.iter_collection("lazy_content_catalog")}
+    served = redirected = 0
+    for base in sorted(expected_packages(rpm_sample)):
+        folder = tmp_path / base.replace("/", "_")
+        await download_repodata(rpm_client, base, folder)
+        for package in read_back(folder)[:20]:
+            unit = units[package.location_href.rsplit("/", 1)[-1]]
+            assert package.location_href.startswith(f"Packages/{unit['filename'][0].lower()}/")
+            response = await rpm_client.get(
+                f"/pulp/content/{base}/{package.location_href}", allow_redirects=False
+            )
+            if unit["downloaded"]:
+                assert response.status == 200
+                body = await response.read()
+                source = rpm_sample.pulp_root / unit["_storage_path"].removeprefix("/var/lib/pulp/")
+                assert body == source.read_bytes()
+                served += 1
+            else:
+                assert response.status == 302
+                assert response.headers["Location"] in lazy_urls
+                assert response.headers["Location"].endswith(unit["filename"])
+                redirected += 1
+    assert served
+    assert redirected
+
+
+async def footprint(pool: asyncpg.Pool) -> dict[str, int]:
+    async with pool.acquire() as connection:
+        return {
+            table: await connection.fetchval(f"SELECT count(*) FROM {table}")
+            for table in (
+                "content",
+                "rpm_package",
+                "artifact",
+                "repository_version",
+                "publication",
+                "published_metadata",
+                "distribution",
+            )
+        }
+
+
+async def test_a_mixed_plan_migrates_both_and_a_rerun_changes_nothing(
+    mixed_client: Client,
+    pool: asyncpg.Pool,
+    db_url: str,
+    mixed_sample: SampleSummary,
+    tmp_path: Path,
+) -> None:
+    assert mixed_sample.rpm is not None
+    env = worker_env(db_url, mixed_sample, tmp_path / "media")
+    with workers(2, env):
+        report = await wait_finished(mixed_client, await start(mixed_client, mixed_sample))
+    check_completed(report)
+    steps = {step["code"]: step for step in report["steps"]}
+    assert steps["migrate_content.iso"]["done"] == mixed_sample.units
+    for kind in PACKAGE_TYPES:
+        assert steps[f"migrate_content.{kind}"]["done"] == mixed_sample.rpm.unit_counts[kind]
+    before = await footprint(pool)
+
+    expected = expected_packages(mixed_sample)
+    distributions = await call(mixed_client, "GET", f"{API}distributions/?limit=1000", 200)
+    bases = {d["base_path"] for d in distributions["results"]}
+    assert set(expected) < bases
+    for base in sorted(bases - set(expected)):  # the ISO ones
+        response = await mixed_client.get(f"/pulp/content/{base}/PULP_MANIFEST")
+        assert response.status == 200
+        assert (await response.text()).count("\n") > 0
+    base, nevras = sorted(expected.items())[0]
+    url = str(mixed_client.make_url(f"/pulp/content/{base}/"))
+    assert set(await dnf(tmp_path / "root", url, "repoquery", QUERY_FORMAT)) == nevras
+
+    with workers(2, env):
+        check_completed(await wait_finished(mixed_client, await start(mixed_client, mixed_sample)))
+    assert await footprint(pool) == before
