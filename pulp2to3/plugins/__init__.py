@@ -126,6 +126,14 @@ class Plugin:
     # Where a distributor (its config, its repo id) serves; raises InvalidBasePath.
     base_path: Callable[[Mapping[str, Any], str], str]
     publish: Publisher
+    # Distributor types with no Pulp 3 counterpart: each such distributor of a published plan
+    # version is reported as not migrated, by name.
+    unmigrated_distributor_types: tuple[str, ...] = ()
+
+    @property
+    def reported_distributor_types(self) -> tuple[str, ...]:
+        """The distributor types the distributions step looks at: served or reported."""
+        return self.distributor_types + self.unmigrated_distributor_types
 
     def __post_init__(self) -> None:
         names = [content_type.pulp2_type for content_type in self.content_types]

@@ -79,7 +79,8 @@ UPDATE pulp2_distributor AS d
 
 -- distributions_pulp2_distributors --
 -- The staged distributors (of types $2) of the Pulp 2 repositories $1
-SELECT pulp2_object_id, pulp2_repo_id, distributor_id, config, pulp3_distribution_id
+SELECT pulp2_object_id, pulp2_repo_id, distributor_id, distributor_type_id, config,
+       pulp3_distribution_id
   FROM pulp2_distributor
  WHERE pulp2_repo_id = ANY($1::text[]) AND distributor_type_id = ANY($2::text[])
  ORDER BY pulp2_repo_id, distributor_id

@@ -134,12 +134,26 @@ async def download_repodata(client: Client, base: str, folder: Path) -> None:
         (folder / record.location_href).write_bytes(await response.read())
 
 
-def check_completed(report: dict[str, Any]) -> None:
+def check_completed(report: dict[str, Any], sample: SampleSummary) -> None:
+    """Completed, every step done, and only the export distributors failed: by name."""
+    dump = open_dump(sample.dump_path)
+    exports = {
+        f"{distributor['repo_id']}/{distributor['distributor_id']}"
+        for distributor in dump.iter_collection("repo_distributors")
+        if distributor["distributor_type_id"] == "export_distributor"
+    }
+    assert exports
     assert report["status"] == "completed", report
     for step in report["steps"]:
         assert step["status"] == "completed", step
-        assert step["done"] == step["total"], step
-        assert step["failed"] == 0, step
+        failed = {failure["unit"]: failure["reason"] for failure in step["failed_units"]}
+        if step["code"] == "create_distributions":
+            assert set(failed) == exports
+            assert all("export_distributor" in reason for reason in failed.values())
+        else:
+            assert not failed, step
+        assert step["done"] + step["failed"] == step["total"], step
+        assert step["failed"] == len(failed), step
 
 
 async def package_counts(pool: asyncpg.Pool) -> dict[str, int]:
@@ -158,7 +172,7 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
     assert rpm_sample.rpm is not None
     with workers(2, worker_env(db_url, rpm_sample, tmp_path / "media")):
         report = await wait_finished(rpm_client, await start(rpm_client, rpm_sample))
-    check_completed(report)
+    check_completed(report, rpm_sample)
     steps = {step["code"]: step for step in report["steps"]}
     for kind in PACKAGE_TYPES:
         assert steps[f"migrate_content.{kind}"]["done"] == rpm_sample.rpm.unit_counts[kind]
@@ -185,7 +199,9 @@ async def test_packages_are_served_from_their_artifact_or_redirected_to_their_re
     rpm_client: Client, pool: asyncpg.Pool, db_url: str, rpm_sample: SampleSummary, tmp_path: Path
 ) -> None:
     with workers(2, worker_env(db_url, rpm_sample, tmp_path / "media")):
-        check_completed(await wait_finished(rpm_client, await start(rpm_client, rpm_sample)))
+        check_completed(
+            await wait_finished(rpm_client, await start(rpm_client, rpm_sample)), rpm_sample
+        )
     dump = open_dump(rpm_sample.dump_path)
     units = {
         unit["filename"]: unit
@@ -245,7 +261,7 @@ async def test_a_mixed_plan_migrates_both_and_a_rerun_changes_nothing(
     env = worker_env(db_url, mixed_sample, tmp_path / "media")
     with workers(2, env):
         report = await wait_finished(mixed_client, await start(mixed_client, mixed_sample))
-    check_completed(report)
+    check_completed(report, mixed_sample)
     steps = {step["code"]: step for step in report["steps"]}
     assert steps["migrate_content.iso"]["done"] == mixed_sample.units
     for kind in PACKAGE_TYPES:
@@ -265,5 +281,8 @@ async def test_a_mixed_plan_migrates_both_and_a_rerun_changes_nothing(
     assert set(await dnf(tmp_path / "root", url, "repoquery", QUERY_FORMAT)) == nevras
 
     with workers(2, env):
-        check_completed(await wait_finished(mixed_client, await start(mixed_client, mixed_sample)))
+        check_completed(
+            await wait_finished(mixed_client, await start(mixed_client, mixed_sample)),
+            mixed_sample,
+        )
     assert await footprint(pool) == before

@@ -143,4 +143,5 @@ PLUGIN = Plugin(
     publication_options=publication_options,
     base_path=config.base_path,
     publish=publish,
+    unmigrated_distributor_types=config.UNMIGRATED_DISTRIBUTOR_TYPES,
 )
