@@ -256,6 +256,30 @@ CREATE TABLE IF NOT EXISTS rpm_package (
     other_xml      text    NOT NULL
 );
 
+-- Index the packages by NEVRA: a module's artifacts and an advisory's packages name them so.
+CREATE INDEX IF NOT EXISTS rpm_package_nevra ON rpm_package (name, version, release, arch, epoch);
+
+-- The other RPM content (advisories, modules and their defaults, comps entries, metadata
+-- files): `kind` says which; `data` is the decoded object as JSON (plugins/rpm/stored.py),
+-- `snippet` a module's or defaults' YAML document.
+CREATE TABLE IF NOT EXISTS rpm_metadata (
+    content_id  bigint PRIMARY KEY REFERENCES content (id),
+    kind        text   NOT NULL,
+    data        jsonb  NOT NULL,
+    snippet     text
+);
+
+-- A module's artifacts: the packages its NEVRA strings name.
+CREATE TABLE IF NOT EXISTS rpm_module_package (
+    module_id   bigint NOT NULL REFERENCES content (id),
+    package_id  bigint NOT NULL REFERENCES content (id),
+    PRIMARY KEY (module_id, package_id)
+);
+
+-- The staged erratum_pkglists documents of one erratum (an erratum batch reads them).
+CREATE INDEX IF NOT EXISTS pulp2_content_pkglists ON pulp2_content ((fields ->> 'errata_id'))
+    WHERE content_type = 'erratum_pkglists';
+
 CREATE TABLE IF NOT EXISTS content_artifact (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     content_id     bigint NOT NULL,

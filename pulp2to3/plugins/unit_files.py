@@ -29,36 +29,40 @@ class UnitFile:
     """The file of a downloaded unit: where Pulp 2 stored it, and what it must be."""
 
     storage_path: str
-    size: int
+    size: int | None  # None: Pulp 2 recorded no size; the file's is taken
     sha256: str | None  # None: Pulp 2 recorded another checksum; the file is hashed
 
 
 Imported = storage.StoredArtifact | str  # the artifact, or why the file cannot be one
 
 
-def _sha256_of(file: UnitFile, settings: Settings, stop: threading.Event) -> str:
+def _measure(file: UnitFile, settings: Settings, stop: threading.Event) -> tuple[int, str]:
+    """The size and sha256 of the file, from the file itself."""
     source = resolve_storage_path(file.storage_path, settings.pulp2_root)
     try:
         fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as exc:
         raise storage.SourceFileError(source, f"file {source} cannot be read: {exc}") from exc
     try:
-        return storage.sha256_of_fd(fd, stop)
+        return os.fstat(fd).st_size, storage.sha256_of_fd(fd, stop)
     finally:
         os.close(fd)
 
 
 def _import_one(file: UnitFile, settings: Settings, stop: threading.Event) -> Imported:
     try:
-        known = file.sha256
-        sha256 = known if known is not None else _sha256_of(file, settings, stop)
+        size, sha256 = file.size, file.sha256
+        if size is None or sha256 is None:
+            measured_size, measured_sha256 = _measure(file, settings, stop)
+            size = measured_size if size is None else size
+            sha256 = measured_sha256 if sha256 is None else sha256
         return storage.import_unit_file(
             file.storage_path,
             pulp2_root=settings.pulp2_root,
             media_root=settings.media_root,
             sha256=sha256,
-            size=file.size,
-            verify=settings.verify_checksums and known is not None,
+            size=size,
+            verify=settings.verify_checksums and file.sha256 is not None,
             stop=stop,
         )
     except UnsafePath as exc:
@@ -82,7 +86,7 @@ def _import_group(
 def _groups(files: Sequence[UnitFile]) -> Iterator[Sequence[UnitFile]]:
     start, size = 0, 0
     for index, file in enumerate(files):
-        size += file.size
+        size += file.size or 0
         if index + 1 - start >= GROUP_UNITS or size >= GROUP_BYTES:
             yield files[start : index + 1]
             start, size = index + 1, 0

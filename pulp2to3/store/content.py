@@ -69,14 +69,15 @@ class ArtifactRow:
 @dataclasses.dataclass(frozen=True)
 class FileContentRow:
     """What one staged unit becomes: content with one file (at ``relative_path``, of
-    ``digest`` and ``size``), and its artifact when the file was downloaded."""
+    ``digest`` and ``size``), and its artifact when the file was downloaded; or content
+    without a file (all three None)."""
 
     unit_id: int
     natural_key: str
     repo_key: str
-    relative_path: str
-    digest: str
-    size: int
+    relative_path: str | None
+    digest: str | None
+    size: int | None
     artifact: ArtifactRow | None
 
     def record(self) -> tuple[Any, ...]:

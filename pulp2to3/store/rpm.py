@@ -7,7 +7,7 @@ The plugin's own types live above this layer, so packages cross it as mappings o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -32,6 +32,8 @@ PACKAGE_COLUMNS = (
     "other_xml",
 )
 _STAGE = "rpm_package_stage"
+_METADATA_STAGE = "rpm_metadata_stage"
+Nevra = tuple[str, str, str, str, str]  # name, epoch, version, release, arch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,26 @@ class PackageRow:
 
     content: content.FileContentRow
     fields: Mapping[str, Any]  # every one of PACKAGE_COLUMNS
+
+
+@dataclasses.dataclass(frozen=True)
+class MetadataRow:
+    """What a staged unit of the other RPM types becomes: content (with a file or not), its
+    kind, its decoded object as JSON data, and its YAML snippet if it has one."""
+
+    content: content.FileContentRow
+    kind: str
+    data: Any
+    snippet: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionMetadata:
+    """One content of a kind in a publication's version."""
+
+    data: Any
+    snippet: str | None
+    file: str | None  # its artifact's file, relative to the media root
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,3 +114,99 @@ async def stream_packages(
     )
     async for row in cursor:
         yield dict(row)
+
+
+async def save_metadata(
+    connection: asyncpg.Connection, pulp_type: str, rows: Sequence[MetadataRow]
+) -> int:
+    """Write ``rows`` (content, artifacts, decoded data) and mark their units migrated;
+    returns how many were marked. Idempotent."""
+
+    async def metadata(connection: asyncpg.Connection) -> None:
+        await connection.execute(queries["rpm_create_metadata_stage"])
+        await connection.execute(queries["rpm_clear_metadata_stage"])
+        await connection.copy_records_to_table(
+            _METADATA_STAGE,
+            schema_name="pg_temp",
+            records=[(row.content.natural_key, row.kind, row.data, row.snippet) for row in rows],
+            columns=("natural_key", "kind", "data", "snippet"),
+        )
+        await connection.execute(queries["rpm_insert_metadata"], pulp_type)
+
+    return await content.save_content(
+        connection, pulp_type, [row.content for row in rows], metadata
+    )
+
+
+async def pkglists(
+    connection: asyncpg.Connection, errata_ids: Collection[str]
+) -> dict[str, list[Mapping[str, Any]]]:
+    """The staged ``erratum_pkglists`` documents of each erratum, in dump order."""
+    lists: dict[str, list[Mapping[str, Any]]] = {}
+    for row in await connection.fetch(queries["rpm_pkglists"], sorted(errata_ids)):
+        lists.setdefault(row["errata_id"], []).append(row["fields"])
+    return lists
+
+
+def _columns(nevras: Sequence[Nevra]) -> list[list[str]]:
+    return [[nevra[index] for nevra in nevras] for index in range(5)]
+
+
+async def absent_nevras(connection: asyncpg.Connection, nevras: Collection[Nevra]) -> set[Nevra]:
+    """The NEVRAs among ``nevras`` that no migrated package has."""
+    rows = await connection.fetch(queries["rpm_absent_nevras"], *_columns(sorted(nevras)))
+    return {(r["name"], r["epoch"], r["version"], r["release"], r["arch"]) for r in rows}
+
+
+async def link_module_packages(
+    connection: asyncpg.Connection, module_type: str, artifacts: Sequence[tuple[str, Nevra]]
+) -> None:
+    """Relate each module (by natural key) to the packages its artifact NEVRAs name."""
+    ordered = sorted(artifacts)
+    await connection.execute(
+        queries["rpm_link_module_packages"],
+        [module_key for module_key, _ in ordered],
+        *_columns([nevra for _, nevra in ordered]),
+        module_type,
+    )
+
+
+async def absent_groups(
+    connection: asyncpg.Connection, groups: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """The ``(Pulp 2 repo id, group id)`` pairs among ``groups`` that no migrated group has."""
+    ordered = sorted(groups)
+    rows = await connection.fetch(
+        queries["rpm_absent_groups"],
+        [repo_id for repo_id, _ in ordered],
+        [group_id for _, group_id in ordered],
+    )
+    return {(row["repo_id"], row["group_id"]) for row in rows}
+
+
+async def publish_packages(
+    connection: asyncpg.Connection, publication_ids: Collection[int]
+) -> None:
+    """Publish the package files of each publication's version at their locations."""
+    await connection.execute(queries["rpm_publish_packages"], sorted(publication_ids))
+
+
+async def version_metadata(
+    connection: asyncpg.Connection, publication_id: int, kind: str
+) -> list[VersionMetadata]:
+    """The content of ``kind`` in publication ``publication_id``'s version (modules, comps
+    entries, metadata files: a repository holds few)."""
+    rows = await connection.fetch(queries["rpm_version_metadata"], publication_id, kind)
+    return [VersionMetadata(row["data"], row["snippet"], row["file"]) for row in rows]
+
+
+async def stream_advisories(
+    connection: asyncpg.Connection, publication_id: int
+) -> AsyncIterator[tuple[Any, list[Nevra]]]:
+    """Each advisory of the publication's version (its data) with the NEVRAs of its packages
+    the version holds, streamed by a cursor (needs a transaction)."""
+    cursor = connection.cursor(
+        queries["rpm_version_advisories"], publication_id, prefetch=PACKAGE_PREFETCH
+    )
+    async for row in cursor:
+        yield row["data"], [tuple(nevra) for nevra in row["held"]]

@@ -20,11 +20,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from pulp2to3.http import app as http_app
+from pulp2to3.plugins.rpm.config import PublicationSettings
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
 from tests.acceptance.test_migration import API, HEADERS, Client, call, start, wait_finished
 from tests.migration_support import base_path, worker_env, workers
+from tests.unit.test_rpm_publish import Published, publish_sample_repo
+from tests.unit.test_sample import read
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -70,6 +73,26 @@ async def mixed_client(
 ) -> AsyncIterator[Client]:
     async for client in serve(db_url, pool, mixed_sample, tmp_path / "media"):
         yield client
+
+
+def yum_repositories(sample: SampleSummary) -> dict[str, str]:
+    """Base path of each yum distributor -> its Pulp 2 repository."""
+    return {
+        base_path(distributor.get("config", {}), distributor["repo_id"]): distributor["repo_id"]
+        for distributor in open_dump(sample.dump_path).iter_collection("repo_distributors")
+        if distributor["distributor_type_id"] == "yum_distributor"
+    }
+
+
+def expected_repositories(sample: SampleSummary, scratch: Path) -> dict[str, Published]:
+    """Base path -> what dnf must see there: the dump's units decoded and published apart from
+    the migration (the same decoders, no database), by the repository the distributor serves."""
+    documents = read(sample)
+    settings = PublicationSettings("sha256", generate_sqlite=False)
+    return {
+        base: publish_sample_repo(sample, documents, repo_id, scratch / repo_id, settings)
+        for base, repo_id in yum_repositories(sample).items()
+    }
 
 
 def expected_packages(sample: SampleSummary) -> dict[str, set[str]]:
@@ -134,24 +157,35 @@ async def download_repodata(client: Client, base: str, folder: Path) -> None:
         (folder / record.location_href).write_bytes(await response.read())
 
 
-def check_completed(report: dict[str, Any], sample: SampleSummary) -> None:
-    """Completed, every step done, and only the export distributors failed: by name."""
+def expected_failures(sample: SampleSummary) -> dict[str, dict[str, str]]:
+    """Step code -> what it must name as not migrated (and a word of why): the export
+    distributors, and the metadata files of the types createrepo_c writes itself."""
     dump = open_dump(sample.dump_path)
-    exports = {
-        f"{distributor['repo_id']}/{distributor['distributor_id']}"
-        for distributor in dump.iter_collection("repo_distributors")
-        if distributor["distributor_type_id"] == "export_distributor"
+    return {
+        "create_distributions": {
+            f"{distributor['repo_id']}/{distributor['distributor_id']}": "export_distributor"
+            for distributor in dump.iter_collection("repo_distributors")
+            if distributor["distributor_type_id"] == "export_distributor"
+        },
+        "migrate_content.yum_repo_metadata_file": {
+            unit["_id"]: "is not migrated"
+            for unit in dump.iter_collection("units_yum_repo_metadata_file")
+            if unit["data_type"].endswith(("_zck", "_xz"))
+        },
     }
-    assert exports
+
+
+def check_completed(report: dict[str, Any], sample: SampleSummary) -> None:
+    """Completed, every step done, and only what has no Pulp 3 counterpart named as failed."""
+    expected = expected_failures(sample)
+    assert all(expected.values())
     assert report["status"] == "completed", report
     for step in report["steps"]:
         assert step["status"] == "completed", step
         failed = {failure["unit"]: failure["reason"] for failure in step["failed_units"]}
-        if step["code"] == "create_distributions":
-            assert set(failed) == exports
-            assert all("export_distributor" in reason for reason in failed.values())
-        else:
-            assert not failed, step
+        wanted = expected.get(step["code"], {})
+        assert set(failed) == set(wanted), step
+        assert all(wanted[unit] in reason for unit, reason in failed.items()), failed
         assert step["done"] + step["failed"] == step["total"], step
         assert step["failed"] == len(failed), step
 
@@ -181,18 +215,37 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
     }
 
     expected = expected_packages(rpm_sample)
+    oracle = expected_repositories(rpm_sample, tmp_path / "oracle")
     distributions = await call(rpm_client, "GET", f"{API}distributions/?limit=1000", 200)
     assert {d["base_path"] for d in distributions["results"]} == set(expected)
+    advisories_seen = modules_seen = 0
     for number, (base, nevras) in enumerate(sorted(expected.items())):
         assert nevras
+        assert oracle[base].nevras == nevras
         url = str(rpm_client.make_url(f"/pulp/content/{base}/"))
-        listed = await dnf(tmp_path / f"root-{number}", url, "repoquery", QUERY_FORMAT)
-        assert set(listed) == nevras, base
+        root = tmp_path / f"root-{number}"
+        assert set(await dnf(root, url, "repoquery", QUERY_FORMAT)) == nevras, base
+        listed = await dnf(root, url, "module", "list")
+        modules = {":".join(line.split()[:2]) for line in listed if line.startswith("zoo-")}
+        assert modules == oracle[base].modules
+        # dnf applies an advisory's modular collection only while its module is enabled.
+        await dnf(root, url, "module", "enable", "-y", *sorted(modules))
+        for advisory_id, advisory_nevras in oracle[base].advisories.items():
+            queried = await dnf(root, url, "repoquery", QUERY_FORMAT, f"--advisory={advisory_id}")
+            assert set(queried) == advisory_nevras, (base, advisory_id)
+        groups = await dnf(root, url, "group", "list", "--ids")
+        assert {line.split("(")[-1].rstrip(")") for line in groups if "(" in line} == (
+            oracle[base].groups
+        )
+        advisories_seen += len(oracle[base].advisories)
+        modules_seen += len(modules)
         folder = tmp_path / f"read-{number}"
         await download_repodata(rpm_client, base, folder)
         assert {
             f"{p.name}-{p.epoch}:{p.version}-{p.release}.{p.arch}" for p in read_back(folder)
         } == nevras
+    assert advisories_seen
+    assert modules_seen
 
 
 async def test_packages_are_served_from_their_artifact_or_redirected_to_their_remote(

@@ -17,9 +17,11 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors.content import content_step
-from pulp2to3.actors.steps import BatchResult, Run
+from pulp2to3.actors.steps import BatchResult, Run, Step
 from pulp2to3.plugins.rpm.content import RPM
+from pulp2to3.plugins.rpm.modules import parse_nevra
 from pulp2to3.plugins.rpm.packages import CHANGELOG_LIMIT, parse_snippets
+from pulp2to3.plugins.rpm.plugin import PKGLISTS, PLUGIN
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.pulp2.staging import content_row
 from pulp2to3.sample import SampleSummary, generate_sample
@@ -28,6 +30,7 @@ from tests.database_support import NewRun
 
 PLAN = {"plugins": [{"type": "rpm"}]}
 STEP = content_step(RPM)
+TYPES = {content_type.pulp2_type: content_type for content_type in PLUGIN.content_types}
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +44,13 @@ def units(sample: SampleSummary) -> list[dict[str, Any]]:
     return list(open_dump(sample.dump_path).iter_collection("units_rpm"))
 
 
-async def stage(pool: asyncpg.Pool, documents: list[dict[str, Any]]) -> None:
+async def stage(
+    pool: asyncpg.Pool, documents: list[dict[str, Any]], content_type: str = "rpm"
+) -> None:
+    binary = TYPES[content_type].binary_fields if content_type in TYPES else ()
     async with pool.acquire() as connection:
         for document in documents:
-            row = content_row("rpm", document)
+            row = content_row(content_type, document, binary)
             await connection.execute(
                 "INSERT INTO pulp2_content (pulp2_id, content_type, last_updated, storage_path,"
                 " downloaded, fields) VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
@@ -52,14 +58,18 @@ async def stage(pool: asyncpg.Pool, documents: list[dict[str, Any]]) -> None:
             )
 
 
-async def run_step(pool: asyncpg.Pool, run: Run) -> list[BatchResult]:
+async def run_step(pool: asyncpg.Pool, run: Run, step: Step = STEP) -> list[BatchResult]:
     async with pool.acquire() as connection:
-        batches = await STEP.plan_batches(connection, run)
+        batches = await step.plan_batches(connection, run)
     results = []
     for batch in batches:
         async with pool.acquire() as connection, connection.transaction():
-            results.append(await STEP.work(connection, run, batch.args))
+            results.append(await step.work(connection, run, batch.args))
     return results
+
+
+def failures_of(results: list[BatchResult]) -> dict[str, str]:
+    return dict(failure for result in results for failure in result.failures)
 
 
 async def test_packages_migrate_and_bad_units_are_named_failures(
@@ -132,3 +142,89 @@ async def test_packages_migrate_and_bad_units_are_named_failures(
     again = await run_step(pool, run)
     assert set(dict(f for result in again for f in result.failures)) == set(bad)
     assert sum(result.done for result in again) == 0
+
+
+def nevra_text(nevra: tuple[str, ...]) -> str:
+    name, epoch, version, release, arch = nevra
+    return f"{name}-{epoch}:{version}-{release}.{arch}"
+
+
+async def test_relations_without_a_target_are_named_and_the_rest_is_migrated(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+) -> None:
+    dump = open_dump(sample.dump_path)
+    collections = {
+        kind: list(dump.iter_collection(f"units_{kind}"))
+        for kind in (unit_type.pulp2_type for unit_type in PLUGIN.content_types)
+    }
+    module = collections["modulemd"][0]
+    # The module's first artifact is a package the dump no longer has; the erratum of its
+    # block names it too; and a category names a group that is gone.
+    absent = parse_nevra(module["artifacts"][0])
+    gone = next(
+        unit
+        for unit in collections["rpm"] + collections["srpm"]
+        if (unit["name"], unit["epoch"], unit["version"], unit["release"], unit["arch"]) == absent
+    )
+    collections[gone["_content_type_id"]].remove(gone)
+    category = collections["package_category"][0]
+    dropped_group = next(
+        group
+        for group in collections["package_group"]
+        if group["repo_id"] == category["repo_id"]
+        and group["package_group_id"] in category["packagegroupids"]
+    )
+    collections["package_group"].remove(dropped_group)
+    errata = [
+        erratum["errata_id"]
+        for erratum in collections["erratum"]
+        for pkglist in dump.iter_collection(PKGLISTS)
+        if pkglist["errata_id"] == erratum["errata_id"]
+        and any(
+            (p["name"], p["epoch"] or "0", p["version"], p["release"], p["arch"]) == absent
+            for c in pkglist["collections"]
+            for p in c["packages"]
+        )
+    ]
+    assert errata
+    for kind, documents in collections.items():
+        await stage(pool, documents, kind)
+    await stage(pool, list(dump.iter_collection(PKGLISTS)), PKGLISTS)
+    settings = dataclasses.replace(
+        load_settings({}), pulp2_root=sample.pulp_root, media_root=sample.pulp_root / "media"
+    )
+    run = await new_run(PLAN, settings)
+
+    failed: dict[str, dict[str, str]] = {}
+    for content_type in PLUGIN.content_order():
+        failed[content_type.pulp2_type] = failures_of(
+            await run_step(pool, run, content_step(content_type))
+        )
+    assert failed["modulemd"] == {module["_id"]: f"artifacts with no package: {nevra_text(absent)}"}
+    erratum_ids = {e["errata_id"]: e["_id"] for e in collections["erratum"]}
+    assert failed["erratum"] == {
+        erratum_ids[errata_id]: f"names packages that are nowhere: {nevra_text(absent)}"
+        for errata_id in errata
+    }
+    assert failed["package_category"][category["_id"]] == (
+        f"names groups that are not in its repository: {dropped_group['package_group_id']}"
+    )
+    assert set(failed["yum_repo_metadata_file"]) == {
+        unit["_id"]
+        for unit in collections["yum_repo_metadata_file"]
+        if unit["data_type"].endswith("_zck")
+    }
+    async with pool.acquire() as connection:
+        unmigrated = await connection.fetch(
+            "SELECT content_type, pulp2_id FROM pulp2_content"
+            " WHERE NOT is_migrated AND content_type <> $1",
+            PKGLISTS,
+        )
+        related = await connection.fetchval(
+            "SELECT count(*) FROM rpm_module_package mp JOIN pulp2_content pc"
+            " ON pc.pulp3_content_id = mp.module_id WHERE pc.pulp2_id = $1",
+            module["_id"],
+        )
+    # Only the skipped metadata files are not migrated: the units with a missing relation are.
+    assert {row["pulp2_id"] for row in unmigrated} == set(failed["yum_repo_metadata_file"])
+    assert related == len(module["artifacts"]) - 1

@@ -32,20 +32,28 @@ REPOSITORY_KEY = ("name", "epoch", "version", "release", "arch", "location_href"
 Outcome = rpm.PackageRow | str  # what a unit becomes, or why it cannot be migrated
 
 
-def staged_fields(unit: content.StagedUnit, content_type: str) -> dict[str, Any]:
-    """The unit's document as the decoders take it: ``_id`` back, ``repodata`` binary again."""
-    fields = {**unit.fields, "_id": unit.pulp2_id}
+def staged_binary(fields: Mapping[str, Any], content_type: str, name: str, value: Any) -> bytes:
+    """A binary value premigrate staged as base64 text, as bytes again."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, TypeError, ValueError) as error:
+        raise InvalidRpmUnit.of(fields, content_type, f"{name} is not binary data") from error
+
+
+def staged_fields(unit: content.StagedUnit, content_type: ContentType) -> dict[str, Any]:
+    """The unit's document as the decoders take it: ``_id`` and ``_storage_path`` back, its
+    binary fields (and the ``repodata`` snippets) binary again."""
+    kind = content_type.pulp2_type
+    fields = {**unit.fields, "_id": unit.pulp2_id, "_storage_path": unit.storage_path}
+    for name in content_type.binary_fields:
+        if isinstance(fields.get(name), str):
+            fields[name] = staged_binary(fields, kind, name, fields[name])
     repodata = fields.get("repodata")
     if isinstance(repodata, Mapping):
-        decoded: dict[str, Any] = {}
-        for name, value in repodata.items():
-            try:
-                decoded[name] = base64.b64decode(value, validate=True)
-            except (binascii.Error, TypeError, ValueError) as error:
-                raise InvalidRpmUnit.of(
-                    fields, content_type, f"repodata.{name} is not binary data"
-                ) from error
-        fields["repodata"] = decoded
+        fields["repodata"] = {
+            name: staged_binary(fields, kind, f"repodata.{name}", value)
+            for name, value in repodata.items()
+        }
     return fields
 
 
@@ -102,7 +110,7 @@ async def _migrate_units(
     kind = content_type.pulp2_type
     for unit in units:
         try:
-            fields = staged_fields(unit, kind)
+            fields = staged_fields(unit, content_type)
             package = decode_package(fields, kind)
             size = package_size(fields, kind)
         except InvalidRpmUnit as error:
@@ -116,11 +124,11 @@ async def _migrate_units(
             sha256 = package.pkg_id if package.checksum_type == "sha256" else None
             downloaded.append((unit, package, unit_files.UnitFile(unit.storage_path, size, sha256)))
     imported = await unit_files.import_files([file for _, _, file in downloaded], settings)
-    for (unit, package, file), stored in zip(downloaded, imported, strict=True):
+    for (unit, package, _), stored in zip(downloaded, imported, strict=True):
         outcomes[unit.id] = (
             stored
             if isinstance(stored, str)
-            else _row(unit, content_type, package, file.size, content.ArtifactRow.of(stored))
+            else _row(unit, content_type, package, stored.size, content.ArtifactRow.of(stored))
         )
     return [outcomes[unit.id] for unit in units]
 

@@ -11,14 +11,16 @@ file written becomes a content-addressed artifact published at ``repodata/<file>
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+import libcomps
 import structlog
 
 from pulp2to3 import storage
@@ -26,12 +28,15 @@ from pulp2to3.plugins import NewPublication, Plugin, Pulp3Types, pulp2_configs
 from pulp2to3.settings import Settings
 from pulp2to3.store import publications, rpm
 
-from . import config
+from . import advisories, comps, config, metadata_files, modules, stored
 from .content import RPM, SRPM
+from .metadata import CONTENT_TYPES, StoredAdvisory
 from .packages import RpmPackage
-from .publish import REPODATA, write_repodata
+from .publish import REPODATA, ExtraMetadata, write_repodata
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+PKGLISTS = "erratum_pkglists"
 
 
 def publication_options(distributors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -50,19 +55,68 @@ def _package(row: Mapping[str, Any]) -> RpmPackage:
     return RpmPackage(content_type=kind, **row)
 
 
-def _packages_from(
-    rows: AsyncIterator[Mapping[str, Any]], loop: asyncio.AbstractEventLoop
-) -> Iterator[RpmPackage]:
+def _blocking(rows: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> Iterator[T]:
     """Blocking, in the writer's thread: the cursor's rows, each fetched by the event loop."""
 
-    async def next_row() -> Mapping[str, Any] | None:
+    async def next_row() -> tuple[T] | None:
         try:
-            return await anext(rows)
+            return (await anext(rows),)
         except StopAsyncIteration:
             return None
 
     while (row := asyncio.run_coroutine_threadsafe(next_row(), loop).result()) is not None:
-        yield _package(row)
+        yield row[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionExtras:
+    """What a version holds besides packages and advisories (few: read at once)."""
+
+    modules: list[modules.Module]
+    module_snippets: list[str]
+    comps: libcomps.Comps | None
+    extra_metadata: list[ExtraMetadata]
+
+
+async def _extras(
+    connection: asyncpg.Connection, publication_id: int, media_root: Path
+) -> VersionExtras:
+    async def of(kind: str) -> list[rpm.VersionMetadata]:
+        return await rpm.version_metadata(connection, publication_id, kind)
+
+    module_rows = await of(modules.MODULEMD)
+    defaults_rows = await of(modules.MODULEMD_DEFAULTS)
+    groups = [stored.load(comps.Group, row.data) for row in await of(comps.GROUP)]
+    categories = [stored.load(comps.Category, row.data) for row in await of(comps.CATEGORY)]
+    environments = [stored.load(comps.Environment, row.data) for row in await of(comps.ENVIRONMENT)]
+    langpacks = [stored.load(comps.Langpacks, row.data) for row in await of(comps.LANGPACKS)]
+    files = [
+        ExtraMetadata(
+            stored.load(metadata_files.RepoMetadataFile, row.data).data_type, media_root / row.file
+        )
+        for row in await of(metadata_files.CONTENT_TYPE)
+        if row.file is not None
+    ]
+    return VersionExtras(
+        modules=[stored.load(modules.Module, row.data) for row in module_rows],
+        module_snippets=[row.snippet or "" for row in (*module_rows, *defaults_rows)],
+        comps=comps.build_comps(groups, categories, environments, langpacks)
+        if groups or categories or environments or langpacks
+        else None,
+        extra_metadata=files,
+    )
+
+
+def _advisories(
+    rows: Iterator[tuple[Any, list[advisories.Nevra]]], module_refs: set[advisories.ModuleRef]
+) -> Iterator[tuple[advisories.Advisory, tuple[advisories.Collection, ...]]]:
+    """Each advisory with the collections this version sees (its packages, its modules)."""
+    for data, held in rows:
+        advisory = stored.load(StoredAdvisory, data)
+        yield (
+            advisory.advisory,
+            advisories.filter_collections(advisory.collections, set(held), module_refs),
+        )
 
 
 def _settings(publication: NewPublication, checksum_type: str | None) -> config.PublicationSettings:
@@ -93,16 +147,25 @@ async def _publish_repodata(
 ) -> None:
     packages = await rpm.version_packages(connection, publication.id)
     chosen = _settings(publication, packages.checksum_type)
+    extras = await _extras(connection, publication.id, settings.media_root)
+    loop = asyncio.get_running_loop()
     settings.media_root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=".tmp-repodata-", dir=settings.media_root))
     try:
         rows = rpm.stream_packages(connection, publication.id)
+        advisory_rows = rpm.stream_advisories(connection, publication.id)
         await asyncio.to_thread(
             write_repodata,
             folder,
-            packages=_packages_from(rows, asyncio.get_running_loop()),
+            packages=(_package(row) for row in _blocking(rows, loop)),
             package_count=packages.count,
             settings=chosen,
+            advisories=_advisories(
+                _blocking(advisory_rows, loop), {module.ref for module in extras.modules}
+            ),
+            module_snippets=extras.module_snippets,
+            comps=extras.comps,
+            extra_metadata=extras.extra_metadata,
         )
         stored = await asyncio.to_thread(_store_files, folder, settings.media_root)
     finally:
@@ -123,7 +186,7 @@ async def publish(
     connection: asyncpg.Connection, new: Sequence[NewPublication], settings: Settings
 ) -> None:
     """Every package of each publication's version, and its repodata."""
-    await publications.publish_version_content(connection, sorted(p.id for p in new))
+    await rpm.publish_packages(connection, [p.id for p in new])
     for publication in sorted(new, key=lambda p: p.id):
         await _publish_repodata(connection, publication, settings)
 
@@ -131,7 +194,7 @@ async def publish(
 PLUGIN = Plugin(
     type="rpm",
     pulp2_repo_type="rpm-repo",
-    content_types=(RPM, SRPM),
+    content_types=(RPM, SRPM, *CONTENT_TYPES),
     pulp3=Pulp3Types(
         repository="rpm.rpm",
         remote="rpm.rpm",
@@ -144,4 +207,5 @@ PLUGIN = Plugin(
     base_path=config.base_path,
     publish=publish,
     unmigrated_distributor_types=config.UNMIGRATED_DISTRIBUTOR_TYPES,
+    staged_collections=(PKGLISTS,),
 )
