@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,10 +16,25 @@ from typing import Any
 
 import asyncpg
 
-from pulp2to3 import database
+from pulp2to3 import database, runner
 from pulp2to3.sample import SampleSummary, generate_sample
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def migration_environment(
+    url: str, sample: SampleSummary, media: Path, **settings: str
+) -> dict[str, str]:
+    """The environment of the API and worker processes migrating ``sample`` into ``url``, with
+    an empty ``media`` root."""
+    shutil.rmtree(media, ignore_errors=True)
+    return runner.child_environment(
+        url,
+        pulp2_dump=sample.dump_path,
+        pulp2_root=sample.pulp_root,
+        media_root=media,
+        **settings,
+    )
 
 
 async def admin_execute(server: str, statement: str) -> None:

@@ -48,13 +48,10 @@ async def fresh_database() -> str:
 
 async def measure(sample: SampleSummary, work: Path, workers: int) -> None:
     url = await fresh_database()
-    media = work / f"media-{workers}"
-    shutil.rmtree(media, ignore_errors=True)
-    env = runner.child_environment(
+    env = common.migration_environment(
         url,
-        pulp2_dump=sample.dump_path,
-        pulp2_root=sample.pulp_root,
-        media_root=media,
+        sample,
+        work / f"media-{workers}",
         admin_password=secrets.token_urlsafe(12),
         api_bind="127.0.0.1:24899",
     )

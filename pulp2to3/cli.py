@@ -39,14 +39,16 @@ class CommandError(Exception):
 async def _init_db() -> None:
     from pulp2to3 import database
     from pulp2to3.queue.application import database_url
-    from pulp2to3.schema import init_db
+    from pulp2to3.schema import SchemaError, init_db
 
     connection = await database.connect(await database_url())
     try:
-        await init_db(connection)
+        applied = await init_db(connection)
+    except SchemaError as exc:
+        raise CommandError(str(exc)) from exc
     finally:
         await connection.close()
-    log.info("database_initialized")
+    log.info("database_initialized", migrations_applied=applied)
 
 
 def cmd_init_db(args: argparse.Namespace) -> None:
@@ -116,22 +118,35 @@ async def _serve_api(insecure_dev: bool) -> None:
             "PULP2TO3_ADMIN_PASSWORD is not set: the API refuses to start without credentials"
             " (use --insecure-dev to run without a password on a development machine)"
         )
-    from aiohttp import web
 
-    from pulp2to3.http.app import init
+    from pulp2to3 import database
+    from pulp2to3.http import limits
+    from pulp2to3.http.app import COMMAND_TIMEOUT, init
     from pulp2to3.queue import app
+    from pulp2to3.queue.application import database_url
 
-    async with app.open_async():
+    # No connection made up front (the API may start while the database is down); a statement
+    # that gets no answer in time becomes a 503, never a request that hangs.
+    pool = await database.create_pool(
+        await database_url(), min_size=0, command_timeout=COMMAND_TIMEOUT
+    )
+    async with pool, app.open_async(pool=pool):
         await _require_schema()
-        runner = web.AppRunner(init(settings, app.connector.pool))  # type: ignore[attr-defined]
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, settings.api_host, settings.api_port)
-            await site.start()
-            log.info("api_listening", url=f"http://{settings.api_host}:{settings.api_port}/")
+        cap = limits.fit_open_files(settings.api_max_connections)
+        async with limits.serving(
+            init(settings, pool),
+            settings.api_host,
+            settings.api_port,
+            read_timeout=settings.api_read_timeout,
+            max_connections=cap,
+        ):
+            log.info(
+                "api_listening",
+                url=f"http://{settings.api_host}:{settings.api_port}/",
+                max_connections=cap,
+                read_timeout=settings.api_read_timeout,
+            )
             await asyncio.Event().wait()  # until the process is interrupted
-        finally:
-            await runner.cleanup()
 
 
 def cmd_api(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
+from typing import NamedTuple
 
 
 class TaskState(enum.StrEnum):
@@ -35,7 +36,6 @@ class StepStatus(enum.StrEnum):
 class ReportStatus(enum.StrEnum):
     WAITING = "waiting"
     RUNNING = "running"
-    CANCELING = "canceling"
     CANCELED = "canceled"
     PAUSING = "pausing"
     PAUSED = "paused"
@@ -74,12 +74,19 @@ class ReportState:
     steps: tuple[StepState, ...]
 
 
+class StepEnd(NamedTuple):
+    """A step to close, and how it ended."""
+
+    code: str
+    status: StepStatus
+
+
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """What to change, in this order: close a step, skip later ones, start one, close the report
     (or, for a pausing one, call it paused)."""
 
-    close_step: tuple[str, StepStatus] | None = None
+    close_step: StepEnd | None = None
     skip_steps: tuple[str, ...] = ()
     start_step: str | None = None
     finish_report: ReportStatus | None = None
@@ -108,16 +115,19 @@ def decide(state: ReportState) -> Decision:
         later = state.steps[index + 1 :]
         if step.failed_tasks:
             return Decision(
-                close_step=(step.code, StepStatus.FAILED),
+                close_step=StepEnd(step.code, StepStatus.FAILED),
                 skip_steps=tuple(s.code for s in later if s.status is StepStatus.WAITING),
                 finish_report=ReportStatus.FAILED,
             )
         if later:
             return Decision(
-                close_step=(step.code, StepStatus.COMPLETED), start_step=later[0].code, requeue=True
+                close_step=StepEnd(step.code, StepStatus.COMPLETED),
+                start_step=later[0].code,
+                requeue=True,
             )
         return Decision(
-            close_step=(step.code, StepStatus.COMPLETED), finish_report=ReportStatus.COMPLETED
+            close_step=StepEnd(step.code, StepStatus.COMPLETED),
+            finish_report=ReportStatus.COMPLETED,
         )
     failed = any(step.status is StepStatus.FAILED for step in state.steps)
     return Decision(finish_report=ReportStatus.FAILED if failed else ReportStatus.COMPLETED)

@@ -8,6 +8,19 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
+from asyncpg import exceptions as pg_errors
+
+# A connection attempt that gets no answer within this fails (as the server being down does).
+CONNECT_TIMEOUT = 5.0
+
+# SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shuts down, crashed, or
+# is not accepting connections yet): the database is out of reach, the request itself is fine.
+_UNAVAILABLE = (
+    pg_errors.PostgresConnectionError,
+    pg_errors.AdminShutdownError,
+    pg_errors.CrashShutdownError,
+    pg_errors.CannotConnectNowError,
+)
 
 # One statement per `-- name --` line, optionally followed by `-- description` lines.
 _QUERY_HEADER = re.compile(r"(?:\n|^)-- ([a-z0-9_]+) --\n(?:-- .*\n)*")
@@ -77,16 +90,47 @@ async def init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database was out of reach: it, or an error it was raised from
+    or while handling, is a connection-class error (never decided by message text)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+async def _open(dsn: str, **options: Any) -> asyncpg.Connection:
+    """``asyncpg.connect`` with a timeout; a socket that cannot reach the server (refused, reset,
+    timed out) is reported as SQLSTATE 08001, so that it is told apart from file errors."""
+    try:
+        return await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT, **options)
+    except OSError as exc:
+        raise pg_errors.ClientCannotConnectError(f"cannot reach PostgreSQL: {exc}") from exc
+
+
 async def connect(dsn: str) -> asyncpg.Connection:
     """A single connection outside any pool, with the same codecs as the pool's."""
-    connection = await asyncpg.connect(dsn)
+    connection = await _open(dsn)
     await init_connection(connection)
     return connection
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, command_timeout: float | None = None
+) -> asyncpg.Pool:
+    """A pool whose connections have the JSON codecs; with ``min_size=0`` it is made without
+    reaching the server (a process can start while the database is down)."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        connect=_open,
+        command_timeout=command_timeout,
     )
     assert pool is not None
     return pool

@@ -1,11 +1,19 @@
 -- The whole schema of pulp2to3 (Procrastinate's own tables are installed beside it by
--- `pulp2to3 init-db`). Every statement is idempotent, so applying this file twice is harmless.
+-- `pulp2to3 init-db`), as `init-db` installs it in a new database. A change to it comes with a
+-- numbered file in pulp2to3/sql/migrations/ that makes the same change to a database installed
+-- before, in the same commit (docs/design.md, "Schema changes").
 --
 -- Keys: bigint identity inside; a UUID (`pulp_id`) only on rows whose href the API shows.
 -- Foreign keys guard the small tables; the big per-unit tables (memberships, content
 -- artifacts, remote artifacts) are written set-based by code that joins on the keys, and keep
 -- only the unique keys their upserts need: at millions of rows each extra index or FK check
 -- is what dominates the write time.
+
+-- Which files of pulp2to3/sql/migrations/ the database has had: `init-db` applies the others.
+CREATE TABLE IF NOT EXISTS schema_migration (
+    name        text        PRIMARY KEY,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
 
 -- ---------------------------------------------------------------------------------------------
 -- The migration's own state
@@ -24,8 +32,8 @@ CREATE TABLE IF NOT EXISTS migration_report (
     -- The Procrastinate job id of the migration task that planned this run.
     task_job_id     bigint,
     status          text        NOT NULL DEFAULT 'waiting' CHECK (status IN (
-                        'waiting', 'running', 'canceling', 'canceled', 'pausing', 'paused',
-                        'completed', 'failed')),
+                        'waiting', 'running', 'canceled', 'pausing', 'paused', 'completed',
+                        'failed')),
     validate        boolean     NOT NULL DEFAULT false,
     dry_run         boolean     NOT NULL DEFAULT false,
     -- The plan with "every repository of this plugin" replaced by the repositories it meant.
@@ -39,7 +47,7 @@ CREATE TABLE IF NOT EXISTS migration_report (
 -- database, not a read-then-write, decides which one wins.
 CREATE UNIQUE INDEX IF NOT EXISTS migration_report_one_unfinished
     ON migration_report ((true))
-    WHERE status IN ('waiting', 'running', 'canceling', 'pausing', 'paused');
+    WHERE status IN ('waiting', 'running', 'pausing', 'paused');
 
 CREATE INDEX IF NOT EXISTS migration_report_plan ON migration_report (plan_id);
 
@@ -226,8 +234,6 @@ CREATE TABLE IF NOT EXISTS content (
     created_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (pulp_type, natural_key)
 );
--- Databases initialized before the column existed get it here.
-ALTER TABLE content ADD COLUMN IF NOT EXISTS repo_key text;
 
 -- The fields of file content (Pulp 3's file.file), one row per content row of that type.
 CREATE TABLE IF NOT EXISTS file_content (

@@ -8,12 +8,15 @@ Every process (API, worker, one-shot CLI) reads the same variables. The TOML fil
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 PREFIX = "PULP2TO3_"
+_Number = TypeVar("_Number", int, float)
 
 
 class ConfigError(Exception):
@@ -32,6 +35,8 @@ class Settings:
     api_host: str
     api_port: int
     verify_checksums: bool
+    api_read_timeout: float  # seconds a connection may keep the API waiting for a request
+    api_max_connections: int
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -45,6 +50,17 @@ def _parse_bool(name: str, value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ConfigError(f"{PREFIX}{name.upper()} must be true or false, not {value!r}")
+
+
+def _parse_positive(name: str, value: str, kind: Callable[[str], _Number]) -> _Number:
+    try:
+        number = kind(value.strip())
+    except ValueError:
+        number = kind("0")
+    if not 0 < number < math.inf:
+        what = "a positive integer" if kind is int else "a positive number"
+        raise ConfigError(f"{PREFIX}{name.upper()} must be {what}, not {value!r}")
+    return number
 
 
 def _parse_bind(value: str) -> tuple[str, int]:
@@ -93,4 +109,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         api_host=host,
         api_port=port,
         verify_checksums=_parse_bool("verify_checksums", values.get("verify_checksums", "false")),
+        api_read_timeout=_parse_positive(
+            "api_read_timeout", values.get("api_read_timeout", "60"), float
+        ),
+        api_max_connections=_parse_positive(
+            "api_max_connections", values.get("api_max_connections", "1000"), int
+        ),
     )

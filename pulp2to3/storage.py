@@ -9,12 +9,16 @@ A file generated here (a publication's PULP_MANIFEST) is written the same way by
 
 Everything here is blocking file I/O: callers run it in a thread (``asyncio.to_thread``).
 Problems of one source file (missing, wrong size or checksum, outside the Pulp 2 root) raise
-``SourceFileError`` or ``UnsafePath``, which the caller turns into a per-unit failure; problems
-of the media root (full disk, no permission) raise ``OSError`` and fail the batch.
+``SourceFileError`` or ``UnsafePath``, which the caller turns into a per-unit failure. So does a
+media root without space for the file (``NoSpace``, a ``SourceFileError`` too): the next, smaller
+or hard-linked file may still fit. Other problems of the media root (no permission, read-only)
+raise ``OSError`` and fail the batch. No temporary file outlives a failure; one left by a crash is
+removed by ``remove_temporary_files`` before the next run stores files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import errno
@@ -29,6 +33,8 @@ from pathlib import Path, PurePosixPath
 from pulp2to3.pulp2.paths import resolve_storage_path
 
 ARTIFACT_FOLDER = "artifact"
+_TEMPORARY_PREFIX = ".tmp-"
+_TEMPORARY_SUFFIX = ".part"
 _CHUNK = 1 << 20
 
 # A hard link that fails with one of these is replaced by a copy: another filesystem, a
@@ -39,7 +45,7 @@ LinkFunction = Callable[[Path, Path], None]
 
 
 class SourceFileError(Exception):
-    """A Pulp 2 file that cannot become an artifact; ``reason`` names the unit's failure."""
+    """A unit's file that cannot become an artifact; ``reason`` names the unit's failure."""
 
     def __init__(self, path: Path, reason: str) -> None:
         self.path = path
@@ -57,6 +63,14 @@ class WrongSize(SourceFileError):
 
 class WrongChecksum(SourceFileError):
     pass
+
+
+class NoSpace(SourceFileError):
+    """The media root's filesystem is full (or the quota used up) for this file."""
+
+
+# A full filesystem, or a full quota: the error names which.
+_NO_SPACE = {errno.ENOSPC: "ENOSPC", errno.EDQUOT: "EDQUOT"}
 
 
 class Interrupted(Exception):
@@ -132,8 +146,8 @@ class _TemporaryFile:
     its final name (``move_to``), so that a crash never leaves a partial file under that name;
     ``discard`` removes it if it is still there (an error, a cancel). Blocking."""
 
-    def __init__(self, folder: Path, prefix: str = ".tmp-") -> None:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
+    def __init__(self, folder: Path, prefix: str = _TEMPORARY_PREFIX) -> None:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=_TEMPORARY_SUFFIX)
         self._path = Path(name)
         self._out = os.fdopen(fd, "wb")
         self._moved = False
@@ -159,10 +173,25 @@ class _TemporaryFile:
         self._moved = True
 
     def discard(self) -> None:
-        if not self._out.closed:
-            self._out.close()
-        if not self._moved:
-            self._path.unlink(missing_ok=True)
+        try:
+            # Closing flushes what is buffered: on a full disk that fails again (the error that
+            # brought us here is already raised), and the file must go all the same.
+            with contextlib.suppress(OSError):
+                self._out.close()
+        finally:
+            if not self._moved:
+                self._path.unlink(missing_ok=True)
+
+
+def remove_temporary_files(media_root: Path) -> int:
+    """Remove the temporary files under the artifact folder (left by a killed process); how
+    many. Only while nothing stores files there (premigrate, before any content step)."""
+    folder = media_root / ARTIFACT_FOLDER
+    pattern = f"{_TEMPORARY_PREFIX}*{_TEMPORARY_SUFFIX}"
+    leftovers = [*folder.glob(pattern), *folder.glob(f"*/{pattern}")]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return len(leftovers)
 
 
 def _copy(source: Path, target: Path, stop: threading.Event | None) -> None:
@@ -206,6 +235,27 @@ def store_artifact(
     target = media_root / file
     if target.exists():
         return _existing(target, sha256, size, file)
+    try:
+        return _store(source, target, sha256, size, file, link, stop)
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            raise
+        raise NoSpace(
+            source,
+            f"no space left on the media root for the artifact of {source} ({size} bytes):"
+            f" {exc.strerror} ({_NO_SPACE[exc.errno]})",
+        ) from exc
+
+
+def _store(
+    source: Path,
+    target: Path,
+    sha256: str,
+    size: int,
+    file: str,
+    link: LinkFunction | None,
+    stop: threading.Event | None,
+) -> StoredArtifact:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         (link or os.link)(source, target)

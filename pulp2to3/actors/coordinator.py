@@ -54,8 +54,8 @@ async def _apply(
         started_empty = not batches
     if decision.finish_report:
         error = None
-        if decision.close_step and decision.close_step[1] is StepStatus.FAILED:
-            error = await reports.step_failure(connection, rid, decision.close_step[0])
+        if decision.close_step and decision.close_step.status is StepStatus.FAILED:
+            error = await reports.step_failure(connection, rid, decision.close_step.code)
         await reports.finish_report(connection, rid, decision.finish_report, error)
         log.info("migration_finished", status=decision.finish_report.value)
     if decision.pause_report:

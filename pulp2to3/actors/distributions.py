@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import structlog
@@ -36,11 +36,23 @@ from pulp2to3.actors.planned import (
 from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
 from pulp2to3.plugins import InvalidBasePath
 from pulp2to3.store import publications as store
+from pulp2to3.store.progress import Created
+from pulp2to3.store.tasks import ResourceKind
 
 log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_distributions"
 DISTRIBUTIONS_PER_BATCH = 20
+
+
+class DistributorItem(NamedTuple):
+    """One distributor of a batch, a JSON array in the job's arguments: the plan version whose
+    publication it serves, and the Pulp 2 distributor."""
+
+    repository: str
+    number: int
+    pulp2_repo_id: str
+    distributor_id: str
 
 
 def distribution_name(repository_name: str, pulp2_repo_id: str, distributor_id: str) -> str:
@@ -73,12 +85,9 @@ async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) ->
     for types, repo_ids in sorted(by_types.items()):
         for distributor in await store.pulp2_distributors(connection, repo_ids, types):
             name, number = named_by[distributor.pulp2_repo_id, types][-1]
-            items[distributor.pulp2_repo_id, distributor.distributor_id] = [
-                name,
-                number,
-                distributor.pulp2_repo_id,
-                distributor.distributor_id,
-            ]
+            items[distributor.pulp2_repo_id, distributor.distributor_id] = list(
+                DistributorItem(name, number, distributor.pulp2_repo_id, distributor.distributor_id)
+            )
     ordered = [items[key] for key in sorted(items)]
     return chunked_batches("distributions", "distributors", ordered, DISTRIBUTIONS_PER_BATCH)
 
@@ -99,24 +108,26 @@ class _Candidate:
 
 
 def _candidates(
-    items: Sequence[Sequence[Any]],
+    items: Sequence[DistributorItem],
     planned: Mapping[str, PlannedRepository],
     distributors: Mapping[tuple[str, str], store.Pulp2Distributor],
     versions: Mapping[tuple[str, int], store.PlannedVersion],
 ) -> tuple[list[_Candidate], list[tuple[str, str]]]:
     candidates: list[_Candidate] = []
     failures: list[tuple[str, str]] = []
-    for name, number, repo_id, distributor_id in items:
-        label = distributor_label(repo_id, distributor_id)
-        distributor = distributors.get((repo_id, distributor_id))
+    for item in items:
+        label = distributor_label(item.pulp2_repo_id, item.distributor_id)
+        distributor = distributors.get((item.pulp2_repo_id, item.distributor_id))
         if distributor is None:
             failures.append((label, "the distributor is no longer in the staged dump"))
             continue
-        version = versions.get((name, number))
+        version = versions.get((item.repository, item.number))
         if version is None or version.publication_id is None:
-            failures.append((label, f"repository {name!r} version {number} has no publication"))
+            failures.append(
+                (label, f"repository {item.repository!r} version {item.number} has no publication")
+            )
             continue
-        plugin = planned[name].plugin
+        plugin = planned[item.repository].plugin
         if distributor.distributor_type_id in plugin.unmigrated_distributor_types:
             failures.append(
                 (
@@ -126,7 +137,7 @@ def _candidates(
             )
             continue
         try:
-            base_path = plugin.base_path(distributor.config, repo_id)
+            base_path = plugin.base_path(distributor.config, item.pulp2_repo_id)
         except InvalidBasePath as exc:
             failures.append((label, str(exc)))
             continue
@@ -134,7 +145,7 @@ def _candidates(
             _Candidate(
                 distributor=distributor,
                 pulp_type=plugin.pulp3.distribution,
-                name=distribution_name(name, repo_id, distributor_id),
+                name=distribution_name(item.repository, item.pulp2_repo_id, item.distributor_id),
                 base_path=base_path,
                 publication_id=version.publication_id,
             )
@@ -246,13 +257,17 @@ async def create_distributions(
 ) -> BatchResult:
     """Distributions of the batch's distributors; a taken base path is a failure."""
     planned = planned_repositories(run.plan)
-    items: list[list[Any]] = [list(item) for item in args["distributors"]]
+    items = [DistributorItem(*item) for item in args["distributors"]]
     types = sorted(
-        {t for name, *_ in items for t in planned[name].plugin.reported_distributor_types}
+        {t for item in items for t in planned[item.repository].plugin.reported_distributor_types}
     )
-    staged = await store.pulp2_distributors(connection, {item[2] for item in items}, types)
+    staged = await store.pulp2_distributors(
+        connection, {item.pulp2_repo_id for item in items}, types
+    )
     distributors = {(d.pulp2_repo_id, d.distributor_id): d for d in staged}
-    versions = await store.planned_versions(connection, {(item[0], item[1]) for item in items})
+    versions = await store.planned_versions(
+        connection, {(item.repository, item.number) for item in items}
+    )
     candidates, failures = _candidates(items, planned, distributors, versions)
     candidates, overlapping = await _without_overlaps(connection, candidates)
     failures.extend(overlapping)
@@ -276,7 +291,7 @@ async def create_distributions(
     await store.mark_distributors(
         connection,
         {
-            c.distributor.pulp2_object_id: (ours[c.label], c.publication_id)
+            c.distributor.pulp2_object_id: store.Served(ours[c.label], c.publication_id)
             for c in candidates
             if c.label in ours
         },
@@ -288,7 +303,11 @@ async def create_distributions(
         existing=len(ours) - len(inserted),
         failed=len(failures),
     )
-    return BatchResult(done=len(ours), failures=tuple(failures))
+    return BatchResult(
+        done=len(ours),
+        failures=tuple(failures),
+        created=tuple(Created(ResourceKind.DISTRIBUTION, did) for did in sorted(inserted.values())),
+    )
 
 
 STEP = make_step(

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from pulp2to3 import storage
 from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
 from pulp2to3.plan import Plan
 from pulp2to3.plugins.registry import PLUGINS
@@ -129,6 +130,11 @@ async def premigrate_dump(
     if path is None:
         raise DumpUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
     content_types = plan_content_types(run.plan)
+    # Premigrate runs alone, first in every migration: no batch is storing files now, so the
+    # temporary files under the media root are leftovers of a killed process.
+    removed = await asyncio.to_thread(storage.remove_temporary_files, run.settings.media_root)
+    if removed:
+        log.warning("temporary_files_removed", files=removed)
     started = time.monotonic()
     try:
         dump = await asyncio.to_thread(open_dump, path)

@@ -26,6 +26,8 @@ from pulp2to3.actors.planned import (
 from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
 from pulp2to3.plugins import NewPublication, Plugin
 from pulp2to3.store import publications as store
+from pulp2to3.store.progress import Created
+from pulp2to3.store.tasks import ResourceKind
 
 log = structlog.get_logger(__name__)
 
@@ -96,16 +98,20 @@ async def create_publications(
     versions = await store.planned_versions(connection, keys)
     failures: list[tuple[str, str]] = []
     unpublished: dict[str, list[tuple[str, int]]] = defaultdict(list)  # plugin type -> keys
+    plugins: dict[str, Plugin] = {}
     for name, number in keys:
         version = versions.get((name, number))
         if version is None:
             failures.append((version_label(name, number), "the repository version was not created"))
         elif version.publication_id is None:
-            unpublished[planned[name].plugin.type].append((name, number))
+            plugin = planned[name].plugin
+            plugins[plugin.type] = plugin
+            unpublished[plugin.type].append((name, number))
     new: dict[int, int] = {}
-    for _, plugin_keys in sorted(unpublished.items()):
-        plugin = planned[plugin_keys[0][0]].plugin
-        new.update(await _publish(connection, run, plugin, planned, plugin_keys, versions))
+    for plugin_type, plugin_keys in sorted(unpublished.items()):
+        new.update(
+            await _publish(connection, run, plugins[plugin_type], planned, plugin_keys, versions)
+        )
     if len(new) < sum(len(plugin_keys) for plugin_keys in unpublished.values()):
         # Another copy of this batch published some meanwhile: read back what it made.
         versions = await store.planned_versions(connection, keys)
@@ -130,7 +136,11 @@ async def create_publications(
         existing=len(publication_of) - len(new),
         failed=len(failures),
     )
-    return BatchResult(done=len(publication_of), failures=tuple(failures))
+    return BatchResult(
+        done=len(publication_of),
+        failures=tuple(failures),
+        created=tuple(Created(ResourceKind.PUBLICATION, pid) for pid in sorted(new.values())),
+    )
 
 
 STEP = make_step(

@@ -25,6 +25,8 @@ from pulp2to3.actors.planned import (
 from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
 from pulp2to3.plugins import InvalidImporter
 from pulp2to3.store import repositories as store
+from pulp2to3.store.progress import Created
+from pulp2to3.store.tasks import ResourceKind
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +92,7 @@ async def create_repositories(
 ) -> BatchResult:
     """Repositories, remotes and remote artifacts of the batch's plan repositories."""
     wanted = resolve(run.plan, args["repositories"])
-    repositories = await store.ensure_repositories(
+    repositories, new_repositories = await store.ensure_repositories(
         connection, {repository.name: repository.plugin.pulp3.repository for repository in wanted}
     )
     importer_repo_ids = {
@@ -101,6 +103,7 @@ async def create_repositories(
     importers = await store.importers(connection, importer_repo_ids)
     remotes = _remotes(wanted, importers)
     remote_ids: dict[str, int] = {}
+    existed: frozenset[str] = frozenset()
     remote_artifacts = 0
     if remotes.rows:
         remote_ids, existed = await store.upsert_remotes(connection, remotes.rows)
@@ -138,7 +141,14 @@ async def create_repositories(
         remote_artifacts=remote_artifacts,
         failed=len(remotes.failures),
     )
-    return BatchResult(done=len(wanted) - len(remotes.failures), failures=remotes.failures)
+    created = [Created(ResourceKind.REPOSITORY, repositories[n].id) for n in new_repositories] + [
+        Created(ResourceKind.REMOTE, remote_ids[n]) for n in remote_ids.keys() - existed
+    ]
+    return BatchResult(
+        done=len(wanted) - len(remotes.failures),
+        failures=remotes.failures,
+        created=tuple(sorted(created, key=lambda c: (c.kind, c.id))),
+    )
 
 
 STEP = make_step(

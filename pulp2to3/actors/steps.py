@@ -40,6 +40,7 @@ class Batch:
 class BatchResult:
     done: int
     failures: tuple[tuple[str, str], ...] = ()  # (what, why) for each unit that failed
+    created: tuple[progress.Created, ...] = ()  # what the API names as the task's creations
 
 
 BatchWork = Callable[[asyncpg.Connection, Run, Mapping[str, Any]], Awaitable[BatchResult]]
@@ -93,6 +94,9 @@ def batch_task(
                         result.done,
                         result.failures,
                     )
+                    if result.created:
+                        assert context.job.id is not None
+                        await progress.record_created(connection, context.job.id, result.created)
             return {"done": result.done, "failed": len(result.failures)}
 
         run_batch.__name__ = work.__name__

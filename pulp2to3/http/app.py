@@ -9,9 +9,13 @@ from pulp2to3.http import content_app, migrations, openapi, state, status, views
 from pulp2to3.http.auth import Credentials, auth_middleware
 from pulp2to3.http.bodies import null_character_middleware
 from pulp2to3.http.errors import error_middleware
+from pulp2to3.http.limits import body_timeout_middleware
 from pulp2to3.settings import Settings
 
 API_ROOT = "/pulp/api/v3/"
+# Seconds a statement of the API may take before the request is answered 503 (a database that
+# vanished without closing its sockets must not hold requests for the TCP timeout).
+COMMAND_TIMEOUT = 30.0
 
 
 def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
@@ -20,7 +24,12 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     if settings.admin_password is not None:  # None only with --insecure-dev (the CLI checks)
         credentials = Credentials.hashed(settings.admin_user, settings.admin_password)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(credentials), null_character_middleware]
+        middlewares=[
+            error_middleware,
+            auth_middleware(credentials),
+            body_timeout_middleware(settings.api_read_timeout),
+            null_character_middleware,
+        ]
     )
     app[state.SETTINGS] = settings
     app[state.POOL] = pool

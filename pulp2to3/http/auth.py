@@ -26,6 +26,10 @@ CHALLENGE = {"WWW-Authenticate": 'Basic realm="pulp"'}
 _ITERATIONS = 20_000
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
 def _derive(password: str, salt: bytes) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _ITERATIONS)
 
@@ -42,9 +46,11 @@ class Credentials:
         return cls(user, salt, _derive(password, salt))
 
     def check(self, user: str, password: str) -> bool:
-        user_ok = hmac.compare_digest(user.encode(), self.user.encode())
+        """In the same time whichever part is wrong: both are compared, always, and the user
+        names by digest, so that not even their lengths tell."""
+        user_ok = hmac.compare_digest(_digest(user), _digest(self.user))
         password_ok = hmac.compare_digest(_derive(password, self.salt), self.password_hash)
-        return user_ok and password_ok
+        return user_ok & password_ok
 
 
 def parse_basic(header: str) -> tuple[str, str] | None:

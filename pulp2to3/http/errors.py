@@ -2,8 +2,9 @@
 
 ``{"detail": "message"}``, or ``{"<field>": ["message", ...]}`` for field errors (400). Handlers
 raise :class:`APIError`; anything aiohttp raises itself (unknown path, wrong method, body too
-large, ...) is turned into the same shape; any other exception becomes a 500 whose traceback is
-logged and never sent. Never an HTML page.
+large, ...) is turned into the same shape; the database out of reach (or not answering in time)
+is a 503 with ``Retry-After``; any other exception becomes a 500 whose traceback is logged and
+never sent. Never an HTML page.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from pulp2to3.http.rendering import json_response
+from pulp2to3.store import is_unavailable
 
 log = structlog.get_logger(__name__)
 
 NOT_FOUND = "Not found."
 INTERNAL_ERROR = "Internal server error."
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+RETRY_AFTER = "5"  # seconds: a restart of PostgreSQL takes about that
 
 # Headers of aiohttp's own error responses that describe its text body, not ours.
 _BODY_HEADERS = frozenset({hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING})
@@ -87,6 +91,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or exc.content_type == "application/json":
             raise  # a redirect, or an error already in JSON
         return _from_http_exception(request, exc)
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc) or isinstance(exc, TimeoutError):
+            return error_response(
+                503, DATABASE_UNAVAILABLE, headers={hdrs.RETRY_AFTER: RETRY_AFTER}
+            )
         log.exception("http_unhandled_exception", method=request.method, path=request.path)
         return error_response(500, INTERNAL_ERROR)

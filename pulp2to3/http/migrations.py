@@ -14,7 +14,15 @@ from pulp2to3.http.bodies import json_object
 from pulp2to3.http.errors import NOT_FOUND, APIError
 from pulp2to3.http.pagination import page_of
 from pulp2to3.http.rendering import json_response, rfc3339
-from pulp2to3.http.views import detail_response, list_response, path_uuid
+from pulp2to3.http.views import (
+    detail_response,
+    distribution_href,
+    list_response,
+    path_uuid,
+    publication_href,
+    remote_href,
+    repository_href,
+)
 from pulp2to3.plan import PlanError, parse_plan, plan_object
 from pulp2to3.queue.control import Outcome, cancel_migration, pause_migration, resume_migration
 from pulp2to3.queue.dispatch import start_run
@@ -25,6 +33,12 @@ PLANS = f"{API}migration-plans/"
 REPORTS = f"{API}migrationreport/"
 TASKS = f"{API}tasks/"
 MAX_JOB_ID = 2**63 - 1  # job ids are bigints
+CREATED_HREF = {
+    tasks.ResourceKind.REPOSITORY: repository_href,
+    tasks.ResourceKind.REMOTE: remote_href,
+    tasks.ResourceKind.PUBLICATION: publication_href,
+    tasks.ResourceKind.DISTRIBUTION: distribution_href,
+}
 
 REPORT_FIELDS = (
     "pulp_href", "pulp_created", "plan", "task", "status", "started_at", "finished_at", "error",
@@ -109,7 +123,9 @@ def _task_json(task: tasks.TaskRow) -> dict[str, Any]:
         "error": error,
         "report": report_href(task.report_id),
         "step": task.step,
-        "created_resources": task.created_resources,
+        "created_resources": [
+            CREATED_HREF[created.kind](created.pulp_id) for created in task.created_resources
+        ],
     }
 
 

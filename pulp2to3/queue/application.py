@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import Awaitable, Callable
+from typing import Any, Unpack
 
 import asyncpg
 import procrastinate
@@ -12,6 +13,8 @@ import structlog
 
 from pulp2to3 import database
 from pulp2to3.queue.connector import AsyncpgConnector
+from pulp2to3.queue.manager import QueueManager
+from pulp2to3.queue.worker import ResilientWorker
 from pulp2to3.settings import load_settings
 from pulp2to3.store import progress
 
@@ -42,7 +45,8 @@ async def database_url() -> str:
 
 
 async def _make_pool() -> asyncpg.Pool:
-    return await database.create_pool(await database_url())
+    # Made without a connection: a worker (or the API) may start while the database is down.
+    return await database.create_pool(await database_url(), min_size=0)
 
 
 async def _connect() -> asyncpg.Connection:
@@ -88,7 +92,19 @@ async def job_middleware(
             raise
 
 
-app = procrastinate.App(
+class App(procrastinate.App):
+    """Procrastinate's app with a job manager and workers that live through database outages
+    (``pulp2to3 worker`` and ``procrastinate --app=pulp2to3.queue.app worker`` alike)."""
+
+    def __init__(self, *, connector: AsyncpgConnector, **options: Any) -> None:
+        super().__init__(connector=connector, **options)
+        self.job_manager = QueueManager(connector)
+
+    def _worker(self, **options: Unpack[procrastinate.app.WorkerOptions]) -> ResilientWorker:
+        return ResilientWorker(self, **{**self.worker_defaults, **options})
+
+
+app = App(
     connector=AsyncpgConnector(pool_factory=_make_pool, connect=_connect),
     import_paths=[
         "pulp2to3.queue.maintenance",

@@ -18,6 +18,9 @@ import asyncpg
 import structlog
 from procrastinate import connector, exceptions, manager
 
+from pulp2to3.database import is_unavailable
+from pulp2to3.queue.outage import Outage
+
 log = structlog.get_logger(__name__)
 
 # psycopg-style placeholders as Procrastinate writes them, and its escaped percent sign.
@@ -83,6 +86,7 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
 
     ``pool_factory`` makes the pool when the app is opened without one; ``connect`` makes the
     dedicated connection that LISTENs (asyncpg listeners must not live on pooled connections).
+    ``outage`` is the process's view of the database's reachability.
     """
 
     def __init__(self, *, pool_factory: PoolFactory, connect: ConnectionFactory) -> None:
@@ -92,6 +96,7 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
         self._pool_is_ours = False
         # Per query text: the SQL type name of each parameter, learnt once.
         self._param_types: dict[str, tuple[str, ...]] = {}
+        self.outage = Outage()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -205,7 +210,10 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
             try:
                 await self._listen_once(on_notification, channel_list)
             except _DRIVER_ERRORS as exc:
-                log.warning("listen_connection_lost", error=str(exc))
+                if is_unavailable(exc):
+                    self.outage.lost(exc)
+                else:
+                    log.warning("listen_connection_lost", error=str(exc))
             await asyncio.sleep(RECONNECT_DELAY)
 
     async def _listen_once(self, on_notification: connector.Notify, channels: list[str]) -> None:
@@ -219,6 +227,7 @@ class AsyncpgConnector(connector.BaseAsyncConnector):
             inbox.put_nowait(None)
 
         connection = await self._connect()
+        self.outage.regained()
         try:
             connection.add_termination_listener(terminated)
             for channel in channels:

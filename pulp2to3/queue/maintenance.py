@@ -13,7 +13,8 @@ log = structlog.get_logger(__name__)
 @app.periodic(cron="* * * * * */5")  # every 5 seconds (croniter's sixth field is seconds)
 @app.task(queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(timestamp: int) -> int:
-    """Run again the jobs of workers whose heartbeat stopped (killed, or cut off)."""
+    """Run again the jobs of workers whose heartbeat stopped (killed, or cut off); right after a
+    database restart nobody counts as stalled yet (see ``QueueManager``)."""
     stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
     for job in stalled:
         try:

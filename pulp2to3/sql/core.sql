@@ -9,6 +9,20 @@ SELECT pg_advisory_xact_lock(hashtext('pulp2to3.init_db'))
 -- Whether Procrastinate's schema is already installed
 SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS installed
 
+-- schema_state --
+-- Whether pulp2to3's schema is installed, and whether it records its migrations (a schema
+-- installed before migrations existed does not)
+SELECT to_regclass('migration_plan') IS NOT NULL AS installed,
+       to_regclass('schema_migration') IS NOT NULL AS tracked
+
+-- schema_migrations --
+-- The migrations the database has had
+SELECT name, applied_at FROM schema_migration ORDER BY name
+
+-- record_schema_migrations --
+-- Record migrations ($1 names) as applied
+INSERT INTO schema_migration (name) SELECT unnest($1::text[])
+
 -- cancel_jobs --
 -- Cancel queued jobs and ask running ones to abort, all in one statement; returns the ids acted on
 SELECT acted.id
@@ -63,10 +77,6 @@ SELECT current_setting('server_version') AS server_version
 -- insert_plan --
 -- Store a validated migration plan
 INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id, created_at, plan
-
--- get_plan --
--- One plan by id
-SELECT id, created_at, plan FROM migration_plan WHERE id = $1
 
 -- insert_report --
 -- A new migration report, waiting (the unique partial index refuses a second unfinished one)
@@ -157,7 +167,8 @@ SELECT j.id
  WHERE (j.queueing_lock = $2 AND j.status = 'todo') OR (j.lock = $2 AND j.status = 'doing')
 
 -- forget_finished_coordinator_jobs --
--- The coordinator re-queues itself every second: keep only its unfinished jobs
+-- The coordinator re-queues itself at every poll (dispatch.POLL_EVERY): keep only its unfinished
+-- jobs
 DELETE FROM procrastinate_jobs WHERE lock = $1 AND status IN ('succeeded', 'failed')
 
 -- record_batch_progress --
@@ -185,6 +196,21 @@ UPDATE migration_task SET worker_name = $2 WHERE job_id = $1
 -- task_failed --
 -- The task middleware records why a job failed (Procrastinate keeps no exception text)
 UPDATE migration_task SET error_description = $2, error_traceback = $3 WHERE job_id = $1
+
+-- record_created_resources --
+-- What job $1 created ($2 kinds, each the name of a table; $3 ids in it), by UUID, after what
+-- an earlier attempt of the job committed
+UPDATE migration_task AS t
+   SET created_resources = t.created_resources || created.resources
+  FROM (SELECT jsonb_agg(jsonb_build_object(
+                   'kind', w.kind, 'pulp_id', coalesce(r.pulp_id, m.pulp_id, p.pulp_id, d.pulp_id))
+                   ORDER BY w.n) AS resources
+          FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS w(kind, id, n)
+          LEFT JOIN repository AS r ON w.kind = 'repository' AND r.id = w.id
+          LEFT JOIN remote AS m ON w.kind = 'remote' AND m.id = w.id
+          LEFT JOIN publication AS p ON w.kind = 'publication' AND p.id = w.id
+          LEFT JOIN distribution AS d ON w.kind = 'distribution' AND d.id = w.id) AS created
+ WHERE t.job_id = $1
 
 -- get_expanded_plan --
 -- The expanded plan a running migration works from

@@ -4,9 +4,13 @@
 -- How many plans there are
 SELECT count(*) FROM migration_plan
 
--- list_plans --
--- A page of plans, oldest first
-SELECT id, created_at, plan FROM migration_plan ORDER BY created_at, id LIMIT $1 OFFSET $2
+-- page_plans --
+-- The ids of a page of plans, oldest first
+SELECT id FROM migration_plan ORDER BY created_at, id LIMIT $1 OFFSET $2
+
+-- get_plans --
+-- Plans by id ($1)
+SELECT id, created_at, plan FROM migration_plan WHERE id = ANY($1::uuid[]) ORDER BY created_at, id
 
 -- delete_plan --
 -- Delete a plan (and its finished reports) unless a migration of it is unfinished
@@ -14,7 +18,7 @@ WITH target AS (
     SELECT p.id,
            EXISTS (SELECT 1 FROM migration_report r
                     WHERE r.plan_id = p.id
-                      AND r.status IN ('waiting', 'running', 'canceling', 'pausing', 'paused')) AS busy
+                      AND r.status IN ('waiting', 'running', 'pausing', 'paused')) AS busy
       FROM migration_plan p
      WHERE p.id = $1
        FOR UPDATE
@@ -27,18 +31,25 @@ SELECT (SELECT count(*) FROM target) AS found, (SELECT count(*) FROM deleted) AS
 -- How many reports, optionally of one status
 SELECT count(*) FROM migration_report WHERE ($1::text IS NULL OR status = $1)
 
--- list_reports --
--- A page of reports, optionally of one status, or one report by id
+-- page_reports --
+-- The ids of a page of reports, optionally of one status
+SELECT id
+  FROM migration_report
+ WHERE ($1::text IS NULL OR status = $1)
+ ORDER BY created_at, id
+ LIMIT $2 OFFSET $3
+
+-- get_reports --
+-- Reports by id ($1)
 SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error
   FROM migration_report
- WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR id = $2)
+ WHERE id = ANY($1::uuid[])
  ORDER BY created_at, id
- LIMIT $3 OFFSET $4
 
 -- unfinished_report --
 -- The id of the unfinished migration report, if there is one (there is at most one)
 SELECT id FROM migration_report
- WHERE status IN ('waiting', 'running', 'canceling', 'pausing', 'paused')
+ WHERE status IN ('waiting', 'running', 'pausing', 'paused')
 
 -- report_steps --
 -- The steps of some reports with their counters and their tasks' states
@@ -81,8 +92,19 @@ SELECT count(*)
    AND ($2::text IS NULL OR t.step_code = $2)
    AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
 
--- list_tasks --
--- A page of tasks matching the filters, or one task by job id, with their times
+-- page_tasks --
+-- The job ids of a page of tasks matching the filters (report, step, state)
+SELECT t.job_id
+  FROM migration_task t
+  JOIN procrastinate_jobs j ON j.id = t.job_id
+ WHERE ($1::uuid IS NULL OR t.report_id = $1)
+   AND ($2::text IS NULL OR t.step_code = $2)
+   AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
+ ORDER BY t.job_id
+ LIMIT $4 OFFSET $5
+
+-- get_tasks --
+-- Tasks by job id ($1), with their times
 SELECT t.job_id, t.report_id, t.step_code, t.worker_name, t.error_description,
        t.error_traceback, t.created_resources, t.created_at,
        j.task_name, pulp2to3_task_state(j.status::text, j.abort_requested) AS state,
@@ -96,12 +118,8 @@ SELECT t.job_id, t.report_id, t.step_code, t.worker_name, t.error_description,
           FROM procrastinate_events e
          WHERE e.job_id = t.job_id
        ) ev ON true
- WHERE ($1::uuid IS NULL OR t.report_id = $1)
-   AND ($2::text IS NULL OR t.step_code = $2)
-   AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
-   AND ($4::bigint IS NULL OR t.job_id = $4)
+ WHERE t.job_id = ANY($1::bigint[])
  ORDER BY t.job_id
- LIMIT $5 OFFSET $6
 
 -- distribution_base_paths --
 -- Where the migrated distributions are served, for the one-shot runner to print

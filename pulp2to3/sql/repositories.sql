@@ -5,12 +5,14 @@
 -- first, so parallel batches never deadlock.
 
 -- repositories_insert --
--- The Pulp 3 repositories of a batch, by name ($1 names, $2 pulp types); existing ones are kept
+-- The Pulp 3 repositories of a batch, by name ($1 names, $2 pulp types); existing ones are kept.
+-- Returns the names of those created
 INSERT INTO repository (pulp_type, name)
 SELECT w.pulp_type, w.name
   FROM unnest($1::text[], $2::text[]) AS w(name, pulp_type)
  ORDER BY w.name
     ON CONFLICT (name) DO NOTHING
+RETURNING name
 
 -- repositories_insert_version_zero --
 -- Every repository of $1 (names) has its empty version 0, as Pulp 3 gives each new repository

@@ -1,17 +1,21 @@
 -- Named queries behind the read-only views (what was migrated) and the content app.
 -- Lists are ordered by the bigint key (insertion order, stable under offset paging); every
--- reference a row shows is joined in the same statement, so a page costs one query, never one
--- per row. Optional filters are typed parameters that are NULL when not given. A list that has
--- a detail reads it too: after its count's filters it takes the key of one object (NULL for a
--- page), then the limit and the offset, so an object shows the same in both.
+-- reference a row shows is joined in the same statement, so a page costs three queries, never
+-- one per row. Optional filters are typed parameters that are NULL when not given. A list has
+-- a count (its filters), a page (the filters, then the limit and the offset: the keys of one
+-- page, in order) and a get (an array of keys: their rows, in the same order); a detail reads
+-- its one key with the same get, so an object shows the same in both.
 
 -- view_count_repositories --
 -- How many repositories there are
 SELECT count(*) FROM repository
 
--- view_list_repositories --
--- A page of repositories, or one by UUID ($1), with their remote's UUID and their latest
--- version number
+-- view_page_repositories --
+-- The UUIDs of a page of repositories
+SELECT pulp_id FROM repository ORDER BY id LIMIT $1 OFFSET $2
+
+-- view_get_repositories --
+-- Repositories by UUID ($1), with their remote's UUID and their latest version number
 SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
        rm.pulp_id AS remote_pulp_id, latest.number AS latest_version
   FROM repository AS r
@@ -19,9 +23,8 @@ SELECT r.id, r.pulp_id, r.created_at, r.pulp_type, r.name, r.description,
   LEFT JOIN LATERAL (SELECT max(v.number) AS number
                        FROM repository_version AS v
                       WHERE v.repository_id = r.id) AS latest ON true
- WHERE ($1::uuid IS NULL OR r.pulp_id = $1)
+ WHERE r.pulp_id = ANY($1::uuid[])
  ORDER BY r.id
- LIMIT $2 OFFSET $3
 
 -- view_count_repository_versions --
 -- How many versions a repository (by UUID) has; NULL when there is no such repository
@@ -29,15 +32,23 @@ SELECT (SELECT count(*) FROM repository_version AS v WHERE v.repository_id = r.i
   FROM repository AS r
  WHERE r.pulp_id = $1
 
--- view_list_repository_versions --
--- A page of the versions of a repository (by UUID, $1), newest first, as Pulp lists them, or
--- one by its number ($2)
+-- view_page_repository_versions --
+-- The numbers of a page of the versions of a repository (by UUID, $1), newest first, as Pulp
+-- lists them
+SELECT v.number
+  FROM repository AS r
+  JOIN repository_version AS v ON v.repository_id = r.id
+ WHERE r.pulp_id = $1
+ ORDER BY v.number DESC
+ LIMIT $2 OFFSET $3
+
+-- view_get_repository_versions --
+-- Versions of a repository (by UUID, $1) by number ($2), newest first
 SELECT v.id, v.pulp_id, v.created_at, v.number, r.pulp_id AS repository_pulp_id
   FROM repository AS r
   JOIN repository_version AS v ON v.repository_id = r.id
- WHERE r.pulp_id = $1 AND ($2::integer IS NULL OR v.number = $2)
+ WHERE r.pulp_id = $1 AND v.number = ANY($2::integer[])
  ORDER BY v.number DESC
- LIMIT $3 OFFSET $4
 
 -- view_content_summaries --
 -- Content counts of some versions (by id), per pulp_type: added in, removed in, present in
@@ -86,70 +97,82 @@ SELECT v.repository_id, v.number
 -- How many publications there are
 SELECT count(*) FROM publication
 
--- view_list_publications --
--- A page of publications, or one by UUID ($1), with their version and the distributions that
--- serve them
-WITH page AS (
+-- view_page_publications --
+-- The UUIDs of a page of publications
+SELECT pulp_id FROM publication ORDER BY id LIMIT $1 OFFSET $2
+
+-- view_get_publications --
+-- Publications by UUID ($1), with their version and the distributions that serve them
+WITH wanted AS (
     SELECT p.id, p.pulp_id, p.created_at, p.pulp_type, v.number AS version_number,
            r.pulp_id AS repository_pulp_id
       FROM publication AS p
       JOIN repository_version AS v ON v.id = p.repository_version_id
       JOIN repository AS r ON r.id = v.repository_id
-     WHERE ($1::uuid IS NULL OR p.pulp_id = $1)
-     ORDER BY p.id
-     LIMIT $2 OFFSET $3
+     WHERE p.pulp_id = ANY($1::uuid[])
 ), served AS (
     SELECT d.publication_id, array_agg(d.pulp_id ORDER BY d.id) AS distribution_pulp_ids
       FROM distribution AS d
-     WHERE d.publication_id IN (SELECT id FROM page)
+     WHERE d.publication_id IN (SELECT id FROM wanted)
      GROUP BY d.publication_id
 )
-SELECT page.*, coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp_ids
-  FROM page
-  LEFT JOIN served ON served.publication_id = page.id
- ORDER BY page.id
+SELECT wanted.*, coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp_ids
+  FROM wanted
+  LEFT JOIN served ON served.publication_id = wanted.id
+ ORDER BY wanted.id
 
 -- view_count_distributions --
 -- How many distributions there are
 SELECT count(*) FROM distribution
 
--- view_list_distributions --
--- A page of distributions, or one by UUID ($1), with the UUID of the publication they serve
+-- view_page_distributions --
+-- The UUIDs of a page of distributions
+SELECT pulp_id FROM distribution ORDER BY id LIMIT $1 OFFSET $2
+
+-- view_get_distributions --
+-- Distributions by UUID ($1), with the UUID of the publication they serve
 SELECT d.id, d.pulp_id, d.created_at, d.pulp_type, d.name, d.base_path,
        p.pulp_id AS publication_pulp_id
   FROM distribution AS d
   LEFT JOIN publication AS p ON p.id = d.publication_id
- WHERE ($1::uuid IS NULL OR d.pulp_id = $1)
+ WHERE d.pulp_id = ANY($1::uuid[])
  ORDER BY d.id
- LIMIT $2 OFFSET $3
 
 -- view_count_remotes --
 -- How many remotes there are
 SELECT count(*) FROM remote
 
--- view_list_remotes --
--- A page of remotes, or one by UUID ($1)
+-- view_page_remotes --
+-- The UUIDs of a page of remotes
+SELECT pulp_id FROM remote ORDER BY id LIMIT $1 OFFSET $2
+
+-- view_get_remotes --
+-- Remotes by UUID ($1)
 SELECT id, pulp_id, created_at, pulp_type, name, url, policy, options
   FROM remote
- WHERE ($1::uuid IS NULL OR pulp_id = $1)
+ WHERE pulp_id = ANY($1::uuid[])
  ORDER BY id
- LIMIT $2 OFFSET $3
 
 -- view_count_content --
 -- How many content units there are, optionally of one pulp_type ($1)
 SELECT count(*) FROM content WHERE ($1::text IS NULL OR pulp_type = $1)
 
--- view_list_content --
--- A page of content units, optionally of one pulp_type ($1), or one by UUID ($2), with their
--- file fields if any
+-- view_page_content --
+-- The UUIDs of a page of content units, optionally of one pulp_type ($1)
+SELECT pulp_id
+  FROM content
+ WHERE ($1::text IS NULL OR pulp_type = $1)
+ ORDER BY id
+ LIMIT $2 OFFSET $3
+
+-- view_get_content --
+-- Content units by UUID ($1), with their file fields if any
 SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
        f.relative_path, f.digest, f.size
   FROM content AS c
   LEFT JOIN file_content AS f ON f.content_id = c.id
- WHERE ($1::text IS NULL OR c.pulp_type = $1)
-   AND ($2::uuid IS NULL OR c.pulp_id = $2)
+ WHERE c.pulp_id = ANY($1::uuid[])
  ORDER BY c.id
- LIMIT $3 OFFSET $4
 
 -- view_count_version_content --
 -- How many units of repository $1 are, at version number $2, present ($3 = 'present'), added
@@ -165,14 +188,12 @@ SELECT count(*)
        END
    AND ($4::text IS NULL OR c.pulp_type = $4)
 
--- view_list_version_content --
--- A page of the units of repository $1 present, added or removed ($3) at version number $2,
--- optionally of one pulp_type ($4), with their file fields if any
-SELECT c.id, c.pulp_id, c.created_at, c.pulp_type, c.natural_key,
-       f.relative_path, f.digest, f.size
+-- view_page_version_content --
+-- The UUIDs of a page of the units of repository $1 present, added or removed ($3) at version
+-- number $2, optionally of one pulp_type ($4)
+SELECT c.pulp_id
   FROM repository_content AS rc
   JOIN content AS c ON c.id = rc.content_id
-  LEFT JOIN file_content AS f ON f.content_id = c.id
  WHERE rc.repository_id = $1
    AND CASE $3::text
            WHEN 'added' THEN rc.version_added = $2
@@ -191,40 +212,38 @@ SELECT count(*)
    AND ($2::boolean IS NULL OR not_in_plan = $2)
    AND ($3::text IS NULL OR pulp2_repo_id = $3)
 
--- view_list_pulp2_repositories --
--- A page of Pulp 2 repositories matching the filters (as counted above) or one by UUID ($4),
--- with what they became: the Pulp 3 repository, the newest version that holds their content,
--- the remote their importer became, the publications and distributions their distributors
--- became
-WITH page AS (
-    SELECT p.id, p.pulp_id, p.created_at, p.pulp2_object_id, p.pulp2_repo_id, p.pulp2_repo_type,
-           p.is_migrated, p.not_in_plan, p.pulp3_repository_id
-      FROM pulp2_repository AS p
-     WHERE ($1::boolean IS NULL OR p.is_migrated = $1)
-       AND ($2::boolean IS NULL OR p.not_in_plan = $2)
-       AND ($3::text IS NULL OR p.pulp2_repo_id = $3)
-       AND ($4::uuid IS NULL OR p.pulp_id = $4)
-     ORDER BY p.id
-     LIMIT $5 OFFSET $6
-)
-SELECT page.pulp_id, page.created_at, page.pulp2_object_id, page.pulp2_repo_id,
-       page.pulp2_repo_type, page.is_migrated, page.not_in_plan,
+-- view_page_pulp2_repositories --
+-- The UUIDs of a page of Pulp 2 repositories matching the filters (as counted above)
+SELECT pulp_id
+  FROM pulp2_repository
+ WHERE ($1::boolean IS NULL OR is_migrated = $1)
+   AND ($2::boolean IS NULL OR not_in_plan = $2)
+   AND ($3::text IS NULL OR pulp2_repo_id = $3)
+ ORDER BY id
+ LIMIT $4 OFFSET $5
+
+-- view_get_pulp2_repositories --
+-- Pulp 2 repositories by UUID ($1), with what they became: the Pulp 3 repository, the newest
+-- version that holds their content, the remote their importer became, the publications and
+-- distributions their distributors became
+SELECT p.pulp_id, p.created_at, p.pulp2_object_id, p.pulp2_repo_id,
+       p.pulp2_repo_type, p.is_migrated, p.not_in_plan,
        r.pulp_id AS repository_pulp_id,
        rm.pulp_id AS remote_pulp_id,
        held.repository_pulp_id AS version_repository_pulp_id,
        held.version_number,
        published.publication_pulp_id,
        coalesce(served.distribution_pulp_ids, '{}') AS distribution_pulp_ids
-  FROM page
-  LEFT JOIN repository AS r ON r.id = page.pulp3_repository_id
-  LEFT JOIN pulp2_importer AS i ON i.pulp2_repo_id = page.pulp2_repo_id
+  FROM pulp2_repository AS p
+  LEFT JOIN repository AS r ON r.id = p.pulp3_repository_id
+  LEFT JOIN pulp2_importer AS i ON i.pulp2_repo_id = p.pulp2_repo_id
   LEFT JOIN remote AS rm ON rm.id = i.pulp3_remote_id
   LEFT JOIN LATERAL (
         SELECT v.number AS version_number, vr.pulp_id AS repository_pulp_id
           FROM repository_version_origin AS o
           JOIN repository_version AS v ON v.id = o.version_id
           JOIN repository AS vr ON vr.id = o.repository_id
-         WHERE o.pulp2_repo_id = page.pulp2_repo_id
+         WHERE o.pulp2_repo_id = p.pulp2_repo_id
          ORDER BY v.id DESC
          LIMIT 1
        ) AS held ON true
@@ -232,7 +251,7 @@ SELECT page.pulp_id, page.created_at, page.pulp2_object_id, page.pulp2_repo_id,
         SELECT pub.pulp_id AS publication_pulp_id
           FROM pulp2_distributor AS dist
           JOIN publication AS pub ON pub.id = dist.pulp3_publication_id
-         WHERE dist.pulp2_repo_id = page.pulp2_repo_id
+         WHERE dist.pulp2_repo_id = p.pulp2_repo_id
          ORDER BY dist.id
          LIMIT 1
        ) AS published ON true
@@ -240,9 +259,10 @@ SELECT page.pulp_id, page.created_at, page.pulp2_object_id, page.pulp2_repo_id,
         SELECT array_agg(d.pulp_id ORDER BY dist.id) AS distribution_pulp_ids
           FROM pulp2_distributor AS dist
           JOIN distribution AS d ON d.id = dist.pulp3_distribution_id
-         WHERE dist.pulp2_repo_id = page.pulp2_repo_id
+         WHERE dist.pulp2_repo_id = p.pulp2_repo_id
        ) AS served ON true
- ORDER BY page.id
+ WHERE p.pulp_id = ANY($1::uuid[])
+ ORDER BY p.id
 
 -- view_count_pulp2_content --
 -- How many Pulp 2 units match the filters: is_migrated ($1), not_in_plan ($2), unit id ($3),
@@ -259,42 +279,46 @@ SELECT count(*)
    AND ($3::text IS NULL OR c.pulp2_id = $3)
    AND ($4::text IS NULL OR c.content_type = $4)
 
--- view_list_pulp2_content --
--- A page of Pulp 2 units matching the filters (as counted above) or one by UUID ($5), with
--- the content each became and whether it is outside the plan (one pass over the memberships
--- of the page's units, not one per unit)
-WITH page AS (
+-- view_page_pulp2_content --
+-- The UUIDs of a page of Pulp 2 units matching the filters (as counted above)
+SELECT c.pulp_id
+  FROM pulp2_content AS c
+  LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
+               FROM pulp2_repo_content AS rc
+               JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
+              WHERE NOT r.not_in_plan
+                AND $2::boolean IS NOT NULL) AS planned
+    ON planned.pulp2_unit_id = c.pulp2_id
+ WHERE ($1::boolean IS NULL OR c.is_migrated = $1)
+   AND ($2::boolean IS NULL OR (planned.pulp2_unit_id IS NULL) = $2)
+   AND ($3::text IS NULL OR c.pulp2_id = $3)
+   AND ($4::text IS NULL OR c.content_type = $4)
+ ORDER BY c.id
+ LIMIT $5 OFFSET $6
+
+-- view_get_pulp2_content --
+-- Pulp 2 units by UUID ($1), with the content each became and whether it is outside the plan
+-- (one pass over the memberships of these units, not one per unit)
+WITH wanted AS (
     SELECT c.id, c.pulp_id, c.created_at, c.pulp2_id, c.content_type, c.last_updated,
            c.storage_path, c.downloaded, c.is_migrated, c.pulp3_content_id
       FROM pulp2_content AS c
-      LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
-                   FROM pulp2_repo_content AS rc
-                   JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
-                  WHERE NOT r.not_in_plan
-                    AND $2::boolean IS NOT NULL) AS planned
-        ON planned.pulp2_unit_id = c.pulp2_id
-     WHERE ($1::boolean IS NULL OR c.is_migrated = $1)
-       AND ($2::boolean IS NULL OR (planned.pulp2_unit_id IS NULL) = $2)
-       AND ($3::text IS NULL OR c.pulp2_id = $3)
-       AND ($4::text IS NULL OR c.content_type = $4)
-       AND ($5::uuid IS NULL OR c.pulp_id = $5)
-     ORDER BY c.id
-     LIMIT $6 OFFSET $7
+     WHERE c.pulp_id = ANY($1::uuid[])
 ), in_plan AS (
     SELECT DISTINCT rc.pulp2_unit_id
       FROM pulp2_repo_content AS rc
       JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
      WHERE NOT r.not_in_plan
-       AND rc.pulp2_unit_id IN (SELECT pulp2_id FROM page)
+       AND rc.pulp2_unit_id IN (SELECT pulp2_id FROM wanted)
 )
-SELECT page.pulp_id, page.created_at, page.pulp2_id, page.content_type, page.last_updated,
-       page.storage_path,
-       page.downloaded, page.is_migrated, in_plan.pulp2_unit_id IS NULL AS not_in_plan,
+SELECT wanted.pulp_id, wanted.created_at, wanted.pulp2_id, wanted.content_type,
+       wanted.last_updated, wanted.storage_path,
+       wanted.downloaded, wanted.is_migrated, in_plan.pulp2_unit_id IS NULL AS not_in_plan,
        content.pulp_id AS content_pulp_id
-  FROM page
-  LEFT JOIN in_plan ON in_plan.pulp2_unit_id = page.pulp2_id
-  LEFT JOIN content ON content.id = page.pulp3_content_id
- ORDER BY page.id
+  FROM wanted
+  LEFT JOIN in_plan ON in_plan.pulp2_unit_id = wanted.pulp2_id
+  LEFT JOIN content ON content.id = wanted.pulp3_content_id
+ ORDER BY wanted.id
 
 -- content_app_distribution --
 -- The distribution whose base path is the longest of the candidate prefixes ($1), with its

@@ -137,7 +137,7 @@ async def save_content(
     inside the caller's)."""
     if not rows:
         return 0
-    records = sorted((row.record() for row in rows), key=lambda record: record[1])
+    records = [row.record() for row in sorted(rows, key=lambda row: row.natural_key)]
     async with connection.transaction():
         await connection.execute(queries["content_create_file_stage"])
         await connection.execute(queries["content_clear_file_stage"])

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from pulp2to3.database import queries
-from pulp2to3.store.views import FromColumns, Page, read_page
+from pulp2to3.store.views import FromColumns, ListQueries, Page, read_one, read_page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,8 +25,7 @@ async def insert_plan(connection: asyncpg.Connection, plan: dict[str, Any]) -> S
 
 
 async def get_plan(connection: asyncpg.Connection, plan_id: uuid.UUID) -> StoredPlan | None:
-    row = await connection.fetchrow(queries["get_plan"], plan_id)
-    return None if row is None else StoredPlan.from_row(row)
+    return await read_one(connection, "get_plans", plan_id, StoredPlan.from_row)
 
 
 async def expanded_plan(connection: asyncpg.Connection, report_id: uuid.UUID) -> Any:
@@ -36,7 +35,12 @@ async def expanded_plan(connection: asyncpg.Connection, report_id: uuid.UUID) ->
 
 async def list_plans(connection: asyncpg.Connection, limit: int, offset: int) -> Page[StoredPlan]:
     return await read_page(
-        connection, "count_plans", "list_plans", (), limit, offset, StoredPlan.from_row, keyed=False
+        connection,
+        ListQueries("count_plans", "page_plans", "get_plans"),
+        (),
+        limit,
+        offset,
+        StoredPlan.from_row,
     )
 
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.store.tasks import ResourceKind
+
+
+@dataclasses.dataclass(frozen=True)
+class Created:
+    """A row a batch created: its kind, and its id in the table of that kind."""
+
+    kind: ResourceKind
+    id: int
 
 
 async def record_batch(
@@ -42,3 +52,15 @@ async def task_failed(
     connection: asyncpg.Connection, job_id: int, description: str, traceback: str
 ) -> None:
     await connection.execute(queries["task_failed"], job_id, description, traceback)
+
+
+async def record_created(
+    connection: asyncpg.Connection, job_id: int, created: Sequence[Created]
+) -> None:
+    """Name what a job created, by UUID, after what an earlier attempt of it committed."""
+    await connection.execute(
+        queries["record_created_resources"],
+        job_id,
+        [resource.kind.value for resource in created],
+        [resource.id for resource in created],
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -64,6 +64,13 @@ class Distribution:
     name: str
     base_path: str
     publication_id: int | None
+
+
+class Served(NamedTuple):
+    """What a migrated distributor became: its distribution, serving this publication."""
+
+    distribution_id: int
+    publication_id: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,14 +249,12 @@ async def move_distribution(
     return True
 
 
-async def mark_distributors(
-    connection: asyncpg.Connection, migrated: Mapping[str, tuple[int, int]]
-) -> None:
-    """Record ``{distributor object id: (distribution id, publication id)}``; migrated."""
+async def mark_distributors(connection: asyncpg.Connection, migrated: Mapping[str, Served]) -> None:
+    """Record what each distributor (by object id) became; migrated."""
     object_ids = sorted(migrated)
     await connection.execute(
         queries["distributions_mark_pulp2_distributors"],
         object_ids,
-        [migrated[object_id][0] for object_id in object_ids],
-        [migrated[object_id][1] for object_id in object_ids],
+        [migrated[object_id].distribution_id for object_id in object_ids],
+        [migrated[object_id].publication_id for object_id in object_ids],
     )

@@ -12,7 +12,7 @@ import asyncpg
 
 from pulp2to3.coordination import ReportState, ReportStatus, StepState, StepStatus, TaskState
 from pulp2to3.database import queries
-from pulp2to3.store.views import count_and_rows
+from pulp2to3.store.views import ListQueries, count_and_rows, get_rows, snapshot
 
 UNIQUE_UNFINISHED = "migration_report_one_unfinished"
 
@@ -245,10 +245,15 @@ async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> 
 async def list_reports(
     connection: asyncpg.Connection, status: str | None, limit: int, offset: int
 ) -> tuple[int, list[ReportView]]:
-    count, rows = await count_and_rows(
-        connection, "count_reports", "list_reports", (status,), limit, offset
-    )
-    return count, await _views(connection, rows)
+    async with snapshot(connection):
+        count, rows = await count_and_rows(
+            connection,
+            ListQueries("count_reports", "page_reports", "get_reports"),
+            (status,),
+            limit,
+            offset,
+        )
+        return count, await _views(connection, rows)
 
 
 async def unfinished_report(connection: asyncpg.Connection) -> uuid.UUID | None:
@@ -258,6 +263,6 @@ async def unfinished_report(connection: asyncpg.Connection) -> uuid.UUID | None:
 
 
 async def get_report(connection: asyncpg.Connection, report_id: uuid.UUID) -> ReportView | None:
-    rows = await connection.fetch(queries["list_reports"], None, report_id, 1, 0)
-    views = await _views(connection, rows)
+    async with snapshot(connection):
+        views = await _views(connection, await get_rows(connection, "get_reports", [report_id]))
     return views[0] if views else None

@@ -100,12 +100,16 @@ class PlanVersionSource:
 
 async def ensure_repositories(
     connection: asyncpg.Connection, repositories: Mapping[str, str]
-) -> dict[str, Repository]:
-    """The repositories ``{name: pulp_type}``, each with version 0, created when missing."""
+) -> tuple[dict[str, Repository], frozenset[str]]:
+    """The repositories ``{name: pulp_type}``, each with version 0, created when missing; and
+    the names of those created."""
     names, pulp_types = in_key_order(repositories)
-    await connection.execute(queries["repositories_insert"], names, pulp_types)
+    created = await connection.fetch(queries["repositories_insert"], names, pulp_types)
     await connection.execute(queries["repositories_insert_version_zero"], names)
-    return await repositories_by_name(connection, names)
+    return (
+        await repositories_by_name(connection, names),
+        frozenset(row["name"] for row in created),
+    )
 
 
 async def repositories_by_name(

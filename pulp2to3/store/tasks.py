@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 import uuid
-from typing import Any
 
 import asyncpg
 
-from pulp2to3.store.views import Page, read_one, read_page
+from pulp2to3.store.views import ListQueries, Page, read_one, read_page
+
+
+class ResourceKind(enum.StrEnum):
+    """What a task can create; each is also the name of the table its rows are in."""
+
+    REPOSITORY = "repository"
+    REMOTE = "remote"
+    PUBLICATION = "publication"
+    DISTRIBUTION = "distribution"
+
+
+@dataclasses.dataclass(frozen=True)
+class CreatedResource:
+    kind: ResourceKind
+    pulp_id: uuid.UUID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +47,7 @@ class TaskRow:
     worker: str | None
     error_description: str | None
     error_traceback: str | None
-    created_resources: list[Any]
+    created_resources: tuple[CreatedResource, ...]
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> TaskRow:
@@ -48,7 +63,10 @@ class TaskRow:
             worker=row["worker_name"],
             error_description=row["error_description"],
             error_traceback=row["error_traceback"],
-            created_resources=row["created_resources"],
+            created_resources=tuple(
+                CreatedResource(ResourceKind(created["kind"]), uuid.UUID(created["pulp_id"]))
+                for created in row["created_resources"]
+            ),
         )
 
 
@@ -57,9 +75,14 @@ async def list_tasks(
 ) -> Page[TaskRow]:
     filters = (where.report_id, where.step, where.state)
     return await read_page(
-        connection, "count_tasks", "list_tasks", filters, limit, offset, TaskRow.from_row
+        connection,
+        ListQueries("count_tasks", "page_tasks", "get_tasks"),
+        filters,
+        limit,
+        offset,
+        TaskRow.from_row,
     )
 
 
 async def get_task(connection: asyncpg.Connection, job_id: int) -> TaskRow | None:
-    return await read_one(connection, "list_tasks", job_id, TaskRow.from_row, filters=3)
+    return await read_one(connection, "get_tasks", job_id, TaskRow.from_row)

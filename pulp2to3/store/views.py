@@ -1,7 +1,7 @@
 """Reads behind the read-only views (what was migrated) and the content app.
 
 Rows become frozen objects here; HTTP builds hrefs from the UUIDs they carry. A list is read
-in one read-only snapshot (its count and its page agree), with one statement per page.
+in one read-only snapshot: its count, the keys of its page and their rows agree.
 """
 
 from __future__ import annotations
@@ -34,75 +34,73 @@ class FromColumns:
         return cls(**{field.name: row[field.name] for field in fields})
 
 
-def _snapshot(connection: asyncpg.Connection) -> Transaction:
+def snapshot(connection: asyncpg.Connection) -> Transaction:
     return connection.transaction(isolation="repeatable_read", readonly=True)
 
 
-# A named list query takes the parameters of its count query (the filters), then the key of one
-# row (NULL for a page), then the limit and the offset: the same statement reads a page and,
-# with a key, a limit of 1 and no filter, one row as the page shows it.
+@dataclasses.dataclass(frozen=True)
+class ListQueries:
+    """The named queries of a list: ``count`` takes its filters and counts the rows they match;
+    ``page`` takes the filters, the limit and the offset and gives the keys of one page, in
+    order; ``get`` takes an array of keys and gives their rows in that order. A detail reads its
+    one key with the same ``get``, so an object shows the same in both."""
+
+    count: str
+    page: str
+    get: str
+
+
+def view_queries(stem: str) -> ListQueries:
+    """The queries of the list of ``stem`` (``view_count_<stem>``, ...)."""
+    return ListQueries(f"view_count_{stem}", f"view_page_{stem}", f"view_get_{stem}")
+
+
+async def get_rows(
+    connection: asyncpg.Connection, get_query: str, keys: Sequence[Any]
+) -> list[asyncpg.Record]:
+    if not keys:
+        return []
+    rows: list[asyncpg.Record] = await connection.fetch(queries[get_query], list(keys))
+    return rows
 
 
 async def count_and_rows(
     connection: asyncpg.Connection,
-    count_query: str,
-    list_query: str,
+    queries_of: ListQueries,
     filters: Sequence[Any],
     limit: int,
     offset: int,
-    *,
-    keyed: bool = True,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """How many rows match ``filters``, and one page of them (``keyed``: the list query has
-    the key parameter, passed as NULL)."""
-    count: int = await connection.fetchval(queries[count_query], *filters)
-    key = (None,) if keyed else ()
-    rows = await connection.fetch(queries[list_query], *filters, *key, limit, offset)
-    return count, rows
+    """How many rows match ``filters``, and one page of them (in a ``snapshot``, so that the
+    three queries agree)."""
+    count: int = await connection.fetchval(queries[queries_of.count], *filters)
+    page = await connection.fetch(queries[queries_of.page], *filters, limit, offset)
+    return count, await get_rows(connection, queries_of.get, [row[0] for row in page])
 
 
 async def read_page(
     connection: asyncpg.Connection,
-    count_query: str,
-    list_query: str,
+    queries_of: ListQueries,
     filters: Sequence[Any],
     limit: int,
     offset: int,
     make: Callable[[asyncpg.Record], T],
-    *,
-    keyed: bool = True,
 ) -> Page[T]:
-    count, rows = await count_and_rows(
-        connection, count_query, list_query, filters, limit, offset, keyed=keyed
-    )
+    """A page of objects, read in one snapshot."""
+    async with snapshot(connection):
+        count, rows = await count_and_rows(connection, queries_of, filters, limit, offset)
     return count, [make(row) for row in rows]
 
 
 async def read_one(
     connection: asyncpg.Connection,
-    list_query: str,
+    get_query: str,
     key: Any,
     make: Callable[[asyncpg.Record], T],
-    *,
-    filters: int = 0,
 ) -> T | None:
-    """The row of ``key`` as ``list_query`` shows it (its ``filters`` parameters left NULL)."""
-    row = await connection.fetchrow(queries[list_query], *(None,) * filters, key, 1, 0)
-    return None if row is None else make(row)
-
-
-async def _snapshot_page(
-    connection: asyncpg.Connection,
-    count_query: str,
-    list_query: str,
-    filters: Sequence[Any],
-    limit: int,
-    offset: int,
-    make: Callable[[asyncpg.Record], T],
-) -> Page[T]:
-    """A page read in one snapshot: its count and its rows agree."""
-    async with _snapshot(connection):
-        return await read_page(connection, count_query, list_query, filters, limit, offset, make)
+    """The object of ``key``, as its list shows it."""
+    rows = await get_rows(connection, get_query, [key])
+    return make(rows[0]) if rows else None
 
 
 # --- Pulp 3 objects ---------------------------------------------------------------------------
@@ -122,10 +120,9 @@ class Repository(FromColumns):
 async def list_repositories(
     connection: asyncpg.Connection, limit: int, offset: int
 ) -> Page[Repository]:
-    return await _snapshot_page(
+    return await read_page(
         connection,
-        "view_count_repositories",
-        "view_list_repositories",
+        view_queries("repositories"),
         (),
         limit,
         offset,
@@ -134,7 +131,7 @@ async def list_repositories(
 
 
 async def get_repository(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Repository | None:
-    return await read_one(connection, "view_list_repositories", pulp_id, Repository.from_row)
+    return await read_one(connection, "view_get_repositories", pulp_id, Repository.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,19 +178,30 @@ async def _summaries(
     return {version_id: ContentSummary(**kinds) for version_id, kinds in counts.items()}
 
 
+async def _versions(
+    connection: asyncpg.Connection, repository_pulp_id: uuid.UUID, numbers: Sequence[int]
+) -> list[asyncpg.Record]:
+    """The versions of these numbers of a repository, newest first."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        queries["view_get_repository_versions"], repository_pulp_id, list(numbers)
+    )
+    return rows
+
+
 async def list_repository_versions(
     connection: asyncpg.Connection, repository_pulp_id: uuid.UUID, limit: int, offset: int
 ) -> Page[RepositoryVersion] | None:
     """A page of a repository's versions, newest first; None if there is no such repository."""
-    async with _snapshot(connection):
+    async with snapshot(connection):
         count: int | None = await connection.fetchval(
             queries["view_count_repository_versions"], repository_pulp_id
         )
         if count is None:
             return None
-        rows = await connection.fetch(
-            queries["view_list_repository_versions"], repository_pulp_id, None, limit, offset
+        page = await connection.fetch(
+            queries["view_page_repository_versions"], repository_pulp_id, limit, offset
         )
+        rows = await _versions(connection, repository_pulp_id, [row["number"] for row in page])
         summaries = await _summaries(connection, [row["id"] for row in rows])
     return count, [
         RepositoryVersion.from_row(row, summaries.get(row["id"], EMPTY_SUMMARY)) for row in rows
@@ -203,12 +211,11 @@ async def list_repository_versions(
 async def get_repository_version(
     connection: asyncpg.Connection, repository_pulp_id: uuid.UUID, number: int
 ) -> RepositoryVersion | None:
-    async with _snapshot(connection):
-        row = await connection.fetchrow(
-            queries["view_list_repository_versions"], repository_pulp_id, number, 1, 0
-        )
-        if row is None:
+    async with snapshot(connection):
+        rows = await _versions(connection, repository_pulp_id, [number])
+        if not rows:
             return None
+        row = rows[0]
         summaries = await _summaries(connection, [row["id"]])
     return RepositoryVersion.from_row(row, summaries.get(row["id"], EMPTY_SUMMARY))
 
@@ -237,10 +244,9 @@ class Publication:
 async def list_publications(
     connection: asyncpg.Connection, limit: int, offset: int
 ) -> Page[Publication]:
-    return await _snapshot_page(
+    return await read_page(
         connection,
-        "view_count_publications",
-        "view_list_publications",
+        view_queries("publications"),
         (),
         limit,
         offset,
@@ -249,7 +255,7 @@ async def list_publications(
 
 
 async def get_publication(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Publication | None:
-    return await read_one(connection, "view_list_publications", pulp_id, Publication.from_row)
+    return await read_one(connection, "view_get_publications", pulp_id, Publication.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,10 +271,9 @@ class Distribution(FromColumns):
 async def list_distributions(
     connection: asyncpg.Connection, limit: int, offset: int
 ) -> Page[Distribution]:
-    return await _snapshot_page(
+    return await read_page(
         connection,
-        "view_count_distributions",
-        "view_list_distributions",
+        view_queries("distributions"),
         (),
         limit,
         offset,
@@ -279,7 +284,7 @@ async def list_distributions(
 async def get_distribution(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Distribution | None:
-    return await read_one(connection, "view_list_distributions", pulp_id, Distribution.from_row)
+    return await read_one(connection, "view_get_distributions", pulp_id, Distribution.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,13 +299,18 @@ class Remote(FromColumns):
 
 
 async def list_remotes(connection: asyncpg.Connection, limit: int, offset: int) -> Page[Remote]:
-    return await _snapshot_page(
-        connection, "view_count_remotes", "view_list_remotes", (), limit, offset, Remote.from_row
+    return await read_page(
+        connection,
+        view_queries("remotes"),
+        (),
+        limit,
+        offset,
+        Remote.from_row,
     )
 
 
 async def get_remote(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Remote | None:
-    return await read_one(connection, "view_list_remotes", pulp_id, Remote.from_row)
+    return await read_one(connection, "view_get_remotes", pulp_id, Remote.from_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,36 +372,35 @@ async def list_content(
     offset: int,
 ) -> Page[Content]:
     """A page of content, all of it or that of a repository version (``UnknownVersion``)."""
-    async with _snapshot(connection):
+    async with snapshot(connection):
         if version is None:
-            return await read_page(
+            count, rows = await count_and_rows(
                 connection,
-                "view_count_content",
-                "view_list_content",
+                view_queries("content"),
                 (pulp_type,),
                 limit,
                 offset,
-                Content.from_row,
             )
-        found = await connection.fetchrow(
-            queries["view_find_repository_version"], version.repository_pulp_id, version.number
-        )
-        if found is None:
-            raise UnknownVersion
-        return await read_page(
-            connection,
-            "view_count_version_content",
-            "view_list_version_content",
-            (found["repository_id"], found["number"], version.membership.value, pulp_type),
-            limit,
-            offset,
-            Content.from_row,
-            keyed=False,
-        )
+        else:
+            found = await connection.fetchrow(
+                queries["view_find_repository_version"], version.repository_pulp_id, version.number
+            )
+            if found is None:
+                raise UnknownVersion
+            count, rows = await count_and_rows(
+                connection,
+                ListQueries(
+                    "view_count_version_content", "view_page_version_content", "view_get_content"
+                ),
+                (found["repository_id"], found["number"], version.membership.value, pulp_type),
+                limit,
+                offset,
+            )
+    return count, [Content.from_row(row) for row in rows]
 
 
 async def get_content(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Content | None:
-    return await read_one(connection, "view_list_content", pulp_id, Content.from_row, filters=1)
+    return await read_one(connection, "view_get_content", pulp_id, Content.from_row)
 
 
 # --- The Pulp 2 mapping -----------------------------------------------------------------------
@@ -445,10 +454,9 @@ class Pulp2Repository:
 async def list_pulp2_repositories(
     connection: asyncpg.Connection, where: Pulp2Filter, limit: int, offset: int
 ) -> Page[Pulp2Repository]:
-    return await _snapshot_page(
+    return await read_page(
         connection,
-        "view_count_pulp2_repositories",
-        "view_list_pulp2_repositories",
+        view_queries("pulp2_repositories"),
         (where.is_migrated, where.not_in_plan, where.pulp2_id),
         limit,
         offset,
@@ -460,7 +468,7 @@ async def get_pulp2_repository(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Pulp2Repository | None:
     return await read_one(
-        connection, "view_list_pulp2_repositories", pulp_id, Pulp2Repository.from_row, filters=3
+        connection, "view_get_pulp2_repositories", pulp_id, Pulp2Repository.from_row
     )
 
 
@@ -485,10 +493,9 @@ async def list_pulp2_content(
     limit: int,
     offset: int,
 ) -> Page[Pulp2Content]:
-    return await _snapshot_page(
+    return await read_page(
         connection,
-        "view_count_pulp2_content",
-        "view_list_pulp2_content",
+        view_queries("pulp2_content"),
         (where.is_migrated, where.not_in_plan, where.pulp2_id, content_type),
         limit,
         offset,
@@ -499,9 +506,7 @@ async def list_pulp2_content(
 async def get_pulp2_content(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Pulp2Content | None:
-    return await read_one(
-        connection, "view_list_pulp2_content", pulp_id, Pulp2Content.from_row, filters=4
-    )
+    return await read_one(connection, "view_get_pulp2_content", pulp_id, Pulp2Content.from_row)
 
 
 # --- The content app --------------------------------------------------------------------------

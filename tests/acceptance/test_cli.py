@@ -50,6 +50,14 @@ def test_init_db_installs_both_schemas_and_is_harmless_twice(empty_db_url: str) 
     assert asyncio.run(fetchval(empty_db_url, "SELECT to_regclass('migration_report')::text"))
 
 
+def test_init_db_refuses_a_database_newer_than_the_code(db_url: str) -> None:
+    asyncio.run(fetchval(db_url, "INSERT INTO schema_migration (name) VALUES ('9999_future')"))
+    result = run_cli("init-db", env=env_with(PULP2TO3_DATABASE_URL=db_url))
+    assert result.returncode == 2
+    assert "newer than this pulp2to3" in result.stderr
+    assert "9999_future" in result.stderr
+
+
 def test_without_a_database_url_the_embedded_server_is_used_and_stopped(tmp_path: Path) -> None:
     env = env_with(PULP2TO3_DATA_DIR=str(tmp_path))
     for _ in range(2):

@@ -4,44 +4,43 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
+from tests.filesystems_support import resize, small_filesystem
+from tests.migration_http_support import (
+    API,
+    CREATED_BY_STEP,
+    HEADERS,
+    STEP_ORDER,
+    Client,
+    call,
+    check_complete_and_counted_once,
+    check_files,
+    check_report,
+    check_result,
+    job_states,
+    start,
+    wait_finished,
+)
 from tests.migration_support import (
-    actual_state,
     base_path,
     expected_state,
     worker_env,
     workers,
 )
 from tests.waiting_support import eventually
-
-API = "/pulp/api/v3/"
-HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
-STEP_ORDER = [
-    "premigrate",
-    "migrate_content.iso",
-    "create_repositories",
-    "create_repo_versions",
-    "create_publications",
-    "create_distributions",
-]
-
-Client = TestClient[web.Request, web.Application]
 
 # Half on_demand, a third in several repositories, and some files revised upstream (Pulp 2 kept
 # both units of one name; a Pulp 3 version holds the newer).
@@ -70,111 +69,6 @@ async def client(
     server = TestServer(http_app.init(load_settings(env), pool))
     async with TestClient(server, headers=HEADERS) as client:
         yield client
-
-
-async def call(client: Client, method: str, path: str, expected: int, body: Any = None) -> Any:
-    response = await client.request(method, path, json=body)
-    text = await response.text()
-    assert response.status == expected, text
-    return await response.json() if text else None
-
-
-async def start(client: Client, sample: SampleSummary) -> str:
-    plan = await call(
-        client, "POST", f"{API}migration-plans/", 201, {"plan": sample.plan_path.read_text()}
-    )
-    run = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True})
-    report_href: str = run["report"]
-    return report_href
-
-
-async def wait_finished(client: Client, report_href: str, within: float = 180) -> dict[str, Any]:
-    report: dict[str, Any] = {}
-
-    async def finished() -> bool:
-        nonlocal report
-        report = await call(client, "GET", report_href, 200)
-        return report["status"] in ("completed", "failed", "canceled")
-
-    await eventually(finished, within, f"the migration {report_href} to finish")
-    return report
-
-
-async def check_result(pool: asyncpg.Pool, sample: SampleSummary, media_root: Path) -> None:
-    expected = expected_state(sample)
-    async with pool.acquire() as connection:
-        actual = await actual_state(connection, media_root)
-        duplicates = await connection.fetchval(
-            "SELECT count(*) - count(DISTINCT (relative_path, digest, size)) FROM file_content"
-        )
-    assert duplicates == 0
-    assert actual.content == expected.content
-    assert actual.artifacts == expected.artifacts
-    assert actual.on_demand_urls == expected.on_demand_urls
-    assert actual.versions == expected.versions
-    assert actual.base_paths == expected.base_paths
-    assert actual.manifests == expected.manifests
-
-
-async def check_files(pool: asyncpg.Pool, sample: SampleSummary, media_root: Path) -> None:
-    """Every downloaded file is one artifact, a hard link of its source, with the right sha256."""
-    sources: dict[str, set[int]] = {}  # sha256 -> inodes of the source files with that content
-    for unit in open_dump(sample.dump_path).iter_collection("units_iso"):
-        if unit.get("downloaded", True):
-            path = sample.pulp_root / unit["_storage_path"].removeprefix("/var/lib/pulp/")
-            sources.setdefault(unit["checksum"], set()).add(os.stat(path).st_ino)
-    async with pool.acquire() as connection:
-        rows = await connection.fetch(
-            "SELECT DISTINCT a.sha256, a.file FROM artifact a"
-            " JOIN content_artifact ca ON ca.artifact_id = a.id"
-        )
-    assert len(rows) == len(sources)
-    for row in rows:
-        stored = media_root / row["file"]
-        assert os.stat(stored).st_ino in sources[row["sha256"]]
-        assert hashlib.sha256(stored.read_bytes()).hexdigest() == row["sha256"]
-
-
-async def job_states(pool: asyncpg.Pool, report_href: str) -> Counter[str]:
-    """How many of the migration's tasks and polls are queued or running ("task todo",
-    "poll doing"...)."""
-    report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
-    async with pool.acquire() as connection:
-        rows = await connection.fetch(
-            "SELECT 'task ' || j.status AS state FROM migration_task t JOIN procrastinate_jobs j"
-            " ON j.id = t.job_id WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')"
-            " UNION ALL SELECT 'poll ' || status FROM procrastinate_jobs WHERE lock = $2"
-            " AND status IN ('todo', 'doing')",
-            report_id,
-            f"pulp2to3.coordinator.{report_id}",
-        )
-    return Counter(row["state"] for row in rows)
-
-
-def check_report(report: dict[str, Any]) -> None:
-    assert report["status"] == "completed", report
-    assert [step["code"] for step in report["steps"]] == STEP_ORDER
-    for step in report["steps"]:
-        assert step["status"] == "completed", step
-        assert step["done"] == step["total"], step
-        assert step["failed"] == 0, step
-        assert step["task_counts"]["completed"] == len(step["tasks"]), step
-    # No task of step N+1 started before the last task of step N finished.
-    for earlier, later in zip(report["steps"], report["steps"][1:], strict=False):
-        assert earlier["finished_at"] <= later["started_at"], (earlier, later)
-
-
-async def check_complete_and_counted_once(
-    report: dict[str, Any], pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
-) -> None:
-    """After a crash: the same result as a clean run, and every unit counted exactly once."""
-    check_report(report)
-    await check_result(pool, sample, media_root)
-    async with pool.acquire() as connection:
-        counted = await connection.fetchval(
-            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
-        )
-    assert counted == sample.units
 
 
 async def test_a_full_migration_through_http_with_two_workers(
@@ -209,6 +103,16 @@ async def test_a_full_migration_through_http_with_two_workers(
         assert max(t["finished_at"] for t in step_tasks[earlier]) <= min(
             t["started_at"] for t in step_tasks[later]
         )
+    # The tasks name what they created: every repository, remote, publication and distribution.
+    for code, listings in CREATED_BY_STEP.items():
+        created = [href for task in step_tasks[code] for href in task["created_resources"]]
+        listed = [
+            item["pulp_href"]
+            for listing in listings
+            for item in (await call(client, "GET", f"{API}{listing}?limit=1000", 200))["results"]
+        ]
+        assert sorted(created) == sorted(listed), code
+    assert all(not task["created_resources"] for task in step_tasks["migrate_content.iso"])
 
     await check_content_app(client, sample)
 
@@ -498,3 +402,33 @@ async def test_a_missing_file_and_a_file_outside_the_root_are_named_unit_failure
     # Nothing from outside the root was read into the artifact storage.
     hashes = {hashlib.sha256((media_root / row["file"]).read_bytes()).hexdigest() for row in stored}
     assert escaping["checksum"] not in hashes
+
+
+async def test_a_full_media_root_fails_units_by_name_then_a_rerun_completes_the_same(
+    client: Client, db_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    """The media root is a tmpfs with room for about half the files (the sample's tree is on
+    another filesystem: every file is copied). The units that do not fit fail, named with
+    ENOSPC; no temporary file stays; with space freed, the next run completes the same as an
+    undisturbed one."""
+    small = generate_sample(tmp_path / "small", repos=3, units=120, on_demand=0.2, seed=11)
+    with small_filesystem(tmp_path / "media", 160 << 10) as media_root:
+        env = worker_env(db_url, small, media_root)
+        with workers(2, env):
+            report = await wait_finished(client, await start(client, small))
+        content = next(s for s in report["steps"] if s["code"] == "migrate_content.iso")
+        assert content["failed"] > 0, report
+        assert content["done"] + content["failed"] == small.units
+        for failure in content["failed_units"]:
+            assert "(ENOSPC)" in failure["reason"], failure
+        # Then the publications' PULP_MANIFEST files have no room either: that step fails.
+        assert report["status"] == "failed", report
+        assert "No space left on device" in report["error"]
+        assert not list(media_root.rglob("*.part"))
+
+        resize(media_root, 16 << 20)
+        with workers(2, env):
+            report = await wait_finished(client, await start(client, small))
+        assert report["status"] == "completed", report
+        await check_result(pool, small, media_root)
+        assert not list(media_root.rglob("*.part"))

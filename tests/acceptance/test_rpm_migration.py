@@ -24,10 +24,10 @@ from pulp2to3.plugins.rpm.config import PublicationSettings
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
-from tests.acceptance.test_migration import API, HEADERS, Client, call, start, wait_finished
+from tests.migration_http_support import API, HEADERS, Client, call, start, wait_finished
 from tests.migration_support import base_path, worker_env, workers
-from tests.unit.test_rpm_publish import Published, publish_sample_repo
-from tests.unit.test_sample import read
+from tests.rpm_support import Published, publish_sample_repo
+from tests.sample_support import read
 
 pytestmark = [
     pytest.mark.timeout(300),

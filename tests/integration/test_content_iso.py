@@ -27,6 +27,7 @@ from pulp2to3.actors.steps import Batch, BatchResult, Run
 from pulp2to3.plugins.iso_content import CONTENT_TYPE
 from pulp2to3.settings import Settings, load_settings
 from tests.database_support import NewRun
+from tests.filesystems_support import resize, small_filesystem
 from tests.waiting_support import eventually
 
 PLAN = {"plugins": [{"type": "iso"}]}
@@ -620,3 +621,44 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
     rows = await snapshot(pool)
     assert rows["content"] == []
     assert not any(migrated for _, migrated, _ in rows["pulp2_content"])
+
+
+async def test_a_full_media_root_fails_the_units_that_do_not_fit_then_a_rerun_completes(
+    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, tmp_path: Path
+) -> None:
+    """The media root is a 64 KiB tmpfs (the Pulp 2 tree on the disk: files are copied): the
+    units too big for it fail, named with ENOSPC, the others migrate, and no temporary file is
+    left; the re-run completes once space is freed."""
+    with small_filesystem(tmp_path / "small", 64 << 10) as media:
+        tree = dataclasses.replace(tree, media=media)
+        small = [tree.unit(f"s{n}", f"small-{n}.iso", f"small {n}\n".encode()) for n in range(3)]
+        big = [tree.unit(f"b{n}", f"big-{n}.iso", os.urandom(100 << 10)) for n in range(2)]
+        await stage(pool, tree)
+        run = await new_run(PLAN, settings_for(tree))
+        (batch,) = await plan(pool, run)
+
+        result = await migrate(pool, run, batch)
+
+        assert result.done == 3
+        assert sorted(pulp2_id for pulp2_id, _ in result.failures) == ["b0", "b1"]
+        for _, reason in result.failures:
+            assert "no space left on the media root" in reason
+            assert "(ENOSPC)" in reason
+        assert len(media_files(tree)) == 3
+        assert not list(media.rglob("*.part"))
+
+        resize(media, 1 << 20)
+        (batch,) = await plan(pool, run)
+
+        assert await migrate(pool, run, batch) == BatchResult(done=2)  # the two that failed
+
+        artifacts = await fetch(pool, "SELECT sha256, size, file FROM artifact")
+        sources = [tree.source(row) for row in small + big]
+        expected = {(hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in sources}
+        assert {(a["sha256"], a["size"]) for a in artifacts} == expected
+        assert media_files(tree) == sorted(media / a["file"] for a in artifacts)
+        for a in artifacts:
+            assert hashlib.sha256((media / a["file"]).read_bytes()).hexdigest() == a["sha256"]
+        rows = await snapshot(pool)
+        assert [len(rows[t]) for t in ("content", "file_content", "content_artifact")] == [5] * 3
+        assert all(migrated for _, migrated, _ in rows["pulp2_content"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import asyncpg
 import pytest
@@ -141,7 +142,7 @@ async def test_distributions_serve_the_publications_at_normalized_base_paths(
     pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
 ) -> None:
     run = await prepare(pool, new_run, tmp_path / "media")
-    assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=4)
+    assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=4, created=ANY)
     assert await distributions(pool) == {
         "alpha-iso_distributor": ("pub/alpha", "alpha", 2),  # "/pub/alpha/"
         "beta-iso_distributor": ("beta", "beta", 1),  # no relative_url: the repo id
@@ -191,7 +192,7 @@ async def test_distributors_of_other_pulp2_repositories_are_named_after_them(
     }
     run = await prepare(pool, new_run, tmp_path / "media", plan)
     results = await run_step(pool, STEP, run)
-    assert results == [BatchResult(done=3)]
+    assert results == [BatchResult(done=3, created=ANY)]
     assert await distributions(pool) == {
         "combo-beta-iso_distributor": ("beta", "combo", 1),
         "combo-gamma-iso_distributor": ("isos/gamma", "combo", 1),
@@ -205,6 +206,7 @@ async def test_a_base_path_served_already_is_a_named_failure(
     run = await prepare_serving(pool, new_run, tmp_path / "media", {"legacy": "beta"})
     # Run twice: the same outcome, nothing written the second time.
     assert await assert_rerun_changes_nothing(pool, STEP, run, ALL) == BatchResult(
+        created=ANY,
         done=3,
         failures=(
             ("beta/iso_distributor", "base path 'beta' is already served by distribution 'legacy'"),
@@ -229,6 +231,7 @@ async def test_two_distributors_of_one_base_path_in_a_batch(
     run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
     result = await run_batch(pool, STEP, run, {"distributors": [DELTA, *ALL["distributors"]]})
     assert result == BatchResult(
+        created=ANY,
         done=4,
         failures=(
             (
@@ -247,6 +250,7 @@ async def test_a_base_path_overlapping_another_is_a_named_failure(
     served = {"outer": "pub", "inner": "gamma/old"}
     run = await prepare_serving(pool, new_run, tmp_path / "media", served)
     assert await assert_rerun_changes_nothing(pool, STEP, run, ALL) == BatchResult(
+        created=ANY,
         done=2,
         failures=(
             (
@@ -268,6 +272,7 @@ async def test_overlapping_base_paths_in_a_batch_keep_the_shorter(
     run = await prepare_delta_at_pub(pool, new_run, tmp_path / "media")
     result = await run_batch(pool, STEP, run, {"distributors": [ALPHA, DELTA]})
     assert result == BatchResult(
+        created=ANY,
         done=1,
         failures=(
             (
@@ -371,7 +376,7 @@ async def test_a_rerun_follows_the_distributor_and_its_publication(
         await connection.execute(
             "UPDATE distribution SET publication_id = NULL WHERE name = 'beta-iso_distributor'"
         )
-    assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=4)
+    assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=4, created=ANY)
     assert await distributions(pool) == {
         "alpha-iso_distributor": ("pub/alpha2", "alpha", 2),
         "beta-iso_distributor": ("beta", "beta", 1),
@@ -412,7 +417,7 @@ async def test_a_batch_waits_for_the_one_holding_its_base_path(
         transaction = first.transaction()
         await transaction.start()
         assert await create_distributions(first, run, {"distributors": [ALPHA]}) == BatchResult(
-            done=1
+            done=1, created=ANY
         )
         second = asyncio.create_task(run_batch(pool, STEP, run, {"distributors": [DELTA]}))
 
@@ -440,7 +445,7 @@ async def test_a_batch_waits_for_the_one_holding_its_base_path(
         )
         assert (await distributions(pool))["alpha-iso_distributor"][0] == "pub/alpha"
     else:
-        assert result == BatchResult(done=1)
+        assert result == BatchResult(done=1, created=ANY)
         assert await distributions(pool) == {"delta-iso_distributor": ("pub/alpha", "delta", 1)}
 
 

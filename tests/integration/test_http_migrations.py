@@ -10,6 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from pulp2to3.store.progress import Created, record_created
+from pulp2to3.store.tasks import ResourceKind
 from tests.http_support import Client, app_for, client_for
 
 API = "/pulp/api/v3/"
@@ -247,3 +249,29 @@ async def test_reports_and_tasks_are_listed_and_filtered(client: Client) -> None
     assert far["results"] == []
     await call(client, "GET", f"{API}migrationreport/?offset={2**63}", 400)
     await call(client, "GET", f"{API}migrationreport/not-a-uuid/", 404)
+
+
+async def test_a_task_shows_the_hrefs_of_what_it_created(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    plan = await new_plan(client)
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202)
+    job_id = int(started["task"].rstrip("/").rsplit("/", 1)[-1])
+    async with pool.acquire() as connection:
+        remote = await connection.fetchval(
+            "INSERT INTO remote (pulp_type, name, url, policy)"
+            " VALUES ('file.file', 'r', 'http://x/', 'immediate') RETURNING id"
+        )
+        repository = await connection.fetchval(
+            "INSERT INTO repository (pulp_type, name) VALUES ('file.file', 'r') RETURNING id"
+        )
+        # A retried job adds what its new attempt created to what the committed one named.
+        await record_created(connection, job_id, [Created(ResourceKind.REPOSITORY, repository)])
+        await record_created(connection, job_id, [Created(ResourceKind.REMOTE, remote)])
+    repositories = await call(client, "GET", f"{API}repositories/", 200)
+    remotes = await call(client, "GET", f"{API}remotes/", 200)
+    task = await call(client, "GET", started["task"], 200)
+    assert task["created_resources"] == [
+        repositories["results"][0]["pulp_href"],
+        remotes["results"][0]["pulp_href"],
+    ]

@@ -459,6 +459,24 @@ async def test_running_twice_changes_nothing(
     assert await snapshot(pool) == migrated  # is_migrated and the mapping ids are kept
 
 
+async def test_temporary_files_a_killed_process_left_are_removed(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, tmp_path: Path
+) -> None:
+    run = await run_for(new_run, sample)
+    media = tmp_path / "media"
+    run = dataclasses.replace(run, settings=dataclasses.replace(run.settings, media_root=media))
+    leftover = media / "artifact" / "ab" / ".tmp-killed.part"  # what a SIGKILL mid-copy leaves
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a file")
+    kept = media / "artifact" / "ab" / "cdef"
+    kept.write_bytes(b"a stored artifact")
+
+    await stage(pool, run)
+
+    assert not leftover.exists()
+    assert kept.read_bytes() == b"a stored artifact"
+
+
 async def test_work_needs_a_transaction(
     pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import asyncpg
 
@@ -104,7 +105,7 @@ async def test_each_version_is_published_with_its_manifest(
 ) -> None:
     media = tmp_path / "media"
     run, world = await prepare(pool, new_run, media)
-    assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=3)
+    assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=3, created=ANY)
     u = world.units
     result = await published(pool)
     assert set(result) == {("alpha", 2), ("beta", 1), ("gamma", 1)}
@@ -178,7 +179,9 @@ async def test_an_empty_version_publishes_an_empty_manifest(
         ]
     }
     run, _ = await prepare(pool, new_run, tmp_path / "media", plan)
-    assert await run_batch(pool, STEP, run, {"versions": [["empty", 1]]}) == BatchResult(done=1)
+    assert await run_batch(pool, STEP, run, {"versions": [["empty", 1]]}) == BatchResult(
+        done=1, created=ANY
+    )
     (metadata,) = (await published(pool))["empty", 1]["metadata"]
     assert metadata["sha256"] == hashlib.sha256(b"").hexdigest()
     assert (tmp_path / "media" / metadata["file"]).read_bytes() == b""
@@ -211,7 +214,7 @@ async def test_two_copies_of_a_batch_at_once_publish_once(
     """A batch retried while its first attempt still runs: the unique index decides."""
     run, _ = await prepare(pool, new_run, tmp_path / "media")
     results = await asyncio.gather(run_batch(pool, STEP, run, ALL), run_batch(pool, STEP, run, ALL))
-    assert results == [BatchResult(done=3), BatchResult(done=3)]
+    assert results == [BatchResult(done=3, created=ANY), BatchResult(done=3, created=ANY)]
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM publication") == 3
         assert await connection.fetchval("SELECT count(*) FROM published_metadata") == 3
@@ -237,7 +240,7 @@ async def test_identical_manifests_in_concurrent_batches_share_one_artifact(
         run_batch(pool, STEP, run, {"versions": [["b0", 1], ["b1", 1]]}),
         run_batch(pool, STEP, run, {"versions": [["b3", 1], ["b2", 1]]}),
     )
-    assert results == [BatchResult(done=2), BatchResult(done=2)]
+    assert results == [BatchResult(done=2, created=ANY), BatchResult(done=2, created=ANY)]
     result = await published(pool)
     assert len(result) == 4
     assert len({p["metadata"][0]["sha256"] for p in result.values()}) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import asyncpg
 
@@ -75,7 +76,7 @@ async def test_repositories_remotes_and_remote_artifacts_are_built(
     world = await build_world(pool)
     run = await new_run(PLAN)
     result = await run_batch(pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]})
-    assert result == BatchResult(done=3)
+    assert result == BatchResult(done=3, created=ANY)
     async with pool.acquire() as connection:
         repos = {
             r["name"]: r
@@ -182,7 +183,9 @@ async def test_a_repository_without_importer_gets_no_remote(
         ]
     }
     run = await new_run(plan)
-    assert await run_batch(pool, STEP, run, {"repositories": ["plain"]}) == BatchResult(done=1)
+    assert await run_batch(pool, STEP, run, {"repositories": ["plain"]}) == BatchResult(
+        done=1, created=ANY
+    )
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT remote_id FROM repository") is None
         assert await connection.fetchval("SELECT count(*) FROM remote") == 0
@@ -324,7 +327,7 @@ async def test_concurrent_batches_sharing_pulp2_repositories(
         run_batch(pool, STEP, run, {"repositories": names[:3]}),
         run_batch(pool, STEP, run, {"repositories": names[3:][::-1]}),
     )
-    assert results == [BatchResult(done=3), BatchResult(done=3)]
+    assert results == [BatchResult(done=3, created=ANY), BatchResult(done=3, created=ANY)]
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM repository") == 6
         assert await connection.fetchval("SELECT count(*) FROM remote") == 6

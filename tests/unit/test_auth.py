@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pulp2to3.http import auth
 from pulp2to3.http.auth import PUBLIC_PATHS, Credentials, parse_basic
 
 
@@ -72,3 +73,24 @@ def test_the_scheme_is_case_insensitive_and_the_password_may_hold_colons() -> No
 def test_status_and_the_api_description_are_the_public_api_paths() -> None:
     public = {"/pulp/api/v3/status/", "/pulp/api/v3/docs/api.json"}
     assert public == PUBLIC_PATHS
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [("admin", "secret"), ("admin", "wrong"), ("intruder", "secret"), ("a" * 500, "")],
+)
+def test_every_check_hashes_the_password_whatever_is_wrong(
+    user: str, password: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No early return on a wrong user name: the costly part runs once for every attempt."""
+    credentials = Credentials.hashed("admin", "secret")
+    derived: list[str] = []
+    real_derive = auth._derive
+
+    def counted(presented: str, salt: bytes) -> bytes:
+        derived.append(presented)
+        return real_derive(presented, salt)
+
+    monkeypatch.setattr(auth, "_derive", counted)
+    credentials.check(user, password)
+    assert derived == [password]

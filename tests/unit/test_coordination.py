@@ -111,7 +111,7 @@ class Simulation:
 
     def apply(self, decision: Decision) -> None:
         if decision.close_step:
-            self.statuses[int(decision.close_step[0])] = decision.close_step[1]
+            self.statuses[int(decision.close_step.code)] = decision.close_step.status
         for code in decision.skip_steps:
             self.statuses[int(code)] = StepStatus.SKIPPED
         if decision.start_step is not None:

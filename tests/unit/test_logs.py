@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import structlog
 
-from pulp2to3.logs import configure_logging
+from pulp2to3.logs import RepeatLimit, configure_logging
 
 
 @pytest.fixture
@@ -91,3 +91,53 @@ def test_the_level_filters_both_kinds(capsys: pytest.CaptureFixture[str]) -> Non
     logging.getLogger("asyncpg").info("hidden too")
     structlog.get_logger("pulp2to3.test").warning("shown")
     assert [line["event"] for line in json_lines(capsys.readouterr().err)] == ["shown"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def record(message: object, level: int = logging.ERROR, name: str = "asyncio") -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+
+def test_a_repeating_error_is_written_at_a_bounded_rate() -> None:
+    clock = Clock()
+    limit = RepeatLimit(burst=3, period=60, clock=clock)
+    passed = [limit.filter(record("socket.accept() out of system resource")) for _ in range(1000)]
+    assert passed == [True] * 3 + [False] * 997
+    assert limit.filter(record("another error"))
+    assert limit.filter(record("socket.accept() out of system resource", name="other"))
+
+    clock.now = 60
+    again = record("socket.accept() out of system resource")
+    assert limit.filter(again)
+    assert again.repeats_suppressed == 997  # type: ignore[attr-defined]
+
+
+def test_structlog_events_are_limited_by_event_name() -> None:
+    clock = Clock()
+    limit = RepeatLimit(burst=1, period=10, clock=clock)
+    assert limit.filter(record({"event": "api_connection_refused", "open": 1}, logging.WARNING))
+    assert not limit.filter(record({"event": "api_connection_refused", "open": 2}, logging.WARNING))
+    clock.now = 10
+    later = {"event": "api_connection_refused", "open": 3}
+    assert limit.filter(record(later, logging.WARNING))
+    assert later["repeats_suppressed"] == 1
+
+
+def test_information_is_never_limited() -> None:
+    limit = RepeatLimit(burst=1, period=60, clock=Clock())
+    assert all(limit.filter(record("job done", logging.INFO)) for _ in range(100))
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_configured_logging_drops_repeats(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json_lines=True)
+    for _ in range(1000):
+        logging.getLogger("asyncio").error("socket.accept() out of system resource")
+    assert len(json_lines(capsys.readouterr().err)) == 10

@@ -26,12 +26,11 @@ from pulp2to3.sample import (
     generate_every_form,
     generate_sample,
 )
+from tests.sample_support import Documents, read
 
 TERMINATOR = b"\xff\xff\xff\xff"
 ISO8601 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 BIG = ("units_iso", "repo_content_units", "lazy_content_catalog")
-
-Documents = dict[str, list[dict[str, Any]]]
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +48,6 @@ def summary(samples: dict[tuple[DumpFormat, bool], SampleSummary]) -> SampleSumm
 @pytest.fixture(scope="module")
 def docs(summary: SampleSummary) -> Documents:
     return read(summary)
-
-
-def read(summary: SampleSummary) -> Documents:
-    dump = open_dump(summary.dump_path)
-    found: Documents = {name: [] for name in dump.collections()}
-    for name, document in dump.iter_documents(set(found)):
-        found[name].append(document)
-    return found
 
 
 def is_naive_datetime(value: object) -> bool:

@@ -14,7 +14,7 @@ from pulp2to3.plugins.rpm.packages import decode_package
 from pulp2to3.plugins.rpm.treeinfo import decode_distribution
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
-from tests.unit.test_sample import Documents, read
+from tests.sample_support import Documents, local, read
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 @pytest.fixture(scope="module")
 def docs(sample: SampleSummary) -> Documents:
     return read(sample)
-
-
-def local(sample: SampleSummary, storage_path: str) -> Path:
-    return sample.pulp_root / storage_path.removeprefix("/var/lib/pulp/")
 
 
 def test_counts_are_what_was_asked(sample: SampleSummary, docs: Documents) -> None:

@@ -23,6 +23,8 @@ def test_defaults_match_the_configuration_table() -> None:
         api_host="127.0.0.1",
         api_port=24817,
         verify_checksums=False,
+        api_read_timeout=60.0,
+        api_max_connections=1000,
     )
 
 
@@ -38,6 +40,8 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
             "PULP2TO3_ADMIN_PASSWORD": "s3cret",
             "PULP2TO3_API_BIND": "0.0.0.0:8080",
             "PULP2TO3_VERIFY_CHECKSUMS": "true",
+            "PULP2TO3_API_READ_TIMEOUT": "2.5",
+            "PULP2TO3_API_MAX_CONNECTIONS": "50",
         }
     )
     assert settings == Settings(
@@ -51,6 +55,8 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
         api_host="0.0.0.0",
         api_port=8080,
         verify_checksums=True,
+        api_read_timeout=2.5,
+        api_max_connections=50,
     )
 
 
@@ -124,6 +130,25 @@ def test_a_bad_bind_is_refused(bind: str) -> None:
     message = str(caught.value)
     assert "PULP2TO3_API_BIND must be host:port" in message
     assert repr(bind) in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "what"),
+    [
+        ("API_READ_TIMEOUT", "0", "a positive number"),
+        ("API_READ_TIMEOUT", "-1", "a positive number"),
+        ("API_READ_TIMEOUT", "inf", "a positive number"),
+        ("API_READ_TIMEOUT", "nan", "a positive number"),
+        ("API_READ_TIMEOUT", "soon", "a positive number"),
+        ("API_MAX_CONNECTIONS", "0", "a positive integer"),
+        ("API_MAX_CONNECTIONS", "1.5", "a positive integer"),
+        ("API_MAX_CONNECTIONS", "", "a positive integer"),
+    ],
+)
+def test_a_bad_limit_is_refused(name: str, value: str, what: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({f"PULP2TO3_{name}": value})
+    assert str(caught.value) == f"PULP2TO3_{name} must be {what}, not {value!r}"
 
 
 def write_config(tmp_path: Path, text: str) -> str:

@@ -7,6 +7,7 @@ import hashlib
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from pulp2to3.pulp2.paths import UnsafePath
 from pulp2to3.storage import (
     Interrupted,
     MissingFile,
+    NoSpace,
     SourceFileError,
     Stored,
     WrongChecksum,
@@ -23,8 +25,10 @@ from pulp2to3.storage import (
     artifact_relative_path,
     check_source,
     import_unit_file,
+    remove_temporary_files,
     store_artifact,
 )
+from tests.filesystems_support import small_filesystem
 
 DATA = b"an ISO image, or at least its first bytes\n" * 100
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -146,7 +150,7 @@ def test_a_link_across_filesystems_or_not_permitted_becomes_a_copy(
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left
 
 
-@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])
 def test_other_link_errors_are_not_hidden(source: Path, media: Path, code: int) -> None:
     with pytest.raises(OSError, match=os.strerror(code)):
         store_artifact(source, media, sha256=SHA, size=len(DATA), link=failing_link(code))
@@ -252,3 +256,73 @@ def test_a_discarded_file_leaves_nothing(media: Path) -> None:
     writer.write(DATA)
     writer.discard()
     assert list((media / storage.ARTIFACT_FOLDER).iterdir()) == []
+
+
+@pytest.mark.parametrize(("code", "name"), [(errno.ENOSPC, "ENOSPC"), (errno.EDQUOT, "EDQUOT")])
+def test_a_link_without_space_is_a_failure_of_the_unit(
+    source: Path, media: Path, code: int, name: str
+) -> None:
+    with pytest.raises(NoSpace, match=f"no space left on the media root .*\\({name}\\)"):
+        store_artifact(source, media, sha256=SHA, size=len(DATA), link=failing_link(code))
+
+
+@pytest.fixture
+def small_media(tmp_path: Path) -> Iterator[Path]:
+    """A media root on a 64 KiB tmpfs, another filesystem than the sources: files are copied."""
+    with small_filesystem(tmp_path / "small", 64 << 10) as folder:
+        yield folder
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if not p.is_dir())
+
+
+def test_a_copy_to_a_full_filesystem_fails_and_leaves_no_file(
+    tmp_path: Path, small_media: Path
+) -> None:
+    big, small = tmp_path / "big.iso", tmp_path / "small.iso"
+    big_data = os.urandom(200 << 10)
+    big.write_bytes(big_data)
+    small.write_bytes(DATA)
+    big_sha = hashlib.sha256(big_data).hexdigest()
+
+    with pytest.raises(NoSpace, match=r"No space left on device \(ENOSPC\)") as failure:
+        store_artifact(big, small_media, sha256=big_sha, size=200 << 10)
+    assert failure.value.path == big
+    assert files_under(small_media) == []
+
+    stored = store_artifact(small, small_media, sha256=SHA, size=len(DATA))  # still fits
+    assert stored.how is Stored.COPIED
+    assert files_under(small_media) == [small_media / stored.file]
+
+
+def test_a_written_file_too_big_for_the_filesystem_leaves_nothing(small_media: Path) -> None:
+    writer = storage.ArtifactWriter(small_media)
+
+    def write_too_much() -> None:
+        for _ in range(100):
+            writer.write(b"x" * (4 << 10))
+        writer.commit()
+
+    try:
+        with pytest.raises(OSError, match="No space left on device"):
+            write_too_much()
+    finally:
+        writer.discard()
+    assert files_under(small_media) == []
+
+
+def test_temporary_files_left_by_a_crash_are_removed(source: Path, media: Path) -> None:
+    stored = store_artifact(source, media, sha256=SHA, size=len(DATA))
+    folder = (media / stored.file).parent
+    leftovers = [folder / ".tmp-k1ll3d.part", media / "artifact" / ".tmp-metadata-x.part"]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    kept = [media / stored.file, folder / "not-a.part", media / ".tmp-elsewhere.part"]
+    for path in kept[1:]:
+        path.write_bytes(b"someone else's")
+
+    assert remove_temporary_files(media) == 2
+    assert files_under(media) == sorted(kept)
+    assert remove_temporary_files(media) == 0
+    assert remove_temporary_files(media / "nothing here") == 0

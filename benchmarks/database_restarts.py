@@ -1,0 +1,194 @@
+"""A migration through PostgreSQL outages: the workers live on and the result is the same.
+
+    python benchmarks/database_restarts.py --units 50000 --repos 100 --workers 2 \\
+        --outage-seconds 60 --steps migrate_content.iso create_repositories create_publications
+
+Runs on a private server (initdb in a temporary folder, a free port; never the shared cluster),
+which it stops for --outage-seconds once while a task of each of --steps runs. During each
+outage it asks the API (a real `pulp2to3 api`) for the report and
+notes the answer and how long it took; after each it notes how long until the API answers 200
+and until the next batch is recorded. At the end: the workers' processes are the ones it
+started, the report is completed, and the target equals what the sample must give (the tests'
+comparison). With --baseline, the same migration runs first without faults, for the extra time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import common
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
+
+from pulp2to3 import runner
+from pulp2to3.sample import SampleSummary, generate_sample
+from tests.migration_support import actual_state, expected_state
+from tests.private_postgres import PrivateServer, database_on, private_server
+
+API_BIND = "127.0.0.1:24898"
+STATUS = "/pulp/api/v3/status/"
+TASKS = "/pulp/api/v3/tasks/"
+CONTENT_APP = "/pulp/content/any/file.iso"
+USER, PASSWORD = "admin", secrets.token_urlsafe(12)
+
+
+async def query(url: str, sql: str, *args: object) -> object:
+    """One value, on a connection of its own (the server restarts under us); None while the
+    server is away."""
+    try:
+        connection = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    try:
+        return await connection.fetchval(sql, *args)
+    finally:
+        await connection.close()
+
+
+async def batches_recorded(url: str) -> int:
+    count = await query(url, "SELECT count(*) FROM migration_batch_progress")
+    return int(count) if isinstance(count, int) else -1
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, within: float = 600) -> float:
+    """Seconds until ``check()`` holds."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > within:
+            raise SystemExit(f"not within {within:g} s: {what}")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+async def api_answer(session: aiohttp.ClientSession, path: str) -> tuple[int, float, str]:
+    """The API's status code for ``path``, how long it took, and its Retry-After."""
+    started = time.monotonic()
+    async with session.get(f"http://{API_BIND}{path}") as response:
+        await response.read()
+        return response.status, time.monotonic() - started, response.headers.get("Retry-After", "")
+
+
+async def answers_200(session: aiohttp.ClientSession, path: str) -> bool:
+    try:
+        status, _, _ = await api_answer(session, path)
+    except aiohttp.ClientConnectionError:  # not listening yet
+        return False
+    return status == 200
+
+
+async def step_running(url: str, step_code: str) -> bool:
+    running = await query(
+        url,
+        "SELECT count(*) > 0 FROM migration_task t JOIN procrastinate_jobs j ON j.id = t.job_id"
+        " WHERE j.status = 'doing' AND t.step_code = $1",
+        step_code,
+    )
+    return running is True
+
+
+async def run(
+    server: PrivateServer,
+    sample: SampleSummary,
+    work: Path,
+    workers: int,
+    steps: list[str],
+    outage_seconds: float,
+) -> None:
+    label = f"{len(steps)} outage(s) of {outage_seconds:g} s" if steps else "no fault"
+    async with database_on(server) as url:
+        media = work / "media"
+        env = common.migration_environment(
+            url, sample, media, admin_user=USER, admin_password=PASSWORD, api_bind=API_BIND
+        )
+        api = runner.api_process(env)
+        auth = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
+        try:
+            with runner.worker_processes(workers, env) as processes:
+                pids = [p.pid for p in processes]
+                async with aiohttp.ClientSession(headers=auth) as session:
+                    await wait_for(lambda: answers_200(session, STATUS), "the API to listen")
+                    async with runner.connection_to(url) as connection:
+                        started = time.monotonic()
+                        report_id = await runner.submit(connection, sample.plan_path.read_text())
+                    href = f"/pulp/api/v3/migrationreport/{report_id}/"
+                    for step in steps:
+                        await fault(server, url, session, href, step, outage_seconds)
+                    async with runner.connection_to(url) as connection:
+                        report = await runner.watch(connection, report_id, lambda _report: None)
+                elapsed = time.monotonic() - started
+                alive = [p.pid for p in processes if p.poll() is None]
+                async with runner.connection_to(url) as connection:
+                    actual = await actual_state(connection, media)
+        finally:
+            runner.stop_processes([api])
+    same = actual == expected_state(sample)
+    print(
+        f"{label}: {report.status} in {elapsed:.1f} s; workers alive {len(alive)}/{len(pids)}"
+        f" (same pids: {alive == pids}); target as expected: {same}"
+    )
+
+
+async def fault(
+    server: PrivateServer,
+    url: str,
+    session: aiohttp.ClientSession,
+    href: str,
+    step: str,
+    outage_seconds: float,
+) -> None:
+    await wait_for(lambda: step_running(url, step), f"a task of {step} to run")
+    before = await batches_recorded(url)
+    server.stop()
+    answers = [await api_answer(session, path) for path in (href, TASKS, CONTENT_APP)]
+    await asyncio.sleep(outage_seconds)
+    server.start()
+    api_back = await wait_for(lambda: answers_200(session, href), "the API to answer again")
+
+    async def more_batches() -> bool:
+        return await batches_recorded(url) > before
+
+    resumed = await wait_for(more_batches, "a batch to be recorded")
+    print(
+        f"outage during {step}: the API answered "
+        + ", ".join(f"{s} in {t * 1000:.0f} ms (Retry-After {r})" for s, t, r in answers)
+        + f"; once restarted, the API answered 200 after {api_back:.1f} s and the next batch"
+        f" was recorded after {resumed:.1f} s"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--units", type=int, default=50_000)
+    parser.add_argument("--repos", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--steps",
+        nargs="*",
+        default=["migrate_content.iso", "create_repositories", "create_publications"],
+        help="one outage while a task of each of these steps runs",
+    )
+    parser.add_argument("--outage-seconds", type=float, default=60)
+    parser.add_argument("--baseline", action="store_true", help="first a run without faults")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pulp2to3-bench")
+    args = parser.parse_args()
+    sample_dir = args.work / f"sample-{args.repos}-{args.units}"
+    shutil.rmtree(sample_dir, ignore_errors=True)
+    sample = generate_sample(sample_dir, repos=args.repos, units=args.units, seed=1)
+    with private_server() as server:
+        if args.baseline:
+            await run(server, sample, args.work, args.workers, [], 0)
+        await run(server, sample, args.work, args.workers, args.steps, args.outage_seconds)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,365 @@
+-- FROZEN: the schema of pulp2to3 as released (commit df6fc10), which `pulp2to3 init-db`
+-- installed before schema migrations existed. The files of pulp2to3/sql/migrations/, in order,
+-- bring a database from this schema to pulp2to3/schema.sql; tests/integration/
+-- test_schema_migrations.py checks that they do. Never edit this file (docs/design.md,
+-- "Schema changes").
+--
+-- Keys: bigint identity inside; a UUID (`pulp_id`) only on rows whose href the API shows.
+-- Foreign keys guard the small tables; the big per-unit tables (memberships, content
+-- artifacts, remote artifacts) are written set-based by code that joins on the keys, and keep
+-- only the unique keys their upserts need: at millions of rows each extra index or FK check
+-- is what dominates the write time.
+
+-- ---------------------------------------------------------------------------------------------
+-- The migration's own state
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS migration_plan (
+    id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    plan        jsonb       NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS migration_report (
+    id              uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    plan_id         uuid        NOT NULL REFERENCES migration_plan (id) ON DELETE CASCADE,
+    -- The Procrastinate job id of the migration task that planned this run.
+    task_job_id     bigint,
+    status          text        NOT NULL DEFAULT 'waiting' CHECK (status IN (
+                        'waiting', 'running', 'canceling', 'canceled', 'pausing', 'paused',
+                        'completed', 'failed')),
+    validate        boolean     NOT NULL DEFAULT false,
+    dry_run         boolean     NOT NULL DEFAULT false,
+    -- The plan with "every repository of this plugin" replaced by the repositories it meant.
+    expanded_plan   jsonb,
+    started_at      timestamptz,
+    finished_at     timestamptz,
+    error           text
+);
+
+-- At most one unfinished migration at a time: concurrent runs race on this index, and the
+-- database, not a read-then-write, decides which one wins.
+CREATE UNIQUE INDEX IF NOT EXISTS migration_report_one_unfinished
+    ON migration_report ((true))
+    WHERE status IN ('waiting', 'running', 'canceling', 'pausing', 'paused');
+
+CREATE INDEX IF NOT EXISTS migration_report_plan ON migration_report (plan_id);
+
+CREATE TABLE IF NOT EXISTS migration_step (
+    report_id    uuid        NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    position     integer     NOT NULL,
+    code         text        NOT NULL,
+    description  text        NOT NULL,
+    status       text        NOT NULL DEFAULT 'waiting' CHECK (status IN (
+                     'waiting', 'running', 'completed', 'failed', 'canceled', 'skipped')),
+    total        bigint      NOT NULL DEFAULT 0 CHECK (total >= 0),
+    started_at   timestamptz,
+    finished_at  timestamptz,
+    PRIMARY KEY (report_id, position),
+    UNIQUE (report_id, code)
+);
+
+-- One row per queued job of a migration (batches, the coordinator, the migration task), so
+-- that a cancel finds them all and the report lists a step's tasks.
+CREATE TABLE IF NOT EXISTS migration_task (
+    job_id             bigint      PRIMARY KEY,
+    report_id          uuid        NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    step_code          text,
+    batch_key          text,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    -- Procrastinate keeps no exception text: the task middleware records it here.
+    worker_name        text,
+    error_description  text,
+    error_traceback    text,
+    created_resources  jsonb       NOT NULL DEFAULT '[]'
+);
+
+CREATE INDEX IF NOT EXISTS migration_task_report_step ON migration_task (report_id, step_code);
+
+-- A task's state as the API shows it, from its Procrastinate job's status.
+CREATE OR REPLACE FUNCTION pulp2to3_task_state(job_status text, abort_requested boolean)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN job_status = 'todo' THEN 'waiting'
+        WHEN job_status = 'doing' AND abort_requested THEN 'canceling'
+        WHEN job_status = 'doing' THEN 'running'
+        WHEN job_status = 'succeeded' THEN 'completed'
+        WHEN job_status = 'failed' THEN 'failed'
+        ELSE 'canceled'
+    END
+$$;
+
+-- Counters of a step, one row per batch, written in the same transaction as the batch's work.
+-- A retried batch overwrites its row instead of adding to it, so nothing counts twice.
+CREATE TABLE IF NOT EXISTS migration_batch_progress (
+    report_id  uuid    NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    step_code  text    NOT NULL,
+    batch_key  text    NOT NULL,
+    done       bigint  NOT NULL DEFAULT 0 CHECK (done >= 0),
+    failed     bigint  NOT NULL DEFAULT 0 CHECK (failed >= 0),
+    PRIMARY KEY (report_id, step_code, batch_key)
+);
+
+-- Per-unit failures (a missing file, a path outside the root): counted and named, never fatal.
+CREATE TABLE IF NOT EXISTS migration_unit_failure (
+    report_id  uuid  NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    step_code  text  NOT NULL,
+    batch_key  text  NOT NULL,
+    pulp2_id   text  NOT NULL,
+    reason     text  NOT NULL,
+    PRIMARY KEY (report_id, step_code, pulp2_id)
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- Pulp 2 staging (what premigrate read from the dump) and the mapping to what it became
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS pulp2_repository (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id              uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp2_object_id      text        NOT NULL UNIQUE,
+    pulp2_repo_id        text        NOT NULL UNIQUE,
+    pulp2_repo_type      text,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    content_unit_counts  jsonb       NOT NULL DEFAULT '{}',
+    last_unit_added      timestamptz,
+    last_unit_removed    timestamptz,
+    is_migrated          boolean     NOT NULL DEFAULT false,
+    not_in_plan          boolean     NOT NULL DEFAULT false,
+    pulp3_repository_id  bigint
+);
+
+CREATE TABLE IF NOT EXISTS pulp2_importer (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp2_object_id   text        NOT NULL UNIQUE,
+    pulp2_repo_id     text        NOT NULL UNIQUE,
+    importer_type_id  text        NOT NULL,
+    config            jsonb       NOT NULL DEFAULT '{}',
+    last_updated      timestamptz,
+    is_migrated       boolean     NOT NULL DEFAULT false,
+    pulp3_remote_id   bigint
+);
+
+CREATE TABLE IF NOT EXISTS pulp2_distributor (
+    id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp2_object_id        text        NOT NULL UNIQUE,
+    pulp2_repo_id          text        NOT NULL,
+    distributor_id         text        NOT NULL,
+    distributor_type_id    text        NOT NULL,
+    config                 jsonb       NOT NULL DEFAULT '{}',
+    auto_publish           boolean     NOT NULL DEFAULT false,
+    last_publish           timestamptz,
+    last_updated           timestamptz,
+    is_migrated            boolean     NOT NULL DEFAULT false,
+    pulp3_publication_id   bigint,
+    pulp3_distribution_id  bigint,
+    UNIQUE (pulp2_repo_id, distributor_id)
+);
+
+CREATE TABLE IF NOT EXISTS pulp2_repo_content (
+    pulp2_repo_id  text         NOT NULL,
+    pulp2_unit_id  text         NOT NULL,
+    unit_type_id   text         NOT NULL,
+    created        timestamptz,
+    updated        timestamptz,
+    PRIMARY KEY (pulp2_repo_id, pulp2_unit_id)
+);
+
+CREATE TABLE IF NOT EXISTS pulp2_content (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id            uuid     NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp2_id           text     NOT NULL UNIQUE,
+    content_type       text     NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    last_updated       bigint   NOT NULL DEFAULT 0,
+    storage_path       text,
+    downloaded         boolean  NOT NULL DEFAULT false,
+    -- The unit's own fields (the per-plugin mapping reads them; nothing else does).
+    fields             jsonb    NOT NULL DEFAULT '{}',
+    is_migrated        boolean  NOT NULL DEFAULT false,
+    pulp3_content_id   bigint
+);
+
+CREATE INDEX IF NOT EXISTS pulp2_content_type ON pulp2_content (content_type, id);
+
+-- Which repositories hold a unit (the pulp2content view's not_in_plan filter).
+CREATE INDEX IF NOT EXISTS pulp2_repo_content_unit ON pulp2_repo_content (pulp2_unit_id);
+
+CREATE TABLE IF NOT EXISTS pulp2_lazy_catalog (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp2_unit_id       text  NOT NULL,
+    unit_type_id        text  NOT NULL,
+    importer_id         text  NOT NULL,
+    url                 text  NOT NULL,
+    path                text,
+    checksum            text,
+    checksum_algorithm  text,
+    revision            integer NOT NULL DEFAULT 0,
+    UNIQUE (pulp2_unit_id, importer_id, url)
+);
+
+-- The catalog entries of one importer (the repositories step makes its remote artifacts).
+CREATE INDEX IF NOT EXISTS pulp2_lazy_catalog_importer ON pulp2_lazy_catalog (importer_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- The Pulp 3-shaped target
+-- ---------------------------------------------------------------------------------------------
+
+-- One artifact per sha256, however many units or repositories use the file.
+CREATE TABLE IF NOT EXISTS artifact (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sha256      text        NOT NULL UNIQUE CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    size        bigint      NOT NULL CHECK (size >= 0),
+    -- Path relative to the media root.
+    file        text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per content unit; `natural_key` is the canonical text of the type's natural key, so
+-- two Pulp 2 units with the same key become one row. `repo_key` is the text of the type's
+-- repository key (Pulp 3's repo_key_fields; a file's relative path): a repository version
+-- holds one content per type and repository key. Null: the type has none.
+CREATE TABLE IF NOT EXISTS content (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id      uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp_type    text        NOT NULL,
+    natural_key  text        NOT NULL,
+    repo_key     text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (pulp_type, natural_key)
+);
+
+-- The fields of file content (Pulp 3's file.file), one row per content row of that type.
+CREATE TABLE IF NOT EXISTS file_content (
+    content_id     bigint PRIMARY KEY REFERENCES content (id),
+    relative_path  text   NOT NULL,
+    digest         text   NOT NULL,
+    size           bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS content_artifact (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    content_id     bigint NOT NULL,
+    relative_path  text   NOT NULL,
+    -- Null while the file was never downloaded (on_demand): a remote artifact says where it is.
+    artifact_id    bigint,
+    UNIQUE (content_id, relative_path)
+);
+
+CREATE TABLE IF NOT EXISTS remote (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id     uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp_type   text        NOT NULL,
+    name        text        NOT NULL UNIQUE,
+    url         text        NOT NULL,
+    policy      text        NOT NULL CHECK (policy IN ('immediate', 'on_demand', 'streamed')),
+    -- TLS, proxy and other options, as Pulp 3 field names.
+    options     jsonb       NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS remote_artifact (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    content_artifact_id  bigint NOT NULL,
+    remote_id            bigint NOT NULL,
+    url                  text   NOT NULL,
+    sha256               text,
+    size                 bigint,
+    UNIQUE (content_artifact_id, remote_id)
+);
+
+CREATE TABLE IF NOT EXISTS repository (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id      uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp_type    text        NOT NULL,
+    name         text        NOT NULL UNIQUE,
+    description  text,
+    remote_id    bigint      REFERENCES remote (id),
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS repository_version (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id        uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    repository_id  bigint      NOT NULL REFERENCES repository (id),
+    number         integer     NOT NULL CHECK (number >= 0),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (repository_id, number)
+);
+
+-- Membership as Pulp 3 keeps it: content is in version N of a repository when
+-- version_added <= N and (version_removed is null or version_removed > N).
+CREATE TABLE IF NOT EXISTS repository_content (
+    repository_id    bigint  NOT NULL,
+    content_id       bigint  NOT NULL,
+    version_added    integer NOT NULL,
+    version_removed  integer,
+    CHECK (version_removed IS NULL OR version_removed > version_added),
+    PRIMARY KEY (repository_id, content_id, version_added)
+);
+
+-- Which repository version holds each plan version's content now. Plan version `position`
+-- (1, 2, ...: the plan's repository_versions in order) of a repository comes from Pulp 2
+-- repository `pulp2_repo_id`; a later run that finds that Pulp 2 repository changed adds a
+-- version holding its new content and moves the row to it.
+CREATE TABLE IF NOT EXISTS repository_version_origin (
+    repository_id  bigint  NOT NULL REFERENCES repository (id),
+    position       integer NOT NULL CHECK (position >= 1),
+    pulp2_repo_id  text    NOT NULL,
+    version_id     bigint  NOT NULL REFERENCES repository_version (id),
+    PRIMARY KEY (repository_id, position)
+);
+
+-- What a repository version made from Pulp 2 repository `repo` holds: the content its migrated
+-- units became, one per type and repository key, as Pulp 3 keeps one file per relative path.
+-- Among units sharing a key, the one added to the Pulp 2 repository last wins.
+CREATE OR REPLACE FUNCTION pulp2to3_version_content(repo text)
+    RETURNS TABLE (content_id bigint) LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (c.pulp_type, coalesce(c.repo_key, c.natural_key)) c.id
+      FROM pulp2_repo_content AS rc
+      JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
+      JOIN content AS c ON c.id = pc.pulp3_content_id
+     WHERE rc.pulp2_repo_id = repo
+     ORDER BY c.pulp_type, coalesce(c.repo_key, c.natural_key),
+              rc.created DESC NULLS LAST, pc.last_updated DESC, c.id DESC
+$$;
+
+CREATE TABLE IF NOT EXISTS publication (
+    id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id                uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp_type              text        NOT NULL,
+    repository_version_id  bigint      NOT NULL REFERENCES repository_version (id),
+    created_at             timestamptz NOT NULL DEFAULT now()
+);
+
+-- A migrated version is published once: a re-run or a concurrent copy of a batch finds the
+-- publication there instead of adding a second one.
+CREATE UNIQUE INDEX IF NOT EXISTS publication_one_per_version
+    ON publication (repository_version_id);
+
+-- What a publication publishes: content files by their content artifact...
+CREATE TABLE IF NOT EXISTS published_artifact (
+    publication_id       bigint NOT NULL REFERENCES publication (id) ON DELETE CASCADE,
+    relative_path        text   NOT NULL,
+    content_artifact_id  bigint NOT NULL,
+    PRIMARY KEY (publication_id, relative_path)
+);
+
+-- ...and metadata files it generated (PULP_MANIFEST, repodata), stored as artifacts.
+CREATE TABLE IF NOT EXISTS published_metadata (
+    publication_id  bigint NOT NULL REFERENCES publication (id) ON DELETE CASCADE,
+    relative_path   text   NOT NULL,
+    artifact_id     bigint NOT NULL REFERENCES artifact (id),
+    PRIMARY KEY (publication_id, relative_path)
+);
+
+CREATE TABLE IF NOT EXISTS distribution (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pulp_id         uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    pulp_type       text        NOT NULL,
+    name            text        NOT NULL UNIQUE,
+    base_path       text        NOT NULL UNIQUE CHECK (base_path !~ '(^/|/$|(^|/)\.\.?(/|$))'),
+    publication_id  bigint      REFERENCES publication (id),
+    created_at      timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,143 @@
+"""What the whole-migration tests share: the API client's calls, and the checks of a finished
+migration against what the sample holds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from pulp2to3.pulp2 import open_dump
+from pulp2to3.sample import SampleSummary
+from tests.migration_support import actual_state, expected_state
+from tests.waiting_support import eventually
+
+API = "/pulp/api/v3/"
+CREATED_BY_STEP = {
+    "create_repositories": ("repositories/", "remotes/"),
+    "create_publications": ("publications/",),
+    "create_distributions": ("distributions/",),
+}
+HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
+STEP_ORDER = [
+    "premigrate",
+    "migrate_content.iso",
+    "create_repositories",
+    "create_repo_versions",
+    "create_publications",
+    "create_distributions",
+]
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def call(client: Client, method: str, path: str, expected: int, body: Any = None) -> Any:
+    response = await client.request(method, path, json=body)
+    text = await response.text()
+    assert response.status == expected, text
+    return await response.json() if text else None
+
+
+async def start(client: Client, sample: SampleSummary) -> str:
+    plan = await call(
+        client, "POST", f"{API}migration-plans/", 201, {"plan": sample.plan_path.read_text()}
+    )
+    run = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True})
+    report_href: str = run["report"]
+    return report_href
+
+
+async def wait_finished(client: Client, report_href: str, within: float = 180) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+
+    async def finished() -> bool:
+        nonlocal report
+        report = await call(client, "GET", report_href, 200)
+        return report["status"] in ("completed", "failed", "canceled")
+
+    await eventually(finished, within, f"the migration {report_href} to finish")
+    return report
+
+
+async def check_result(pool: asyncpg.Pool, sample: SampleSummary, media_root: Path) -> None:
+    expected = expected_state(sample)
+    async with pool.acquire() as connection:
+        actual = await actual_state(connection, media_root)
+        duplicates = await connection.fetchval(
+            "SELECT count(*) - count(DISTINCT (relative_path, digest, size)) FROM file_content"
+        )
+    assert duplicates == 0
+    assert actual.content == expected.content
+    assert actual.artifacts == expected.artifacts
+    assert actual.on_demand_urls == expected.on_demand_urls
+    assert actual.versions == expected.versions
+    assert actual.base_paths == expected.base_paths
+    assert actual.manifests == expected.manifests
+
+
+async def check_files(pool: asyncpg.Pool, sample: SampleSummary, media_root: Path) -> None:
+    """Every downloaded file is one artifact, a hard link of its source, with the right sha256."""
+    sources: dict[str, set[int]] = {}  # sha256 -> inodes of the source files with that content
+    for unit in open_dump(sample.dump_path).iter_collection("units_iso"):
+        if unit.get("downloaded", True):
+            path = sample.pulp_root / unit["_storage_path"].removeprefix("/var/lib/pulp/")
+            sources.setdefault(unit["checksum"], set()).add(os.stat(path).st_ino)
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT DISTINCT a.sha256, a.file FROM artifact a"
+            " JOIN content_artifact ca ON ca.artifact_id = a.id"
+        )
+    assert len(rows) == len(sources)
+    for row in rows:
+        stored = media_root / row["file"]
+        assert os.stat(stored).st_ino in sources[row["sha256"]]
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == row["sha256"]
+
+
+async def job_states(pool: asyncpg.Pool, report_href: str) -> Counter[str]:
+    """How many of the migration's tasks and polls are queued or running ("task todo",
+    "poll doing"...)."""
+    report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT 'task ' || j.status AS state FROM migration_task t JOIN procrastinate_jobs j"
+            " ON j.id = t.job_id WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')"
+            " UNION ALL SELECT 'poll ' || status FROM procrastinate_jobs WHERE lock = $2"
+            " AND status IN ('todo', 'doing')",
+            report_id,
+            f"pulp2to3.coordinator.{report_id}",
+        )
+    return Counter(row["state"] for row in rows)
+
+
+def check_report(report: dict[str, Any]) -> None:
+    assert report["status"] == "completed", report
+    assert [step["code"] for step in report["steps"]] == STEP_ORDER
+    for step in report["steps"]:
+        assert step["status"] == "completed", step
+        assert step["done"] == step["total"], step
+        assert step["failed"] == 0, step
+        assert step["task_counts"]["completed"] == len(step["tasks"]), step
+    # No task of step N+1 started before the last task of step N finished.
+    for earlier, later in zip(report["steps"], report["steps"][1:], strict=False):
+        assert earlier["finished_at"] <= later["started_at"], (earlier, later)
+
+
+async def check_complete_and_counted_once(
+    report: dict[str, Any], pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
+) -> None:
+    """After a crash: the same result as a clean run, and every unit counted exactly once."""
+    check_report(report)
+    await check_result(pool, sample, media_root)
+    async with pool.acquire() as connection:
+        counted = await connection.fetchval(
+            "SELECT sum(done) FROM migration_batch_progress WHERE step_code = 'migrate_content.iso'"
+        )
+    assert counted == sample.units
