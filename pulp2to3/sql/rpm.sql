@@ -101,14 +101,17 @@ SELECT w.repo_id, w.group_id
                       AND pc.fields ->> 'repo_id' = w.repo_id
                       AND pc.fields ->> 'package_group_id' = w.group_id)
 
--- rpm_publish_packages --
--- What publications $1 publish of their version's files: the packages, at their location
+-- rpm_publish_files --
+-- What publications $1 publish of their version's files: the packages at their location, and
+-- the kickstart tree's .treeinfo and images (metadata files go into repodata/ instead)
 INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)
 SELECT DISTINCT ON (p.id, ca.relative_path) p.id, ca.relative_path, ca.id
   FROM unnest($1::bigint[]) AS p(id)
  CROSS JOIN LATERAL pulp2to3_publication_content(p.id) AS pc
-  JOIN rpm_package AS pkg ON pkg.content_id = pc.content_id
   JOIN content_artifact AS ca ON ca.content_id = pc.content_id
+ WHERE EXISTS (SELECT FROM rpm_package AS pkg WHERE pkg.content_id = pc.content_id)
+    OR EXISTS (SELECT FROM rpm_metadata AS m
+                WHERE m.content_id = pc.content_id AND m.kind = 'distribution')
  ORDER BY p.id, ca.relative_path, ca.content_id DESC
     ON CONFLICT (publication_id, relative_path) DO NOTHING
 

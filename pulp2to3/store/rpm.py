@@ -14,6 +14,7 @@ import asyncpg
 
 from pulp2to3.database import queries
 from pulp2to3.store import content
+from pulp2to3.store.content import FileContentRow
 
 # Rows fetched from the server at a time while a publication's packages are streamed.
 PACKAGE_PREFETCH = 500
@@ -53,6 +54,7 @@ class MetadataRow:
     kind: str
     data: Any
     snippet: str | None
+    files: tuple[FileContentRow, ...] = ()  # its other files (a tree's images)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +136,10 @@ async def save_metadata(
         await connection.execute(queries["rpm_insert_metadata"], pulp_type)
 
     return await content.save_content(
-        connection, pulp_type, [row.content for row in rows], metadata
+        connection,
+        pulp_type,
+        [file for row in rows for file in (row.content, *row.files)],
+        metadata,
     )
 
 
@@ -184,11 +189,11 @@ async def absent_groups(
     return {(row["repo_id"], row["group_id"]) for row in rows}
 
 
-async def publish_packages(
+async def publish_files(
     connection: asyncpg.Connection, publication_ids: Collection[int]
 ) -> None:
-    """Publish the package files of each publication's version at their locations."""
-    await connection.execute(queries["rpm_publish_packages"], sorted(publication_ids))
+    """Publish the package and kickstart tree files of each publication's version."""
+    await connection.execute(queries["rpm_publish_files"], sorted(publication_ids))
 
 
 async def version_metadata(

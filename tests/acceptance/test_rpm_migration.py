@@ -46,7 +46,12 @@ def rpm_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 @pytest.fixture(scope="module")
 def mixed_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
     return generate_sample(
-        tmp_path_factory.mktemp("mixed"), plugins=("iso", "rpm"), repos=2, units=60, seed=5
+        tmp_path_factory.mktemp("mixed"),
+        plugins=("iso", "rpm"),
+        repos=2,
+        units=60,
+        on_demand=0.0,  # every file downloaded (the RPM sample has the on_demand ones)
+        seed=5,
     )
 
 
@@ -285,6 +290,40 @@ async def test_packages_are_served_from_their_artifact_or_redirected_to_their_re
                 redirected += 1
     assert served
     assert redirected
+    await check_kickstart_tree(rpm_client, rpm_sample)
+
+
+async def check_kickstart_tree(client: Client, sample: SampleSummary) -> None:
+    """The tree's .treeinfo and images are served where its repository is distributed: the
+    .treeinfo always from its artifact, an image from its file or by a redirect to its remote."""
+    dump = open_dump(sample.dump_path)
+    [tree] = list(dump.iter_collection("units_distribution"))
+    [repo_id] = [
+        m["repo_id"]
+        for m in dump.iter_collection("repo_content_units")
+        if m["unit_id"] == tree["_id"]
+    ]
+    folder = sample.pulp_root / tree["_storage_path"].removeprefix("/var/lib/pulp/")
+    lazy = {
+        entry["path"]: entry["url"]
+        for entry in dump.iter_collection("lazy_content_catalog")
+        if entry["unit_id"] == tree["_id"]
+    }
+    for base, served_repo in yum_repositories(sample).items():
+        if served_repo != repo_id:
+            continue
+        response = await client.get(f"/pulp/content/{base}/.treeinfo")
+        assert response.status == 200
+        assert await response.text() == (folder / ".treeinfo").read_text()
+        for entry in tree["files"]:
+            path = entry["relativepath"].strip()
+            response = await client.get(f"/pulp/content/{base}/{path}", allow_redirects=False)
+            if tree["downloaded"]:
+                assert response.status == 200
+                assert await response.read() == (folder / path).read_bytes()
+            else:
+                assert response.status == 302
+                assert response.headers["Location"] == lazy[f"{tree['_storage_path']}/{path}"]
 
 
 async def footprint(pool: asyncpg.Pool) -> dict[str, int]:
@@ -332,6 +371,7 @@ async def test_a_mixed_plan_migrates_both_and_a_rerun_changes_nothing(
     base, nevras = sorted(expected.items())[0]
     url = str(mixed_client.make_url(f"/pulp/content/{base}/"))
     assert set(await dnf(tmp_path / "root", url, "repoquery", QUERY_FORMAT)) == nevras
+    await check_kickstart_tree(mixed_client, mixed_sample)
 
     with workers(2, env):
         check_completed(

@@ -228,3 +228,36 @@ async def test_relations_without_a_target_are_named_and_the_rest_is_migrated(
     # Only the skipped metadata files are not migrated: the units with a missing relation are.
     assert {row["pulp2_id"] for row in unmigrated} == set(failed["yum_repo_metadata_file"])
     assert related == len(module["artifacts"]) - 1
+
+
+async def test_a_kickstart_tree_brings_its_files_and_one_without_treeinfo_is_named(
+    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+) -> None:
+    [tree] = list(open_dump(sample.dump_path).iter_collection("units_distribution"))
+    lost = {**tree, "_id": "lost-tree", "_storage_path": "/var/lib/pulp/content/units/gone"}
+    await stage(pool, [tree, lost], "distribution")
+    settings = dataclasses.replace(
+        load_settings({}), pulp2_root=sample.pulp_root, media_root=sample.pulp_root / "media"
+    )
+    run = await new_run(PLAN, settings)
+
+    results = await run_step(pool, run, content_step(TYPES["distribution"]))
+    failures = failures_of(results)
+    assert set(failures) == {"lost-tree"}
+    assert failures["lost-tree"].startswith("its .treeinfo cannot be read")
+    async with pool.acquire() as connection:
+        files = await connection.fetch(
+            "SELECT ca.relative_path, a.sha256 FROM pulp2_content pc"
+            " JOIN content_artifact ca ON ca.content_id = pc.pulp3_content_id"
+            " LEFT JOIN artifact a ON a.id = ca.artifact_id WHERE pc.pulp2_id = $1",
+            tree["_id"],
+        )
+    folder = sample.pulp_root / tree["_storage_path"].removeprefix("/var/lib/pulp/")
+    images = {entry["relativepath"].strip() for entry in tree["files"]}
+    assert {row["relative_path"] for row in files} == {".treeinfo", *images}
+    for row in files:
+        if row["relative_path"] == ".treeinfo" or tree["downloaded"]:
+            source = (folder / row["relative_path"]).read_bytes()
+            assert row["sha256"] == hashlib.sha256(source).hexdigest()
+        else:
+            assert row["sha256"] is None

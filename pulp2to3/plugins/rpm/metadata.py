@@ -26,11 +26,13 @@ from pulp2to3.pulp2.paths import UnsafePath, resolve_storage_path
 from pulp2to3.settings import Settings
 from pulp2to3.store import content, rpm
 
-from . import advisories, comps, metadata_files, modules, stored
+from . import advisories, comps, metadata_files, modules, stored, treeinfo
 from .content import staged_fields
 from .errors import InvalidRpmUnit
 
 Nevra = advisories.Nevra
+# The fields key under which the name of the snippet file found is handed to a decoder.
+_TREEINFO_FOUND = "_snippet_name"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,14 +44,24 @@ class StoredAdvisory:
 
 
 @dataclasses.dataclass(frozen=True)
+class ContentFile:
+    """A file of a content: where a repository has it, and where Pulp 2 stored it."""
+
+    relative_path: str
+    source: unit_files.UnitFile
+    # Pulp 2 fetched it even for an on_demand unit (a tree's .treeinfo); else only when the
+    # unit is downloaded, and a remote artifact gives the others.
+    always_there: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Decoded:
-    """What one unit becomes: its key fields, its data, and its snippet or file if any."""
+    """What one unit becomes: its key fields, its data, and its snippet and files if any."""
 
     keys: Mapping[str, Any]
     value: Any  # the decoded object (a frozen dataclass)
     snippet: str | None = None
-    file: unit_files.UnitFile | None = None
-    relative_path: str | None = None
+    files: tuple[ContentFile, ...] = ()
 
 
 Context = Mapping[str, Any]  # what ``prepare`` read for a batch (an erratum's package lists)
@@ -135,12 +147,47 @@ def decode_metadata_file(
     file = metadata_files.decode_metadata_file(fields)
     keys = {"data_type": file.data_type, "checksum": file.checksum, "relative_path": file.file_name}
     sha256 = file.checksum if file.checksum_type == "sha256" else None
+    source = unit_files.UnitFile(str(fields["_storage_path"]), None, sha256)
+    return Decoded(keys=keys, value=file, files=(ContentFile(file.file_name, source),))
+
+
+def decode_distribution(
+    fields: Mapping[str, Any], snippet: str | None, context: Context
+) -> Decoded:
+    tree = treeinfo.decode_distribution(fields, snippet or "")
+    folder = str(fields["_storage_path"]).rstrip("/")
+    sums = {
+        str(entry.get("relativepath", "")).strip(): entry.get("checksum")
+        for entry in fields.get("files") or []
+        if entry.get("checksumtype") == "sha256"
+    }
+    for path in tree.files:
+        if not path or path.startswith("/") or ".." in path.split("/"):
+            raise InvalidRpmUnit.of(fields, treeinfo.CONTENT_TYPE, f"file {path!r} leaves the tree")
+    keys = {
+        "distribution_id": tree.distribution_id,
+        "digest": hashlib.sha256((snippet or "").encode()).hexdigest(),
+    }
+    treeinfo_file = ContentFile(
+        treeinfo.TREEINFO_NAMES[0],
+        unit_files.UnitFile(f"{folder}/{tree_source_name(fields)}", None, None),
+        always_there=True,
+    )
+    images = tuple(
+        ContentFile(path, unit_files.UnitFile(f"{folder}/{path}", None, sums.get(path)))
+        for path in tree.files
+    )
     return Decoded(
         keys=keys,
-        value=file,
-        file=unit_files.UnitFile(str(fields["_storage_path"]), None, sha256),
-        relative_path=file.file_name,
+        value=dataclasses.replace(tree, treeinfo=""),
+        snippet=snippet,
+        files=(treeinfo_file, *images),
     )
+
+
+def tree_source_name(fields: Mapping[str, Any]) -> str:
+    """Which of ``.treeinfo`` and ``treeinfo`` the tree's folder has (read with the snippet)."""
+    return str(fields.get(_TREEINFO_FOUND, treeinfo.TREEINFO_NAMES[0]))
 
 
 # --- relations ----------------------------------------------------------------------------------
@@ -199,30 +246,43 @@ async def comps_groups(
 # --- the batch ----------------------------------------------------------------------------------
 
 
-def _read_snippets(
-    units: Sequence[content.StagedUnit], settings: Settings
-) -> dict[int, str | InvalidRpmUnit]:
-    """Blocking: each unit's YAML document (the file at its ``_storage_path``)."""
-    snippets: dict[int, str | InvalidRpmUnit] = {}
-    for unit in units:
-        try:
-            snippets[unit.id] = resolve_storage_path(
-                unit.storage_path, settings.pulp2_root
-            ).read_text(encoding="utf-8")
-        except (UnsafePath, OSError, UnicodeDecodeError) as error:
-            snippets[unit.id] = InvalidRpmUnit(
-                "", unit.pulp2_id, f"its YAML document cannot be read: {error}"
-            )
-    return snippets
-
-
 @dataclasses.dataclass(frozen=True)
 class MetadataType:
     """How one of these content types migrates."""
 
     decode: Decoder
-    reads_snippet: bool = False
+    # The text file a unit's snippet is read from: the first of these names found in the
+    # folder at its ``_storage_path`` ("" for the file at ``_storage_path`` itself).
+    snippet_names: tuple[str, ...] = ()
+    snippet_what: str = "YAML document"
     relations: RelationCheck | None = None
+
+
+def _read_snippet(
+    kind: MetadataType, unit: content.StagedUnit, settings: Settings
+) -> tuple[str, str]:
+    """The snippet's name and text; ``OSError`` when none of the names is there."""
+    base = resolve_storage_path(unit.storage_path, settings.pulp2_root)
+    for name in kind.snippet_names:
+        path = base / name if name else base
+        if name == kind.snippet_names[-1] or path.exists():
+            return name, path.read_text(encoding="utf-8")
+    raise AssertionError("unreachable: the last name is always read")
+
+
+def _read_snippets(
+    kind: MetadataType, units: Sequence[content.StagedUnit], settings: Settings
+) -> dict[int, tuple[str, str] | InvalidRpmUnit]:
+    """Blocking: each unit's snippet, or why it cannot be read."""
+    snippets: dict[int, tuple[str, str] | InvalidRpmUnit] = {}
+    for unit in units:
+        try:
+            snippets[unit.id] = _read_snippet(kind, unit, settings)
+        except (UnsafePath, OSError, UnicodeDecodeError) as error:
+            snippets[unit.id] = InvalidRpmUnit(
+                "", unit.pulp2_id, f"its {kind.snippet_what} cannot be read: {error}"
+            )
+    return snippets
 
 
 async def _context(
@@ -238,18 +298,24 @@ def _row(
     content_type: ContentType,
     unit: content.StagedUnit,
     decoded: Decoded,
-    artifact: content.ArtifactRow | None,
+    artifacts: Mapping[tuple[int, str], content.ArtifactRow],
 ) -> rpm.MetadataRow:
-    return rpm.MetadataRow(
-        content=content.FileContentRow(
+    def file_row(relative_path: str | None) -> content.FileContentRow:
+        artifact = None if relative_path is None else artifacts.get((unit.id, relative_path))
+        return content.FileContentRow(
             unit_id=unit.id,
             natural_key=content_type.natural_key_of(decoded.keys),
             repo_key=content_type.repository_key_of(decoded.keys),
-            relative_path=decoded.relative_path,
+            relative_path=relative_path,
             digest=artifact.sha256 if artifact else None,
             size=artifact.size if artifact else None,
             artifact=artifact,
-        ),
+        )
+
+    paths: list[str | None] = [file.relative_path for file in decoded.files] or [None]
+    return rpm.MetadataRow(
+        content=file_row(paths[0]),
+        files=tuple(file_row(path) for path in paths[1:]),
         kind=content_type.pulp2_type,
         data=stored.plain(decoded.value),
         snippet=decoded.snippet,
@@ -266,7 +332,7 @@ async def migrate_metadata(
     kind = METADATA_TYPES[content_type.pulp2_type]
     context = await _context(content_type, connection, units)
     snippets = (
-        await asyncio.to_thread(_read_snippets, units, settings) if kind.reads_snippet else {}
+        await asyncio.to_thread(_read_snippets, kind, units, settings) if kind.snippet_names else {}
     )
     failures: dict[str, str] = {}
     decoded: list[tuple[content.StagedUnit, Decoded]] = []
@@ -275,25 +341,29 @@ async def migrate_metadata(
             snippet = snippets.get(unit.id)
             if isinstance(snippet, InvalidRpmUnit):
                 raise snippet
-            item = kind.decode(staged_fields(unit, content_type), snippet, context)
+            fields = staged_fields(unit, content_type)
+            if snippet is not None:
+                fields[_TREEINFO_FOUND] = snippet[0]
+            decoded.append(
+                (unit, kind.decode(fields, None if snippet is None else snippet[1], context))
+            )
         except InvalidRpmUnit as error:
             failures[unit.pulp2_id] = error.reason
-            continue
-        if item.file is not None and not (unit.downloaded and unit.storage_path):
-            item = dataclasses.replace(item, file=None)
-        decoded.append((unit, item))
-    with_files = [(unit, item) for unit, item in decoded if item.file is not None]
-    imported = await unit_files.import_files(
-        [item.file for _, item in with_files if item.file is not None], settings
-    )
-    artifacts: dict[int, content.ArtifactRow] = {}
-    for (unit, _), result in zip(with_files, imported, strict=True):
+    to_import = [
+        (unit, file)
+        for unit, item in decoded
+        for file in item.files
+        if file.always_there or (unit.downloaded and unit.storage_path)
+    ]
+    imported = await unit_files.import_files([file.source for _, file in to_import], settings)
+    artifacts: dict[tuple[int, str], content.ArtifactRow] = {}
+    for (unit, file), result in zip(to_import, imported, strict=True):
         if isinstance(result, str):
-            failures[unit.pulp2_id] = result
+            failures.setdefault(unit.pulp2_id, result)
         else:
-            artifacts[unit.id] = content.ArtifactRow.of(result)
+            artifacts[unit.id, file.relative_path] = content.ArtifactRow.of(result)
     kept = [(unit, item) for unit, item in decoded if unit.pulp2_id not in failures]
-    rows = [_row(content_type, unit, item, artifacts.get(unit.id)) for unit, item in kept]
+    rows = [_row(content_type, unit, item, artifacts) for unit, item in kept]
     migrated = await rpm.save_metadata(connection, content_type.pulp_type, rows)
     if kind.relations is not None and kept:
         for unit_id, reason in await kind.relations(
@@ -386,10 +456,23 @@ METADATA_FILE = _content_type(
     "Migrate extra repository metadata files",
 )
 
+DISTRIBUTION = _content_type(
+    treeinfo.CONTENT_TYPE,
+    "rpm.distribution_tree",
+    ("distribution_id", "digest"),
+    (),
+    "Migrate kickstart trees: their .treeinfo and images become artifacts",
+)
+
 METADATA_TYPES: Mapping[str, MetadataType] = {
     advisories.CONTENT_TYPE: MetadataType(decode_erratum, relations=erratum_packages),
-    modules.MODULEMD: MetadataType(decode_modulemd, reads_snippet=True, relations=module_artifacts),
-    modules.MODULEMD_DEFAULTS: MetadataType(decode_defaults, reads_snippet=True),
+    modules.MODULEMD: MetadataType(
+        decode_modulemd, snippet_names=("",), relations=module_artifacts
+    ),
+    modules.MODULEMD_DEFAULTS: MetadataType(decode_defaults, snippet_names=("",)),
+    treeinfo.CONTENT_TYPE: MetadataType(
+        decode_distribution, snippet_names=treeinfo.TREEINFO_NAMES, snippet_what=".treeinfo"
+    ),
     comps.GROUP: MetadataType(_comps_decoder(comps.decode_group)),
     comps.CATEGORY: MetadataType(_comps_decoder(comps.decode_category), relations=comps_groups),
     comps.ENVIRONMENT: MetadataType(
@@ -407,4 +490,5 @@ CONTENT_TYPES = (
     ENVIRONMENT,
     LANGPACKS,
     METADATA_FILE,
+    DISTRIBUTION,
 )

@@ -185,8 +185,9 @@ async def _publish_repodata(
 async def publish(
     connection: asyncpg.Connection, new: Sequence[NewPublication], settings: Settings
 ) -> None:
-    """Every package of each publication's version, and its repodata."""
-    await rpm.publish_packages(connection, [p.id for p in new])
+    """Every package (and kickstart tree file) of each publication's version, and its
+    repodata."""
+    await rpm.publish_files(connection, [p.id for p in new])
     for publication in sorted(new, key=lambda p: p.id):
         await _publish_repodata(connection, publication, settings)
 
