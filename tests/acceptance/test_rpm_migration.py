@@ -8,6 +8,7 @@ each migrated distribution with ``--repofrompath``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -162,6 +163,30 @@ async def download_repodata(client: Client, base: str, folder: Path) -> None:
         (folder / record.location_href).write_bytes(await response.read())
 
 
+def yum_configs(sample: SampleSummary) -> dict[str, dict[str, Any]]:
+    """Base path of each yum distributor -> its config."""
+    return {
+        base_path(distributor.get("config", {}), distributor["repo_id"]): distributor["config"]
+        for distributor in open_dump(sample.dump_path).iter_collection("repo_distributors")
+        if distributor["distributor_type_id"] == "yum_distributor"
+    }
+
+
+def check_repomd(folder: Path, config: dict[str, Any]) -> None:
+    """The records use the distributor's checksum type (``sha`` is sha1; else the packages'
+    sha256), every file has the checksum its record gives, and sqlite databases are there
+    exactly when the distributor asked for them."""
+    wanted = {"sha": "sha1"}.get(config.get("checksum_type"), config.get("checksum_type"))
+    records = cr.Repomd(str(folder / "repodata" / "repomd.xml")).records
+    for record in records:
+        assert record.checksum_type == (wanted or "sha256"), record.type
+        data = (folder / record.location_href).read_bytes()
+        assert hashlib.new(record.checksum_type, data).hexdigest() == record.checksum
+    types = {record.type for record in records}
+    assert {"primary", "filelists", "other", "updateinfo", "modules", "group"} <= types
+    assert ("primary_db" in types) == bool(config.get("generate_sqlite"))
+
+
 def expected_failures(sample: SampleSummary) -> dict[str, dict[str, str]]:
     """Step code -> what it must name as not migrated (and a word of why): the export
     distributors, and the metadata files of the types createrepo_c writes itself."""
@@ -221,6 +246,9 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
 
     expected = expected_packages(rpm_sample)
     oracle = expected_repositories(rpm_sample, tmp_path / "oracle")
+    configs = yum_configs(rpm_sample)
+    assert {"sha", "sha256", None} <= {config.get("checksum_type") for config in configs.values()}
+    assert any(config.get("generate_sqlite") for config in configs.values())
     distributions = await call(rpm_client, "GET", f"{API}distributions/?limit=1000", 200)
     assert {d["base_path"] for d in distributions["results"]} == set(expected)
     advisories_seen = modules_seen = 0
@@ -246,6 +274,7 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
         modules_seen += len(modules)
         folder = tmp_path / f"read-{number}"
         await download_repodata(rpm_client, base, folder)
+        check_repomd(folder, configs[base])
         assert {
             f"{p.name}-{p.epoch}:{p.version}-{p.release}.{p.arch}" for p in read_back(folder)
         } == nevras
@@ -379,3 +408,40 @@ async def test_a_mixed_plan_migrates_both_and_a_rerun_changes_nothing(
             mixed_sample,
         )
     assert await footprint(pool) == before
+
+
+async def test_a_run_after_pulp2_grew_publishes_new_versions_that_dnf_sees(
+    rpm_client: Client,
+    pool: asyncpg.Pool,
+    db_url: str,
+    rpm_sample: SampleSummary,
+    tmp_path: Path,
+) -> None:
+    # The same seed with more packages: Pulp 2 synced again (a new block of packages, with its
+    # module and erratum, in some repositories), written as a new dump and tree.
+    grown = generate_sample(tmp_path / "grown", plugins=("rpm",), **(RPM_SAMPLE | {"units": 130}))
+    before, after = expected_packages(rpm_sample), expected_packages(grown)
+    assert any(after[base] > before[base] for base in after)
+    media = tmp_path / "media"
+    with workers(2, worker_env(db_url, rpm_sample, media)):
+        check_completed(
+            await wait_finished(rpm_client, await start(rpm_client, rpm_sample)), rpm_sample
+        )
+    with workers(2, worker_env(db_url, grown, media)):
+        check_completed(await wait_finished(rpm_client, await start(rpm_client, grown)), grown)
+    async with pool.acquire() as connection:
+        served = dict(
+            await connection.fetch(
+                "SELECT d.base_path, v.number FROM distribution d"
+                " JOIN publication p ON p.id = d.publication_id"
+                " JOIN repository_version v ON v.id = p.repository_version_id"
+            )
+        )
+    # A repository whose packages changed has a new version; the others may keep theirs.
+    assert set(served) == set(after)
+    assert all(served[base] == 2 for base in after if after[base] != before[base])
+    assert all(served[base] in (1, 2) for base in after)
+    for number, (base, nevras) in enumerate(sorted(after.items())):
+        url = str(rpm_client.make_url(f"/pulp/content/{base}/"))
+        listed = await dnf(tmp_path / f"root-{number}", url, "repoquery", QUERY_FORMAT)
+        assert set(listed) == nevras, base
