@@ -189,9 +189,7 @@ async def absent_groups(
     return {(row["repo_id"], row["group_id"]) for row in rows}
 
 
-async def publish_files(
-    connection: asyncpg.Connection, publication_ids: Collection[int]
-) -> None:
+async def publish_files(connection: asyncpg.Connection, publication_ids: Collection[int]) -> None:
     """Publish the package and kickstart tree files of each publication's version."""
     await connection.execute(queries["rpm_publish_files"], sorted(publication_ids))
 

@@ -261,3 +261,14 @@ async def test_a_kickstart_tree_brings_its_files_and_one_without_treeinfo_is_nam
             assert row["sha256"] == hashlib.sha256(source).hexdigest()
         else:
             assert row["sha256"] is None
+
+
+async def test_delta_rpms_are_named_as_not_migrated(pool: asyncpg.Pool, new_run: NewRun) -> None:
+    drpms = [{"_id": f"drpm-{n}", "filename": f"drpms/zoo-{n}.drpm"} for n in range(3)]
+    await stage(pool, drpms, "drpm")
+    run = await new_run(PLAN)
+    results = await run_step(pool, run, content_step(TYPES["drpm"]))
+    assert sum(result.done for result in results) == 0
+    failures = failures_of(results)
+    assert set(failures) == {drpm["_id"] for drpm in drpms}
+    assert all("not migrated" in reason for reason in failures.values())

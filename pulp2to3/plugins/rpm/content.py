@@ -180,3 +180,21 @@ SRPM = dataclasses.replace(
     description="Migrate source RPM packages, as binary ones",
     migrate=migrate_srpms,
 )
+
+
+async def count_drpms(
+    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+) -> MigratedUnits:
+    """Delta RPMs have no Pulp 3 counterpart: each is named as not migrated."""
+    reason = "a delta RPM (drpm) has no Pulp 3 counterpart: not migrated"
+    return MigratedUnits(migrated=0, failures=tuple((unit.pulp2_id, reason) for unit in units))
+
+
+DRPM = ContentType(
+    pulp2_type="drpm",
+    pulp_type="rpm.drpm",
+    natural_key=("filename",),
+    repository_key=("filename",),
+    description="Count delta RPMs: they are not migrated",
+    migrate=count_drpms,
+)

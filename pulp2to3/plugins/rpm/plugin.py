@@ -29,7 +29,7 @@ from pulp2to3.settings import Settings
 from pulp2to3.store import publications, rpm
 
 from . import advisories, comps, config, metadata_files, modules, stored
-from .content import RPM, SRPM
+from .content import DRPM, RPM, SRPM
 from .metadata import CONTENT_TYPES, StoredAdvisory
 from .packages import RpmPackage
 from .publish import REPODATA, ExtraMetadata, write_repodata
@@ -195,7 +195,7 @@ async def publish(
 PLUGIN = Plugin(
     type="rpm",
     pulp2_repo_type="rpm-repo",
-    content_types=(RPM, SRPM, *CONTENT_TYPES),
+    content_types=(RPM, SRPM, *CONTENT_TYPES, DRPM),
     pulp3=Pulp3Types(
         repository="rpm.rpm",
         remote="rpm.rpm",
