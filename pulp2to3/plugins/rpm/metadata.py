@@ -261,13 +261,14 @@ class MetadataType:
 def _read_snippet(
     kind: MetadataType, unit: content.StagedUnit, settings: Settings
 ) -> tuple[str, str]:
-    """The snippet's name and text; ``OSError`` when none of the names is there."""
+    """The snippet's file name and text: the first name there, else the last one is read (and
+    its ``OSError`` says it is missing)."""
     base = resolve_storage_path(unit.storage_path, settings.pulp2_root)
-    for name in kind.snippet_names:
-        path = base / name if name else base
-        if name == kind.snippet_names[-1] or path.exists():
-            return name, path.read_text(encoding="utf-8")
-    raise AssertionError("unreachable: the last name is always read")
+    found = next(
+        (name for name in kind.snippet_names[:-1] if (base / name).exists()),
+        kind.snippet_names[-1],
+    )
+    return found, (base / found if found else base).read_text(encoding="utf-8")
 
 
 def _read_snippets(
