@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -244,6 +245,14 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
         kind: rpm_sample.rpm.unit_counts[kind] for kind in PACKAGE_TYPES
     }
 
+    remotes = await call(rpm_client, "GET", f"{API}remotes/?limit=1000", 200)
+    assert {remote["pulp_type"] for remote in remotes["results"]} == {"rpm.rpm"}
+    assert "sample-proxy-secret" not in json.dumps(remotes)
+    assert any(
+        hidden == {"name": "proxy_password", "is_set": True}
+        for remote in remotes["results"]
+        for hidden in remote["hidden_fields"]
+    )
     expected = expected_packages(rpm_sample)
     oracle = expected_repositories(rpm_sample, tmp_path / "oracle")
     configs = yum_configs(rpm_sample)

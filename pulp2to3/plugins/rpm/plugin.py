@@ -36,6 +36,8 @@ from .publish import REPODATA, ExtraMetadata, write_repodata
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+# Rows handed from the event loop to the repodata writer's thread at a time.
+ROWS_PER_HOP = 200
 PKGLISTS = "erratum_pkglists"
 
 
@@ -56,16 +58,19 @@ def _package(row: Mapping[str, Any]) -> RpmPackage:
 
 
 def _blocking(rows: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> Iterator[T]:
-    """Blocking, in the writer's thread: the cursor's rows, each fetched by the event loop."""
+    """Blocking, in the writer's thread: the cursor's rows, fetched by the event loop
+    :data:`ROWS_PER_HOP` at a time."""
 
-    async def next_row() -> tuple[T] | None:
-        try:
-            return (await anext(rows),)
-        except StopAsyncIteration:
-            return None
+    async def next_rows() -> list[T]:
+        fetched: list[T] = []
+        async for row in rows:
+            fetched.append(row)
+            if len(fetched) == ROWS_PER_HOP:
+                break
+        return fetched
 
-    while (row := asyncio.run_coroutine_threadsafe(next_row(), loop).result()) is not None:
-        yield row[0]
+    while fetched := asyncio.run_coroutine_threadsafe(next_rows(), loop).result():
+        yield from fetched
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +134,7 @@ def _settings(publication: NewPublication, checksum_type: str | None) -> config.
 
 def _store_files(folder: Path, media_root: Path) -> list[tuple[str, storage.StoredArtifact]]:
     """Blocking: each file of ``folder/repodata`` as an artifact, by its name."""
-    stored = []
+    artifacts = []
     for path in sorted((folder / REPODATA).iterdir()):
         digest = hashlib.sha256()
         with path.open("rb") as source:
@@ -138,8 +143,8 @@ def _store_files(folder: Path, media_root: Path) -> list[tuple[str, storage.Stor
         artifact = storage.store_artifact(
             path, media_root, sha256=digest.hexdigest(), size=path.stat().st_size
         )
-        stored.append((path.name, artifact))
-    return stored
+        artifacts.append((path.name, artifact))
+    return artifacts
 
 
 async def _publish_repodata(
