@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpe
 from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.migration_support import actual_state, expected_state
-from tests.private_postgres import PrivateServer, database_on, private_server
+from tests.private_postgres_support import PrivateServer, database_on, private_server
 
 API_BIND = "127.0.0.1:24898"
 STATUS = "/pulp/api/v3/status/"

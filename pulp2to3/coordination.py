@@ -54,6 +54,7 @@ class StepState:
     code: str
     status: StepStatus
     tasks: Mapping[TaskState, int] = dataclasses.field(default_factory=dict)
+    needs: frozenset[str] = frozenset()  # codes of the steps that must complete before it starts
 
     @property
     def unfinished_tasks(self) -> int:
@@ -70,8 +71,18 @@ class StepState:
 
 @dataclasses.dataclass(frozen=True)
 class ReportState:
+    """The steps in their order, which is a topological one: each needs only steps before it."""
+
     status: ReportStatus
     steps: tuple[StepState, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for step in self.steps:
+            if not step.needs <= seen:
+                unknown = ", ".join(sorted(step.needs - seen))
+                raise ValueError(f"step {step.code} needs steps not before it: {unknown}")
+            seen.add(step.code)
 
 
 class StepEnd(NamedTuple):
@@ -83,13 +94,14 @@ class StepEnd(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """What to change, in this order: close a step, skip later ones, start one, close the report
+    """What to change, in this order: close steps, skip steps, start steps, close the report
     (or, for a pausing one, call it paused)."""
 
-    close_step: StepEnd | None = None
+    close_steps: tuple[StepEnd, ...] = ()
     skip_steps: tuple[str, ...] = ()
-    start_step: str | None = None
+    start_steps: tuple[str, ...] = ()
     finish_report: ReportStatus | None = None
+    failed_step: str | None = None  # the step a failed report's error names: the first failed
     pause_report: bool = False
     requeue: bool = False
 
@@ -100,34 +112,39 @@ PAUSE = Decision(pause_report=True)
 
 
 def decide(state: ReportState) -> Decision:
+    """Close every running step whose tasks all finished; then start every waiting step whose
+    needs all completed, or, once a step failed, skip every waiting step (a failing migration
+    starts no new work) and fail the report when no step runs any more."""
     if state.status is ReportStatus.PAUSING:
         # Queued tasks are held; the running ones finish their batch, then the report is paused.
         return WAIT if any(step.running_tasks for step in state.steps) else PAUSE
     if state.status is not ReportStatus.RUNNING:
         return STOP
-    for index, step in enumerate(state.steps):
-        if step.status is StepStatus.WAITING:
-            return Decision(start_step=step.code, requeue=True)
-        if step.status is not StepStatus.RUNNING:
-            continue
-        if step.unfinished_tasks:
-            return WAIT
-        later = state.steps[index + 1 :]
-        if step.failed_tasks:
-            return Decision(
-                close_step=StepEnd(step.code, StepStatus.FAILED),
-                skip_steps=tuple(s.code for s in later if s.status is StepStatus.WAITING),
-                finish_report=ReportStatus.FAILED,
-            )
-        if later:
-            return Decision(
-                close_step=StepEnd(step.code, StepStatus.COMPLETED),
-                start_step=later[0].code,
-                requeue=True,
-            )
-        return Decision(
-            close_step=StepEnd(step.code, StepStatus.COMPLETED),
-            finish_report=ReportStatus.COMPLETED,
+    statuses = {step.code: step.status for step in state.steps}
+    closed = []
+    for step in state.steps:
+        if step.status is StepStatus.RUNNING and not step.unfinished_tasks:
+            statuses[step.code] = StepStatus.FAILED if step.failed_tasks else StepStatus.COMPLETED
+            closed.append(StepEnd(step.code, statuses[step.code]))
+    waiting = [step for step in state.steps if statuses[step.code] is StepStatus.WAITING]
+    failed = [code for code, status in statuses.items() if status is StepStatus.FAILED]
+    if failed:
+        skipped = tuple(step.code for step in waiting)
+        start: tuple[str, ...] = ()
+    else:
+        skipped = ()
+        start = tuple(
+            step.code
+            for step in waiting
+            if all(statuses[need] is StepStatus.COMPLETED for need in step.needs)
         )
-    failed = any(step.status is StepStatus.FAILED for step in state.steps)
-    return Decision(finish_report=ReportStatus.FAILED if failed else ReportStatus.COMPLETED)
+    if start or StepStatus.RUNNING in statuses.values():
+        return Decision(tuple(closed), skipped, start, requeue=True)
+    # Nothing runs and nothing starts: every step is closed (the order is topological, so
+    # without a failure the first waiting step would have been ready).
+    return Decision(
+        tuple(closed),
+        skipped,
+        finish_report=ReportStatus.FAILED if failed else ReportStatus.COMPLETED,
+        failed_step=failed[0] if failed else None,
+    )

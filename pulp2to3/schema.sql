@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS migration_step (
     total        bigint      NOT NULL DEFAULT 0 CHECK (total >= 0),
     started_at   timestamptz,
     finished_at  timestamptz,
+    -- The codes of the steps that must complete before this one starts (all before it).
+    needs        text[]      NOT NULL DEFAULT '{}',
     PRIMARY KEY (report_id, position),
     UNIQUE (report_id, code)
 );

@@ -25,37 +25,40 @@ log = structlog.get_logger(__name__)
 POLLED = frozenset({ReportStatus.RUNNING, ReportStatus.PAUSING})
 
 
+async def _start(connection: asyncpg.Connection, run: Run, step: Step) -> bool:
+    """Queue the step's batches; True when it has nothing to do."""
+    batches = await step.plan_batches(connection, run)
+    if batches:
+        payloads: list[JSONDict] = [
+            {"report_id": str(run.report_id), "batch_key": batch.key, "args": dict(batch.args)}
+            for batch in batches
+        ]
+        job_ids = await step.task.configure(connection=connection).batch_defer_async(*payloads)
+        await reports.register_tasks(
+            connection, run.report_id, step.code, job_ids, [batch.key for batch in batches]
+        )
+    await reports.start_step(connection, run.report_id, step.code, sum(b.units for b in batches))
+    log.info("step_started", step=step.code, tasks=len(batches))
+    return not batches
+
+
 async def _apply(
     connection: asyncpg.Connection, run: Run, steps: Mapping[str, Step], decision: Decision
 ) -> bool:
     """Carry out ``decision``; True when it started a step that has nothing to do."""
     rid = run.report_id
-    if decision.close_step:
-        code, status = decision.close_step
+    for code, status in decision.close_steps:
         await reports.close_step(connection, rid, code, status)
         log.info("step_closed", step=code, status=status.value)
     for code in decision.skip_steps:
         await reports.close_step(connection, rid, code, StepStatus.SKIPPED)
     started_empty = False
-    if decision.start_step:
-        step = steps[decision.start_step]
-        batches = await step.plan_batches(connection, run)
-        if batches:
-            payloads: list[JSONDict] = [
-                {"report_id": str(rid), "batch_key": batch.key, "args": dict(batch.args)}
-                for batch in batches
-            ]
-            job_ids = await step.task.configure(connection=connection).batch_defer_async(*payloads)
-            await reports.register_tasks(
-                connection, rid, step.code, job_ids, [batch.key for batch in batches]
-            )
-        await reports.start_step(connection, rid, step.code, sum(b.units for b in batches))
-        log.info("step_started", step=step.code, tasks=len(batches))
-        started_empty = not batches
+    for code in decision.start_steps:
+        started_empty = await _start(connection, run, steps[code]) or started_empty
     if decision.finish_report:
         error = None
-        if decision.close_step and decision.close_step.status is StepStatus.FAILED:
-            error = await reports.step_failure(connection, rid, decision.close_step.code)
+        if decision.failed_step is not None:
+            error = await reports.step_failure(connection, rid, decision.failed_step)
         await reports.finish_report(connection, rid, decision.finish_report, error)
         log.info("migration_finished", status=decision.finish_report.value)
     if decision.pause_report:

@@ -106,7 +106,7 @@ async def migrate(context: procrastinate.JobContext, report_id: str) -> str:
                 await reports.finish_report(connection, rid, ReportStatus.COMPLETED)
                 return "validated"
             steps = steps_for(expanded)
-            await reports.insert_steps(connection, rid, [(s.code, s.description) for s in steps])
+            await reports.insert_steps(connection, rid, steps)
             await reports.start_report(connection, rid, plan_to_json(expanded))
             await queue_coordinator(connection, rid, at_once=True)
     log.info("migration_planned", steps=[s.code for s in steps])

@@ -1,6 +1,8 @@
-"""The steps of a migration, in the order they run."""
+"""The steps of a migration and what each needs: a graph the coordinator runs."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from pulp2to3.actors import (
     distributions,
@@ -25,18 +27,29 @@ def _register_content_tasks() -> None:
 _register_content_tasks()
 
 
+def _content_steps(plan: Plan, first: str) -> list[Step]:
+    """Each plugin's content steps, each after those of the types it needs, or after ``first``."""
+    steps = []
+    for planned in plan.plugins:
+        plugin = PLUGINS[planned.type]
+        codes = {t.pulp2_type: t.step_code for t in plugin.content_types}
+        for content_type in plugin.content_order():
+            needs = tuple(codes[need] for need in content_type.needs) or (first,)
+            steps.append(dataclasses.replace(content_step(content_type), needs=needs))
+    return steps
+
+
 def steps_for(plan: Plan) -> list[Step]:
-    """The content steps run one after the other, each plugin's types after those they need."""
-    content = [
-        content_step(content_type)
-        for plugin in plan.plugins
-        for content_type in PLUGINS[plugin.type].content_order()
-    ]
-    return [
-        premigrate.STEP,
-        *content,
-        repositories.STEP,
-        repo_versions.STEP,
-        publications.STEP,
-        distributions.STEP,
-    ]
+    """The steps of a migration as a graph, each after the steps it needs.
+
+    premigrate comes first; the content steps of the plan's plugins follow it, each type's after
+    those of the types it needs (types that need nothing of each other run at the same time);
+    create_repositories needs every content step; then versions, publications, distributions.
+    """
+    content = _content_steps(plan, premigrate.STEP.code)
+    steps = [premigrate.STEP, *content]
+    previous = tuple(step.code for step in content) or (premigrate.STEP.code,)
+    for step in (repositories.STEP, repo_versions.STEP, publications.STEP, distributions.STEP):
+        steps.append(dataclasses.replace(step, needs=previous))
+        previous = (step.code,)
+    return steps

@@ -54,6 +54,7 @@ class Step:
     task: procrastinate.tasks.Task[Any, Any, Any]  # runs one batch: ``work`` and its counters
     plan_batches: BatchPlanner
     work: BatchWork
+    needs: tuple[str, ...] = ()  # codes of the steps it starts after; set by ``steps_for``
 
 
 @functools.cache

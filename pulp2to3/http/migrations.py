@@ -92,6 +92,7 @@ def _report_json(report: reports.ReportView) -> dict[str, Any]:
                 "code": step.code,
                 "description": step.description,
                 "status": step.status,
+                "needs": step.needs,
                 "total": step.total,
                 "done": step.done,
                 "failed": step.failed,

@@ -147,6 +147,10 @@ SCHEMAS: dict[str, Schema] = {
             "code": STRING,
             "description": STRING,
             "status": enum(StepStatus),
+            "needs": {
+                **array(STRING),
+                "description": "The codes of the steps that must complete before this one starts.",
+            },
             "total": COUNT,
             "done": COUNT,
             "failed": COUNT,
@@ -160,7 +164,7 @@ SCHEMAS: dict[str, Schema] = {
                 "them all).",
             },
         },
-        optional=("failed_units",),
+        optional=("failed_units", "needs"),
     ),
     "MigrationReport": closed(
         {

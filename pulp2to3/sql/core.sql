@@ -103,10 +103,11 @@ SELECT r.id, r.status, r.validate, r.dry_run, r.expanded_plan, p.plan
    FOR UPDATE OF r
 
 -- insert_steps --
--- Write the ordered steps of a migration (again: nothing changes)
-INSERT INTO migration_step (report_id, position, code, description)
-SELECT $1, position, code, description
-  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(code, description, position)
+-- Write the ordered steps of a migration and what each needs (again: nothing changes)
+INSERT INTO migration_step (report_id, position, code, description, needs)
+SELECT $1, position, code, description, needs
+  FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (code text, description text, needs text[]))
+       WITH ORDINALITY AS s(code, description, needs, position)
     ON CONFLICT DO NOTHING
 
 -- start_report --
@@ -128,13 +129,13 @@ UPDATE migration_report
 
 -- step_task_states --
 -- Every step of a report with its tasks' job states, for the coordinator
-SELECT s.code, s.status, pulp2to3_task_state(j.status::text, j.abort_requested) AS task_state,
-       count(j.id) AS jobs
+SELECT s.code, s.status, s.needs,
+       pulp2to3_task_state(j.status::text, j.abort_requested) AS task_state, count(j.id) AS jobs
   FROM migration_step s
   LEFT JOIN migration_task t ON t.report_id = s.report_id AND t.step_code = s.code
   LEFT JOIN procrastinate_jobs j ON j.id = t.job_id
  WHERE s.report_id = $1
- GROUP BY s.position, s.code, s.status, 3
+ GROUP BY s.position, s.code, s.status, s.needs, 4
  ORDER BY s.position
 
 -- start_step --

@@ -71,8 +71,8 @@ WITH progress AS (
      WHERE t.report_id = ANY($1::uuid[]) AND t.step_code IS NOT NULL
      GROUP BY t.report_id, t.step_code
 )
-SELECT s.report_id, s.code, s.description, s.status, s.total, s.started_at, s.finished_at,
-       COALESCE(p.done, 0) AS done, COALESCE(p.failed, 0) AS failed,
+SELECT s.report_id, s.code, s.description, s.status, s.needs, s.total, s.started_at,
+       s.finished_at, COALESCE(p.done, 0) AS done, COALESCE(p.failed, 0) AS failed,
        COALESCE(t.job_ids, '{}') AS job_ids,
        COALESCE(t.waiting, 0) AS tasks_waiting, COALESCE(t.running, 0) AS tasks_running,
        COALESCE(t.completed, 0) AS tasks_completed, COALESCE(t.failed, 0) AS tasks_failed,

@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -84,14 +84,28 @@ async def lock_report(connection: asyncpg.Connection, report_id: uuid.UUID) -> L
     return None if row is None else LockedReport.from_row(row)
 
 
+class NewStep(Protocol):
+    """What a step row is written from (``actors.steps.Step`` is one)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def needs(self) -> Sequence[str]: ...
+
+
 async def insert_steps(
-    connection: asyncpg.Connection, report_id: uuid.UUID, steps: Sequence[tuple[str, str]]
+    connection: asyncpg.Connection, report_id: uuid.UUID, steps: Sequence[NewStep]
 ) -> None:
+    """Write the steps in their order (each after the steps it needs)."""
     await connection.execute(
         queries["insert_steps"],
         report_id,
-        [code for code, _ in steps],
-        [description for _, description in steps],
+        [
+            {"code": step.code, "description": step.description, "needs": list(step.needs)}
+            for step in steps
+        ],
     )
 
 
@@ -120,15 +134,20 @@ async def report_state(
     connection: asyncpg.Connection, report_id: uuid.UUID, status: ReportStatus
 ) -> ReportState:
     rows = await connection.fetch(queries["step_task_states"], report_id)
-    steps: dict[str, tuple[StepStatus, dict[TaskState, int]]] = {}
+    steps: dict[str, tuple[StepStatus, dict[TaskState, int], frozenset[str]]] = {}
     for row in rows:
-        _, counts = steps.setdefault(row["code"], (StepStatus(row["status"]), {}))
+        _, counts, _ = steps.setdefault(
+            row["code"], (StepStatus(row["status"]), {}, frozenset(row["needs"]))
+        )
         if row["jobs"]:
             state = TaskState(row["task_state"])
             counts[state] = counts.get(state, 0) + row["jobs"]
     return ReportState(
         status=status,
-        steps=tuple(StepState(code, status_, counts) for code, (status_, counts) in steps.items()),
+        steps=tuple(
+            StepState(code, status_, counts, needs)
+            for code, (status_, counts, needs) in steps.items()
+        ),
     )
 
 
@@ -173,6 +192,7 @@ class StepView:
     code: str
     description: str
     status: str
+    needs: list[str]
     total: int
     done: int
     failed: int
@@ -202,6 +222,7 @@ def _step_view(row: asyncpg.Record, failures: list[tuple[str, str]]) -> StepView
         code=row["code"],
         description=row["description"],
         status=row["status"],
+        needs=list(row["needs"]),
         total=row["total"],
         done=row["done"],
         failed=row["failed"],

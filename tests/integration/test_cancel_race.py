@@ -25,9 +25,7 @@ async def test_cancel_and_poll_at_the_same_moment_leave_no_job_behind(
         run = await new_run(PLAN)
         async with pool.acquire() as setup:
             steps = steps_for(run.plan)
-            await reports.insert_steps(
-                setup, run.report_id, [(s.code, s.description) for s in steps]
-            )
+            await reports.insert_steps(setup, run.report_id, steps)
         async with pool.acquire() as polling, pool.acquire() as canceling:
             # Alternate who starts first; the row lock decides who goes first for real.
             first, second = (

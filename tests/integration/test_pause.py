@@ -45,9 +45,7 @@ async def dispatched(
     run = await new_run(PLAN)
     async with pool.acquire() as connection:
         steps = steps_for(run.plan)
-        await reports.insert_steps(
-            connection, run.report_id, [(s.code, s.description) for s in steps]
-        )
+        await reports.insert_steps(connection, run.report_id, steps)
         await coordinator.poll(connection, run.report_id)
     return run
 

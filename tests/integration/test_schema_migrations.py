@@ -120,6 +120,22 @@ async def test_migrations_bring_the_released_schema_to_schema_sql(
     assert await released.fetchval("SELECT repo_key FROM content") == "a"
 
 
+async def test_the_steps_of_an_earlier_migration_still_run_one_after_the_other(
+    released: asyncpg.Connection,
+) -> None:
+    await released.execute(
+        "INSERT INTO migration_step (report_id, position, code, description)"
+        " SELECT id, n, 'step' || n, '' FROM migration_report, generate_series(1, 3) AS n"
+    )
+    await init_db(released)
+    rows = await released.fetch("SELECT code, needs FROM migration_step ORDER BY position")
+    assert [(row["code"], row["needs"]) for row in rows] == [
+        ("step1", []),
+        ("step2", ["step1"]),
+        ("step3", ["step2"]),
+    ]
+
+
 async def test_init_db_after_the_upgrade_applies_nothing(released: asyncpg.Connection) -> None:
     await init_db(released)
     before = await released.fetch("SELECT name, applied_at FROM schema_migration ORDER BY name")

@@ -15,6 +15,7 @@ from pulp2to3.coordination import (
     Decision,
     ReportState,
     ReportStatus,
+    StepEnd,
     StepState,
     StepStatus,
     TaskState,
@@ -22,113 +23,251 @@ from pulp2to3.coordination import (
 )
 
 W, R, C, F = StepStatus.WAITING, StepStatus.RUNNING, StepStatus.COMPLETED, StepStatus.FAILED
+S = StepStatus.SKIPPED
 
 
 def report(*steps: StepState, status: ReportStatus = ReportStatus.RUNNING) -> ReportState:
     return ReportState(status=status, steps=steps)
 
 
-def test_the_first_waiting_step_starts() -> None:
-    assert decide(report(StepState("a", W), StepState("b", W))) == Decision(
-        start_step="a", requeue=True
+def line(*steps: StepState, status: ReportStatus = ReportStatus.RUNNING) -> ReportState:
+    """Steps that run one after the other: each needs the one before it."""
+    chained = [
+        dataclasses.replace(step, needs=frozenset({steps[index - 1].code}) if index else step.needs)
+        for index, step in enumerate(steps)
+    ]
+    return report(*chained, status=status)
+
+
+def step(
+    code: str, status: StepStatus, needs: str = "", **tasks: int
+) -> StepState:  # tasks by state name: step("b", R, "a", completed=2)
+    return StepState(
+        code, status, {TaskState(state): count for state, count in tasks.items()}, frozenset(needs)
     )
+
+
+# --- One after the other (ISO's graph is a line) ---------------------------------------------
+
+
+def test_the_first_waiting_step_starts() -> None:
+    assert decide(line(step("a", W), step("b", W))) == Decision(start_steps=("a",), requeue=True)
 
 
 def test_a_step_with_unfinished_tasks_is_waited_for() -> None:
     for unfinished in (TaskState.WAITING, TaskState.RUNNING, TaskState.CANCELING):
-        step = StepState("a", R, {TaskState.COMPLETED: 3, unfinished: 1})
-        assert decide(report(step, StepState("b", W))) is WAIT
+        running = StepState("a", R, {TaskState.COMPLETED: 3, unfinished: 1})
+        assert decide(line(running, step("b", W))) == WAIT
 
 
 def test_a_finished_step_closes_and_the_next_starts_in_the_same_decision() -> None:
-    state = report(
-        StepState("a", C), StepState("b", R, {TaskState.COMPLETED: 2}), StepState("c", W)
+    state = line(step("a", C), step("b", R, completed=2), step("c", W))
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", C),), start_steps=("c",), requeue=True
     )
-    assert decide(state) == Decision(close_step=("b", C), start_step="c", requeue=True)
 
 
 def test_the_last_step_closing_completes_the_report() -> None:
-    state = report(StepState("a", C), StepState("b", R, {TaskState.COMPLETED: 1}))
-    assert decide(state) == Decision(close_step=("b", C), finish_report=ReportStatus.COMPLETED)
+    state = line(step("a", C), step("b", R, completed=1))
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", C),), finish_report=ReportStatus.COMPLETED
+    )
 
 
 @pytest.mark.parametrize("bad", [TaskState.FAILED, TaskState.CANCELED])
 def test_a_task_failed_for_good_fails_the_step_and_the_report(bad: TaskState) -> None:
-    state = report(StepState("a", R, {TaskState.COMPLETED: 5, bad: 1}), StepState("b", W))
+    state = line(StepState("a", R, {TaskState.COMPLETED: 5, bad: 1}), step("b", W))
     assert decide(state) == Decision(
-        close_step=("a", F), skip_steps=("b",), finish_report=ReportStatus.FAILED
+        close_steps=(StepEnd("a", F),),
+        skip_steps=("b",),
+        finish_report=ReportStatus.FAILED,
+        failed_step="a",
     )
 
 
 def test_a_step_without_tasks_closes_at_once() -> None:
-    assert decide(report(StepState("a", R))) == Decision(
-        close_step=("a", C), finish_report=ReportStatus.COMPLETED
+    assert decide(line(step("a", R))) == Decision(
+        close_steps=(StepEnd("a", C),), finish_report=ReportStatus.COMPLETED
     )
+
+
+# --- Graphs -----------------------------------------------------------------------------------
+
+
+def test_every_ready_step_starts_in_one_decision() -> None:
+    # b and c need only a; d needs both; e needs nothing at all.
+    state = report(
+        step("a", C), step("b", W, "a"), step("c", W, "a"), step("d", W, "bc"), step("e", W)
+    )
+    assert decide(state) == Decision(start_steps=("b", "c", "e"), requeue=True)
+
+
+def test_a_step_waits_until_every_step_it_needs_completed() -> None:
+    state = report(
+        step("a", R, completed=1),
+        step("b", R, running=1),
+        step("c", W, "ab"),
+    )
+    assert decide(state) == Decision(close_steps=(StepEnd("a", C),), requeue=True)
+
+
+def test_steps_finished_together_close_together_and_start_what_needs_them() -> None:
+    state = report(
+        step("a", C),
+        step("b", R, "a", completed=2),
+        step("c", R, "a", completed=1),
+        step("d", W, "bc"),
+        step("e", W, "d"),
+    )
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", C), StepEnd("c", C)), start_steps=("d",), requeue=True
+    )
+
+
+def test_a_failed_step_skips_every_waiting_step_and_lets_the_running_ones_finish() -> None:
+    # d needs the failed b; e needs only a, and is skipped too: a failing migration starts
+    # nothing new.
+    state = report(
+        step("a", C),
+        step("b", R, "a", completed=1, failed=1),
+        step("c", R, "a", running=1),
+        step("d", W, "b"),
+        step("e", W, "a"),
+    )
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", F),), skip_steps=("d", "e"), requeue=True
+    )
+    finishing = report(
+        step("a", C),
+        step("b", F, "a"),
+        step("c", R, "a", completed=1),
+        step("d", S, "b"),
+        step("e", S, "a"),
+    )
+    assert decide(finishing) == Decision(
+        close_steps=(StepEnd("c", C),), finish_report=ReportStatus.FAILED, failed_step="b"
+    )
+
+
+def test_the_report_names_the_first_failed_step() -> None:
+    state = report(
+        step("a", C),
+        step("b", R, "a", failed=1),
+        step("c", R, "a", canceled=1),
+    )
+    assert decide(state) == Decision(
+        close_steps=(StepEnd("b", F), StepEnd("c", F)),
+        finish_report=ReportStatus.FAILED,
+        failed_step="b",
+    )
+
+
+def test_steps_must_come_after_the_steps_they_need() -> None:
+    with pytest.raises(ValueError, match="step a needs steps not before it: b"):
+        report(step("a", W, "b"), step("b", W))
+    with pytest.raises(ValueError, match="step a needs steps not before it: z"):
+        report(step("a", W, "z"))
+
+
+# --- Not running ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "status", [s for s in ReportStatus if s not in (ReportStatus.RUNNING, ReportStatus.PAUSING)]
 )
 def test_a_report_that_is_not_running_stops_the_coordinator(status: ReportStatus) -> None:
-    assert decide(report(StepState("a", W), status=status)) is STOP
+    assert decide(report(step("a", W), status=status)) is STOP
 
 
 @pytest.mark.parametrize("running", [TaskState.RUNNING, TaskState.CANCELING])
 def test_a_pausing_report_waits_for_its_running_tasks(running: TaskState) -> None:
-    step = StepState("a", R, {TaskState.COMPLETED: 2, TaskState.WAITING: 3, running: 1})
-    assert decide(report(step, StepState("b", W), status=ReportStatus.PAUSING)) is WAIT
+    busy = StepState("a", R, {TaskState.COMPLETED: 2, TaskState.WAITING: 3, running: 1})
+    assert decide(line(busy, step("b", W), status=ReportStatus.PAUSING)) is WAIT
 
 
 def test_a_pausing_report_with_nothing_running_is_paused_and_nothing_starts() -> None:
-    # Held tasks wait, and a finished step is not closed nor its successor started.
-    held = StepState("a", R, {TaskState.COMPLETED: 2, TaskState.WAITING: 3})
-    assert decide(report(held, StepState("b", W), status=ReportStatus.PAUSING)) is PAUSE
-    done = StepState("a", R, {TaskState.COMPLETED: 2})
-    assert decide(report(done, StepState("b", W), status=ReportStatus.PAUSING)) is PAUSE
+    # Held tasks wait, and a finished step is not closed nor its successors started.
+    held = step("a", R, completed=2, waiting=3)
+    assert decide(report(held, step("b", W, "a"), status=ReportStatus.PAUSING)) is PAUSE
+    done = step("a", R, completed=2)
+    state = report(done, step("b", W, "a"), step("c", W), status=ReportStatus.PAUSING)
+    assert decide(state) is PAUSE
 
 
-# --- A simulated migration: random task progress, the coordinator polled in between ---------
+# --- A simulated migration: random graphs and task progress, the coordinator polled between ---
+
+
+OUTCOMES = [TaskState.COMPLETED] * 6 + [TaskState.FAILED, TaskState.CANCELED]
 
 
 @dataclasses.dataclass
 class Simulation:
+    needs: list[frozenset[int]]  # the steps each step needs, all before it
     task_counts: list[int]  # tasks each step queues when it starts
     outcomes: dict[tuple[int, int], TaskState]  # (step, task) -> how that task ends
     statuses: list[StepStatus]
     tasks: dict[tuple[int, int], TaskState] = dataclasses.field(default_factory=dict)
     report: ReportStatus = ReportStatus.RUNNING
-    started_order: list[int] = dataclasses.field(default_factory=list)
+    failed_at: int | None = None  # the poll that closed the first failed step
+    started_at: dict[int, int] = dataclasses.field(default_factory=dict)  # step -> poll
+    polls: int = 0
 
     def state(self) -> ReportState:
         steps = []
         for index, status in enumerate(self.statuses):
             counts: dict[TaskState, int] = {}
-            for (step, _), task in self.tasks.items():
-                if step == index:
+            for (owner, _), task in self.tasks.items():
+                if owner == index:
                     counts[task] = counts.get(task, 0) + 1
-            steps.append(StepState(str(index), status, counts))
+            needs = frozenset(str(need) for need in self.needs[index])
+            steps.append(StepState(str(index), status, counts, needs))
         return ReportState(self.report, tuple(steps))
 
-    def apply(self, decision: Decision) -> None:
-        if decision.close_step:
-            self.statuses[int(decision.close_step.code)] = decision.close_step.status
+    def apply(self, decision: Decision) -> bool:
+        """Apply as the coordinator does; True when a started step has no task."""
+        for code, status in decision.close_steps:
+            assert self.statuses[int(code)] is R
+            self.statuses[int(code)] = status
+            if status is F and self.failed_at is None:
+                self.failed_at = self.polls
         for code in decision.skip_steps:
-            self.statuses[int(code)] = StepStatus.SKIPPED
-        if decision.start_step is not None:
-            index = int(decision.start_step)
-            # Invariant: every earlier step is closed, and closed well, before one starts.
-            assert all(status is C for status in self.statuses[:index])
-            assert not any(status is R for status in self.statuses)
+            assert self.statuses[int(code)] is W
+            self.statuses[int(code)] = S
+        empty = False
+        for code in decision.start_steps:
+            index = int(code)
+            # Invariant: a step starts only once every step it needs has completed.
+            assert all(self.statuses[need] is C for need in self.needs[index])
+            assert self.statuses[index] is W
             self.statuses[index] = R
-            self.started_order.append(index)
+            self.started_at[index] = self.polls
             for task in range(self.task_counts[index]):
                 self.tasks[(index, task)] = TaskState.WAITING
+            empty = empty or not self.task_counts[index]
         if decision.finish_report:
+            # Invariant: a migration ends only when none of its tasks is unfinished.
+            assert all(t not in (TaskState.WAITING, TaskState.RUNNING) for t in self.tasks.values())
             self.report = decision.finish_report
         if decision.pause_report:
             # Invariant: a migration is called paused only when none of its tasks runs.
             assert TaskState.RUNNING not in self.tasks.values()
             self.report = ReportStatus.PAUSED
+        return empty
+
+    def poll(self) -> Decision:
+        """One poll: decide again while a step just started has nothing to do."""
+        self.polls += 1
+        while True:
+            decision = decide(self.state())
+            if not self.apply(decision):
+                return decision
+
+    def ready(self) -> list[int]:
+        return [
+            index
+            for index, status in enumerate(self.statuses)
+            if status is W and all(self.statuses[need] is C for need in self.needs[index])
+        ]
 
     def progress(self, key: tuple[int, int]) -> None:
         current = self.tasks[key]
@@ -140,33 +279,63 @@ class Simulation:
             self.tasks[key] = self.outcomes[key]
 
 
-@settings(max_examples=300, deadline=None)
-@given(data=st.data())
-def test_random_runs_with_pauses_keep_the_step_order_and_end_right(data: st.DataObject) -> None:
-    task_counts = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=6), label="tasks")
+@st.composite
+def graphs(draw: st.DrawFn) -> list[frozenset[int]]:
+    """A random DAG in topological order: each step needs some of the steps before it."""
+    size = draw(st.integers(1, 7), label="steps")
+    return [
+        frozenset(draw(st.sets(st.sampled_from(range(index)))) if index else ())
+        for index in range(size)
+    ]
+
+
+def dependants(needs: list[frozenset[int]], of: set[int]) -> set[int]:
+    found = set(of)
+    for index, needed in enumerate(needs):  # topological: a step's needs come before it
+        if needed & found:
+            found.add(index)
+    return found - of
+
+
+@settings(max_examples=400, deadline=None)
+@given(needs=graphs(), data=st.data())
+def test_random_graphs_with_pauses_respect_needs_and_end_right(
+    needs: list[frozenset[int]], data: st.DataObject
+) -> None:
+    task_counts = data.draw(
+        st.lists(st.integers(0, 4), min_size=len(needs), max_size=len(needs)), label="tasks"
+    )
     outcomes = {
-        (step, task): data.draw(
-            st.sampled_from([TaskState.COMPLETED] * 6 + [TaskState.FAILED, TaskState.CANCELED])
-        )
-        for step, count in enumerate(task_counts)
+        (index, task): data.draw(st.sampled_from(OUTCOMES))
+        for index, count in enumerate(task_counts)
         for task in range(count)
     }
-    sim = Simulation(task_counts, outcomes, [W] * len(task_counts))
-    polls = pauses = 0
+    sim = Simulation(needs, task_counts, outcomes, [W] * len(needs))
+    pauses = 0
     while True:
         if pauses < 3 and sim.report is ReportStatus.RUNNING and data.draw(st.booleans()):
             sim.report = ReportStatus.PAUSING  # the operator pauses between two polls
             pauses += 1
-        decision = decide(sim.state())
-        sim.apply(decision)
-        polls += 1
-        assert polls < 200, "the coordinator never finished"
+        decision = sim.poll()
+        assert sim.polls < 300, "the coordinator never finished"
         if sim.report is ReportStatus.PAUSED:
             assert not decision.requeue
             sim.report = ReportStatus.RUNNING  # the operator resumes; the poll is queued again
             continue
         if not decision.requeue:
+            assert sim.report in (ReportStatus.COMPLETED, ReportStatus.FAILED)
             break
+        if sim.report is ReportStatus.RUNNING:
+            # Invariant: a poll starts every ready step (independent ones at once) and closes
+            # every step whose tasks all finished.
+            assert sim.ready() == []
+            for index, status in enumerate(sim.statuses):
+                if status is R:
+                    assert any(
+                        task in (TaskState.WAITING, TaskState.RUNNING)
+                        for (owner, _), task in sim.tasks.items()
+                        if owner == index
+                    )
         unfinished = [
             k for k, v in sim.tasks.items() if v in (TaskState.WAITING, TaskState.RUNNING)
         ]
@@ -177,19 +346,16 @@ def test_random_runs_with_pauses_keep_the_step_order_and_end_right(data: st.Data
             for key in data.draw(st.lists(st.sampled_from(unfinished), min_size=1, max_size=3)):
                 sim.progress(key)
 
-    assert sim.started_order == sorted(sim.started_order)
-    assert sim.report in (ReportStatus.COMPLETED, ReportStatus.FAILED)
     assert all(status not in (W, R) for status in sim.statuses)
-    ran = [index for index, status in enumerate(sim.statuses) if status in (C, F)]
-    bad = any(
-        sim.tasks[key] in (TaskState.FAILED, TaskState.CANCELED)
-        for key in sim.tasks
-        if key[0] in ran
-    )
-    if bad:
+    failed = {index for index, status in enumerate(sim.statuses) if status is F}
+    bad_task = any(sim.tasks[key] in (TaskState.FAILED, TaskState.CANCELED) for key in sim.tasks)
+    assert bool(failed) == bad_task
+    if failed:
         assert sim.report is ReportStatus.FAILED
-        first_failed = sim.statuses.index(F)
-        assert all(s is StepStatus.SKIPPED for s in sim.statuses[first_failed + 1 :])
+        # What needs a failed step, directly or not, never ran; nothing started after a failure.
+        assert all(sim.statuses[index] is S for index in dependants(needs, failed))
+        assert sim.failed_at is not None
+        assert all(poll <= sim.failed_at for poll in sim.started_at.values())
     else:
         assert sim.report is ReportStatus.COMPLETED
         assert all(status is C for status in sim.statuses)

@@ -17,6 +17,7 @@ def step(code: str, status: str, total: int = 0, done: int = 0, failed: int = 0)
         code=code,
         description=code,
         status=status,
+        needs=[],
         total=total,
         done=done,
         failed=failed,

@@ -1,0 +1,56 @@
+"""The steps of a plan as a graph: what each step needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from pulp2to3.actors.registry import steps_for
+from pulp2to3.plan import parse_plan
+from pulp2to3.plugins.registry import PLUGINS
+from tests import graph_plugin
+
+AFTER_CONTENT = {
+    "create_repo_versions": ("create_repositories",),
+    "create_publications": ("create_repo_versions",),
+    "create_distributions": ("create_publications",),
+}
+
+
+def needs_of(plan: dict[str, object]) -> dict[str, tuple[str, ...]]:
+    return {step.code: step.needs for step in steps_for(parse_plan(plan))}
+
+
+def test_iso_steps_run_one_after_the_other() -> None:
+    assert needs_of({"plugins": [{"type": "iso"}]}) == {
+        "premigrate": (),
+        "migrate_content.iso": ("premigrate",),
+        "create_repositories": ("migrate_content.iso",),
+        **AFTER_CONTENT,
+    }
+
+
+def test_content_types_need_the_types_they_need_and_plugins_run_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(PLUGINS, graph_plugin.PLUGIN.type, graph_plugin.PLUGIN)
+    needs = needs_of({"plugins": [{"type": "graph"}, {"type": "iso"}]})
+    a, b, c = (f"migrate_content.graph_{name}" for name in "abc")
+    # In an order where each step comes after those it needs (c is declared first).
+    assert list(needs) == [
+        "premigrate",
+        a,
+        b,
+        c,
+        "migrate_content.iso",
+        "create_repositories",
+        *AFTER_CONTENT,
+    ]
+    assert needs == {
+        "premigrate": (),
+        a: ("premigrate",),
+        b: ("premigrate",),
+        c: (a, b),
+        "migrate_content.iso": ("premigrate",),
+        "create_repositories": (a, b, c, "migrate_content.iso"),
+        **AFTER_CONTENT,
+    }
