@@ -409,7 +409,8 @@ MODULEMD = _content_type(
     ("name", "stream", "version", "context", "arch"),
     ("name", "stream", "version", "context", "arch"),
     "Migrate modules, related to the packages their artifacts name",
-    needs=("rpm",),
+    # The graph has rpm only; a module's artifacts name its source packages too.
+    needs=("rpm", "srpm"),
 )
 ERRATUM = _content_type(
     advisories.CONTENT_TYPE,
