@@ -13,6 +13,7 @@ import json
 import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pulp2to3.http import app as http_app
 from pulp2to3.plugins.rpm.config import PublicationSettings
+from pulp2to3.plugins.rpm.plugin import PLUGIN
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
@@ -221,6 +223,22 @@ def check_completed(report: dict[str, Any], sample: SampleSummary) -> None:
         assert step["failed"] == len(failed), step
 
 
+def span(step: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(step["started_at"]), datetime.fromisoformat(step["finished_at"])
+
+
+def check_graph_order(steps: dict[str, dict[str, Any]]) -> None:
+    """Each content type started once the types it needs had finished, and types that need
+    nothing of each other ran at the same time (rpm and srpm, started together)."""
+    for content_type in PLUGIN.content_types:
+        started, _ = span(steps[content_type.step_code])
+        for need in content_type.needs:
+            assert started >= span(steps[f"migrate_content.{need}"])[1], content_type.pulp2_type
+    rpm, srpm = span(steps["migrate_content.rpm"]), span(steps["migrate_content.srpm"])
+    assert rpm[0] < srpm[1]
+    assert srpm[0] < rpm[1]
+
+
 async def package_counts(pool: asyncpg.Pool) -> dict[str, int]:
     async with pool.acquire() as connection:
         rows = await connection.fetch(
@@ -241,6 +259,7 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
     steps = {step["code"]: step for step in report["steps"]}
     for kind in PACKAGE_TYPES:
         assert steps[f"migrate_content.{kind}"]["done"] == rpm_sample.rpm.unit_counts[kind]
+    check_graph_order(steps)
     assert await package_counts(pool) == {
         kind: rpm_sample.rpm.unit_counts[kind] for kind in PACKAGE_TYPES
     }
