@@ -1,4 +1,5 @@
-"""Publishing a sample's RPM repository apart from any migration: what dnf must see there.
+"""RPM test helpers: a sample's repository published apart from any migration (what dnf must
+see there), a real package built with rpmbuild, and dnf pointed at a repository URL.
 
 The dump's units are decoded by the plugin's pure decoders and written by ``write_repodata``
 from memory, no database involved: the expected side of the publisher's and the migration's
@@ -7,7 +8,10 @@ tests.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import shutil
+import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +111,56 @@ def publish_sample_repo(
         modules={f"{m.name}:{m.stream}" for m in repo_modules},
         groups={g.id for g in document.groups} | {e.id for e in document.environments},
     )
+
+
+WALRUS_SPEC = """Name: walrus
+Version: 5.21
+Release: 1
+Summary: A walrus for the migration test
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+
+%description
+A tiny package built by the pulp2to3 tests: {{ not a template }}.
+
+%install
+mkdir -p %{buildroot}/usr/share/walrus
+echo tusk > %{buildroot}/usr/share/walrus/tusk
+
+%files
+/usr/share/walrus/tusk
+
+%changelog
+* Mon Jan 01 2024 Zoo Keeper <zoo@example.com> - 5.21-1
+- First walrus
+"""
+
+
+def build_rpm(folder: Path) -> Path:
+    spec = folder / "walrus.spec"
+    spec.write_text(WALRUS_SPEC)
+    rpmbuild = shutil.which("rpmbuild")
+    assert rpmbuild is not None
+    subprocess.run(
+        [rpmbuild, "-bb", "--define", f"_topdir {folder / 'top'}", str(spec)],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    [built] = (folder / "top" / "RPMS" / "noarch").glob("walrus-*.rpm")
+    return built
+
+
+async def dnf(root: Path, url: str, *args: str) -> list[str]:
+    """dnf on the repository at ``url`` alone, its state and cache under ``root`` (run without
+    blocking the event loop, which serves the content app dnf reads)."""
+    process = await asyncio.create_subprocess_exec(
+        "dnf", "-q", "--setopt=reposdir=/dev/null", f"--installroot={root}", "--releasever=8",
+        f"--setopt=cachedir={root / 'cache'}", "--setopt=t.module_hotfixes=1",
+        f"--repofrompath=t,{url}", "--repo=t", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()
+    return sorted(line for line in stdout.decode().splitlines() if line.strip())

@@ -7,7 +7,6 @@ each migrated distribution with ``--repofrompath``.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import shutil
@@ -30,7 +29,7 @@ from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
 from tests.migration_http_support import API, HEADERS, Client, call, start, wait_finished
 from tests.migration_support import base_path, worker_env, workers
-from tests.rpm_support import Published, publish_sample_repo
+from tests.rpm_support import Published, dnf, publish_sample_repo
 from tests.sample_support import read
 
 pytestmark = [
@@ -126,20 +125,6 @@ def expected_packages(sample: SampleSummary) -> dict[str, set[str]]:
         for distributor in dump.iter_collection("repo_distributors")
         if distributor["distributor_type_id"] == "yum_distributor"
     }
-
-
-async def dnf(root: Path, url: str, *args: str) -> list[str]:
-    """dnf on the repository at ``url`` alone, its state and cache under ``root`` (run without
-    blocking the event loop, which serves the content app dnf reads)."""
-    process = await asyncio.create_subprocess_exec(
-        "dnf", "-q", "--setopt=reposdir=/dev/null", f"--installroot={root}", "--releasever=8",
-        f"--setopt=cachedir={root / 'cache'}", "--setopt=t.module_hotfixes=1",
-        f"--repofrompath=t,{url}", "--repo=t", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, stderr.decode()
-    return sorted(line for line in stdout.decode().splitlines() if line.strip())
 
 
 def read_back(folder: Path) -> list[cr.Package]:

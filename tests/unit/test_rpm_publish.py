@@ -22,7 +22,7 @@ from pulp2to3.plugins.rpm.publish import (
 )
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.sample.rpm_documents import repodata_templates
-from tests.rpm_support import publish_sample_repo
+from tests.rpm_support import build_rpm, publish_sample_repo
 from tests.sample_support import Documents, read
 
 
@@ -134,45 +134,6 @@ def test_dnf_sees_the_packages_advisories_modules_and_groups(
     assert any(published.advisories.values())
     groups = dnf(root, target, "group", "list", "--ids")
     assert {line.split("(")[-1].rstrip(")") for line in groups if "(" in line} == published.groups
-
-
-WALRUS_SPEC = """Name: walrus
-Version: 5.21
-Release: 1
-Summary: A walrus for the migration test
-License: MIT
-BuildArch: noarch
-AutoReqProv: no
-
-%description
-A tiny package built by the pulp2to3 tests: {{ not a template }}.
-
-%install
-mkdir -p %{buildroot}/usr/share/walrus
-echo tusk > %{buildroot}/usr/share/walrus/tusk
-
-%files
-/usr/share/walrus/tusk
-
-%changelog
-* Mon Jan 01 2024 Zoo Keeper <zoo@example.com> - 5.21-1
-- First walrus
-"""
-
-
-def build_rpm(folder: Path) -> Path:
-    spec = folder / "walrus.spec"
-    spec.write_text(WALRUS_SPEC)
-    rpmbuild = shutil.which("rpmbuild")
-    assert rpmbuild is not None
-    subprocess.run(
-        [rpmbuild, "-bb", "--define", f"_topdir {folder / 'top'}", str(spec)],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    [built] = (folder / "top" / "RPMS" / "noarch").glob("walrus-*.rpm")
-    return built
 
 
 @pytest.mark.skipif(shutil.which("dnf") is None, reason="dnf is not installed")
