@@ -245,6 +245,13 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
     for kind in PACKAGE_TYPES:
         assert steps[f"migrate_content.{kind}"]["done"] == rpm_sample.rpm.unit_counts[kind]
     check_graph_order(steps)
+    # Every module is related to each package its artifacts name (no step named a missing one).
+    artifacts = sum(
+        len(module["artifacts"])
+        for module in open_dump(rpm_sample.dump_path).iter_collection("units_modulemd")
+    )
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM rpm_module_package") == artifacts
     assert await package_counts(pool) == {
         kind: rpm_sample.rpm.unit_counts[kind] for kind in PACKAGE_TYPES
     }
