@@ -2,7 +2,7 @@
 
 A publication publishes every package of its version at ``Packages/<first letter>/<file>``
 (on_demand ones too, served from their remote) and a ``repodata/`` written by
-``publish.write_repodata`` in a folder of its own under the media root. The packages stream
+``publish.write_repodata`` in a folder of its own beside the artifacts. The packages stream
 from a database cursor into the writer, which runs in a thread: the thread asks the event loop
 for one row at a time, so memory stays bounded however many packages a version holds. Each
 file written becomes a content-addressed artifact published at ``repodata/<file>``.
@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import hashlib
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -154,8 +153,7 @@ async def _publish_repodata(
     chosen = _settings(publication, packages.checksum_type)
     extras = await _extras(connection, publication.id, settings.media_root)
     loop = asyncio.get_running_loop()
-    settings.media_root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".tmp-repodata-", dir=settings.media_root))
+    folder = await asyncio.to_thread(storage.temporary_folder, settings.media_root)
     try:
         rows = rpm.stream_packages(connection, publication.id)
         advisory_rows = rpm.stream_advisories(connection, publication.id)
