@@ -128,13 +128,14 @@ def expected_packages(sample: SampleSummary) -> dict[str, set[str]]:
 
 
 def read_back(folder: Path) -> list[cr.Package]:
-    """createrepo_c's own reader over a downloaded repository: its packages."""
-    packages: list[cr.Package] = []
-    cr.xml_parse_primary(
-        str(next((folder / "repodata").glob("*-primary.xml.gz"))),
-        pkgcb=lambda package: packages.append(package) or True,
-        do_files=False,
-    )
+    """createrepo_c's own reader over a downloaded repository (primary, filelists and other,
+    each package's three parts found by pkgId; updateinfo): its packages."""
+    metadata = cr.Metadata()
+    metadata.locate_and_load_xml(str(folder))
+    packages = [metadata.get(key) for key in metadata.keys()]  # noqa: SIM118 (not iterable)
+    assert all(package.files and package.changelogs for package in packages)
+    [updateinfo] = (folder / "repodata").glob("*-updateinfo.xml.gz")
+    assert cr.UpdateInfo(str(updateinfo)).updates
     return packages
 
 
