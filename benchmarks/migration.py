@@ -1,6 +1,7 @@
 """End-to-end migration time, per-step times and peak memory, with 1 and 2 worker processes.
 
     python benchmarks/migration.py --units 100000 --repos 200 --workers 1 2
+    python benchmarks/migration.py --plugins rpm --units 100000 --repos 100 --workers 1 2
 
 Generates the sample once (in --work), then for each worker count: a fresh database on the
 server of PULP2TO3_BENCH_SERVER_URL (default: the local cluster), `pulp2to3 api` and N
@@ -77,7 +78,7 @@ async def measure(sample: SampleSummary, work: Path, workers: int) -> None:
         )
         rate = step.done / took if took else float("nan")
         print(
-            f"  {step.code:<24} {took:7.1f} s  {step.done:>8}/{step.total:<8}"
+            f"  {step.code:<40} {took:7.1f} s  {step.done:>8}/{step.total:<8}"
             f" ({rate:,.0f}/s, {len(step.job_ids)} tasks)"
         )
     print(
@@ -92,12 +93,15 @@ async def main() -> None:
     parser.add_argument("--units", type=int, default=100_000)
     parser.add_argument("--repos", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--plugins", nargs="+", default=["iso"], help="iso, rpm or both")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pulp2to3-bench")
     args = parser.parse_args()
-    sample_dir = args.work / f"sample-{args.repos}-{args.units}"
+    sample_dir = args.work / f"sample-{'-'.join(args.plugins)}-{args.repos}-{args.units}"
     shutil.rmtree(sample_dir, ignore_errors=True)
     started = time.monotonic()
-    sample = generate_sample(sample_dir, repos=args.repos, units=args.units, seed=1)
+    sample = generate_sample(
+        sample_dir, repos=args.repos, units=args.units, seed=1, plugins=args.plugins
+    )
     print(f"sample: {args.units} units, {args.repos} repos in {time.monotonic() - started:.1f} s")
     for count in args.workers:
         await measure(sample, args.work, count)

@@ -256,6 +256,49 @@ CREATE TABLE IF NOT EXISTS file_content (
     size           bigint NOT NULL
 );
 
+-- The fields of RPM packages (Pulp 3's rpm.package), one row per content row of that type: the
+-- keys, and the package's primary, filelists and other XML as createrepo_c writes them, which
+-- the publisher streams from here into repodata (the dump is not read again).
+CREATE TABLE IF NOT EXISTS rpm_package (
+    content_id     bigint  PRIMARY KEY REFERENCES content (id),
+    name           text    NOT NULL,
+    epoch          text    NOT NULL,
+    version        text    NOT NULL,
+    release        text    NOT NULL,
+    arch           text    NOT NULL,
+    checksum_type  text    NOT NULL,
+    pkg_id         text    NOT NULL,
+    location_href  text    NOT NULL,
+    is_modular     boolean NOT NULL,
+    primary_xml    text    NOT NULL,
+    filelists_xml  text    NOT NULL,
+    other_xml      text    NOT NULL
+);
+
+-- Index the packages by NEVRA: a module's artifacts and an advisory's packages name them so.
+CREATE INDEX IF NOT EXISTS rpm_package_nevra ON rpm_package (name, version, release, arch, epoch);
+
+-- The other RPM content (advisories, modules and their defaults, comps entries, metadata
+-- files): `kind` says which; `data` is the decoded object as JSON (plugins/rpm/stored.py),
+-- `snippet` a module's or defaults' YAML document.
+CREATE TABLE IF NOT EXISTS rpm_metadata (
+    content_id  bigint PRIMARY KEY REFERENCES content (id),
+    kind        text   NOT NULL,
+    data        jsonb  NOT NULL,
+    snippet     text
+);
+
+-- A module's artifacts: the packages its NEVRA strings name.
+CREATE TABLE IF NOT EXISTS rpm_module_package (
+    module_id   bigint NOT NULL REFERENCES content (id),
+    package_id  bigint NOT NULL REFERENCES content (id),
+    PRIMARY KEY (module_id, package_id)
+);
+
+-- The staged erratum_pkglists documents of one erratum (an erratum batch reads them).
+CREATE INDEX IF NOT EXISTS pulp2_content_pkglists ON pulp2_content ((fields ->> 'errata_id'))
+    WHERE content_type = 'erratum_pkglists';
+
 CREATE TABLE IF NOT EXISTS content_artifact (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     content_id     bigint NOT NULL,
@@ -350,6 +393,19 @@ CREATE TABLE IF NOT EXISTS publication (
     repository_version_id  bigint      NOT NULL REFERENCES repository_version (id),
     created_at             timestamptz NOT NULL DEFAULT now()
 );
+
+-- The content of the repository version a publication publishes.
+CREATE OR REPLACE FUNCTION pulp2to3_publication_content(publication bigint)
+    RETURNS TABLE (content_id bigint) LANGUAGE sql STABLE AS $$
+    SELECT rc.content_id
+      FROM publication AS p
+      JOIN repository_version AS v ON v.id = p.repository_version_id
+      JOIN repository_content AS rc
+        ON rc.repository_id = v.repository_id
+       AND rc.version_added <= v.number
+       AND (rc.version_removed IS NULL OR rc.version_removed > v.number)
+     WHERE p.id = publication
+$$;
 
 -- A migrated version is published once: a re-run or a concurrent copy of a batch finds the
 -- publication there instead of adding a second one.

@@ -24,6 +24,7 @@ import enum
 import errno
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -35,6 +36,7 @@ from pulp2to3.pulp2.paths import resolve_storage_path
 ARTIFACT_FOLDER = "artifact"
 _TEMPORARY_PREFIX = ".tmp-"
 _TEMPORARY_SUFFIX = ".part"
+_TEMPORARY_FOLDER = ".parts"
 _CHUNK = 1 << 20
 
 # A hard link that fails with one of these is replaced by a copy: another filesystem, a
@@ -183,15 +185,27 @@ class _TemporaryFile:
                 self._path.unlink(missing_ok=True)
 
 
+def temporary_folder(media_root: Path) -> Path:
+    """A new folder of the caller's beside the artifacts (their filesystem: its files can be
+    linked as artifacts); remove it when done. One a crash left goes with the temporary files."""
+    folder = media_root / ARTIFACT_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=folder, prefix=_TEMPORARY_PREFIX, suffix=_TEMPORARY_FOLDER))
+
+
 def remove_temporary_files(media_root: Path) -> int:
-    """Remove the temporary files under the artifact folder (left by a killed process); how
-    many. Only while nothing stores files there (premigrate, before any content step)."""
+    """Remove the temporary files and folders under the artifact folder (left by a killed
+    process); how many. Only while nothing stores files there (premigrate, before any content
+    step)."""
     folder = media_root / ARTIFACT_FOLDER
     pattern = f"{_TEMPORARY_PREFIX}*{_TEMPORARY_SUFFIX}"
     leftovers = [*folder.glob(pattern), *folder.glob(f"*/{pattern}")]
     for path in leftovers:
         path.unlink(missing_ok=True)
-    return len(leftovers)
+    folders = list(folder.glob(f"{_TEMPORARY_PREFIX}*{_TEMPORARY_FOLDER}"))
+    for path in folders:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(leftovers) + len(folders)
 
 
 def _copy(source: Path, target: Path, stop: threading.Event | None) -> None:

@@ -3,7 +3,8 @@
 Each Pulp 2 distributor (of the plugin's distributor types) of the repositories a plan version
 names in ``pulp2_distributor_repository_ids`` becomes a distribution of that version's
 publication, at the base path its plugin gives (``Plugin.base_path``). A distributor named by
-several plan versions serves the last of them.
+several plan versions serves the last of them. A distributor of a type the plugin reports as
+having no Pulp 3 counterpart (``Plugin.unmigrated_distributor_types``) is a failure naming it.
 
 Base paths are unique. The database decides who gets one: distributions are inserted with
 ``ON CONFLICT DO NOTHING`` (a base path that a concurrent batch holds waits for that batch, then
@@ -75,7 +76,7 @@ async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) ->
     named_by: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
     for repository, number, version in published_versions(planned):
         for repo_id in version.pulp2_distributor_repository_ids:
-            key = (repo_id, repository.plugin.distributor_types)
+            key = (repo_id, repository.plugin.reported_distributor_types)
             named_by.setdefault(key, []).append((repository.name, number))
     items: dict[tuple[str, str], list[Any]] = {}
     by_types: dict[tuple[str, ...], set[str]] = {}
@@ -127,6 +128,14 @@ def _candidates(
             )
             continue
         plugin = planned[item.repository].plugin
+        if distributor.distributor_type_id in plugin.unmigrated_distributor_types:
+            failures.append(
+                (
+                    label,
+                    f"{distributor.distributor_type_id} has no Pulp 3 counterpart: not migrated",
+                )
+            )
+            continue
         try:
             base_path = plugin.base_path(distributor.config, item.pulp2_repo_id)
         except InvalidBasePath as exc:
@@ -249,7 +258,9 @@ async def create_distributions(
     """Distributions of the batch's distributors; a taken base path is a failure."""
     planned = planned_repositories(run.plan)
     items = [DistributorItem(*item) for item in args["distributors"]]
-    types = sorted({t for item in items for t in planned[item.repository].plugin.distributor_types})
+    types = sorted(
+        {t for item in items for t in planned[item.repository].plugin.reported_distributor_types}
+    )
     staged = await store.pulp2_distributors(
         connection, {item.pulp2_repo_id for item in items}, types
     )

@@ -47,6 +47,22 @@ def plan_content_types(plan: Plan) -> list[str]:
     return list(dict.fromkeys(types))
 
 
+def plan_binary_fields(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """The binary fields of the plan's content types (``ContentType.binary_fields``)."""
+    return {
+        content_type.pulp2_type: content_type.binary_fields
+        for plugin in plan.plugins
+        for content_type in PLUGINS[plugin.type].content_types
+        if content_type.binary_fields
+    }
+
+
+def plan_staged_collections(plan: Plan) -> list[str]:
+    """The other collections the plan's plugins read (``Plugin.staged_collections``)."""
+    names = (name for plugin in plan.plugins for name in PLUGINS[plugin.type].staged_collections)
+    return list(dict.fromkeys(names))
+
+
 def planned_pulp2_repositories(plan: Plan) -> tuple[set[str], set[str]]:
     """The Pulp 2 repo ids the plan names, and the repository types it takes whole."""
     repo_ids: set[str] = set()
@@ -122,7 +138,13 @@ async def premigrate_dump(
     started = time.monotonic()
     try:
         dump = await asyncio.to_thread(open_dump, path)
-        documents, rejected, more = await _load(connection, dump, content_types)
+        documents, rejected, more = await _load(
+            connection,
+            dump,
+            content_types,
+            plan_staged_collections(run.plan),
+            plan_binary_fields(run.plan),
+        )
     except DumpError as exc:
         raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
     loaded = time.monotonic()
@@ -147,11 +169,23 @@ async def premigrate_dump(
 
 
 async def _load(
-    connection: asyncpg.Connection, dump: Dump, content_types: Collection[str]
+    connection: asyncpg.Connection,
+    dump: Dump,
+    content_types: Collection[str],
+    collections: Collection[str],
+    binary_fields: Mapping[str, Collection[str]],
 ) -> tuple[int, list[Rejected], int]:
     """COPY the dump into the load tables; the documents read and those rejected."""
     await staging.create_load_tables(connection)
-    reader = _Reader(stage_dump(dump, content_types, chunk_documents=CHUNK_DOCUMENTS))
+    reader = _Reader(
+        stage_dump(
+            dump,
+            content_types,
+            documents=collections,
+            binary_fields=binary_fields,
+            chunk_documents=CHUNK_DOCUMENTS,
+        )
+    )
     documents = 0
     rejected: list[Rejected] = []
     more = 0

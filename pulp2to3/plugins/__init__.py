@@ -86,6 +86,9 @@ class ContentType:
     description: str  # of its step, ``migrate_content.<pulp2_type>``
     migrate: ContentMigrator
     needs: tuple[str, ...] = ()  # content types of the plugin migrated before this one
+    # Fields whose string value is data of any bytes (Pulp 2 kept BSON in some, NULs and
+    # all): premigrate stages them as it stages binary values, base64 text.
+    binary_fields: tuple[str, ...] = ()
     batch_size: int = 1000
 
     @property
@@ -126,6 +129,18 @@ class Plugin:
     # Where a distributor (its config, its repo id) serves; raises InvalidBasePath.
     base_path: Callable[[Mapping[str, Any], str], str]
     publish: Publisher
+    # Distributor types with no Pulp 3 counterpart: each such distributor of a published plan
+    # version is reported as not migrated, by name.
+    unmigrated_distributor_types: tuple[str, ...] = ()
+    # Pulp 2 collections besides ``units_<type>`` that its content types read (RPM's
+    # ``erratum_pkglists``): premigrate stages each document as a unit whose content type is
+    # the collection's name, which no step migrates.
+    staged_collections: tuple[str, ...] = ()
+
+    @property
+    def reported_distributor_types(self) -> tuple[str, ...]:
+        """The distributor types the distributions step looks at: served or reported."""
+        return self.distributor_types + self.unmigrated_distributor_types
 
     def __post_init__(self) -> None:
         names = [content_type.pulp2_type for content_type in self.content_types]

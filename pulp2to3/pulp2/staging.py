@@ -284,12 +284,18 @@ def repo_content_row(document: Document) -> RepoContentRow:
     )
 
 
-def unit_fields(document: Document) -> dict[str, Any]:
-    """The unit's own type fields: everything but ``_``-prefixed keys and Pulp 2 bookkeeping."""
+def unit_fields(document: Document, binary: Collection[str] = ()) -> dict[str, Any]:
+    """The unit's own type fields: everything but ``_``-prefixed keys and Pulp 2 bookkeeping.
+
+    A ``binary`` field's string is data of any bytes (Pulp 2 kept BSON in some), staged as
+    bytes are: base64 of its UTF-8.
+    """
     fields: dict[str, Any] = {}
     for key, value in document.items():
         if key.startswith("_") or key in _UNIT_BOOKKEEPING:
             continue
+        if key in binary and isinstance(value, str):
+            value = value.encode("utf-8", "surrogatepass")
         try:
             fields[key] = jsonable(value)
         except BadDocument as exc:
@@ -297,8 +303,9 @@ def unit_fields(document: Document) -> dict[str, Any]:
     return fields
 
 
-def content_row(content_type: str, document: Document) -> ContentRow:
-    """A unit of ``content_type`` (the type its ``units_<type>`` collection names).
+def content_row(content_type: str, document: Document, binary: Collection[str] = ()) -> ContentRow:
+    """A unit of ``content_type`` (the type its ``units_<type>`` collection names); its
+    ``binary`` fields as :func:`unit_fields` says.
 
     ``downloaded`` absent means what Pulp 2's model default meant: true for a unit with a file
     (``_storage_path``), false for one without.
@@ -310,7 +317,7 @@ def content_row(content_type: str, document: Document) -> ContentRow:
         last_updated=epoch_seconds(document.get("_last_updated"), "_last_updated"),
         storage_path=storage_path,
         downloaded=_flag(document, "downloaded", storage_path is not None),
-        fields=unit_fields(document),
+        fields=unit_fields(document, binary),
     )
 
 
@@ -336,14 +343,18 @@ def units_collection(content_type: str) -> str:
     return f"{UNITS_PREFIX}{content_type}"
 
 
-def collections_to_read(content_types: Collection[str]) -> list[str]:
-    """Every collection premigrate reads for units of ``content_types``."""
+def collections_to_read(
+    content_types: Collection[str], documents: Collection[str] = ()
+) -> list[str]:
+    """Every collection premigrate reads for units of ``content_types``, and the ``documents``
+    collections (staged as units whose content type is the collection's name)."""
     return [
         REPOS,
         IMPORTERS,
         DISTRIBUTORS,
         MEMBERSHIPS,
         *(units_collection(content_type) for content_type in content_types),
+        *documents,
         LAZY_CATALOG,
     ]
 
@@ -388,9 +399,16 @@ def _document_id(document: Document) -> str:
 class _Stager:
     """Sorts documents into a chunk's row lists; one instance per pass."""
 
-    def __init__(self, content_types: Collection[str]) -> None:
+    def __init__(
+        self,
+        content_types: Collection[str],
+        documents: Collection[str],
+        binary_fields: Mapping[str, Collection[str]],
+    ) -> None:
         self._types = frozenset(content_types)
+        self._binary = binary_fields
         self._units = {units_collection(t): t for t in self._types}
+        self._units.update((collection, collection) for collection in documents)
 
     def add(self, chunk: StagedChunk, collection: str, document: Document) -> None:
         chunk.documents += 1
@@ -402,7 +420,9 @@ class _Stager:
     def _add(self, chunk: StagedChunk, collection: str, document: Document) -> None:
         content_type = self._units.get(collection)
         if content_type is not None:
-            chunk.content.append(content_row(content_type, document))
+            chunk.content.append(
+                content_row(content_type, document, self._binary.get(content_type, ()))
+            )
         elif collection == MEMBERSHIPS:
             if document.get("unit_type_id") in self._types:
                 chunk.memberships.append(repo_content_row(document))
@@ -422,18 +442,27 @@ class _Stager:
 
 
 def stage_dump(
-    dump: Dump, content_types: Collection[str], *, chunk_documents: int = 10_000
+    dump: Dump,
+    content_types: Collection[str],
+    *,
+    documents: Collection[str] = (),
+    binary_fields: Mapping[str, Collection[str]] | None = None,
+    chunk_documents: int = 10_000,
 ) -> Generator[StagedChunk, None, None]:
     """The staging rows of ``dump``, in chunks of at most ``chunk_documents`` documents.
+
+    ``documents`` are other collections a plugin reads (RPM's ``erratum_pkglists``): each
+    document is staged as a unit whose content type is the collection's name.
+    ``binary_fields`` names, per content type, the fields staged as binary (``unit_fields``).
 
     One pass over the dump (``Dump.iter_documents``); blocking, so run it off the event loop.
     A :class:`~pulp2to3.pulp2.errors.DumpError` raises when the pass reaches the fault.
     """
     if chunk_documents < 1:
         raise ValueError(f"chunk_documents must be at least 1, not {chunk_documents}")
-    stager = _Stager(content_types)
+    stager = _Stager(content_types, documents, binary_fields or {})
     chunk = StagedChunk()
-    for collection, document in dump.iter_documents(collections_to_read(content_types)):
+    for collection, document in dump.iter_documents(collections_to_read(content_types, documents)):
         stager.add(chunk, collection, document)
         if chunk.documents >= chunk_documents:
             yield chunk

@@ -22,14 +22,15 @@ SELECT id, pulp2_id, storage_path, downloaded, fields
    FOR UPDATE
 
 -- content_create_file_stage --
--- The temporary table a batch of file content is COPYed into (dropped at commit)
+-- The temporary table a batch of content is COPYed into (dropped at commit); content without a
+-- file (no relative path) gets no content artifact
 CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
     unit_id          bigint NOT NULL,
     natural_key      text   NOT NULL,
     repo_key         text   NOT NULL,
-    relative_path    text   NOT NULL,
-    digest           text   NOT NULL,
-    size             bigint NOT NULL,
+    relative_path    text,
+    digest           text,
+    size             bigint,
     artifact_sha256  text,
     artifact_size    bigint,
     artifact_file    text
@@ -79,7 +80,8 @@ SELECT DISTINCT ON (c.id, s.relative_path) c.id, s.relative_path, a.id
   FROM pg_temp.content_file_stage AS s
   JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
   LEFT JOIN artifact AS a ON a.sha256 = s.artifact_sha256
- WHERE NOT EXISTS (SELECT FROM content_artifact AS x
+ WHERE s.relative_path IS NOT NULL
+   AND NOT EXISTS (SELECT FROM content_artifact AS x
                     WHERE x.content_id = c.id AND x.relative_path = s.relative_path
                       AND (x.artifact_id IS NOT NULL OR a.id IS NULL))
  ORDER BY c.id, s.relative_path, a.id NULLS LAST

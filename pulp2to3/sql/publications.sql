@@ -27,14 +27,9 @@ RETURNING id, repository_version_id
 -- (on_demand ones too: their artifact is null); when two contents share a path the newest wins
 INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)
 SELECT DISTINCT ON (p.id, ca.relative_path) p.id, ca.relative_path, ca.id
-  FROM publication AS p
-  JOIN repository_version AS v ON v.id = p.repository_version_id
-  JOIN repository_content AS rc
-    ON rc.repository_id = v.repository_id
-   AND rc.version_added <= v.number
-   AND (rc.version_removed IS NULL OR rc.version_removed > v.number)
-  JOIN content_artifact AS ca ON ca.content_id = rc.content_id
- WHERE p.id = ANY($1::bigint[])
+  FROM unnest($1::bigint[]) AS p(id)
+ CROSS JOIN LATERAL pulp2to3_publication_content(p.id) AS pc
+  JOIN content_artifact AS ca ON ca.content_id = pc.content_id
  ORDER BY p.id, ca.relative_path, ca.content_id DESC
     ON CONFLICT (publication_id, relative_path) DO NOTHING
 
@@ -84,7 +79,8 @@ UPDATE pulp2_distributor AS d
 
 -- distributions_pulp2_distributors --
 -- The staged distributors (of types $2) of the Pulp 2 repositories $1
-SELECT pulp2_object_id, pulp2_repo_id, distributor_id, config, pulp3_distribution_id
+SELECT pulp2_object_id, pulp2_repo_id, distributor_id, distributor_type_id, config,
+       pulp3_distribution_id
   FROM pulp2_distributor
  WHERE pulp2_repo_id = ANY($1::text[]) AND distributor_type_id = ANY($2::text[])
  ORDER BY pulp2_repo_id, distributor_id

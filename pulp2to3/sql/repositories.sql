@@ -67,7 +67,8 @@ UPDATE repository AS r
 -- repositories_upsert_remote_artifacts --
 -- Every lazy catalog entry of importer $1[i] becomes a remote artifact of remote $2[i] for the
 -- content artifact of the content its unit became; one per content artifact and remote (the
--- newest revision wins); the sha256 is the catalog's checksum when it is a sha256
+-- newest revision wins); the sha256 is the catalog's checksum when it is a sha256. A content
+-- of several files (a kickstart tree) takes, for each file, the entry whose path ends with it
 INSERT INTO remote_artifact AS ra (content_artifact_id, remote_id, url, sha256, size)
 SELECT DISTINCT ON (ca.id, m.remote_id)
        ca.id, m.remote_id, lc.url,
@@ -78,6 +79,9 @@ SELECT DISTINCT ON (ca.id, m.remote_id)
   JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
   JOIN content_artifact AS ca ON ca.content_id = pc.pulp3_content_id
   LEFT JOIN file_content AS fc ON fc.content_id = ca.content_id
+ WHERE right(lc.path, length(ca.relative_path) + 1) = '/' || ca.relative_path
+    OR NOT EXISTS (SELECT FROM content_artifact AS other
+                    WHERE other.content_id = ca.content_id AND other.id <> ca.id)
  ORDER BY ca.id, m.remote_id, lc.revision DESC, lc.url
     ON CONFLICT (content_artifact_id, remote_id) DO UPDATE
    SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, size = EXCLUDED.size

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
+from pulp2to3 import storage
 from pulp2to3.database import queries
 
 _FILE_STAGE = "content_file_stage"
@@ -60,17 +61,23 @@ class ArtifactRow:
     size: int
     file: str  # relative to the media root
 
+    @classmethod
+    def of(cls, stored: storage.StoredArtifact) -> ArtifactRow:
+        return cls(sha256=stored.sha256, size=stored.size, file=stored.file)
+
 
 @dataclasses.dataclass(frozen=True)
 class FileContentRow:
-    """What one staged unit becomes: file content, and its artifact when it has a file."""
+    """What one staged unit becomes: content with one file (at ``relative_path``, of
+    ``digest`` and ``size``), and its artifact when the file was downloaded; or content
+    without a file (all three None)."""
 
     unit_id: int
     natural_key: str
     repo_key: str
-    relative_path: str
-    digest: str
-    size: int
+    relative_path: str | None
+    digest: str | None
+    size: int | None
     artifact: ArtifactRow | None
 
     def record(self) -> tuple[Any, ...]:
@@ -109,9 +116,25 @@ async def lock_units(
 async def save_file_content(
     connection: asyncpg.Connection, pulp_type: str, rows: Sequence[FileContentRow]
 ) -> int:
-    """Write ``rows`` set-based (artifacts, content, file content, content artifacts) and mark
-    their units migrated; returns how many units were marked. Idempotent: upserts on sha256 and
-    natural key. Runs in a transaction of its own (a savepoint inside the caller's)."""
+    """Write ``rows`` as file content (``save_content`` with the file fields as its details)."""
+
+    async def file_fields(connection: asyncpg.Connection) -> None:
+        await connection.execute(queries["content_insert_file_content"], pulp_type)
+
+    return await save_content(connection, pulp_type, rows, file_fields)
+
+
+async def save_content(
+    connection: asyncpg.Connection,
+    pulp_type: str,
+    rows: Sequence[FileContentRow],
+    details: Callable[[asyncpg.Connection], Awaitable[None]],
+) -> int:
+    """Write ``rows`` set-based (artifacts, content, content artifacts) and mark their units
+    migrated; returns how many units were marked. ``details`` writes the type's own fields once
+    the content rows exist (the stage table ``content_file_stage`` still holds the rows).
+    Idempotent: upserts on sha256 and natural key. Runs in a transaction of its own (a savepoint
+    inside the caller's)."""
     if not rows:
         return 0
     records = [row.record() for row in sorted(rows, key=lambda row: row.natural_key)]
@@ -124,7 +147,7 @@ async def save_file_content(
         await connection.execute(queries["content_analyze_file_stage"])
         await connection.execute(queries["content_insert_artifacts"])
         await connection.execute(queries["content_insert_content"], pulp_type)
-        await connection.execute(queries["content_insert_file_content"], pulp_type)
+        await details(connection)
         await connection.execute(queries["content_upsert_content_artifacts"], pulp_type)
         status: str = await connection.execute(queries["content_mark_migrated"], pulp_type)
     return int(status.rsplit(" ", 1)[-1])

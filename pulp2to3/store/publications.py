@@ -53,6 +53,7 @@ class Pulp2Distributor:
     pulp2_object_id: str
     pulp2_repo_id: str
     distributor_id: str
+    distributor_type_id: str
     config: Mapping[str, Any]
     pulp3_distribution_id: int | None
 

@@ -10,6 +10,7 @@ import bson
 import libcomps
 import pytest
 
+from pulp2to3.plugins import pulp2_configs
 from pulp2to3.plugins.rpm import advisories, checksums, comps, config, metadata_files, modules
 from pulp2to3.plugins.rpm.errors import InvalidRpmUnit
 from pulp2to3.plugins.rpm.packages import CHANGELOG_LIMIT, decode_package
@@ -492,8 +493,8 @@ def test_metadata_files() -> None:
     assert metadata_files.is_skipped({**unit, "data_type": "other_xz"})
 
 
-def test_yum_importer_secrets_are_kept_but_not_shown() -> None:
-    remote = config.remote_from_importer(
+def test_yum_importer_secrets_are_kept_for_syncing() -> None:
+    remote = pulp2_configs.remote_from_importer(
         {
             "feed": "https://example.com/zoo/",
             "download_policy": "background",
@@ -507,17 +508,11 @@ def test_yum_importer_secrets_are_kept_but_not_shown() -> None:
     )
     assert remote is not None
     assert (remote.url, remote.policy) == ("https://example.com/zoo/", "on_demand")
-    assert remote.options["password"] == "p"
-    assert remote.shown_options() == {
-        "proxy_url": "http://proxy.example.com:3128",
-        "username": "u",
-    }
-    assert remote.hidden_fields() == [
-        {"name": "client_key", "is_set": True},
-        {"name": "password", "is_set": True},
-        {"name": "proxy_password", "is_set": True},
-    ]
-    assert config.remote_from_importer({}) is None
+    assert {
+        name: remote.options[name] for name in ("client_key", "password", "proxy_password")
+    } == {"client_key": "-----BEGIN KEY-----", "password": "p", "proxy_password": "pp"}
+    assert remote.options["proxy_url"] == "http://proxy.example.com:3128"
+    assert pulp2_configs.remote_from_importer({}) is None
 
 
 @pytest.mark.parametrize(

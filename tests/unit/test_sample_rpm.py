@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pulp2to3.plugins import pulp2_configs
 from pulp2to3.plugins.rpm import advisories, comps, config, metadata_files, modules
 from pulp2to3.plugins.rpm.packages import decode_package
 from pulp2to3.plugins.rpm.treeinfo import decode_distribution
@@ -166,7 +167,7 @@ def test_metadata_files(sample: SampleSummary, docs: Documents) -> None:
 
 
 def test_importers_and_distributors(docs: Documents) -> None:
-    remotes = [config.remote_from_importer(doc["config"]) for doc in docs["repo_importers"]]
+    remotes = [pulp2_configs.remote_from_importer(doc["config"]) for doc in docs["repo_importers"]]
     assert all(remote is not None for remote in remotes)
     assert {remote.policy for remote in remotes if remote is not None} == {
         "immediate",

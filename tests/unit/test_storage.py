@@ -27,6 +27,7 @@ from pulp2to3.storage import (
     import_unit_file,
     remove_temporary_files,
     store_artifact,
+    temporary_folder,
 )
 from tests.filesystems_support import small_filesystem
 
@@ -318,11 +319,14 @@ def test_temporary_files_left_by_a_crash_are_removed(source: Path, media: Path) 
     leftovers = [folder / ".tmp-k1ll3d.part", media / "artifact" / ".tmp-metadata-x.part"]
     for path in leftovers:
         path.write_bytes(b"half")
+    repodata = temporary_folder(media) / "repodata"  # a publisher's, killed while writing
+    repodata.mkdir()
+    (repodata / "primary.xml.gz").write_bytes(b"half")
     kept = [media / stored.file, folder / "not-a.part", media / ".tmp-elsewhere.part"]
     for path in kept[1:]:
         path.write_bytes(b"someone else's")
 
-    assert remove_temporary_files(media) == 2
+    assert remove_temporary_files(media) == 3
     assert files_under(media) == sorted(kept)
     assert remove_temporary_files(media) == 0
     assert remove_temporary_files(media / "nothing here") == 0

@@ -1,9 +1,7 @@
-"""``yum_importer`` and ``yum_distributor`` configs to an RPM remote, publication settings and
-a base path.
+"""``yum_distributor`` configs to publication settings and a base path.
 
-The importer options an RPM remote takes are the ones an ISO remote takes (feed, policy, TLS,
-proxy, basic auth), so the ISO rules are used as they are; what RPM adds is which of them are
-secrets: kept for syncing, but listed as hidden fields and never shown, as Pulp 3 does.
+A ``yum_importer`` takes the importer rules every plugin shares (``pulp2_configs``: feed,
+policy, TLS, proxy, basic auth); the API hides the secrets of every remote alike.
 """
 
 from __future__ import annotations
@@ -20,33 +18,8 @@ IMPORTER_TYPE = "yum_importer"
 DISTRIBUTOR_TYPE = "yum_distributor"
 UNMIGRATED_DISTRIBUTOR_TYPES = ("export_distributor",)
 """Distributor types that have no Pulp 3 counterpart: reported as not migrated, by name."""
-SECRET_OPTIONS = ("client_key", "password", "proxy_password")
 
 base_path = pulp2_configs.base_path
-
-
-@dataclasses.dataclass(frozen=True)
-class RpmRemote:
-    url: str
-    policy: str
-    options: Mapping[str, Any]
-    """Every option, secrets included: what syncing needs. Show :meth:`shown_options`."""
-
-    def shown_options(self) -> dict[str, Any]:
-        """The options without the secrets."""
-        return {key: value for key, value in self.options.items() if key not in SECRET_OPTIONS}
-
-    def hidden_fields(self) -> list[dict[str, Any]]:
-        """Pulp 3's ``hidden_fields``: each secret's name and whether it is set, not its value."""
-        return [{"name": name, "is_set": name in self.options} for name in SECRET_OPTIONS]
-
-
-def remote_from_importer(config: Mapping[str, Any]) -> RpmRemote | None:
-    """The remote a ``yum_importer`` config makes; None when it has no feed."""
-    spec = pulp2_configs.remote_from_importer(config)
-    if spec is None:
-        return None
-    return RpmRemote(url=spec.url, policy=spec.policy, options=spec.options)
 
 
 @dataclasses.dataclass(frozen=True)
