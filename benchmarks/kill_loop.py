@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 import common
-from database_restarts import answers_200, wait_for
+from database_restarts import API_BIND, answers_200, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
@@ -42,7 +42,6 @@ from tests.kill_loop_support import WorkerFleet, row_counts
 from tests.migration_support import MigrationState, actual_state, expected_state
 
 SERVER_URL = os.environ.get("PULP2TO3_BENCH_SERVER_URL", common.LOCAL_SERVER)
-API_BIND = "127.0.0.1:24897"
 STATUS = "/pulp/api/v3/status/"
 USER, PASSWORD = "admin", secrets.token_urlsafe(12)
 CONTENT_STEP = "migrate_content.iso"
@@ -77,6 +76,7 @@ class Faults:
 
     async def inject(self, session: aiohttp.ClientSession) -> None:
         kind = self.ROTATION[self.turn % len(self.ROTATION)]
+        print(f"  killing: {kind}", flush=True)
         self.turn += 1
         if kind == "API":
             self.api.send_signal(signal.SIGKILL)
@@ -95,6 +95,7 @@ class Faults:
         else:
             await self.fleet.replace(self.chooser.choice(list(self.fleet.processes)))
         self.kills[kind] = self.kills.get(kind, 0) + 1
+        print(f"  killed: {kind}", flush=True)
 
 
 async def migrate(
