@@ -69,15 +69,15 @@ async def scratch_database(server: str) -> AsyncIterator[str]:
         await drop_database(server, url)
 
 
-async def start_report(connection: asyncpg.Connection, plan: Any) -> uuid.UUID:
+async def start_migration(connection: asyncpg.Connection, plan: Any) -> uuid.UUID:
     """A running migration report of ``plan`` (and its plan row); the report's id."""
-    report_id: uuid.UUID = await connection.fetchval(
+    migration_id: uuid.UUID = await connection.fetchval(
         "WITH p AS (INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id)"
-        " INSERT INTO migration_report (plan_id, status, started_at, expanded_plan)"
+        " INSERT INTO migration (plan_id, status, started_at, expanded_plan)"
         " SELECT id, 'running', now(), $1::jsonb FROM p RETURNING id",
         plan,
     )
-    return report_id
+    return migration_id
 
 
 def add_sample_arguments(parser: argparse.ArgumentParser) -> None:

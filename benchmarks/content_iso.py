@@ -27,7 +27,7 @@ import structlog
 
 from pulp2to3 import database
 from pulp2to3.actors.content import content_step
-from pulp2to3.actors.steps import Batch, Run
+from pulp2to3.actors.steps import Batch, Migration
 from pulp2to3.plan import parse_plan
 from pulp2to3.plugins.iso_content import CONTENT_TYPE
 from pulp2to3.pulp2.staging import ContentRow
@@ -74,25 +74,27 @@ async def stage(connection: asyncpg.Connection, rows: list[ContentRow]) -> None:
     await connection.execute("ANALYZE")
 
 
-async def new_run(connection: asyncpg.Connection, settings: Any) -> Run:
-    report_id = await common.start_report(connection, PLAN)
-    return Run(report_id=report_id, plan=parse_plan(PLAN), settings=settings)
+async def new_migration(connection: asyncpg.Connection, settings: Any) -> Migration:
+    migration_id = await common.start_migration(connection, PLAN)
+    return Migration(id=migration_id, plan=parse_plan(PLAN), settings=settings)
 
 
-async def run_step(pool: asyncpg.Pool, run: Run, concurrency: int) -> tuple[int, int, float]:
+async def run_step(
+    pool: asyncpg.Pool, migration: Migration, concurrency: int
+) -> tuple[int, int, float]:
     """Plan and run every batch; (migrated, failed, planning seconds)."""
     started = time.perf_counter()
     async with pool.acquire() as connection:
-        batches = await STEP.plan_batches(connection, run)
+        batches = await STEP.plan_batches(connection, migration)
     planning = time.perf_counter() - started
     limit = asyncio.Semaphore(concurrency)
 
     async def one(batch: Batch) -> tuple[int, int]:
         async with limit, pool.acquire() as connection, connection.transaction():
-            result = await STEP.work(connection, run, batch.args)
+            result = await STEP.work(connection, migration, batch.args)
             await progress.record_batch(
                 connection,
-                run.report_id,
+                migration.id,
                 STEP.code,
                 batch.key,
                 result.done,
@@ -116,9 +118,9 @@ async def main_async(args: argparse.Namespace) -> None:
                 async with pool.acquire() as connection:
                     await init_db(connection)
                     await stage(connection, write_tree(root, args.units))
-                    run = await new_run(connection, settings)
+                    migration = await new_migration(connection, settings)
                 started = time.perf_counter()
-                done, failed, planning = await run_step(pool, run, args.concurrency)
+                done, failed, planning = await run_step(pool, migration, args.concurrency)
                 elapsed = time.perf_counter() - started
                 async with pool.acquire() as connection:
                     counts = await connection.fetchrow(

@@ -119,12 +119,12 @@ async def run(
                     await wait_for(lambda: answers_200(session, STATUS), "the API to listen")
                     async with runner.connection_to(url) as connection:
                         started = time.monotonic()
-                        report_id = await runner.submit(connection, sample.plan_path.read_text())
-                    href = f"/pulp/api/v3/migrationreport/{report_id}/"
+                        migration_id = await runner.submit(connection, sample.plan_path.read_text())
+                    href = f"/pulp/api/v3/migrationreport/{migration_id}/"
                     for step in steps:
                         await fault(server, url, session, href, step, outage_seconds)
                     async with runner.connection_to(url) as connection:
-                        report = await runner.watch(connection, report_id, lambda _report: None)
+                        report = await runner.watch(connection, migration_id, lambda _report: None)
                 elapsed = time.monotonic() - started
                 alive = [p.pid for p in processes if p.poll() is None]
                 async with runner.connection_to(url) as connection:

@@ -33,11 +33,11 @@ from database_restarts import API_BIND, answers_200, wait_for
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
 from pulp2to3 import runner
-from pulp2to3.coordination import FINISHED_REPORT_STATUSES, ReportStatus
+from pulp2to3.coordination import FINISHED_MIGRATION_STATUSES, MigrationStatus
 from pulp2to3.database import create_pool
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.schema import init_db
-from pulp2to3.store import reports
+from pulp2to3.store import migrations
 from tests.kill_loop_support import WorkerFleet, row_counts
 from tests.migration_support import MigrationState, actual_state, expected_state
 
@@ -64,10 +64,10 @@ class Faults:
 
     ROTATION = ("worker", "coordinator's worker", "worker", "API")
 
-    def __init__(self, fleet: WorkerFleet, env: dict[str, str], report_id: str, seed: int):
+    def __init__(self, fleet: WorkerFleet, env: dict[str, str], migration_id: str, seed: int):
         self.fleet = fleet
         self.env = env
-        self.report_id = report_id
+        self.migration_id = migration_id
         self.chooser = random.Random(seed)  # noqa: S311 (picks workers, no secret)
         self.api = runner.api_process(env)
         self.kills: dict[str, int] = {}
@@ -86,7 +86,7 @@ class Faults:
         elif kind == "coordinator's worker":
             # A poll takes milliseconds every half second: look for it for a while.
             deadline = time.monotonic() + 20
-            while not await self.fleet.kill_coordinator(self.report_id):
+            while not await self.fleet.kill_coordinator(self.migration_id):
                 if time.monotonic() > deadline:
                     kind = "worker (no poll running)"
                     await self.fleet.replace(self.chooser.choice(list(self.fleet.processes)))
@@ -118,15 +118,15 @@ async def migrate(
                     await fleet.start()
                 async with pool.acquire() as connection:
                     started = time.monotonic()
-                    report_id = await runner.submit(connection, sample.plan_path.read_text())
+                    migration_id = await runner.submit(connection, sample.plan_path.read_text())
                 if kill_every is not None:
-                    faults = Faults(fleet, env, str(report_id), seed)
+                    faults = Faults(fleet, env, str(migration_id), seed)
                 async with aiohttp.ClientSession(headers=auth) as session:
                     while True:
                         async with pool.acquire() as connection:
-                            report = await reports.get_report(connection, report_id)
+                            report = await migrations.get_migration(connection, migration_id)
                         assert report is not None
-                        if ReportStatus(report.status) in FINISHED_REPORT_STATUSES:
+                        if MigrationStatus(report.status) in FINISHED_MIGRATION_STATUSES:
                             break
                         await asyncio.sleep(kill_every or runner.WATCH_EVERY)
                         if faults is not None:

@@ -62,8 +62,8 @@ async def measure(sample: SampleSummary, work: Path, workers: int) -> None:
             async with runner.connection_to(url) as connection:
                 plan = (sample.plan_path).read_text()
                 started = time.monotonic()
-                report_id = await runner.submit(connection, plan)
-                report = await runner.watch(connection, report_id, lambda _report: None)
+                migration_id = await runner.submit(connection, plan)
+                report = await runner.watch(connection, migration_id, lambda _report: None)
                 elapsed = time.monotonic() - started
             worker_rss = [peak_rss_mib(p.pid) for p in processes]
         api_rss = peak_rss_mib(api.pid)

@@ -22,7 +22,7 @@ import common
 
 from pulp2to3 import database
 from pulp2to3.actors.premigrate import premigrate_dump
-from pulp2to3.actors.steps import Run
+from pulp2to3.actors.steps import Migration
 from pulp2to3.plan import parse_plan
 from pulp2to3.sample import SampleSummary
 from pulp2to3.schema import init_db
@@ -47,11 +47,11 @@ async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
         try:
             await init_db(connection)
             plan = json.loads(summary.plan_path.read_text())
-            report_id = await common.start_report(connection, plan)
+            migration_id = await common.start_migration(connection, plan)
             settings = dataclasses.replace(
                 load_settings(), pulp2_dump=summary.dump_path, pulp2_root=summary.pulp_root
             )
-            run = Run(report_id=report_id, plan=parse_plan(plan), settings=settings)
+            migration = Migration(id=migration_id, plan=parse_plan(plan), settings=settings)
             documents = sum(
                 count
                 for collection, count in summary.collection_counts.items()
@@ -63,7 +63,7 @@ async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
                 started = time.perf_counter()
                 try:
                     async with connection.transaction():
-                        await premigrate_dump(connection, run, {})
+                        await premigrate_dump(connection, migration, {})
                 finally:
                     stop.set()
                 elapsed = time.perf_counter() - started

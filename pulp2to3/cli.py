@@ -156,20 +156,20 @@ def cmd_api(args: argparse.Namespace) -> None:
         log.info("api_stopped")
 
 
-async def _ask_what_to_do(connection: Any, report_id: Any, *, can_quit: bool) -> bool:
+async def _ask_what_to_do(connection: Any, migration_id: Any, *, can_quit: bool) -> bool:
     """Ctrl-C while watching: pause, resume or cancel the migration, go on watching, or (when
     ``can_quit``) stop watching; True for the last."""
-    from pulp2to3.coordination import PAUSED_REPORT_STATUSES
+    from pulp2to3.coordination import PAUSED_MIGRATION_STATUSES
     from pulp2to3.queue.control import (
         Outcome,
         cancel_migration,
         pause_migration,
         resume_migration,
     )
-    from pulp2to3.store import reports
+    from pulp2to3.store import migrations
 
-    report = await reports.get_report(connection, report_id)
-    paused = report is not None and report.status in PAUSED_REPORT_STATUSES
+    report = await migrations.get_migration(connection, migration_id)
+    paused = report is not None and report.status in PAUSED_MIGRATION_STATUSES
     if paused:
         question, changes = "Resume (r) or cancel (c)", {"r": resume_migration}
     else:
@@ -180,26 +180,26 @@ async def _ask_what_to_do(connection: Any, report_id: Any, *, can_quit: bool) ->
     if can_quit and answer == "q":
         return True
     change = {"c": cancel_migration, **changes}.get(answer)
-    if change is not None and await change(connection, report_id) is Outcome.NOT_STARTED:
+    if change is not None and await change(connection, migration_id) is Outcome.NOT_STARTED:
         print("The migration has not started yet: it can be canceled, not paused.")
     return False
 
 
-async def _watch_interruptibly(pool: Any, report_id: Any, show: Any, *, can_quit: bool) -> Any:
+async def _watch_interruptibly(pool: Any, migration_id: Any, show: Any, *, can_quit: bool) -> Any:
     """Watch the report until it is finished (or the user quits watching); on Ctrl-C ask what
     to do with the migration, on the pool's other connection. Returns the report last seen."""
     from pulp2to3 import runner
-    from pulp2to3.store import reports
+    from pulp2to3.store import migrations
 
     async def watch() -> Any:
         async with pool.acquire() as connection:
-            return await runner.watch(connection, report_id, show)
+            return await runner.watch(connection, migration_id, show)
 
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, interrupted.set)
     quitting = ", or to quit watching" if can_quit else ""
-    print(f"Migration {report_id}: Ctrl-C to pause, resume or cancel it{quitting}.", flush=True)
+    print(f"Migration {migration_id}: Ctrl-C to pause, resume or cancel it{quitting}.", flush=True)
     watcher = asyncio.create_task(watch(), name="watch report")
     try:
         while True:
@@ -210,22 +210,22 @@ async def _watch_interruptibly(pool: Any, report_id: Any, show: Any, *, can_quit
                 return watcher.result()
             interrupted.clear()
             async with pool.acquire() as connection:
-                if await _ask_what_to_do(connection, report_id, can_quit=can_quit):
+                if await _ask_what_to_do(connection, migration_id, can_quit=can_quit):
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watcher
-                    return await reports.get_report(connection, report_id)
+                    return await migrations.get_migration(connection, migration_id)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         watcher.cancel()
 
 
-async def _show(pool: Any, report_id: Any, *, can_quit: bool) -> Any:
+async def _show(pool: Any, migration_id: Any, *, can_quit: bool) -> Any:
     """Live bars until the migration ends (or the user quits watching), then its outcome."""
-    from pulp2to3.progress import StepBars, outcome_lines
+    from pulp2to3.bars import StepBars, outcome_lines
 
     with StepBars() as bars:
-        report = await _watch_interruptibly(pool, report_id, bars.show, can_quit=can_quit)
+        report = await _watch_interruptibly(pool, migration_id, bars.show, can_quit=can_quit)
     print("\n".join(outcome_lines(report)))
     return report
 
@@ -233,25 +233,25 @@ async def _show(pool: Any, report_id: Any, *, can_quit: bool) -> Any:
 async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
     from pulp2to3 import runner
     from pulp2to3.plan import PlanError
-    from pulp2to3.store.reports import RunConflict
+    from pulp2to3.store.migrations import MigrationConflict
 
     async with runner.pool_to(url) as pool:
         try:
             async with pool.acquire() as connection:
-                report_id = await runner.submit(connection, raw_plan, validate=validate)
+                migration_id = await runner.submit(connection, raw_plan, validate=validate)
         except PlanError as exc:
             raise CommandError("the plan is not valid: " + "; ".join(exc.messages)) from exc
-        except RunConflict as exc:
+        except MigrationConflict as exc:
             raise CommandError("another migration is unfinished: only one runs at a time") from exc
-        return await _show(pool, report_id, can_quit=False)
+        return await _show(pool, migration_id, can_quit=False)
 
 
 def _report_id(text: str) -> uuid.UUID:
     """A report id, given as its UUID or its href."""
-    from pulp2to3.hrefs import report_id_of
+    from pulp2to3.hrefs import migration_id_of
 
     try:
-        return report_id_of(text)
+        return migration_id_of(text)
     except ValueError:
         raise CommandError(f"{text!r} is not a report id nor a report href") from None
 
@@ -261,21 +261,23 @@ async def _watch(report: str | None) -> int:
 
     from pulp2to3 import runner
     from pulp2to3.queue.application import database_url
-    from pulp2to3.store import reports
+    from pulp2to3.store import migrations
 
     async with runner.pool_to(await database_url()) as pool:
         try:
             async with pool.acquire() as connection:
-                report_id = (
-                    _report_id(report) if report else await reports.unfinished_report(connection)
+                migration_id = (
+                    _report_id(report)
+                    if report
+                    else await migrations.unfinished_migration(connection)
                 )
-                if report_id is None:
+                if migration_id is None:
                     raise CommandError("no migration is unfinished: name the report to watch")
-                if await reports.get_report(connection, report_id) is None:
-                    raise CommandError(f"there is no migration report {report_id}")
+                if await migrations.get_migration(connection, migration_id) is None:
+                    raise CommandError(f"there is no migration report {migration_id}")
         except asyncpg.UndefinedTableError:
             raise CommandError("the database has no pulp2to3 schema: nothing to watch") from None
-        shown = await _show(pool, report_id, can_quit=True)
+        shown = await _show(pool, migration_id, can_quit=True)
     return 0 if shown.status == "completed" else 1
 
 

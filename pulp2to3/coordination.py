@@ -1,7 +1,7 @@
-"""What the coordinator does next: a pure function of the report's state.
+"""What the coordinator does next: a pure function of the migration's state.
 
-The coordinator reads the report, its steps and the states of their tasks, calls ``decide``,
-and applies the decision in one transaction under the report's row lock.
+The coordinator reads the migration, its steps and the states of their tasks, calls ``decide``,
+and applies the decision in one transaction under the migration's row lock.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class StepStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-class ReportStatus(enum.StrEnum):
+class MigrationStatus(enum.StrEnum):
     WAITING = "waiting"
     RUNNING = "running"
     CANCELED = "canceled"
@@ -43,10 +43,10 @@ class ReportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-FINISHED_REPORT_STATUSES = frozenset(
-    {ReportStatus.CANCELED, ReportStatus.COMPLETED, ReportStatus.FAILED}
+FINISHED_MIGRATION_STATUSES = frozenset(
+    {MigrationStatus.CANCELED, MigrationStatus.COMPLETED, MigrationStatus.FAILED}
 )
-PAUSED_REPORT_STATUSES = frozenset({ReportStatus.PAUSING, ReportStatus.PAUSED})
+PAUSED_MIGRATION_STATUSES = frozenset({MigrationStatus.PAUSING, MigrationStatus.PAUSED})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,10 +70,10 @@ class StepState:
 
 
 @dataclasses.dataclass(frozen=True)
-class ReportState:
+class MigrationState:
     """The steps in their order, which is a topological one: each needs only steps before it."""
 
-    status: ReportStatus
+    status: MigrationStatus
     steps: tuple[StepState, ...]
 
     def __post_init__(self) -> None:
@@ -100,25 +100,25 @@ class Decision:
     close_steps: tuple[StepEnd, ...] = ()
     skip_steps: tuple[str, ...] = ()
     start_steps: tuple[str, ...] = ()
-    finish_report: ReportStatus | None = None
+    finish_migration: MigrationStatus | None = None
     failed_step: str | None = None  # the step a failed report's error names: the first failed
-    pause_report: bool = False
+    pause_migration: bool = False
     requeue: bool = False
 
 
 WAIT = Decision(requeue=True)
 STOP = Decision()
-PAUSE = Decision(pause_report=True)
+PAUSE = Decision(pause_migration=True)
 
 
-def decide(state: ReportState) -> Decision:
+def decide(state: MigrationState) -> Decision:
     """Close every running step whose tasks all finished; then start every waiting step whose
     needs all completed, or, once a step failed, skip every waiting step (a failing migration
     starts no new work) and fail the report when no step runs any more."""
-    if state.status is ReportStatus.PAUSING:
-        # Queued tasks are held; the running ones finish their batch, then the report is paused.
+    if state.status is MigrationStatus.PAUSING:
+        # Queued tasks are held; the running ones finish their batch, then the migration is paused.
         return WAIT if any(step.running_tasks for step in state.steps) else PAUSE
-    if state.status is not ReportStatus.RUNNING:
+    if state.status is not MigrationStatus.RUNNING:
         return STOP
     statuses = {step.code: step.status for step in state.steps}
     closed = []
@@ -145,6 +145,6 @@ def decide(state: ReportState) -> Decision:
     return Decision(
         tuple(closed),
         skipped,
-        finish_report=ReportStatus.FAILED if failed else ReportStatus.COMPLETED,
+        finish_migration=MigrationStatus.FAILED if failed else MigrationStatus.COMPLETED,
         failed_step=failed[0] if failed else None,
     )

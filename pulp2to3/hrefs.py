@@ -5,6 +5,6 @@ from __future__ import annotations
 import uuid
 
 
-def report_id_of(text: str) -> uuid.UUID:
+def migration_id_of(text: str) -> uuid.UUID:
     """A report id given as its UUID or its href; ValueError for anything else."""
     return uuid.UUID(text.rstrip("/").rsplit("/", 1)[-1])

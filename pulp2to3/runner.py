@@ -18,10 +18,10 @@ from pathlib import Path
 
 import asyncpg
 
-from pulp2to3.coordination import FINISHED_REPORT_STATUSES, ReportStatus
+from pulp2to3.coordination import FINISHED_MIGRATION_STATUSES, MigrationStatus
 from pulp2to3.plan import parse_plan, plan_object
-from pulp2to3.queue.dispatch import start_run
-from pulp2to3.store import plans, reports
+from pulp2to3.queue.dispatch import queue_migration
+from pulp2to3.store import migrations, plans
 
 WATCH_EVERY = 0.5
 
@@ -29,25 +29,25 @@ WATCH_EVERY = 0.5
 async def submit(
     connection: asyncpg.Connection, raw_plan: object, *, validate: bool = False
 ) -> uuid.UUID:
-    """Validate and store the plan, then start a migration of it; return the report id."""
+    """Validate and store the plan, then start a migration of it; return its id."""
     plan = plan_object(raw_plan)
     parse_plan(plan)
     stored = await plans.insert_plan(connection, plan)
-    report_id, _ = await start_run(connection, stored.id, validate=validate, dry_run=False)
-    return report_id
+    migration_id, _ = await queue_migration(connection, stored.id, validate=validate, dry_run=False)
+    return migration_id
 
 
 async def watch(
     connection: asyncpg.Connection,
-    report_id: uuid.UUID,
-    show: Callable[[reports.ReportView], None],
-) -> reports.ReportView:
+    migration_id: uuid.UUID,
+    show: Callable[[migrations.ReportView], None],
+) -> migrations.ReportView:
     """Call ``show`` with the report every half second until it is finished; return it."""
     while True:
-        report = await reports.get_report(connection, report_id)
+        report = await migrations.get_migration(connection, migration_id)
         assert report is not None
         show(report)
-        if ReportStatus(report.status) in FINISHED_REPORT_STATUSES:
+        if MigrationStatus(report.status) in FINISHED_MIGRATION_STATUSES:
             return report
         await asyncio.sleep(WATCH_EVERY)
 

@@ -25,11 +25,11 @@ CREATE TABLE IF NOT EXISTS migration_plan (
     plan        jsonb       NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS migration_report (
+CREATE TABLE IF NOT EXISTS migration (
     id              uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     created_at      timestamptz NOT NULL DEFAULT now(),
     plan_id         uuid        NOT NULL REFERENCES migration_plan (id) ON DELETE CASCADE,
-    -- The Procrastinate job id of the migration task that planned this run.
+    -- The Procrastinate job id of the migration task that planned this migration.
     task_job_id     bigint,
     status          text        NOT NULL DEFAULT 'waiting' CHECK (status IN (
                         'waiting', 'running', 'canceled', 'pausing', 'paused', 'completed',
@@ -45,14 +45,14 @@ CREATE TABLE IF NOT EXISTS migration_report (
 
 -- At most one unfinished migration at a time: concurrent runs race on this index, and the
 -- database, not a read-then-write, decides which one wins.
-CREATE UNIQUE INDEX IF NOT EXISTS migration_report_one_unfinished
-    ON migration_report ((true))
+CREATE UNIQUE INDEX IF NOT EXISTS migration_one_unfinished
+    ON migration ((true))
     WHERE status IN ('waiting', 'running', 'pausing', 'paused');
 
-CREATE INDEX IF NOT EXISTS migration_report_plan ON migration_report (plan_id);
+CREATE INDEX IF NOT EXISTS migration_by_plan ON migration (plan_id);
 
 CREATE TABLE IF NOT EXISTS migration_step (
-    report_id    uuid        NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    migration_id uuid        NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
     position     integer     NOT NULL,
     code         text        NOT NULL,
     description  text        NOT NULL,
@@ -63,15 +63,15 @@ CREATE TABLE IF NOT EXISTS migration_step (
     finished_at  timestamptz,
     -- The codes of the steps that must complete before this one starts (all before it).
     needs        text[]      NOT NULL DEFAULT '{}',
-    PRIMARY KEY (report_id, position),
-    UNIQUE (report_id, code)
+    PRIMARY KEY (migration_id, position),
+    UNIQUE (migration_id, code)
 );
 
 -- One row per queued job of a migration (batches, the coordinator, the migration task), so
 -- that a cancel finds them all and the report lists a step's tasks.
 CREATE TABLE IF NOT EXISTS migration_task (
     job_id             bigint      PRIMARY KEY,
-    report_id          uuid        NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    migration_id       uuid        NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
     step_code          text,
     batch_key          text,
     created_at         timestamptz NOT NULL DEFAULT now(),
@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS migration_task (
     created_resources  jsonb       NOT NULL DEFAULT '[]'
 );
 
-CREATE INDEX IF NOT EXISTS migration_task_report_step ON migration_task (report_id, step_code);
+CREATE INDEX IF NOT EXISTS migration_task_step ON migration_task (migration_id, step_code);
 
 -- A task's state as the API shows it, from its Procrastinate job's status.
 CREATE OR REPLACE FUNCTION pulp2to3_task_state(job_status text, abort_requested boolean)
@@ -100,33 +100,33 @@ $$;
 -- Counters of a step, one row per batch, written in the same transaction as the batch's work.
 -- A retried batch overwrites its row instead of adding to it, so nothing counts twice.
 CREATE TABLE IF NOT EXISTS migration_batch_progress (
-    report_id  uuid    NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    migration_id  uuid    NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
     step_code  text    NOT NULL,
     batch_key  text    NOT NULL,
     done       bigint  NOT NULL DEFAULT 0 CHECK (done >= 0),
     failed     bigint  NOT NULL DEFAULT 0 CHECK (failed >= 0),
     -- When the batch last finished (the database's clock): the samples of rates and ETAs.
     recorded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (report_id, step_code, batch_key)
+    PRIMARY KEY (migration_id, step_code, batch_key)
 );
 
 -- Each time a migration was paused (until resumed; NULL while it still is): paused time is
 -- left out of rates.
 CREATE TABLE IF NOT EXISTS migration_pause (
-    report_id   uuid        NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    migration_iduuid        NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
     paused_at   timestamptz NOT NULL,
     resumed_at  timestamptz,
-    PRIMARY KEY (report_id, paused_at)
+    PRIMARY KEY (migration_id, paused_at)
 );
 
 -- Per-unit failures (a missing file, a path outside the root): counted and named, never fatal.
 CREATE TABLE IF NOT EXISTS migration_unit_failure (
-    report_id  uuid  NOT NULL REFERENCES migration_report (id) ON DELETE CASCADE,
+    migration_id  uuid  NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
     step_code  text  NOT NULL,
     batch_key  text  NOT NULL,
     pulp2_id   text  NOT NULL,
     reason     text  NOT NULL,
-    PRIMARY KEY (report_id, step_code, pulp2_id)
+    PRIMARY KEY (migration_id, step_code, pulp2_id)
 );
 
 -- ---------------------------------------------------------------------------------------------
@@ -362,7 +362,7 @@ CREATE TABLE IF NOT EXISTS repository_content (
 
 -- Which repository version holds each plan version's content now. Plan version `position`
 -- (1, 2, ...: the plan's repository_versions in order) of a repository comes from Pulp 2
--- repository `pulp2_repo_id`; a later run that finds that Pulp 2 repository changed adds a
+-- repository `pulp2_repo_id`; a later migration that finds that Pulp 2 repository changed adds a
 -- version holding its new content and moves the row to it.
 CREATE TABLE IF NOT EXISTS repository_version_origin (
     repository_id  bigint  NOT NULL REFERENCES repository (id),

@@ -13,7 +13,7 @@ Problems of one source file (missing, wrong size or checksum, outside the Pulp 2
 media root without space for the file (``NoSpace``, a ``SourceFileError`` too): the next, smaller
 or hard-linked file may still fit. Other problems of the media root (no permission, read-only)
 raise ``OSError`` and fail the batch. No temporary file outlives a failure; one left by a crash is
-removed by ``remove_temporary_files`` before the next run stores files.
+removed by ``remove_temporary_files`` before the next migration stores files.
 """
 
 from __future__ import annotations

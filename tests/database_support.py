@@ -21,14 +21,14 @@ import asyncpg
 import pytest
 
 from pulp2to3 import database
-from pulp2to3.actors.steps import Run
+from pulp2to3.actors.steps import Migration
 from pulp2to3.plan import parse_plan
 from pulp2to3.schema import init_db
 from pulp2to3.settings import Settings, load_settings
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-NewRun = Callable[..., Awaitable[Run]]
+NewMigration = Callable[..., Awaitable[Migration]]
 
 
 def _answers(host: str, port: int) -> bool:
@@ -105,19 +105,21 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def new_run(pool: asyncpg.Pool) -> NewRun:
-    """Make a running migration of ``plan`` (already expanded) and return its Run, as a
+def new_migration(pool: asyncpg.Pool) -> NewMigration:
+    """Make a running migration of ``plan`` (already expanded) and return its Migration, as a
     batch task sees it. Settings come from the environment unless a test passes its own."""
 
-    async def make(plan: dict[str, Any], settings: Settings | None = None) -> Run:
+    async def make(plan: dict[str, Any], settings: Settings | None = None) -> Migration:
         async with pool.acquire() as connection:
-            report_id = await connection.fetchval(
+            migration_id = await connection.fetchval(
                 "WITH p AS (INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id)"
-                " INSERT INTO migration_report (plan_id, status, started_at, expanded_plan)"
+                " INSERT INTO migration (plan_id, status, started_at, expanded_plan)"
                 " SELECT id, 'running', now(), $1::jsonb FROM p RETURNING id",
                 plan,
             )
-        return Run(report_id=report_id, plan=parse_plan(plan), settings=settings or load_settings())
+        return Migration(
+            id=migration_id, plan=parse_plan(plan), settings=settings or load_settings()
+        )
 
     return make
 

@@ -74,12 +74,12 @@ class WorkerFleet:
             )
         return [row["worker_id"] for row in rows if row["worker_id"] in self.processes]
 
-    async def coordinator_worker(self, report_id: str) -> int | None:
-        """Our worker running the coordinator's poll of ``report_id`` now, if any."""
+    async def coordinator_worker(self, migration_id: str) -> int | None:
+        """Our worker running the coordinator's poll of ``migration_id`` now, if any."""
         async with self.pool.acquire() as connection:
             worker_id: int | None = await connection.fetchval(
                 "SELECT worker_id FROM procrastinate_jobs WHERE lock = $1 AND status = 'doing'",
-                f"pulp2to3.coordinator.{report_id}",
+                f"pulp2to3.coordinator.{migration_id}",
             )
         return worker_id if worker_id in self.processes else None
 
@@ -91,9 +91,9 @@ class WorkerFleet:
             await self.replace(chooser.choice(busy))
         return bool(busy)
 
-    async def kill_coordinator(self, report_id: str) -> bool:
+    async def kill_coordinator(self, migration_id: str) -> bool:
         """Replace the worker running the coordinator's poll; whether one was running it."""
-        worker_id = await self.coordinator_worker(report_id)
+        worker_id = await self.coordinator_worker(migration_id)
         if worker_id is not None:
             await self.replace(worker_id)
         return worker_id is not None

@@ -104,15 +104,15 @@ async def check_files(pool: asyncpg.Pool, sample: SampleSummary, media_root: Pat
 async def job_states(pool: asyncpg.Pool, report_href: str) -> Counter[str]:
     """How many of the migration's tasks and polls are queued or running ("task todo",
     "poll doing"...)."""
-    report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+    migration_id = report_href.rstrip("/").rsplit("/", 1)[-1]
     async with pool.acquire() as connection:
         rows = await connection.fetch(
             "SELECT 'task ' || j.status AS state FROM migration_task t JOIN procrastinate_jobs j"
-            " ON j.id = t.job_id WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')"
+            " ON j.id = t.job_id WHERE t.migration_id = $1 AND j.status IN ('todo', 'doing')"
             " UNION ALL SELECT 'poll ' || status FROM procrastinate_jobs WHERE lock = $2"
             " AND status IN ('todo', 'doing')",
-            report_id,
-            f"pulp2to3.coordinator.{report_id}",
+            migration_id,
+            f"pulp2to3.coordinator.{migration_id}",
         )
     return Counter(row["state"] for row in rows)
 

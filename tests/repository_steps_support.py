@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from pulp2to3.actors import repositories
-from pulp2to3.actors.steps import BatchResult, Run, Step
+from pulp2to3.actors.steps import BatchResult, Migration, Step
 from pulp2to3.settings import Settings, load_settings
 
 
@@ -280,19 +280,19 @@ def settings_with_media(media_root: Path) -> Settings:
 async def run_batch(
     pool: asyncpg.Pool,
     step: Step,
-    run: Run,
+    migration: Migration,
     args: Mapping[str, Any],
 ) -> BatchResult:
     """One batch as the batch task runs it: its own connection, inside a transaction."""
     async with pool.acquire() as connection, connection.transaction():
-        return await WORK[step.code](connection, run, args)
+        return await WORK[step.code](connection, migration, args)
 
 
-async def run_step(pool: asyncpg.Pool, step: Step, run: Run) -> list[BatchResult]:
+async def run_step(pool: asyncpg.Pool, step: Step, migration: Migration) -> list[BatchResult]:
     """Plan a step's batches and run them one after the other."""
     async with pool.acquire() as connection:
-        batches = await step.plan_batches(connection, run)
-    return [await run_batch(pool, step, run, batch.args) for batch in batches]
+        batches = await step.plan_batches(connection, migration)
+    return [await run_batch(pool, step, migration, batch.args) for batch in batches]
 
 
 async def snapshot(pool: asyncpg.Pool, tables: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
@@ -325,18 +325,20 @@ TARGET_TABLES = (
 
 
 async def assert_rerun_changes_nothing(
-    pool: asyncpg.Pool, step: Step, run: Run, args: Mapping[str, Any]
+    pool: asyncpg.Pool, step: Step, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Run a batch twice: the second run gives the first's result, creates and writes nothing.
     Returns the first result."""
-    first = await run_batch(pool, step, run, args)
+    first = await run_batch(pool, step, migration, args)
     before = await snapshot(pool, TARGET_TABLES)
-    assert await run_batch(pool, step, run, args) == dataclasses.replace(first, created=())
+    assert await run_batch(pool, step, migration, args) == dataclasses.replace(first, created=())
     assert await snapshot(pool, TARGET_TABLES) == before
     return first
 
 
-WORK: dict[str, Callable[[asyncpg.Connection, Run, Mapping[str, Any]], Awaitable[BatchResult]]] = {}
+WORK: dict[
+    str, Callable[[asyncpg.Connection, Migration, Mapping[str, Any]], Awaitable[BatchResult]]
+] = {}
 
 
 def _register_work() -> None:

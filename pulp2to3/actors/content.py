@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pulp2to3.actors.steps import Batch, BatchResult, Run, Step, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, Step, make_step
 from pulp2to3.plugins import ContentType
 from pulp2to3.store import content
 
@@ -37,7 +37,10 @@ async def plan_content_batches(
 
 
 async def migrate_content(
-    connection: asyncpg.Connection, run: Run, content_type: ContentType, args: Mapping[str, Any]
+    connection: asyncpg.Connection,
+    migration: Migration,
+    content_type: ContentType,
+    args: Mapping[str, Any],
 ) -> BatchResult:
     """Migrate the units of ``args``' id range that are not migrated yet (idempotent).
 
@@ -48,7 +51,7 @@ async def migrate_content(
     first_id, last_id = int(args["first_id"]), int(args["last_id"])
     async with connection.transaction():
         units = await content.lock_units(connection, content_type.pulp2_type, first_id, last_id)
-        outcome = await content_type.migrate(connection, units, run.settings)
+        outcome = await content_type.migrate(connection, units, migration.settings)
     earlier = max(0, int(args.get("units", len(units))) - len(units))
     log.info(
         "content_batch_migrated",
@@ -66,14 +69,14 @@ async def migrate_content(
 def content_step(content_type: ContentType) -> Step:
     """The step of ``content_type`` (one per type and process: its task is registered once)."""
 
-    async def plan_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+    async def plan_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
         return await plan_content_batches(
             connection, content_type.pulp2_type, content_type.batch_size
         )
 
     async def work(
-        connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+        connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
     ) -> BatchResult:
-        return await migrate_content(connection, run, content_type, args)
+        return await migrate_content(connection, migration, content_type, args)
 
     return make_step(content_type.step_code, content_type.description, work, plan_batches)

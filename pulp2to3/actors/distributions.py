@@ -33,7 +33,7 @@ from pulp2to3.actors.planned import (
     planned_repositories,
     published_versions,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
 from pulp2to3.plugins import InvalidBasePath
 from pulp2to3.store import publications as store
 from pulp2to3.store.progress import Created
@@ -69,9 +69,11 @@ def distributor_label(pulp2_repo_id: str, distributor_id: str) -> str:
     return f"{pulp2_repo_id}/{distributor_id}"
 
 
-async def plan_distribution_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+async def plan_distribution_batches(
+    connection: asyncpg.Connection, migration: Migration
+) -> list[Batch]:
     """Up to ``DISTRIBUTIONS_PER_BATCH`` distributors per batch; a unit is a distribution."""
-    planned = planned_repositories(run.plan)
+    planned = planned_repositories(migration.plan)
     # (repo id, distributor types) -> the plan versions that name it, in plan order
     named_by: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
     for repository, number, version in published_versions(planned):
@@ -192,7 +194,7 @@ async def _without_overlaps(
 async def _settle(
     connection: asyncpg.Connection, candidates: Sequence[_Candidate]
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Find the candidates that were not inserted: ours from an earlier run, or refused."""
+    """Find the candidates that were not inserted: ours from an earlier migration, or refused."""
     holders = await store.distribution_holders(
         connection,
         [c.name for c in candidates],
@@ -219,7 +221,7 @@ async def _settle(
         elif holder is not None:
             failures.append((candidate.label, _taken(candidate.base_path, holder.name)))
         elif mapped is not None and mapped in by_id:
-            # Ours from an earlier run, but the distributor's relative_url changed since.
+            # Ours from an earlier migration, but the distributor's relative_url changed since.
             if await store.move_distribution(
                 connection, mapped, candidate.base_path, candidate.publication_id
             ):
@@ -253,10 +255,10 @@ async def _taken_now(connection: asyncpg.Connection, candidate: _Candidate) -> s
 
 
 async def create_distributions(
-    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Distributions of the batch's distributors; a taken base path is a failure."""
-    planned = planned_repositories(run.plan)
+    planned = planned_repositories(migration.plan)
     items = [DistributorItem(*item) for item in args["distributors"]]
     types = sorted(
         {t for item in items for t in planned[item.repository].plugin.reported_distributor_types}

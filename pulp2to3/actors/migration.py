@@ -12,7 +12,7 @@ import structlog
 
 from pulp2to3.actors.registry import steps_for
 from pulp2to3.actors.steps import current_settings
-from pulp2to3.coordination import ReportStatus
+from pulp2to3.coordination import MigrationStatus
 from pulp2to3.plan import (
     Plan,
     PlanError,
@@ -27,23 +27,23 @@ from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError
 from pulp2to3.pulp2.inventory import Inventory, read_inventory
 from pulp2to3.queue import app
-from pulp2to3.queue.dispatch import MIGRATION_TASK, queue_coordinator
-from pulp2to3.store import reports
+from pulp2to3.queue.dispatch import MIGRATION_ACTOR, queue_coordinator
+from pulp2to3.store import migrations
 
 log = structlog.get_logger(__name__)
 
 
-class SourceUnreadable(Exception):
+class DumpUnreadable(Exception):
     """The Pulp 2 dump is missing or cannot be read; the message says which and why."""
 
 
 def _read_inventory(dump_path: Path | None) -> Inventory:
     if dump_path is None:
-        raise SourceUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
+        raise DumpUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
     try:
         return read_inventory(open_dump(dump_path))
     except DumpError as exc:
-        raise SourceUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
+        raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
 
 
 def _expand(plan: Plan, inventory: Inventory) -> Plan:
@@ -65,32 +65,34 @@ def _missing(plan: Plan, inventory: Inventory) -> list[str]:
     return missing_references(plan, source)
 
 
-async def _fail(connection: asyncpg.Connection, report_id: uuid.UUID, error: str) -> None:
+async def _fail(connection: asyncpg.Connection, migration_id: uuid.UUID, error: str) -> None:
     async with connection.transaction():
-        report = await reports.lock_report(connection, report_id)
-        if report is not None and report.status is ReportStatus.WAITING:
-            await reports.finish_report(connection, report_id, ReportStatus.FAILED, error)
+        locked = await migrations.lock_migration(connection, migration_id)
+        if locked is not None and locked.status is MigrationStatus.WAITING:
+            await migrations.finish_migration(
+                connection, migration_id, MigrationStatus.FAILED, error
+            )
     log.warning("migration_failed", error=error)
 
 
-@app.task(name=MIGRATION_TASK, pass_context=True)
-async def migrate(context: procrastinate.JobContext, report_id: str) -> str:
-    rid = uuid.UUID(report_id)
+@app.task(name=MIGRATION_ACTOR, pass_context=True)
+async def migrate(context: procrastinate.JobContext, migration_id: str) -> str:
+    rid = uuid.UUID(migration_id)
     pool: asyncpg.Pool = context.app.connector.pool  # type: ignore[attr-defined]
     async with pool.acquire() as connection:
         async with connection.transaction():
-            report = await reports.lock_report(connection, rid)
-        if report is None or report.status is not ReportStatus.WAITING:
+            locked = await migrations.lock_migration(connection, rid)
+        if locked is None or locked.status is not MigrationStatus.WAITING:
             return "nothing to do"
         try:
-            plan = parse_plan(report.plan)
+            plan = parse_plan(locked.plan)
             # Reading the dump may take a while: no lock is held meanwhile.
             inventory = await asyncio.to_thread(_read_inventory, current_settings().pulp2_dump)
-        except (PlanError, SourceUnreadable) as exc:
+        except (PlanError, DumpUnreadable) as exc:
             await _fail(connection, rid, str(exc))
             return "failed"
         expanded = _expand(plan, inventory)
-        missing = _missing(expanded, inventory) if report.validate or report.dry_run else []
+        missing = _missing(expanded, inventory) if locked.validate or locked.dry_run else []
         if missing:
             await _fail(
                 connection,
@@ -99,15 +101,15 @@ async def migrate(context: procrastinate.JobContext, report_id: str) -> str:
             )
             return "failed"
         async with connection.transaction():
-            report = await reports.lock_report(connection, rid)
-            if report is None or report.status is not ReportStatus.WAITING:
+            locked = await migrations.lock_migration(connection, rid)
+            if locked is None or locked.status is not MigrationStatus.WAITING:
                 return "canceled meanwhile"
-            if report.dry_run:
-                await reports.finish_report(connection, rid, ReportStatus.COMPLETED)
+            if locked.dry_run:
+                await migrations.finish_migration(connection, rid, MigrationStatus.COMPLETED)
                 return "validated"
             steps = steps_for(expanded)
-            await reports.insert_steps(connection, rid, steps)
-            await reports.start_report(connection, rid, plan_to_json(expanded))
+            await migrations.insert_steps(connection, rid, steps)
+            await migrations.start_migration(connection, rid, plan_to_json(expanded))
             await queue_coordinator(connection, rid, at_once=True)
     log.info("migration_planned", steps=[s.code for s in steps])
     return "running"

@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 
 from pulp2to3 import storage
-from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
 from pulp2to3.plan import Plan
 from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import Dump, open_dump
@@ -123,16 +123,16 @@ class _Reader:
 
 
 async def premigrate_dump(
-    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Stage the whole dump, in the caller's transaction (the batch's)."""
-    path = run.settings.pulp2_dump
+    path = migration.settings.pulp2_dump
     if path is None:
         raise DumpUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
-    content_types = plan_content_types(run.plan)
+    content_types = plan_content_types(migration.plan)
     # Premigrate runs alone, first in every migration: no batch is storing files now, so the
     # temporary files under the media root are leftovers of a killed process.
-    removed = await asyncio.to_thread(storage.remove_temporary_files, run.settings.media_root)
+    removed = await asyncio.to_thread(storage.remove_temporary_files, migration.settings.media_root)
     if removed:
         log.warning("temporary_files_removed", files=removed)
     started = time.monotonic()
@@ -142,13 +142,13 @@ async def premigrate_dump(
             connection,
             dump,
             content_types,
-            plan_staged_collections(run.plan),
-            plan_binary_fields(run.plan),
+            plan_staged_collections(migration.plan),
+            plan_binary_fields(migration.plan),
         )
     except DumpError as exc:
         raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
     loaded = time.monotonic()
-    repo_ids, repo_types = planned_pulp2_repositories(run.plan)
+    repo_ids, repo_types = planned_pulp2_repositories(migration.plan)
     changes = await staging.merge_load_tables(
         connection,
         content_types=content_types,
@@ -201,7 +201,7 @@ async def _load(
     return documents, rejected, more
 
 
-async def plan_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+async def plan_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
     return [Batch(key="dump", units=1, args={})]
 
 

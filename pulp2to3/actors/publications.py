@@ -23,7 +23,7 @@ from pulp2to3.actors.planned import (
     published_versions,
     version_label,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
 from pulp2to3.plugins import NewPublication, Plugin
 from pulp2to3.store import publications as store
 from pulp2to3.store.progress import Created
@@ -35,23 +35,25 @@ STEP_CODE = "create_publications"
 PUBLICATIONS_PER_BATCH = 20
 
 
-def planned_publications(run: Run) -> list[tuple[str, int]]:
+def planned_publications(migration: Migration) -> list[tuple[str, int]]:
     """``(repository name, version number)`` of every plan version that lists distributors."""
     return [
         (repository.name, number)
-        for repository, number, _ in published_versions(planned_repositories(run.plan))
+        for repository, number, _ in published_versions(planned_repositories(migration.plan))
     ]
 
 
-async def plan_publication_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+async def plan_publication_batches(
+    connection: asyncpg.Connection, migration: Migration
+) -> list[Batch]:
     """Up to ``PUBLICATIONS_PER_BATCH`` versions per batch; a unit is a publication."""
-    versions = [[name, number] for name, number in planned_publications(run)]
+    versions = [[name, number] for name, number in planned_publications(migration)]
     return chunked_batches("publications", "versions", versions, PUBLICATIONS_PER_BATCH)
 
 
 async def _publish(
     connection: asyncpg.Connection,
-    run: Run,
+    migration: Migration,
     plugin: Plugin,
     planned: Mapping[str, PlannedRepository],
     keys: Sequence[tuple[str, int]],
@@ -85,15 +87,15 @@ async def _publish(
         )
         for publication_id, repo_ids in sorted(listed.items())
     ]
-    await plugin.publish(connection, publications, run.settings)
+    await plugin.publish(connection, publications, migration.settings)
     return new
 
 
 async def create_publications(
-    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Publish the batch's versions that have no publication yet."""
-    planned = planned_repositories(run.plan)
+    planned = planned_repositories(migration.plan)
     keys = [(str(name), int(number)) for name, number in args["versions"]]
     versions = await store.planned_versions(connection, keys)
     failures: list[tuple[str, str]] = []
@@ -110,7 +112,9 @@ async def create_publications(
     new: dict[int, int] = {}
     for plugin_type, plugin_keys in sorted(unpublished.items()):
         new.update(
-            await _publish(connection, run, plugins[plugin_type], planned, plugin_keys, versions)
+            await _publish(
+                connection, migration, plugins[plugin_type], planned, plugin_keys, versions
+            )
         )
     if len(new) < sum(len(plugin_keys) for plugin_keys in unpublished.values()):
         # Another copy of this batch published some meanwhile: read back what it made.

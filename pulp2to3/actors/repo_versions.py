@@ -2,8 +2,8 @@
 
 Each plan version (the plan's ``repository_versions`` of a repository, at positions 1, 2, ...)
 is held by a repository version with exactly the migrated content of its Pulp 2 repository;
-units whose content failed to migrate are left out. On a first run, version ``n`` holds the
-plan version at position ``n``. A later run compares each plan version with the version that
+units whose content failed to migrate are left out. In a first migration, version ``n`` holds the
+plan version at position ``n``. A later migration compares each plan version with the version that
 holds it (``repository_version_origin``): when its Pulp 2 repository changed (units added or
 removed, content migrated since), a new version after the repository's latest holds its new
 content, as a sync adds a version in Pulp 3, and publications and distributions follow it.
@@ -32,7 +32,7 @@ from pulp2to3.actors.planned import (
     resolve,
     version_label,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
 from pulp2to3.store import repositories as store
 
 log = structlog.get_logger(__name__)
@@ -41,9 +41,9 @@ STEP_CODE = "create_repo_versions"
 REPOSITORIES_PER_BATCH = 20
 
 
-async def plan_version_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+async def plan_version_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
     """Whole repositories, up to ``REPOSITORIES_PER_BATCH`` per batch; a unit is a version."""
-    planned = planned_repositories(run.plan)
+    planned = planned_repositories(migration.plan)
     return chunked_batches(
         "versions",
         "repositories",
@@ -54,10 +54,10 @@ async def plan_version_batches(connection: asyncpg.Connection, run: Run) -> list
 
 
 async def create_repo_versions(
-    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """New versions for the plan versions of the batch's repositories that are out of date."""
-    wanted = resolve(run.plan, args["repositories"])
+    wanted = resolve(migration.plan, args["repositories"])
     repositories = await store.repositories_by_name(connection, [r.name for r in wanted])
     staged = await store.staged_pulp2_repositories(
         connection, {v.pulp2_repository_id for r in wanted for v in r.plan.versions}

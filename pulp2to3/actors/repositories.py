@@ -22,7 +22,7 @@ from pulp2to3.actors.planned import (
     planned_repositories,
     resolve,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Run, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
 from pulp2to3.plugins import InvalidImporter
 from pulp2to3.store import repositories as store
 from pulp2to3.store.progress import Created
@@ -34,9 +34,11 @@ STEP_CODE = "create_repositories"
 REPOSITORIES_PER_BATCH = 20
 
 
-async def plan_repository_batches(connection: asyncpg.Connection, run: Run) -> list[Batch]:
+async def plan_repository_batches(
+    connection: asyncpg.Connection, migration: Migration
+) -> list[Batch]:
     """Up to ``REPOSITORIES_PER_BATCH`` plan repositories per batch; a unit is a repository."""
-    names = list(planned_repositories(run.plan))
+    names = list(planned_repositories(migration.plan))
     return chunked_batches("repos", "repositories", names, REPOSITORIES_PER_BATCH)
 
 
@@ -88,10 +90,10 @@ def _remotes(
 
 
 async def create_repositories(
-    connection: asyncpg.Connection, run: Run, args: Mapping[str, Any]
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Repositories, remotes and remote artifacts of the batch's plan repositories."""
-    wanted = resolve(run.plan, args["repositories"])
+    wanted = resolve(migration.plan, args["repositories"])
     repositories, new_repositories = await store.ensure_repositories(
         connection, {repository.name: repository.plugin.pulp3.repository for repository in wanted}
     )

@@ -21,10 +21,10 @@ BATCH_RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=1)
 
 
 @dataclasses.dataclass(frozen=True)
-class Run:
-    """What a task of one migration knows: which report, the expanded plan, the settings."""
+class Migration:
+    """What a job of one migration knows: which migration, the expanded plan, the settings."""
 
-    report_id: uuid.UUID
+    id: uuid.UUID
     plan: Plan
     settings: Settings
 
@@ -43,15 +43,15 @@ class BatchResult:
     created: tuple[progress.Created, ...] = ()  # what the API names as the task's creations
 
 
-BatchWork = Callable[[asyncpg.Connection, Run, Mapping[str, Any]], Awaitable[BatchResult]]
-BatchPlanner = Callable[[asyncpg.Connection, Run], Awaitable[list[Batch]]]
+BatchWork = Callable[[asyncpg.Connection, Migration, Mapping[str, Any]], Awaitable[BatchResult]]
+BatchPlanner = Callable[[asyncpg.Connection, Migration], Awaitable[list[Batch]]]
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
     code: str
     description: str
-    task: procrastinate.tasks.Task[Any, Any, Any]  # runs one batch: ``work`` and its counters
+    actor: procrastinate.tasks.Task[Any, Any, Any]  # runs one batch: ``work`` and its counters
     plan_batches: BatchPlanner
     work: BatchWork
     needs: tuple[str, ...] = ()  # codes of the steps it starts after; set by ``steps_for``
@@ -62,17 +62,17 @@ def current_settings() -> Settings:
     return load_settings()
 
 
-async def load_run(connection: asyncpg.Connection, report_id: uuid.UUID) -> Run:
-    expanded = await plans.expanded_plan(connection, report_id)
+async def load_migration(connection: asyncpg.Connection, migration_id: uuid.UUID) -> Migration:
+    expanded = await plans.expanded_plan(connection, migration_id)
     if expanded is None:
-        raise LookupError(f"migration {report_id} has no expanded plan")
-    return Run(report_id=report_id, plan=parse_plan(expanded), settings=current_settings())
+        raise LookupError(f"migration {migration_id} has no expanded plan")
+    return Migration(id=migration_id, plan=parse_plan(expanded), settings=current_settings())
 
 
-def batch_task(
+def batch_actor(
     name: str, step_code: str
 ) -> Callable[[BatchWork], procrastinate.tasks.Task[Any, Any, Any]]:
-    """Make ``work`` a Procrastinate task that runs one batch of ``step_code``.
+    """Make ``work`` an actor (a Procrastinate task) that runs one batch of ``step_code``.
 
     The work and the batch's counters commit in one transaction, so a batch that is retried or
     aborted half-way leaves no partial count; work must be idempotent (upserts on natural keys).
@@ -80,16 +80,19 @@ def batch_task(
 
     def decorate(work: BatchWork) -> procrastinate.tasks.Task[Any, Any, Any]:
         async def run_batch(
-            context: procrastinate.JobContext, report_id: str, batch_key: str, args: dict[str, Any]
+            context: procrastinate.JobContext,
+            migration_id: str,
+            batch_key: str,
+            args: dict[str, Any],
         ) -> dict[str, int]:
             pool: asyncpg.Pool = context.app.connector.pool  # type: ignore[attr-defined]
             async with pool.acquire() as connection:
-                run = await load_run(connection, uuid.UUID(report_id))
+                migration = await load_migration(connection, uuid.UUID(migration_id))
                 async with connection.transaction():
-                    result = await work(connection, run, args)
+                    result = await work(connection, migration, args)
                     await progress.record_batch(
                         connection,
-                        run.report_id,
+                        migration.id,
                         step_code,
                         batch_key,
                         result.done,
@@ -108,6 +111,6 @@ def batch_task(
 
 
 def make_step(code: str, description: str, work: BatchWork, plan_batches: BatchPlanner) -> Step:
-    """The step ``code``, its batches run by the task ``pulp2to3.<code>``."""
-    task = batch_task(f"pulp2to3.{code}", code)(work)
-    return Step(code, description, task, plan_batches, work)
+    """The step ``code``, its batches run by the actor ``pulp2to3.<code>``."""
+    actor = batch_actor(f"pulp2to3.{code}", code)(work)
+    return Step(code, description, actor, plan_batches, work)

@@ -21,7 +21,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from pulp2to3.coordination import ReportStatus
+from pulp2to3.coordination import MigrationStatus
 from pulp2to3.http import state
 from pulp2to3.queue.application import STALLED_AFTER
 from pulp2to3.store import metrics
@@ -55,7 +55,7 @@ class FiguresCollector(Collector):
             labels=step_labels,
         )
         for step in figures.steps:
-            labels = [str(step.report_id), step.code]
+            labels = [str(step.migration_id), step.code]
             migrated.add_metric(labels, step.done)
             failed.add_metric(labels, step.failed)
             planned.add_metric(labels, step.total)
@@ -66,8 +66,8 @@ class FiguresCollector(Collector):
         tasks = GaugeMetricFamily(
             "pulp2to3_tasks", "A migration's tasks in each state.", labels=["migration", "state"]
         )
-        for report_id, task_state, count in figures.task_states:
-            tasks.add_metric([str(report_id), task_state], count)
+        for migration_id, task_state, count in figures.task_states:
+            tasks.add_metric([str(migration_id), task_state], count)
         yield tasks
 
         queue = GaugeMetricFamily(
@@ -99,9 +99,10 @@ class FiguresCollector(Collector):
         status = StateSetMetricFamily(
             "pulp2to3_migration_status", "Each migration's status.", labels=["migration"]
         )
-        for report_id, current in figures.reports.items():
+        for migration_id, current in figures.reports.items():
             status.add_metric(
-                [str(report_id)], {value.value: value.value == current for value in ReportStatus}
+                [str(migration_id)],
+                {value.value: value.value == current for value in MigrationStatus},
             )
         yield status
 

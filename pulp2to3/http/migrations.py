@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from pulp2to3.coordination import ReportStatus, TaskState
-from pulp2to3.hrefs import report_id_of
+from pulp2to3.coordination import MigrationStatus, TaskState
+from pulp2to3.hrefs import migration_id_of
 from pulp2to3.http import state
 from pulp2to3.http.bodies import json_object
 from pulp2to3.http.errors import NOT_FOUND, APIError
@@ -25,8 +25,8 @@ from pulp2to3.http.views import (
 )
 from pulp2to3.plan import PlanError, parse_plan, plan_object
 from pulp2to3.queue.control import Outcome, cancel_migration, pause_migration, resume_migration
-from pulp2to3.queue.dispatch import start_run
-from pulp2to3.store import plans, reports, tasks
+from pulp2to3.queue.dispatch import queue_migration
+from pulp2to3.store import migrations, plans, tasks
 
 API = "/pulp/api/v3/"
 PLANS = f"{API}migration-plans/"
@@ -65,8 +65,8 @@ def task_href(job_id: int) -> str:
     return f"{TASKS}{job_id}/"
 
 
-def report_href(report_id: uuid.UUID) -> str:
-    return f"{REPORTS}{report_id}/"
+def report_href(migration_id: uuid.UUID) -> str:
+    return f"{REPORTS}{migration_id}/"
 
 
 def _plan_json(plan: plans.StoredPlan) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def _plan_json(plan: plans.StoredPlan) -> dict[str, Any]:
     }
 
 
-def _report_json(report: reports.ReportView) -> dict[str, Any]:
+def _report_json(report: migrations.ReportView) -> dict[str, Any]:
     return {
         "pulp_href": report_href(report.id),
         "pulp_created": rfc3339(report.created_at),
@@ -126,7 +126,7 @@ def _task_json(task: tasks.TaskRow) -> dict[str, Any]:
         "finished_at": _time(task.finished_at),
         "worker": task.worker,
         "error": error,
-        "report": report_href(task.report_id),
+        "report": report_href(task.migration_id),
         "step": task.step,
         "created_resources": [
             CREATED_HREF[created.kind](created.pulp_id) for created in task.created_resources
@@ -185,14 +185,16 @@ async def run_plan(request: web.Request) -> web.Response:
         if await plans.get_plan(connection, plan_id) is None:
             raise APIError(404, NOT_FOUND)
         try:
-            report_id, job_id = await start_run(
+            migration_id, job_id = await queue_migration(
                 connection, plan_id, validate=validate, dry_run=dry_run
             )
-        except reports.RunConflict:
+        except migrations.MigrationConflict:
             raise APIError(
                 409, "Another migration is unfinished: only one runs at a time."
             ) from None
-    return json_response({"task": task_href(job_id), "report": report_href(report_id)}, status=202)
+    return json_response(
+        {"task": task_href(job_id), "report": report_href(migration_id)}, status=202
+    )
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -211,21 +213,25 @@ def _choice(request: web.Request, name: str, allowed: frozenset[str]) -> str | N
 
 async def list_reports(request: web.Request) -> web.Response:
     page = page_of(request)
-    status = _choice(request, "status", frozenset(ReportStatus))
+    status = _choice(request, "status", frozenset(MigrationStatus))
     return await list_response(
         request,
         page,
-        lambda connection, limit, offset: reports.list_reports(connection, status, limit, offset),
+        lambda connection, limit, offset: migrations.list_migrations(
+            connection, status, limit, offset
+        ),
         _report_json,
     )
 
 
 async def get_report(request: web.Request) -> web.Response:
-    return await detail_response(request, path_uuid(request), reports.get_report, _report_json)
+    return await detail_response(
+        request, path_uuid(request), migrations.get_migration, _report_json
+    )
 
 
 async def patch_report(request: web.Request) -> web.Response:
-    report_id = path_uuid(request)
+    migration_id = path_uuid(request)
     read_only = set(REPORT_FIELDS) - {"status"}
     body = await json_object(request, writable={"status"}, read_only=read_only)
     status = body.get("status")
@@ -240,7 +246,7 @@ async def patch_report(request: web.Request) -> web.Response:
             }
         )
     async with request.app[state.POOL].acquire() as connection:
-        outcome = await change(connection, report_id)
+        outcome = await change(connection, migration_id)
     if outcome is Outcome.NOT_FOUND:
         raise APIError(404, NOT_FOUND)
     if outcome is Outcome.FINISHED:
@@ -249,7 +255,7 @@ async def patch_report(request: web.Request) -> web.Response:
         raise APIError(
             409, "This migration has not started yet: it can be canceled, not paused or resumed."
         )
-    return await detail_response(request, report_id, reports.get_report, _report_json)
+    return await detail_response(request, migration_id, migrations.get_migration, _report_json)
 
 
 # --- tasks ------------------------------------------------------------------------------------
@@ -259,11 +265,11 @@ async def list_tasks(request: web.Request) -> web.Response:
     page = page_of(request)
     report = request.query.get("report") or None
     try:
-        report_id = None if report is None else report_id_of(report)
+        migration_id = None if report is None else migration_id_of(report)
     except ValueError:
         raise APIError.field_errors({"report": ["Must be a valid report id."]}) from None
     where = tasks.TaskFilter(
-        report_id=report_id,
+        migration_id=migration_id,
         step=request.query.get("step") or None,
         state=_choice(request, "state", frozenset(TaskState)),
     )

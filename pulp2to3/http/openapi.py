@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pulp2to3.coordination import ReportStatus, StepStatus, TaskState
+from pulp2to3.coordination import MigrationStatus, StepStatus, TaskState
 from pulp2to3.http import content_app, metrics, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
@@ -187,7 +187,7 @@ SCHEMAS: dict[str, Schema] = {
             **PULP_OBJECT,
             "plan": HREF,
             "task": nullable(HREF),
-            "status": enum(ReportStatus),
+            "status": enum(MigrationStatus),
             "started_at": nullable(TIME),
             "finished_at": nullable(TIME),
             "error": nullable(STRING),
@@ -520,7 +520,7 @@ def _paths() -> dict[str, Schema]:
     plans = f"{API}migration-plans/"
     reports = f"{API}migrationreport/"
     tasks = f"{API}tasks/"
-    report_statuses = enum(ReportStatus)
+    report_statuses = enum(MigrationStatus)
     return {
         f"{API}status/": {
             "get": _operation(

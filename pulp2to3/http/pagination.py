@@ -17,7 +17,7 @@ MAX_OFFSET = 2**63 - 1
 
 
 @dataclasses.dataclass(frozen=True)
-class Page:
+class PageRequest:
     limit: int
     offset: int
 
@@ -41,17 +41,17 @@ def _non_negative(request: web.Request, name: str, default: int, maximum: int | 
     return value
 
 
-def page_of(request: web.Request) -> Page:
+def page_of(request: web.Request) -> PageRequest:
     # A limit above MAX_LIMIT is lowered to it, as Pulp does; an offset past a bigint is refused.
     limit = _non_negative(request, "limit", DEFAULT_LIMIT, None)
     if limit == 0:
         limit = DEFAULT_LIMIT
     offset = _non_negative(request, "offset", 0, MAX_OFFSET)
-    return Page(limit=min(limit, MAX_LIMIT), offset=offset)
+    return PageRequest(limit=min(limit, MAX_LIMIT), offset=offset)
 
 
 def page_response(
-    request: web.Request, page: Page, count: int, results: Sequence[Any]
+    request: web.Request, page: PageRequest, count: int, results: Sequence[Any]
 ) -> dict[str, Any]:
     def link(offset: int) -> str:
         query = dict(request.query)

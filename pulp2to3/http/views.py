@@ -18,7 +18,7 @@ from aiohttp import web
 
 from pulp2to3.http import state
 from pulp2to3.http.errors import NOT_FOUND, APIError
-from pulp2to3.http.pagination import Page, page_of, page_response
+from pulp2to3.http.pagination import PageRequest, page_of, page_response
 from pulp2to3.http.rendering import json_response, rfc3339
 from pulp2to3.store import views as store
 
@@ -304,7 +304,7 @@ async def detail_response(
 
 async def list_response(
     request: web.Request,
-    page: Page,
+    page: PageRequest,
     read: Callable[[asyncpg.Connection, int, int], Awaitable[store.Page[T] | None]],
     render: Callable[[T], dict[str, Any]],
 ) -> web.Response:

@@ -16,7 +16,7 @@ from pulp2to3.plugins import ContentType, MigratedUnits, iso, unit_files
 from pulp2to3.settings import Settings
 from pulp2to3.store import content
 
-Outcome = content.FileContentRow | str  # what a unit becomes, or why it cannot be migrated
+UnitResult = content.FileContentRow | str  # what a unit becomes, or why it cannot be migrated
 
 
 def _row(
@@ -34,9 +34,11 @@ def _row(
     )
 
 
-async def _migrate_units(units: Sequence[content.StagedUnit], settings: Settings) -> list[Outcome]:
+async def _migrate_units(
+    units: Sequence[content.StagedUnit], settings: Settings
+) -> list[UnitResult]:
     """What each unit becomes, or why it cannot be migrated, in the order of ``units``."""
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, UnitResult] = {}
     downloaded: list[tuple[content.StagedUnit, iso.IsoFile, unit_files.UnitFile]] = []
     for unit in units:
         try:

@@ -75,9 +75,9 @@ async def job_middleware(
     assert job.id is not None
     job_id = job.id
     bound: dict[str, object] = {"task_id": job_id, "task_name": job.task_name}
-    report_id = job.task_kwargs.get("report_id")
-    if report_id is not None:
-        bound["migration_id"] = report_id
+    migration_id = job.task_kwargs.get("migration_id")
+    if migration_id is not None:
+        bound["migration_id"] = migration_id
     with structlog.contextvars.bound_contextvars(**bound):
         worker_name = context.worker_name or "worker"
         await _record(context, lambda c: progress.task_started(c, job_id, worker_name))

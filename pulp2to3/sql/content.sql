@@ -45,7 +45,7 @@ TRUNCATE pg_temp.content_file_stage
 ANALYZE pg_temp.content_file_stage
 
 -- content_insert_artifacts --
--- One artifact per sha256; one already there (another batch, another run) is kept
+-- One artifact per sha256; one already there (another batch, another migration) is kept
 INSERT INTO artifact (sha256, size, file)
 SELECT DISTINCT ON (artifact_sha256) artifact_sha256, artifact_size, artifact_file
   FROM pg_temp.content_file_stage

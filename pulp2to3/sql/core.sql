@@ -36,7 +36,7 @@ SELECT acted.id
 UPDATE procrastinate_jobs AS j
    SET scheduled_at = 'infinity'
   FROM migration_task AS t
- WHERE t.report_id = $1 AND j.id = t.job_id AND j.status = 'todo'
+ WHERE t.migration_id = $1 AND j.id = t.job_id AND j.status = 'todo'
    AND j.scheduled_at IS DISTINCT FROM 'infinity'
 RETURNING j.id
 
@@ -46,7 +46,7 @@ WITH released AS (
     UPDATE procrastinate_jobs AS j
        SET scheduled_at = NULL
       FROM migration_task AS t
-     WHERE t.report_id = $1 AND j.id = t.job_id AND j.status = 'todo'
+     WHERE t.migration_id = $1 AND j.id = t.job_id AND j.status = 'todo'
        AND j.scheduled_at = 'infinity'
     RETURNING j.id, j.queue_name
 )
@@ -78,75 +78,75 @@ SELECT current_setting('server_version') AS server_version
 -- Store a validated migration plan
 INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id, created_at, plan
 
--- insert_report --
--- A new migration report, waiting (the unique partial index refuses a second unfinished one)
-INSERT INTO migration_report (plan_id, validate, dry_run)
+-- insert_migration --
+-- A new migration, waiting (the unique partial index refuses a second unfinished one)
+INSERT INTO migration (plan_id, validate, dry_run)
 VALUES ($1, $2, $3)
 RETURNING id
 
 -- register_task --
 -- Tie a queued job to its migration (and step and batch, for step tasks)
-INSERT INTO migration_task (job_id, report_id, step_code, batch_key)
+INSERT INTO migration_task (job_id, migration_id, step_code, batch_key)
 SELECT job_id, $2, $3, batch_key
   FROM unnest($1::bigint[], $4::text[]) AS t(job_id, batch_key)
 
--- set_report_task --
--- Record the migration task's job id on its report
-UPDATE migration_report SET task_job_id = $2 WHERE id = $1
+-- set_migration_task --
+-- Record the migration task's job id on its migration
+UPDATE migration SET task_job_id = $2 WHERE id = $1
 
--- lock_report --
--- Read a report and hold its row lock until the transaction ends (coordinator, cancel)
+-- lock_migration --
+-- Read a migration and hold its row lock until the transaction ends (coordinator, cancel)
 SELECT r.id, r.status, r.validate, r.dry_run, r.expanded_plan, p.plan
-  FROM migration_report r
+  FROM migration r
   JOIN migration_plan p ON p.id = r.plan_id
  WHERE r.id = $1
    FOR UPDATE OF r
 
 -- insert_steps --
 -- Write the ordered steps of a migration and what each needs (again: nothing changes)
-INSERT INTO migration_step (report_id, position, code, description, needs)
+INSERT INTO migration_step (migration_id, position, code, description, needs)
 SELECT $1, position, code, description, needs
   FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (code text, description text, needs text[]))
        WITH ORDINALITY AS s(code, description, needs, position)
     ON CONFLICT DO NOTHING
 
--- start_report --
--- The migration task planned the run: it is running
-UPDATE migration_report
+-- start_migration --
+-- The migration task planned the migration: it is running
+UPDATE migration
    SET status = 'running', started_at = now(), expanded_plan = $2::jsonb
  WHERE id = $1
 
--- set_report_status --
--- An unfinished report changes state (pausing, paused, running again); the time it spends
+-- set_migration_status --
+-- An unfinished migration changes state (pausing, paused, running again); the time it spends
 -- paused (from paused to running again) is recorded for rates
 WITH changed AS (
-    UPDATE migration_report SET status = $2 WHERE id = $1 RETURNING id
+    UPDATE migration SET status = $2 WHERE id = $1 RETURNING id
 ), paused AS (
-    INSERT INTO migration_pause (report_id, paused_at)
+    INSERT INTO migration_pause (migration_id, paused_at)
     SELECT id, now() FROM changed
      WHERE $2 = 'paused'
        AND NOT EXISTS (SELECT 1 FROM migration_pause
-                        WHERE report_id = $1 AND resumed_at IS NULL)
+                        WHERE migration_id = $1 AND resumed_at IS NULL)
 )
 UPDATE migration_pause SET resumed_at = now()
- WHERE report_id = $1 AND resumed_at IS NULL AND $2 = 'running'
+ WHERE migration_id = $1 AND resumed_at IS NULL AND $2 = 'running'
    AND EXISTS (SELECT 1 FROM changed)
 
--- finish_report --
--- Close a report (completed, failed or canceled) with an optional error
-UPDATE migration_report
+-- finish_migration --
+-- Close a migration (completed, failed or canceled) with an optional error
+UPDATE migration
    SET status = $2, finished_at = now(), error = COALESCE($3, error),
        started_at = COALESCE(started_at, now())
  WHERE id = $1
 
 -- step_task_states --
--- Every step of a report with its tasks' job states, for the coordinator
+-- Every step of a migration with its tasks' job states, for the coordinator
 SELECT s.code, s.status, s.needs,
        pulp2to3_task_state(j.status::text, j.abort_requested) AS task_state, count(j.id) AS jobs
   FROM migration_step s
-  LEFT JOIN migration_task t ON t.report_id = s.report_id AND t.step_code = s.code
+  LEFT JOIN migration_task t ON t.migration_id = s.migration_id AND t.step_code = s.code
   LEFT JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE s.report_id = $1
+ WHERE s.migration_id = $1
  GROUP BY s.position, s.code, s.status, s.needs, 4
  ORDER BY s.position
 
@@ -154,26 +154,26 @@ SELECT s.code, s.status, s.needs,
 -- A step starts: its total is known now
 UPDATE migration_step
    SET status = 'running', started_at = now(), total = $3
- WHERE report_id = $1 AND code = $2
+ WHERE migration_id = $1 AND code = $2
 
 -- close_step --
 -- A step ends (completed, failed, skipped)
 UPDATE migration_step
    SET status = $3, finished_at = now()
- WHERE report_id = $1 AND code = $2
+ WHERE migration_id = $1 AND code = $2
 
 -- cancel_unfinished_steps --
--- A canceled report cancels its waiting and running steps
+-- A canceled migration cancels its waiting and running steps
 UPDATE migration_step
    SET status = 'canceled', finished_at = now()
- WHERE report_id = $1 AND status IN ('waiting', 'running')
+ WHERE migration_id = $1 AND status IN ('waiting', 'running')
 
--- unfinished_jobs_of_report --
+-- unfinished_jobs_of_migration --
 -- Every queued or running job of a migration: its tasks and its coordinator
 SELECT j.id
   FROM migration_task t
   JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE t.report_id = $1 AND j.status IN ('todo', 'doing')
+ WHERE t.migration_id = $1 AND j.status IN ('todo', 'doing')
 UNION
 SELECT j.id
   FROM procrastinate_jobs j
@@ -186,21 +186,21 @@ DELETE FROM procrastinate_jobs WHERE lock = $1 AND status IN ('succeeded', 'fail
 
 -- record_batch_progress --
 -- A batch's counters, in the transaction of its work; a retry overwrites, never adds
-INSERT INTO migration_batch_progress (report_id, step_code, batch_key, done, failed)
+INSERT INTO migration_batch_progress (migration_id, step_code, batch_key, done, failed)
 VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (report_id, step_code, batch_key)
+    ON CONFLICT (migration_id, step_code, batch_key)
     DO UPDATE SET done = EXCLUDED.done, failed = EXCLUDED.failed, recorded_at = now()
 
 -- forget_unit_failures --
 -- A batch that runs again names its failures anew
-DELETE FROM migration_unit_failure WHERE report_id = $1 AND step_code = $2 AND batch_key = $3
+DELETE FROM migration_unit_failure WHERE migration_id = $1 AND step_code = $2 AND batch_key = $3
 
 -- record_unit_failures --
 -- Name the units a batch could not migrate
-INSERT INTO migration_unit_failure (report_id, step_code, batch_key, pulp2_id, reason)
+INSERT INTO migration_unit_failure (migration_id, step_code, batch_key, pulp2_id, reason)
 SELECT $1, $2, $3, pulp2_id, reason
   FROM unnest($4::text[], $5::text[]) AS f(pulp2_id, reason)
-    ON CONFLICT (report_id, step_code, pulp2_id) DO UPDATE SET reason = EXCLUDED.reason
+    ON CONFLICT (migration_id, step_code, pulp2_id) DO UPDATE SET reason = EXCLUDED.reason
 
 -- task_started --
 -- The task middleware records which worker runs a job
@@ -227,13 +227,13 @@ UPDATE migration_task AS t
 
 -- get_expanded_plan --
 -- The expanded plan a running migration works from
-SELECT expanded_plan FROM migration_report WHERE id = $1
+SELECT expanded_plan FROM migration WHERE id = $1
 
 -- step_failure --
 -- Why a step failed: the recorded error of its first task that failed for good
 SELECT COALESCE(t.error_description, 'task ' || t.job_id || ' ended ' || j.status::text) AS reason
   FROM migration_task t
   JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE t.report_id = $1 AND t.step_code = $2 AND j.status IN ('failed', 'cancelled', 'aborted')
+ WHERE t.migration_id = $1 AND t.step_code = $2 AND j.status IN ('failed', 'cancelled', 'aborted')
  ORDER BY t.job_id
  LIMIT 1

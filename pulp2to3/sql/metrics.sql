@@ -3,24 +3,24 @@
 
 -- metrics_reports --
 -- Every migration's status
-SELECT id, status FROM migration_report
+SELECT id, status FROM migration
 
 -- metrics_steps --
 -- Every step's counters and how long it ran (so far, while it runs)
 WITH progress AS (
-    SELECT report_id, step_code, sum(done)::bigint AS done, sum(failed)::bigint AS failed
+    SELECT migration_id, step_code, sum(done)::bigint AS done, sum(failed)::bigint AS failed
       FROM migration_batch_progress
-     GROUP BY report_id, step_code
+     GROUP BY migration_id, step_code
 )
-SELECT s.report_id, s.code, s.total, COALESCE(p.done, 0) AS done,
+SELECT s.migration_id, s.code, s.total, COALESCE(p.done, 0) AS done,
        COALESCE(p.failed, 0) AS failed,
        extract(epoch FROM COALESCE(s.finished_at, now()) - s.started_at)::float8 AS seconds
   FROM migration_step s
-  LEFT JOIN progress p ON p.report_id = s.report_id AND p.step_code = s.code
+  LEFT JOIN progress p ON p.migration_id = s.migration_id AND p.step_code = s.code
 
 -- metrics_task_states --
 -- How many of each migration's tasks are in each state
-SELECT t.report_id, pulp2to3_task_state(j.status::text, j.abort_requested) AS state,
+SELECT t.migration_id, pulp2to3_task_state(j.status::text, j.abort_requested) AS state,
        count(*) AS tasks
   FROM migration_task t
   JOIN procrastinate_jobs j ON j.id = t.job_id

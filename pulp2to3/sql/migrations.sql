@@ -16,7 +16,7 @@ SELECT id, created_at, plan FROM migration_plan WHERE id = ANY($1::uuid[]) ORDER
 -- Delete a plan (and its finished reports) unless a migration of it is unfinished
 WITH target AS (
     SELECT p.id,
-           EXISTS (SELECT 1 FROM migration_report r
+           EXISTS (SELECT 1 FROM migration r
                     WHERE r.plan_id = p.id
                       AND r.status IN ('waiting', 'running', 'pausing', 'paused')) AS busy
       FROM migration_plan p
@@ -27,39 +27,39 @@ WITH target AS (
 )
 SELECT (SELECT count(*) FROM target) AS found, (SELECT count(*) FROM deleted) AS deleted
 
--- count_reports --
+-- count_migrations --
 -- How many reports, optionally of one status
-SELECT count(*) FROM migration_report WHERE ($1::text IS NULL OR status = $1)
+SELECT count(*) FROM migration WHERE ($1::text IS NULL OR status = $1)
 
--- page_reports --
+-- page_migrations --
 -- The ids of a page of reports, optionally of one status
 SELECT id
-  FROM migration_report
+  FROM migration
  WHERE ($1::text IS NULL OR status = $1)
  ORDER BY created_at, id
  LIMIT $2 OFFSET $3
 
--- get_reports --
+-- get_migrations --
 -- Reports by id ($1)
 SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error
-  FROM migration_report
+  FROM migration
  WHERE id = ANY($1::uuid[])
  ORDER BY created_at, id
 
--- unfinished_report --
+-- unfinished_migration --
 -- The id of the unfinished migration report, if there is one (there is at most one)
-SELECT id FROM migration_report
+SELECT id FROM migration
  WHERE status IN ('waiting', 'running', 'pausing', 'paused')
 
--- report_steps --
+-- migration_steps --
 -- The steps of some reports with their counters and their tasks' states
 WITH progress AS (
-    SELECT report_id, step_code, sum(done)::bigint AS done, sum(failed)::bigint AS failed
+    SELECT migration_id, step_code, sum(done)::bigint AS done, sum(failed)::bigint AS failed
       FROM migration_batch_progress
-     WHERE report_id = ANY($1::uuid[])
-     GROUP BY report_id, step_code
+     WHERE migration_id = ANY($1::uuid[])
+     GROUP BY migration_id, step_code
 ), tasks AS (
-    SELECT t.report_id, t.step_code,
+    SELECT t.migration_id, t.step_code,
            array_agg(t.job_id ORDER BY t.job_id) AS job_ids,
            count(*) FILTER (WHERE j.status = 'todo') AS waiting,
            count(*) FILTER (WHERE j.status = 'doing') AS running,
@@ -68,27 +68,27 @@ WITH progress AS (
            count(*) FILTER (WHERE j.status IN ('cancelled', 'aborted')) AS canceled
       FROM migration_task t
       JOIN procrastinate_jobs j ON j.id = t.job_id
-     WHERE t.report_id = ANY($1::uuid[]) AND t.step_code IS NOT NULL
-     GROUP BY t.report_id, t.step_code
+     WHERE t.migration_id = ANY($1::uuid[]) AND t.step_code IS NOT NULL
+     GROUP BY t.migration_id, t.step_code
 )
-SELECT s.report_id, s.code, s.description, s.status, s.needs, s.total, s.started_at,
+SELECT s.migration_id, s.code, s.description, s.status, s.needs, s.total, s.started_at,
        s.finished_at, COALESCE(p.done, 0) AS done, COALESCE(p.failed, 0) AS failed,
        COALESCE(t.job_ids, '{}') AS job_ids,
        COALESCE(t.waiting, 0) AS tasks_waiting, COALESCE(t.running, 0) AS tasks_running,
        COALESCE(t.completed, 0) AS tasks_completed, COALESCE(t.failed, 0) AS tasks_failed,
        COALESCE(t.canceled, 0) AS tasks_canceled
   FROM migration_step s
-  LEFT JOIN progress p ON p.report_id = s.report_id AND p.step_code = s.code
-  LEFT JOIN tasks t ON t.report_id = s.report_id AND t.step_code = s.code
- WHERE s.report_id = ANY($1::uuid[])
- ORDER BY s.report_id, s.position
+  LEFT JOIN progress p ON p.migration_id = s.migration_id AND p.step_code = s.code
+  LEFT JOIN tasks t ON t.migration_id = s.migration_id AND t.step_code = s.code
+ WHERE s.migration_id = ANY($1::uuid[])
+ ORDER BY s.migration_id, s.position
 
 -- count_tasks --
 -- How many tasks match the filters (report, step, state)
 SELECT count(*)
   FROM migration_task t
   JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE ($1::uuid IS NULL OR t.report_id = $1)
+ WHERE ($1::uuid IS NULL OR t.migration_id = $1)
    AND ($2::text IS NULL OR t.step_code = $2)
    AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
 
@@ -97,7 +97,7 @@ SELECT count(*)
 SELECT t.job_id
   FROM migration_task t
   JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE ($1::uuid IS NULL OR t.report_id = $1)
+ WHERE ($1::uuid IS NULL OR t.migration_id = $1)
    AND ($2::text IS NULL OR t.step_code = $2)
    AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
  ORDER BY t.job_id
@@ -105,7 +105,7 @@ SELECT t.job_id
 
 -- get_tasks --
 -- Tasks by job id ($1), with their times
-SELECT t.job_id, t.report_id, t.step_code, t.worker_name, t.error_description,
+SELECT t.job_id, t.migration_id, t.step_code, t.worker_name, t.error_description,
        t.error_traceback, t.created_resources, t.created_at,
        j.task_name, pulp2to3_task_state(j.status::text, j.abort_requested) AS state,
        ev.started_at, ev.finished_at
@@ -125,23 +125,23 @@ SELECT t.job_id, t.report_id, t.step_code, t.worker_name, t.error_description,
 -- Where the migrated distributions are served, for the one-shot runner to print
 SELECT base_path FROM distribution ORDER BY base_path
 
--- report_unit_failures --
+-- migration_unit_failures --
 -- The units each step of some reports could not migrate, by name (the first 100 per step)
-SELECT report_id, step_code, pulp2_id, reason
-  FROM (SELECT f.*, row_number() OVER (PARTITION BY report_id, step_code ORDER BY pulp2_id) AS n
+SELECT migration_id, step_code, pulp2_id, reason
+  FROM (SELECT f.*, row_number() OVER (PARTITION BY migration_id, step_code ORDER BY pulp2_id) AS n
           FROM migration_unit_failure f
-         WHERE report_id = ANY($1::uuid[])) AS numbered
+         WHERE migration_id = ANY($1::uuid[])) AS numbered
  WHERE n <= 100
- ORDER BY report_id, step_code, pulp2_id
+ ORDER BY migration_id, step_code, pulp2_id
 
 -- report_pauses --
 -- When the unfinished ones of some reports ($1) were paused and resumed (epoch seconds), and
 -- the database's time: the clock of every sample
-SELECT r.id AS report_id, extract(epoch FROM now())::float8 AS now,
+SELECT r.id AS migration_id, extract(epoch FROM now())::float8 AS now,
        extract(epoch FROM p.paused_at)::float8 AS paused_at,
        extract(epoch FROM p.resumed_at)::float8 AS resumed_at
-  FROM migration_report r
-  LEFT JOIN migration_pause p ON p.report_id = r.id
+  FROM migration r
+  LEFT JOIN migration_pause p ON p.migration_id = r.id
  WHERE r.id = ANY($1::uuid[]) AND r.status IN ('running', 'pausing', 'paused')
 
 -- report_recent_batches --
@@ -151,13 +151,13 @@ SELECT r.id AS report_id, extract(epoch FROM now())::float8 AS now,
 WITH unfinished AS (
     SELECT r.id,
            COALESCE(sum(COALESCE(p.resumed_at, now()) - p.paused_at), interval '0') AS paused
-      FROM migration_report r
-      LEFT JOIN migration_pause p ON p.report_id = r.id
+      FROM migration r
+      LEFT JOIN migration_pause p ON p.migration_id = r.id
      WHERE r.id = ANY($1::uuid[]) AND r.status IN ('running', 'pausing', 'paused')
      GROUP BY r.id
 )
-SELECT b.report_id, b.step_code, extract(epoch FROM b.recorded_at)::float8 AS at,
+SELECT b.migration_id, b.step_code, extract(epoch FROM b.recorded_at)::float8 AS at,
        b.done + b.failed AS units
   FROM migration_batch_progress b
-  JOIN unfinished u ON u.id = b.report_id
+  JOIN unfinished u ON u.id = b.migration_id
  WHERE b.recorded_at >= now() - make_interval(secs => $2) - u.paused

@@ -14,7 +14,7 @@ from pulp2to3.store.views import snapshot
 
 @dataclasses.dataclass(frozen=True)
 class StepFigures:
-    report_id: uuid.UUID
+    migration_id: uuid.UUID
     code: str
     total: int
     done: int
@@ -54,7 +54,7 @@ async def figures(
         reports={row["id"]: row["status"] for row in reports},
         steps=[
             StepFigures(
-                row["report_id"],
+                row["migration_id"],
                 row["code"],
                 row["total"],
                 row["done"],
@@ -63,7 +63,7 @@ async def figures(
             )
             for row in steps
         ],
-        task_states=[(row["report_id"], row["state"], row["tasks"]) for row in task_states],
+        task_states=[(row["migration_id"], row["state"], row["tasks"]) for row in task_states],
         queue_depth={row["queue_name"]: row["jobs"] for row in queues},
         online_workers=len(workers),
         batch_durations=[

@@ -28,9 +28,9 @@ async def get_plan(connection: asyncpg.Connection, plan_id: uuid.UUID) -> Stored
     return await read_one(connection, "get_plans", plan_id, StoredPlan.from_row)
 
 
-async def expanded_plan(connection: asyncpg.Connection, report_id: uuid.UUID) -> Any:
+async def expanded_plan(connection: asyncpg.Connection, migration_id: uuid.UUID) -> Any:
     """The expanded plan a running migration works from (None before it is expanded)."""
-    return await connection.fetchval(queries["get_expanded_plan"], report_id)
+    return await connection.fetchval(queries["get_expanded_plan"], migration_id)
 
 
 async def list_plans(connection: asyncpg.Connection, limit: int, offset: int) -> Page[StoredPlan]:

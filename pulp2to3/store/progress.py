@@ -22,7 +22,7 @@ class Created:
 
 async def record_batch(
     connection: asyncpg.Connection,
-    report_id: uuid.UUID,
+    migration_id: uuid.UUID,
     step_code: str,
     batch_key: str,
     done: int,
@@ -30,13 +30,13 @@ async def record_batch(
 ) -> None:
     """Counters and failures of one batch, in the caller's transaction (the batch's work)."""
     await connection.execute(
-        queries["record_batch_progress"], report_id, step_code, batch_key, done, len(failures)
+        queries["record_batch_progress"], migration_id, step_code, batch_key, done, len(failures)
     )
-    await connection.execute(queries["forget_unit_failures"], report_id, step_code, batch_key)
+    await connection.execute(queries["forget_unit_failures"], migration_id, step_code, batch_key)
     if failures:
         await connection.execute(
             queries["record_unit_failures"],
-            report_id,
+            migration_id,
             step_code,
             batch_key,
             [name for name, _ in failures],

@@ -59,7 +59,7 @@ class Pulp2Distributor:
 
 
 @dataclasses.dataclass(frozen=True)
-class Distribution:
+class DistributionRow:
     id: int
     name: str
     base_path: str
@@ -205,26 +205,26 @@ async def distribution_holders(
     names: Collection[str],
     base_paths: Collection[str],
     ids: Collection[int],
-) -> list[Distribution]:
+) -> list[DistributionRow]:
     """The distributions that hold one of these names or base paths, or have one of these ids."""
     rows = await connection.fetch(
         queries["distributions_holders"], sorted(names), sorted(base_paths), sorted(ids)
     )
-    return [from_record(Distribution, row) for row in rows]
+    return [from_record(DistributionRow, row) for row in rows]
 
 
 async def overlapping_distributions(
     connection: asyncpg.Connection, base_paths: Collection[str]
-) -> dict[str, list[Distribution]]:
+) -> dict[str, list[DistributionRow]]:
     """Lock the first segments of these base paths until the transaction ends (a concurrent
     batch with the same first segment waits), then return, for each base path, the
     distributions whose base path is one of its folders or has it as a folder."""
     roots = sorted({base_path.split("/", 1)[0] for base_path in base_paths})
     await connection.execute(queries["distributions_lock_base_path_roots"], roots)
     rows = await connection.fetch(queries["distributions_overlapping"], sorted(base_paths))
-    overlapping: dict[str, list[Distribution]] = {}
+    overlapping: dict[str, list[DistributionRow]] = {}
     for row in rows:
-        overlapping.setdefault(row["wanted"], []).append(from_record(Distribution, row))
+        overlapping.setdefault(row["wanted"], []).append(from_record(DistributionRow, row))
     return overlapping
 
 

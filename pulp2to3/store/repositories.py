@@ -45,7 +45,7 @@ def staged_config(row: asyncpg.Record) -> Mapping[str, Any]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Repository:
+class RepositoryRow:
     id: int
     name: str
     remote_id: int | None
@@ -100,7 +100,7 @@ class PlanVersionSource:
 
 async def ensure_repositories(
     connection: asyncpg.Connection, repositories: Mapping[str, str]
-) -> tuple[dict[str, Repository], frozenset[str]]:
+) -> tuple[dict[str, RepositoryRow], frozenset[str]]:
     """The repositories ``{name: pulp_type}``, each with version 0, created when missing; and
     the names of those created."""
     names, pulp_types = in_key_order(repositories)
@@ -114,9 +114,9 @@ async def ensure_repositories(
 
 async def repositories_by_name(
     connection: asyncpg.Connection, names: Collection[str]
-) -> dict[str, Repository]:
+) -> dict[str, RepositoryRow]:
     rows = await connection.fetch(queries["repositories_by_name"], sorted(names))
-    return {row["name"]: from_record(Repository, row) for row in rows}
+    return {row["name"]: from_record(RepositoryRow, row) for row in rows}
 
 
 async def importers(
@@ -165,7 +165,7 @@ async def sync_remote_artifacts(
 ) -> int:
     """The remote artifacts of each remote from its importer's lazy catalog; how many written.
 
-    Remotes in ``previously_existing`` (made by an earlier run) also lose the remote artifacts
+    Remotes in ``previously_existing`` (made by an earlier migration) also lose the remote artifacts
     their catalog no longer gives; a new remote has none to lose.
     """
     ordered = sorted(sources, key=lambda source: source.remote_id)

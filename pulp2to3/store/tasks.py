@@ -29,7 +29,7 @@ class CreatedResource:
 
 @dataclasses.dataclass(frozen=True)
 class TaskFilter:
-    report_id: uuid.UUID | None = None
+    migration_id: uuid.UUID | None = None
     step: str | None = None
     state: str | None = None
 
@@ -37,7 +37,7 @@ class TaskFilter:
 @dataclasses.dataclass(frozen=True)
 class TaskRow:
     job_id: int
-    report_id: uuid.UUID
+    migration_id: uuid.UUID
     step: str | None
     name: str
     state: str
@@ -53,7 +53,7 @@ class TaskRow:
     def from_row(cls, row: asyncpg.Record) -> TaskRow:
         return cls(
             job_id=row["job_id"],
-            report_id=row["report_id"],
+            migration_id=row["migration_id"],
             step=row["step_code"],
             name=row["task_name"],
             state=row["state"],
@@ -73,7 +73,7 @@ class TaskRow:
 async def list_tasks(
     connection: asyncpg.Connection, where: TaskFilter, limit: int, offset: int
 ) -> Page[TaskRow]:
-    filters = (where.report_id, where.step, where.state)
+    filters = (where.migration_id, where.step, where.state)
     return await read_page(
         connection,
         ListQueries("count_tasks", "page_tasks", "get_tasks"),

@@ -47,7 +47,7 @@ def test_init_db_installs_both_schemas_and_is_harmless_twice(empty_db_url: str) 
         result = run_cli("init-db", env=env)
         assert result.returncode == 0, result.stderr
     assert asyncio.run(fetchval(empty_db_url, "SELECT to_regclass('procrastinate_jobs')::text"))
-    assert asyncio.run(fetchval(empty_db_url, "SELECT to_regclass('migration_report')::text"))
+    assert asyncio.run(fetchval(empty_db_url, "SELECT to_regclass('migration')::text"))
 
 
 def test_init_db_refuses_a_database_newer_than_the_code(db_url: str) -> None:

@@ -192,7 +192,7 @@ def test_watch_follows_a_migration_started_elsewhere_to_its_end(
 ) -> None:
     sample = generate_sample(tmp_path / "sample", repos=3, units=200, seed=4)
     env = worker_env(db_url, sample, tmp_path / "media")
-    report_id = _submit(db_url, sample)
+    migration_id = _submit(db_url, sample)
     watch = subprocess.Popen(
         [*CLI, "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -204,15 +204,15 @@ def test_watch_follows_a_migration_started_elsewhere_to_its_end(
     finally:
         watch.kill()
     assert watch.returncode == 0, stdout + stderr
-    assert f"Migration {report_id}: completed" in stdout
+    assert f"Migration {migration_id}: completed" in stdout
     assert "migrate_content.iso: completed (200/200)" in stdout
     # Watching a finished report by its href shows its outcome at once.
     again = subprocess.run(
-        [*CLI, "watch", f"/pulp/api/v3/migrationreport/{report_id}/"],
+        [*CLI, "watch", f"/pulp/api/v3/migrationreport/{migration_id}/"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
-    assert f"Migration {report_id}: completed" in again.stdout
+    assert f"Migration {migration_id}: completed" in again.stdout
 
 
 def test_ctrl_c_in_watch_can_quit_watching_and_leaves_the_migration_alone(
@@ -220,9 +220,9 @@ def test_ctrl_c_in_watch_can_quit_watching_and_leaves_the_migration_alone(
 ) -> None:
     sample = generate_sample(tmp_path / "sample", repos=2, units=20, seed=5)
     env = worker_env(db_url, sample, tmp_path / "media")
-    report_id = _submit(db_url, sample)
+    migration_id = _submit(db_url, sample)
     watch = subprocess.Popen(
-        [*CLI, "watch", report_id], env=env,
+        [*CLI, "watch", migration_id], env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -232,7 +232,7 @@ def test_ctrl_c_in_watch_can_quit_watching_and_leaves_the_migration_alone(
     finally:
         watch.kill()
     assert "quit watching (q)" in stdout, stdout + stderr
-    assert f"Migration {report_id}: waiting" in stdout
+    assert f"Migration {migration_id}: waiting" in stdout
     assert watch.returncode == 1
     assert _report_status(db_url) == "waiting"
 
@@ -271,7 +271,7 @@ def _wait_for_report(db_url: str, status: str) -> None:
 async def _status(db_url: str) -> str | None:
     connection = await asyncpg.connect(db_url)
     try:
-        value: str | None = await connection.fetchval("SELECT status FROM migration_report")
+        value: str | None = await connection.fetchval("SELECT status FROM migration")
         return value
     finally:
         await connection.close()

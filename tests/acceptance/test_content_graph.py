@@ -20,7 +20,7 @@ import pytest
 from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.runner import child_environment, stop_processes, submit
 from pulp2to3.sample.writer import FolderDumpWriter
-from pulp2to3.store import reports, tasks
+from pulp2to3.store import migrations, tasks
 from tests import graph_plugin
 from tests.waiting_support import eventually
 
@@ -101,16 +101,16 @@ async def test_independent_types_overlap_and_a_type_waits_for_those_it_needs(
     )
     with graph_workers(2, env):
         async with pool.acquire() as connection:
-            report_id = await submit(connection, {"plugins": [{"type": "graph"}]})
+            migration_id = await submit(connection, {"plugins": [{"type": "graph"}]})
 
             async def finished() -> bool:
-                report = await reports.get_report(connection, report_id)
+                report = await migrations.get_migration(connection, migration_id)
                 return report is not None and report.finished_at is not None
 
             # Long enough for a batch that waits in vain for its partner to fail twice.
             await eventually(finished, 4 * graph_plugin.MEET_WITHIN, "the migration to finish")
-            report = await reports.get_report(connection, report_id)
-            _, rows = await tasks.list_tasks(connection, tasks.TaskFilter(report_id), 100, 0)
+            report = await migrations.get_migration(connection, migration_id)
+            _, rows = await tasks.list_tasks(connection, tasks.TaskFilter(migration_id), 100, 0)
 
     assert report is not None
     assert (report.status, report.error) == ("completed", None)

@@ -59,7 +59,7 @@ async def test_workers_killed_in_a_loop_lose_nothing(
         for _ in range(3):
             await fleet.start()
         report_href = await start(client, sample)
-        report_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+        migration_id = report_href.rstrip("/").rsplit("/", 1)[-1]
         for step_code in ("migrate_content.iso", "create_repositories"):
             await eventually(
                 lambda code=step_code: fleet.kill_busy(code, chooser),  # type: ignore[misc]
@@ -67,7 +67,7 @@ async def test_workers_killed_in_a_loop_lose_nothing(
                 f"a worker running a task of {step_code} to be killed",
             )
         await eventually(
-            lambda: fleet.kill_coordinator(report_id),
+            lambda: fleet.kill_coordinator(migration_id),
             120,
             "the worker running the coordinator's poll to be killed",
         )

@@ -104,8 +104,8 @@ async def test_dnf_installs_a_package_from_a_migrated_distribution(
     env = child_environment(db_url, pulp2_dump=dump, pulp2_root=tree, media_root=tmp_path / "media")
     with workers(2, env):
         async with pool.acquire() as connection:
-            report_id = await submit(connection, migration_plan({"rpm": [REPO_ID]}))
-            report = await watch(connection, report_id, lambda _report: None)
+            migration_id = await submit(connection, migration_plan({"rpm": [REPO_ID]}))
+            report = await watch(connection, migration_id, lambda _report: None)
     assert report.status == "completed", report
 
     settings = load_settings(env | {"PULP2TO3_ADMIN_PASSWORD": "secret"})

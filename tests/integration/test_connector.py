@@ -18,7 +18,7 @@ import pytest
 from procrastinate import exceptions
 
 from pulp2to3.queue.control import cancel_jobs
-from tests import queue_tasks
+from tests import queue_actors
 from tests.waiting_support import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,10 +26,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def test_app(db_url: str) -> AsyncIterator[procrastinate.App]:
-    with queue_tasks.app.replace_connector(queue_tasks.make_connector(db_url)) as app:
+    with queue_actors.app.replace_connector(queue_actors.make_connector(db_url)) as app:
         async with app.open_async():
             async with app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
-                await connection.execute(queue_tasks.CREATE_EVENTS)
+                await connection.execute(queue_actors.CREATE_EVENTS)
             yield app
 
 
@@ -152,7 +152,7 @@ async def test_driver_errors_become_connector_exceptions(test_app: procrastinate
 
 
 async def test_procrastinate_schema_applies_through_the_connector(empty_db_url: str) -> None:
-    app = procrastinate.App(connector=queue_tasks.make_connector(empty_db_url))
+    app = procrastinate.App(connector=queue_actors.make_connector(empty_db_url))
     async with app.open_async():
         await app.schema_manager.apply_schema_async()
         assert await app.check_connection_async()
@@ -231,7 +231,7 @@ async def test_cancel_aborts_a_running_async_job(test_app: procrastinate.App) ->
 def start_cli_worker(db_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PULP2TO3_DATABASE_URL": db_url, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "procrastinate", "--app=tests.queue_tasks.app", "worker"],
+        [sys.executable, "-m", "procrastinate", "--app=tests.queue_actors.app", "worker"],
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
@@ -258,7 +258,7 @@ async def test_jobs_of_a_killed_worker_run_again_elsewhere(
     [job] = await jobs(test_app)
     assert job["status"] == "doing"  # the dead worker never finished it
     async with test_app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
-        await queue_tasks.release(connection, "done")
+        await queue_actors.release(connection, "done")
 
     survivor = start_cli_worker(db_url)
     try:
@@ -276,7 +276,7 @@ async def test_jobs_of_a_killed_worker_run_again_elsewhere(
 
 
 async def test_listener_reconnects_after_the_server_drops_it(db_url: str) -> None:
-    connector = queue_tasks.make_connector(db_url, application_name="pulp2to3_listener_test")
+    connector = queue_actors.make_connector(db_url, application_name="pulp2to3_listener_test")
     await connector.open_async()
     received: list[str] = []
 

@@ -23,10 +23,10 @@ import pytest
 
 from pulp2to3 import storage
 from pulp2to3.actors.content import content_step, plan_content_batches
-from pulp2to3.actors.steps import Batch, BatchResult, Run
+from pulp2to3.actors.steps import Batch, BatchResult, Migration
 from pulp2to3.plugins.iso_content import CONTENT_TYPE
 from pulp2to3.settings import Settings, load_settings
-from tests.database_support import NewRun
+from tests.database_support import NewMigration
 from tests.filesystems_support import resize, small_filesystem
 from tests.waiting_support import eventually
 
@@ -123,23 +123,25 @@ async def stage(pool: asyncpg.Pool, tree: Pulp2Tree) -> list[int]:
 STEP = content_step(CONTENT_TYPE)
 
 
-async def migrate(pool: asyncpg.Pool, run: Run, batch: Batch) -> BatchResult:
+async def migrate(pool: asyncpg.Pool, migration: Migration, batch: Batch) -> BatchResult:
     """Run one batch as the batch task does: its own connection, inside a transaction."""
     async with pool.acquire() as connection, connection.transaction():
-        return await STEP.work(connection, run, batch.args)
+        return await STEP.work(connection, migration, batch.args)
 
 
-async def plan(pool: asyncpg.Pool, run: Run, batch_size: int | None = None) -> list[Batch]:
+async def plan(
+    pool: asyncpg.Pool, migration: Migration, batch_size: int | None = None
+) -> list[Batch]:
     """The step's batches; of ``batch_size`` units instead of the type's when given."""
     async with pool.acquire() as connection:
         if batch_size is None:
-            return await STEP.plan_batches(connection, run)
+            return await STEP.plan_batches(connection, migration)
         return await plan_content_batches(connection, "iso", batch_size)
 
 
-async def migrate_all(pool: asyncpg.Pool, run: Run) -> BatchResult:
-    (batch,) = await plan(pool, run)
-    return await migrate(pool, run, batch)
+async def migrate_all(pool: asyncpg.Pool, migration: Migration) -> BatchResult:
+    (batch,) = await plan(pool, migration)
+    return await migrate(pool, migration, batch)
 
 
 async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
@@ -173,7 +175,7 @@ def media_files(tree: Pulp2Tree) -> list[Path]:
 
 
 async def test_batches_cover_the_units_still_to_migrate(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     async with pool.acquire() as connection:
         await connection.execute(
@@ -188,8 +190,8 @@ async def test_batches_cover_the_units_still_to_migrate(
                 " ORDER BY id"
             )
         ]
-    run = await new_run(PLAN)
-    batches = await plan(pool, run)
+    migration = await new_migration(PLAN)
+    batches = await plan(pool, migration)
 
     assert [b.units for b in batches] == [1000, 1000, len(wanted) - 2000]
     covered: list[int] = []
@@ -203,19 +205,19 @@ async def test_batches_cover_the_units_still_to_migrate(
 
 
 async def test_nothing_to_migrate_plans_no_batch(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
-    run = await new_run(PLAN, settings_for(tree))
-    assert await plan(pool, run) == []
+    migration = await new_migration(PLAN, settings_for(tree))
+    assert await plan(pool, migration) == []
     tree.unit("done", "a.iso")
     await stage(pool, tree)
-    await migrate_all(pool, run)
-    assert await plan(pool, run) == []
+    await migrate_all(pool, migration)
+    assert await plan(pool, migration) == []
 
 
 def test_the_step_is_described() -> None:
     assert STEP.code == "migrate_content.iso"
-    assert STEP.task.name == "pulp2to3.migrate_content.iso"
+    assert STEP.actor.name == "pulp2to3.migrate_content.iso"
     assert STEP.description == CONTENT_TYPE.description
     assert CONTENT_TYPE.batch_size == 1000
 
@@ -224,13 +226,13 @@ def test_the_step_is_described() -> None:
 
 
 async def test_downloaded_units_become_hard_linked_artifacts(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     rows = [tree.unit(f"u{n}", f"disk-{n}.iso", os.urandom(1000 + n)) for n in range(3)]
     ids = await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
+    migration = await new_migration(PLAN, settings_for(tree))
 
-    result = await migrate_all(pool, run)
+    result = await migrate_all(pool, migration)
 
     assert result == BatchResult(done=3)
     for row, unit_id in zip(rows, ids, strict=True):
@@ -266,14 +268,14 @@ async def test_downloaded_units_become_hard_linked_artifacts(
 
 
 async def test_on_demand_units_become_content_without_artifact(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     for n in range(4):
         tree.unit(f"lazy{n}", f"lazy-{n}.iso", downloaded=False)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
+    migration = await new_migration(PLAN, settings_for(tree))
 
-    assert await migrate_all(pool, run) == BatchResult(done=4)
+    assert await migrate_all(pool, migration) == BatchResult(done=4)
 
     assert await fetch(pool, "SELECT * FROM artifact") == []
     assert media_files(tree) == []
@@ -290,15 +292,15 @@ async def test_on_demand_units_become_content_without_artifact(
 
 
 async def test_units_sharing_a_sha256_share_one_artifact(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     data = b"the same bytes\n" * 50
     for n in range(3):
         tree.unit(f"same{n}", f"copy-{n}.iso", data)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
+    migration = await new_migration(PLAN, settings_for(tree))
 
-    assert await migrate_all(pool, run) == BatchResult(done=3)
+    assert await migrate_all(pool, migration) == BatchResult(done=3)
 
     (artifact,) = await fetch(pool, "SELECT * FROM artifact")
     assert artifact["sha256"] == hashlib.sha256(data).hexdigest()
@@ -309,16 +311,16 @@ async def test_units_sharing_a_sha256_share_one_artifact(
 
 
 async def test_units_with_one_natural_key_become_one_content(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     data = b"one image, three units\n"
     tree.unit("lazy", "same.iso", data, downloaded=False)
     tree.unit("here-1", "same.iso", data)
     tree.unit("here-2", "same.iso", data)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
+    migration = await new_migration(PLAN, settings_for(tree))
 
-    assert await migrate_all(pool, run) == BatchResult(done=3)
+    assert await migrate_all(pool, migration) == BatchResult(done=3)
 
     (content,) = await fetch(pool, "SELECT * FROM content")
     assert len(await fetch(pool, "SELECT * FROM file_content")) == 1
@@ -330,18 +332,18 @@ async def test_units_with_one_natural_key_become_one_content(
 
 
 async def test_a_unit_downloaded_later_fills_the_missing_artifact(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     data = b"fetched on demand at first\n"
     tree.unit("lazy", "late.iso", data, downloaded=False)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
-    await migrate_all(pool, run)
+    migration = await new_migration(PLAN, settings_for(tree))
+    await migrate_all(pool, migration)
     assert [r["artifact_id"] for r in await fetch(pool, "SELECT * FROM content_artifact")] == [None]
 
     tree.unit("later", "late.iso", data)  # the same content, now with its file
     await stage(pool, tree)
-    await migrate_all(pool, run)
+    await migrate_all(pool, migration)
 
     (artifact,) = await fetch(pool, "SELECT * FROM artifact")
     (ca,) = await fetch(pool, "SELECT * FROM content_artifact")
@@ -353,7 +355,7 @@ async def test_a_unit_downloaded_later_fills_the_missing_artifact(
 
 
 async def test_bad_units_are_named_failures_and_the_rest_migrates(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree, tmp_path: Path
 ) -> None:
     outside = tmp_path / "secret.iso"
     outside.write_bytes(b"not Pulp's\n")
@@ -378,9 +380,9 @@ async def test_bad_units_are_named_failures_and_the_rest_migrates(
     tree.unit("bad-name", "../../etc/cron.d/x", downloaded=False)
     tree.unit("good-2", "good-2.iso", downloaded=False)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree, verify=True))
+    migration = await new_migration(PLAN, settings_for(tree, verify=True))
 
-    result = await migrate_all(pool, run)
+    result = await migrate_all(pool, migration)
 
     assert result.done == 2
     reasons = dict(result.failures)
@@ -405,12 +407,12 @@ async def test_bad_units_are_named_failures_and_the_rest_migrates(
 
 
 async def test_without_verification_only_the_size_is_checked(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     tree.unit("trusted", "trusted.iso", b"whatever it holds", checksum="1" * 64)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree, verify=False))
-    assert await migrate_all(pool, run) == BatchResult(done=1)
+    migration = await new_migration(PLAN, settings_for(tree, verify=False))
+    assert await migrate_all(pool, migration) == BatchResult(done=1)
     assert [r["sha256"] for r in await fetch(pool, "SELECT * FROM artifact")] == ["1" * 64]
 
 
@@ -418,18 +420,18 @@ async def test_without_verification_only_the_size_is_checked(
 
 
 async def test_a_batch_run_twice_leaves_the_same_rows(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     for n in range(6):
         tree.unit(f"u{n}", f"f{n % 4}.iso", f"bytes {n % 3}".encode(), downloaded=n % 2 == 0)
     tree.unit("missing", "missing.iso", write=False)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
-    (batch,) = await plan(pool, run)
+    migration = await new_migration(PLAN, settings_for(tree))
+    (batch,) = await plan(pool, migration)
 
-    first = await migrate(pool, run, batch)
+    first = await migrate(pool, migration, batch)
     before, files = await snapshot(pool), media_files(tree)
-    second = await migrate(pool, run, batch)
+    second = await migrate(pool, migration, batch)
 
     assert second == first  # the same counters: a re-run records what the first run did
     assert first.done == 6
@@ -439,13 +441,13 @@ async def test_a_batch_run_twice_leaves_the_same_rows(
 
 
 async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     for n in range(5):
         tree.unit(f"u{n}", f"f{n}.iso", f"bytes {n}".encode(), downloaded=n != 4)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
-    (batch,) = await plan(pool, run)
+    migration = await new_migration(PLAN, settings_for(tree))
+    (batch,) = await plan(pool, migration)
 
     class Crash(Exception):
         pass
@@ -453,7 +455,7 @@ async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
     async def work_then_die() -> None:
         """The files are stored, then the transaction dies before it commits."""
         async with pool.acquire() as connection, connection.transaction():
-            await STEP.work(connection, run, batch.args)
+            await STEP.work(connection, migration, batch.args)
             raise Crash
 
     with pytest.raises(Crash):
@@ -464,7 +466,7 @@ async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
     leftover = next(iter(media_files(tree))).parent / ".tmp-abc.part"
     leftover.write_bytes(b"half")
 
-    assert await migrate(pool, run, batch) == BatchResult(done=5)
+    assert await migrate(pool, migration, batch) == BatchResult(done=5)
 
     rows = await snapshot(pool)
     assert [len(rows[t]) for t in ("artifact", "content", "file_content", "content_artifact")] == [
@@ -479,7 +481,7 @@ async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
 
 
 async def test_concurrent_batches_sharing_artifacts_and_content(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     # Two batches of 60 units; unit n of one and unit n of the other are the same content
     # (same name and bytes), and every third file also shares its bytes with others.
@@ -488,11 +490,11 @@ async def test_concurrent_batches_sharing_artifacts_and_content(
             data = f"shared {n % 10}".encode() if n % 3 == 0 else f"file {n}".encode()
             tree.unit(f"{side}{n}", f"f{n}.iso", data, downloaded=n % 4 != 1)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
-    batches = await plan(pool, run, batch_size=60)
+    migration = await new_migration(PLAN, settings_for(tree))
+    batches = await plan(pool, migration, batch_size=60)
     assert len(batches) == 2
 
-    results = await asyncio.gather(*(migrate(pool, run, batch) for batch in batches))
+    results = await asyncio.gather(*(migrate(pool, migration, batch) for batch in batches))
 
     assert [r.done for r in results] == [60, 60]
     assert all(not r.failures for r in results)
@@ -510,7 +512,7 @@ async def test_concurrent_batches_sharing_artifacts_and_content(
     assert len(targets) == 60
 
     # and once more, both at once again: nothing changes
-    again = await asyncio.gather(*(migrate(pool, run, batch) for batch in batches))
+    again = await asyncio.gather(*(migrate(pool, migration, batch) for batch in batches))
     assert [r.done for r in again] == [60, 60]
     assert await snapshot(pool) == rows
 
@@ -532,16 +534,16 @@ def media_elsewhere(tree: Pulp2Tree) -> Iterator[Path]:
 
 
 async def test_a_link_across_filesystems_is_a_copy(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, media_elsewhere: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree, media_elsewhere: Path
 ) -> None:
     """The media root is on a tmpfs, the Pulp 2 tree on the disk: the kernel refuses the hard
     link (EXDEV), and the file is copied, then verified like a link."""
     tree = dataclasses.replace(tree, media=media_elsewhere)
     row = tree.unit("far", "far.iso", b"on another disk\n" * 10)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
+    migration = await new_migration(PLAN, settings_for(tree))
 
-    assert await migrate_all(pool, run) == BatchResult(done=1)
+    assert await migrate_all(pool, migration) == BatchResult(done=1)
 
     (artifact,) = await fetch(pool, "SELECT * FROM artifact")
     stored = tree.media / artifact["file"]
@@ -551,7 +553,7 @@ async def test_a_link_across_filesystems_is_a_copy(
 
 
 async def test_many_batches_writing_the_same_keys_in_opposite_orders(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:
     """Four batches stage the same 150 contents, two in ascending and two in descending name
     order, mostly on_demand so that their writes overlap: ordered upserts never deadlock."""
@@ -560,11 +562,11 @@ async def test_many_batches_writing_the_same_keys_in_opposite_orders(
         for n, name in enumerate(names if side % 2 else reversed(names)):
             tree.unit(f"s{side}-{n}", name, name.encode(), downloaded=n % 10 == side)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree))
-    batches = await plan(pool, run, batch_size=150)
+    migration = await new_migration(PLAN, settings_for(tree))
+    batches = await plan(pool, migration, batch_size=150)
     assert len(batches) == 4
 
-    results = await asyncio.gather(*(migrate(pool, run, batch) for batch in batches))
+    results = await asyncio.gather(*(migrate(pool, migration, batch) for batch in batches))
 
     assert [(r.done, r.failures) for r in results] == [(150, ())] * 4
     rows = await snapshot(pool)
@@ -581,7 +583,10 @@ async def test_many_batches_writing_the_same_keys_in_opposite_orders(
 
 
 async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, monkeypatch: pytest.MonkeyPatch
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    tree: Pulp2Tree,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An aborted job is a cancelled coroutine: its transaction rolls back at once, and the
     thread hashing a big file gives up at the next MiB instead of reading on."""
@@ -591,8 +596,8 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
         with tree.source(row).open("r+b") as handle:
             handle.truncate(big)
     await stage(pool, tree)
-    run = await new_run(PLAN, settings_for(tree, verify=True))
-    (batch,) = await plan(pool, run)
+    migration = await new_migration(PLAN, settings_for(tree, verify=True))
+    (batch,) = await plan(pool, migration)
     hashing = asyncio.Event()
     ended: list[str] = []
     loop = asyncio.get_running_loop()
@@ -607,7 +612,7 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
             raise
 
     monkeypatch.setattr(storage, "sha256_of_fd", watched_hash)
-    task = asyncio.create_task(migrate(pool, run, batch))
+    task = asyncio.create_task(migrate(pool, migration, batch))
     await hashing.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -624,7 +629,7 @@ async def test_a_cancelled_batch_stops_its_file_work_and_leaves_nothing(
 
 
 async def test_a_full_media_root_fails_the_units_that_do_not_fit_then_a_rerun_completes(
-    pool: asyncpg.Pool, new_run: NewRun, tree: Pulp2Tree, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree, tmp_path: Path
 ) -> None:
     """The media root is a 64 KiB tmpfs (the Pulp 2 tree on the disk: files are copied): the
     units too big for it fail, named with ENOSPC, the others migrate, and no temporary file is
@@ -634,10 +639,10 @@ async def test_a_full_media_root_fails_the_units_that_do_not_fit_then_a_rerun_co
         small = [tree.unit(f"s{n}", f"small-{n}.iso", f"small {n}\n".encode()) for n in range(3)]
         big = [tree.unit(f"b{n}", f"big-{n}.iso", os.urandom(100 << 10)) for n in range(2)]
         await stage(pool, tree)
-        run = await new_run(PLAN, settings_for(tree))
-        (batch,) = await plan(pool, run)
+        migration = await new_migration(PLAN, settings_for(tree))
+        (batch,) = await plan(pool, migration)
 
-        result = await migrate(pool, run, batch)
+        result = await migrate(pool, migration, batch)
 
         assert result.done == 3
         assert sorted(pulp2_id for pulp2_id, _ in result.failures) == ["b0", "b1"]
@@ -648,9 +653,9 @@ async def test_a_full_media_root_fails_the_units_that_do_not_fit_then_a_rerun_co
         assert not list(media.rglob("*.part"))
 
         resize(media, 1 << 20)
-        (batch,) = await plan(pool, run)
+        (batch,) = await plan(pool, migration)
 
-        assert await migrate(pool, run, batch) == BatchResult(done=2)  # the two that failed
+        assert await migrate(pool, migration, batch) == BatchResult(done=2)  # the two that failed
 
         artifacts = await fetch(pool, "SELECT sha256, size, file FROM artifact")
         sources = [tree.source(row) for row in small + big]

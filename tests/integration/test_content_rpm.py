@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors.content import content_step
-from pulp2to3.actors.steps import BatchResult, Run, Step
+from pulp2to3.actors.steps import BatchResult, Migration, Step
 from pulp2to3.plugins.rpm.content import RPM
 from pulp2to3.plugins.rpm.modules import parse_nevra
 from pulp2to3.plugins.rpm.packages import CHANGELOG_LIMIT, parse_snippets
@@ -26,7 +26,7 @@ from pulp2to3.pulp2 import open_dump
 from pulp2to3.pulp2.staging import content_row
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
-from tests.database_support import NewRun
+from tests.database_support import NewMigration
 
 PLAN = {"plugins": [{"type": "rpm"}]}
 STEP = content_step(RPM)
@@ -58,13 +58,15 @@ async def stage(
             )
 
 
-async def run_step(pool: asyncpg.Pool, run: Run, step: Step = STEP) -> list[BatchResult]:
+async def run_step(
+    pool: asyncpg.Pool, migration: Migration, step: Step = STEP
+) -> list[BatchResult]:
     async with pool.acquire() as connection:
-        batches = await step.plan_batches(connection, run)
+        batches = await step.plan_batches(connection, migration)
     results = []
     for batch in batches:
         async with pool.acquire() as connection, connection.transaction():
-            results.append(await step.work(connection, run, batch.args))
+            results.append(await step.work(connection, migration, batch.args))
     return results
 
 
@@ -73,7 +75,7 @@ def failures_of(results: list[BatchResult]) -> dict[str, str]:
 
 
 async def test_packages_migrate_and_bad_units_are_named_failures(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, tmp_path: Path
 ) -> None:
     documents = units(sample)
     downloaded = [d for d in documents if d["downloaded"]]
@@ -106,9 +108,9 @@ async def test_packages_migrate_and_bad_units_are_named_failures(
         media_root=tmp_path / "media",
         verify_checksums=True,
     )
-    run = await new_run(PLAN, settings)
+    migration = await new_migration(PLAN, settings)
 
-    results = await run_step(pool, run)
+    results = await run_step(pool, migration)
     failures = dict(failure for result in results for failure in result.failures)
     assert set(failures) == set(bad)
     for unit_id, (_, _, reason) in bad.items():
@@ -139,7 +141,7 @@ async def test_packages_migrate_and_bad_units_are_named_failures(
     assert sha1_row["artifact_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
 
     # Run again: nothing left to migrate but the failed units, which fail the same way.
-    again = await run_step(pool, run)
+    again = await run_step(pool, migration)
     assert set(dict(f for result in again for f in result.failures)) == set(bad)
     assert sum(result.done for result in again) == 0
 
@@ -150,7 +152,7 @@ def nevra_text(nevra: tuple[str, ...]) -> str:
 
 
 async def test_relations_without_a_target_are_named_and_the_rest_is_migrated(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
     dump = open_dump(sample.dump_path)
     collections = {
@@ -193,12 +195,12 @@ async def test_relations_without_a_target_are_named_and_the_rest_is_migrated(
     settings = dataclasses.replace(
         load_settings({}), pulp2_root=sample.pulp_root, media_root=sample.pulp_root / "media"
     )
-    run = await new_run(PLAN, settings)
+    migration = await new_migration(PLAN, settings)
 
     failed: dict[str, dict[str, str]] = {}
     for content_type in PLUGIN.content_order():
         failed[content_type.pulp2_type] = failures_of(
-            await run_step(pool, run, content_step(content_type))
+            await run_step(pool, migration, content_step(content_type))
         )
     assert failed["modulemd"] == {module["_id"]: f"artifacts with no package: {nevra_text(absent)}"}
     erratum_ids = {e["errata_id"]: e["_id"] for e in collections["erratum"]}
@@ -231,7 +233,7 @@ async def test_relations_without_a_target_are_named_and_the_rest_is_migrated(
 
 
 async def test_a_kickstart_tree_brings_its_files_and_one_without_treeinfo_is_named(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
     [tree] = list(open_dump(sample.dump_path).iter_collection("units_distribution"))
     lost = {**tree, "_id": "lost-tree", "_storage_path": "/var/lib/pulp/content/units/gone"}
@@ -239,9 +241,9 @@ async def test_a_kickstart_tree_brings_its_files_and_one_without_treeinfo_is_nam
     settings = dataclasses.replace(
         load_settings({}), pulp2_root=sample.pulp_root, media_root=sample.pulp_root / "media"
     )
-    run = await new_run(PLAN, settings)
+    migration = await new_migration(PLAN, settings)
 
-    results = await run_step(pool, run, content_step(TYPES["distribution"]))
+    results = await run_step(pool, migration, content_step(TYPES["distribution"]))
     failures = failures_of(results)
     assert set(failures) == {"lost-tree"}
     assert failures["lost-tree"].startswith("its .treeinfo cannot be read")
@@ -263,11 +265,13 @@ async def test_a_kickstart_tree_brings_its_files_and_one_without_treeinfo_is_nam
             assert row["sha256"] is None
 
 
-async def test_delta_rpms_are_named_as_not_migrated(pool: asyncpg.Pool, new_run: NewRun) -> None:
+async def test_delta_rpms_are_named_as_not_migrated(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
     drpms = [{"_id": f"drpm-{n}", "filename": f"drpms/zoo-{n}.drpm"} for n in range(3)]
     await stage(pool, drpms, "drpm")
-    run = await new_run(PLAN)
-    results = await run_step(pool, run, content_step(TYPES["drpm"]))
+    migration = await new_migration(PLAN)
+    results = await run_step(pool, migration, content_step(TYPES["drpm"]))
     assert sum(result.done for result in results) == 0
     failures = failures_of(results)
     assert set(failures) == {drpm["_id"] for drpm in drpms}

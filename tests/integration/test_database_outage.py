@@ -18,7 +18,7 @@ import pytest
 from pulp2to3 import database
 from pulp2to3.http.app import COMMAND_TIMEOUT
 from pulp2to3.http.errors import DATABASE_UNAVAILABLE
-from tests import queue_tasks
+from tests import queue_actors
 from tests.http_support import app_for, client_for
 from tests.private_postgres_support import PrivateServer, database_on, private_server
 from tests.waiting_support import eventually
@@ -39,7 +39,7 @@ async def outage_db(server: PrivateServer) -> AsyncIterator[str]:
     async with database_on(server) as url:
         connection = await asyncpg.connect(url)
         try:
-            await connection.execute(queue_tasks.CREATE_EVENTS)
+            await connection.execute(queue_actors.CREATE_EVENTS)
         finally:
             await connection.close()
         yield url
@@ -47,7 +47,7 @@ async def outage_db(server: PrivateServer) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def outage_app(outage_db: str) -> AsyncIterator[procrastinate.App]:
-    with queue_tasks.app.replace_connector(queue_tasks.make_connector(outage_db)) as app:
+    with queue_actors.app.replace_connector(queue_actors.make_connector(outage_db)) as app:
         async with app.open_async():
             yield app
 
@@ -72,7 +72,7 @@ async def job_rows(url: str) -> list[asyncpg.Record]:
 async def release(url: str, value: str) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await queue_tasks.release(connection, value)
+        await queue_actors.release(connection, value)
     finally:
         await connection.close()
 
@@ -82,14 +82,14 @@ async def event_values(url: str) -> list[str]:
 
 
 class CliWorker:
-    """``procrastinate --app=tests.queue_tasks.app worker`` with its output kept in a file."""
+    """``procrastinate --app=tests.queue_actors.app worker`` with its output kept in a file."""
 
     def __init__(self, db_url: str, log: Path) -> None:
         env = {**os.environ, "PULP2TO3_DATABASE_URL": db_url, "PYTHONPATH": str(REPO_ROOT)}
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "procrastinate", "--app=tests.queue_tasks.app", "worker"],
+                [sys.executable, "-m", "procrastinate", "--app=tests.queue_actors.app", "worker"],
                 env=env,
                 cwd=REPO_ROOT,
                 stdout=out,
@@ -158,7 +158,7 @@ async def test_a_worker_started_while_the_database_is_down_waits_for_it(
         await eventually(lambda: worker.logged("database_unreachable"), 30, "the worker to wait")
         assert worker.process.poll() is None
         await asyncio.to_thread(server.start)
-        with queue_tasks.app.replace_connector(queue_tasks.make_connector(outage_db)) as app:
+        with queue_actors.app.replace_connector(queue_actors.make_connector(outage_db)) as app:
             async with app.open_async():
                 await app.configure_task("tests.record").defer_async(value="after")
 

@@ -18,8 +18,8 @@ from pulp2to3.actors.distributions import (
     overlaps,
     plan_distribution_batches,
 )
-from pulp2to3.actors.steps import BatchResult, Run
-from tests.database_support import NewRun, backends_waiting_on_a_lock
+from pulp2to3.actors.steps import BatchResult, Migration
+from tests.database_support import NewMigration, backends_waiting_on_a_lock
 from tests.repository_steps_support import (
     PLAN,
     Source,
@@ -54,8 +54,8 @@ def with_delta(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 async def prepare(
-    pool: asyncpg.Pool, new_run: NewRun, media: Path, plan: dict[str, Any] = PLAN
-) -> Run:
+    pool: asyncpg.Pool, new_migration: NewMigration, media: Path, plan: dict[str, Any] = PLAN
+) -> Migration:
     await build_world(pool)
     async with pool.acquire() as connection:
         source = Source(connection)
@@ -63,17 +63,17 @@ async def prepare(
         await source.distributor("delta", "iso_distributor", {"relative_url": "pub//alpha/"})
         await source.repo("bad")
         await source.distributor("bad", "iso_distributor", {"relative_url": "/pub/../etc"})
-    run = await new_run(plan, settings_with_media(media))
+    migration = await new_migration(plan, settings_with_media(media))
     for step in (repositories.STEP, repo_versions.STEP, publications.STEP):
-        await run_step(pool, step, run)
-    return run
+        await run_step(pool, step, migration)
+    return migration
 
 
 async def prepare_serving(
-    pool: asyncpg.Pool, new_run: NewRun, media: Path, served: dict[str, str]
-) -> Run:
+    pool: asyncpg.Pool, new_migration: NewMigration, media: Path, served: dict[str, str]
+) -> Migration:
     """``prepare``, with distributions of other origins served already (name -> base path)."""
-    run = await prepare(pool, new_run, media)
+    run = await prepare(pool, new_migration, media)
     async with pool.acquire() as connection:
         await connection.executemany(
             "INSERT INTO distribution (pulp_type, name, base_path) VALUES ('file.file', $1, $2)",
@@ -82,9 +82,11 @@ async def prepare_serving(
     return run
 
 
-async def prepare_delta_at_pub(pool: asyncpg.Pool, new_run: NewRun, media: Path) -> Run:
+async def prepare_delta_at_pub(
+    pool: asyncpg.Pool, new_migration: NewMigration, media: Path
+) -> Migration:
     """``prepare`` with ``delta``, whose distributor wants ``pub``: a folder of alpha's."""
-    run = await prepare(pool, new_run, media, with_delta(PLAN))
+    run = await prepare(pool, new_migration, media, with_delta(PLAN))
     async with pool.acquire() as connection:
         await connection.execute(
             "UPDATE pulp2_distributor SET config = $1::jsonb WHERE pulp2_repo_id = 'delta'",
@@ -108,19 +110,19 @@ async def distributions(pool: asyncpg.Pool) -> dict[str, tuple[str, str, int]]:
 
 
 async def test_every_distributor_of_a_published_version_is_planned(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media")
+    run = await prepare(pool, new_migration, tmp_path / "media")
     async with pool.acquire() as connection:
         batches = await plan_distribution_batches(connection, run)
     # The export distributor is no ISO distributor: it is not planned.
     assert [(b.key, b.units, b.args) for b in batches] == [("distributions-0", 4, ALL)]
     assert STEP.code == "create_distributions"
-    assert STEP.task.name == "pulp2to3.create_distributions"
+    assert STEP.actor.name == "pulp2to3.create_distributions"
 
 
 async def test_a_distributor_named_by_two_versions_serves_the_last(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     await build_world(pool)
     versions = [
@@ -132,16 +134,16 @@ async def test_a_distributor_named_by_two_versions_serves_the_last(
             {"type": "iso", "repositories": [{"name": "alpha", "repository_versions": versions}]}
         ]
     }
-    run = await new_run(plan)
+    migration = await new_migration(plan)
     async with pool.acquire() as connection:
-        batches = await plan_distribution_batches(connection, run)
+        batches = await plan_distribution_batches(connection, migration)
     assert [b.args for b in batches] == [{"distributors": [ALPHA]}]
 
 
 async def test_distributions_serve_the_publications_at_normalized_base_paths(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media")
+    run = await prepare(pool, new_migration, tmp_path / "media")
     assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=4, created=ANY)
     assert await distributions(pool) == {
         "alpha-iso_distributor": ("pub/alpha", "alpha", 2),  # "/pub/alpha/"
@@ -170,7 +172,7 @@ async def test_distributions_serve_the_publications_at_normalized_base_paths(
 
 
 async def test_distributors_of_other_pulp2_repositories_are_named_after_them(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     plan = {
         "plugins": [
@@ -190,7 +192,7 @@ async def test_distributors_of_other_pulp2_repositories_are_named_after_them(
             }
         ]
     }
-    run = await prepare(pool, new_run, tmp_path / "media", plan)
+    run = await prepare(pool, new_migration, tmp_path / "media", plan)
     results = await run_step(pool, STEP, run)
     assert results == [BatchResult(done=3, created=ANY)]
     assert await distributions(pool) == {
@@ -201,9 +203,9 @@ async def test_distributors_of_other_pulp2_repositories_are_named_after_them(
 
 
 async def test_a_base_path_served_already_is_a_named_failure(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare_serving(pool, new_run, tmp_path / "media", {"legacy": "beta"})
+    run = await prepare_serving(pool, new_migration, tmp_path / "media", {"legacy": "beta"})
     # Run twice: the same outcome, nothing written the second time.
     assert await assert_rerun_changes_nothing(pool, STEP, run, ALL) == BatchResult(
         created=ANY,
@@ -226,9 +228,9 @@ async def test_a_base_path_served_already_is_a_named_failure(
 
 
 async def test_two_distributors_of_one_base_path_in_a_batch(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
+    run = await prepare(pool, new_migration, tmp_path / "media", with_delta(PLAN))
     result = await run_batch(pool, STEP, run, {"distributors": [DELTA, *ALL["distributors"]]})
     assert result == BatchResult(
         created=ANY,
@@ -244,11 +246,11 @@ async def test_two_distributors_of_one_base_path_in_a_batch(
 
 
 async def test_a_base_path_overlapping_another_is_a_named_failure(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     # Served already: a folder of alpha's base path, and a base path inside gamma's.
     served = {"outer": "pub", "inner": "gamma/old"}
-    run = await prepare_serving(pool, new_run, tmp_path / "media", served)
+    run = await prepare_serving(pool, new_migration, tmp_path / "media", served)
     assert await assert_rerun_changes_nothing(pool, STEP, run, ALL) == BatchResult(
         created=ANY,
         done=2,
@@ -267,9 +269,9 @@ async def test_a_base_path_overlapping_another_is_a_named_failure(
 
 
 async def test_overlapping_base_paths_in_a_batch_keep_the_shorter(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare_delta_at_pub(pool, new_run, tmp_path / "media")
+    run = await prepare_delta_at_pub(pool, new_migration, tmp_path / "media")
     result = await run_batch(pool, STEP, run, {"distributors": [ALPHA, DELTA]})
     assert result == BatchResult(
         created=ANY,
@@ -294,9 +296,9 @@ def test_overlaps_means_a_folder_of_the_other(path: str, other: str, expected: b
 
 
 async def test_concurrent_batches_never_both_take_overlapping_base_paths(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare_delta_at_pub(pool, new_run, tmp_path / "media")
+    run = await prepare_delta_at_pub(pool, new_migration, tmp_path / "media")
     for _ in range(5):
         async with pool.acquire() as connection:
             await connection.execute("DELETE FROM distribution")
@@ -312,7 +314,7 @@ async def test_concurrent_batches_never_both_take_overlapping_base_paths(
 
 
 async def test_a_relative_url_that_leaves_is_a_failure(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     plan = {
         "plugins": [
@@ -332,7 +334,7 @@ async def test_a_relative_url_that_leaves_is_a_failure(
             }
         ]
     }
-    run = await prepare(pool, new_run, tmp_path / "media", plan)
+    run = await prepare(pool, new_migration, tmp_path / "media", plan)
     (result,) = await run_step(pool, STEP, run)
     assert result == BatchResult(
         done=0,
@@ -342,13 +344,13 @@ async def test_a_relative_url_that_leaves_is_a_failure(
 
 
 async def test_a_version_without_publication_is_a_failure(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     await build_world(pool)
-    run = await new_run(PLAN, settings_with_media(tmp_path / "media"))
-    await run_step(pool, repositories.STEP, run)
-    await run_step(pool, repo_versions.STEP, run)  # not published
-    result = await run_batch(pool, STEP, run, {"distributors": [BETA]})
+    migration = await new_migration(PLAN, settings_with_media(tmp_path / "media"))
+    await run_step(pool, repositories.STEP, migration)
+    await run_step(pool, repo_versions.STEP, migration)  # not published
+    result = await run_batch(pool, STEP, migration, {"distributors": [BETA]})
     assert result == BatchResult(
         done=0,
         failures=(("beta/iso_distributor", "repository 'beta' version 1 has no publication"),),
@@ -356,16 +358,16 @@ async def test_a_version_without_publication_is_a_failure(
 
 
 async def test_running_a_batch_twice_changes_nothing(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media")
+    run = await prepare(pool, new_migration, tmp_path / "media")
     await assert_rerun_changes_nothing(pool, STEP, run, ALL)
 
 
 async def test_a_rerun_follows_the_distributor_and_its_publication(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media")
+    run = await prepare(pool, new_migration, tmp_path / "media")
     await run_batch(pool, STEP, run, ALL)
     async with pool.acquire() as connection:
         ids = dict(await connection.fetch("SELECT name, id FROM distribution"))
@@ -388,9 +390,9 @@ async def test_a_rerun_follows_the_distributor_and_its_publication(
 
 
 async def test_concurrent_batches_never_both_take_a_base_path(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
+    run = await prepare(pool, new_migration, tmp_path / "media", with_delta(PLAN))
     results = await asyncio.gather(
         run_batch(pool, STEP, run, {"distributors": [ALPHA, BETA]}),
         run_batch(pool, STEP, run, {"distributors": [GAMMA, DELTA]}),
@@ -408,11 +410,11 @@ async def test_concurrent_batches_never_both_take_a_base_path(
 
 @pytest.mark.parametrize("first_commits", [True, False])
 async def test_a_batch_waits_for_the_one_holding_its_base_path(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path, first_commits: bool
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path, first_commits: bool
 ) -> None:
     """The second batch blocks on the first's uncommitted base path: it fails when the first
     commits, and takes the base path when the first rolls back."""
-    run = await prepare(pool, new_run, tmp_path / "media", with_delta(PLAN))
+    run = await prepare(pool, new_migration, tmp_path / "media", with_delta(PLAN))
     async with pool.acquire() as first:
         transaction = first.transaction()
         await transaction.start()

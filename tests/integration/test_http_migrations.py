@@ -127,7 +127,7 @@ async def test_run_creates_a_waiting_report_and_queues_the_migration_task(
     async with pool.acquire() as connection:
         job = await connection.fetchrow("SELECT status::text, args FROM procrastinate_jobs")
     assert job["status"] == "todo"
-    assert job["args"] == {"report_id": report["pulp_href"].rstrip("/").rsplit("/", 1)[-1]}
+    assert job["args"] == {"migration_id": report["pulp_href"].rstrip("/").rsplit("/", 1)[-1]}
 
 
 async def test_run_refuses_bad_flags_and_unknown_plans(client: Client) -> None:
@@ -237,8 +237,8 @@ async def test_reports_and_tasks_are_listed_and_filtered(client: Client) -> None
 
     canceled = await call(client, "GET", f"{API}tasks/?state=canceled", 200)
     assert [t["pulp_href"] for t in canceled["results"]] == [first["task"]]
-    report_id = second["report"].rstrip("/").rsplit("/", 1)[-1]
-    mine = await call(client, "GET", f"{API}tasks/?report={report_id}", 200)
+    migration_id = second["report"].rstrip("/").rsplit("/", 1)[-1]
+    mine = await call(client, "GET", f"{API}tasks/?report={migration_id}", 200)
     assert [t["pulp_href"] for t in mine["results"]] == [second["task"]]
     await call(client, "GET", f"{API}tasks/?state=bogus", 400)
     await call(client, "GET", f"{API}tasks/999999/", 404)

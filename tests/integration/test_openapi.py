@@ -392,18 +392,18 @@ async def migration(client: Client, pool: asyncpg.Pool) -> dict[str, str]:
     assert_valid(
         documented_schema(f"{API}migration-plans/{{id}}/run/", "post", "202"), run, "POST run"
     )
-    report_id = uuid.UUID(run["report"].rstrip("/").rsplit("/", 1)[-1])
+    migration_id = uuid.UUID(run["report"].rstrip("/").rsplit("/", 1)[-1])
     task_id = int(run["task"].rstrip("/").rsplit("/", 1)[-1])
     async with pool.acquire() as connection:
         await connection.execute(
-            "INSERT INTO migration_step (report_id, position, code, description, status, total)"
+            "INSERT INTO migration_step (migration_id, position, code, description, status, total)"
             " VALUES ($1, 0, 'premigrate', 'Read the Pulp 2 dump', 'running', 3)",
-            report_id,
+            migration_id,
         )
         await connection.execute(
-            "INSERT INTO migration_unit_failure (report_id, step_code, batch_key, pulp2_id,"
+            "INSERT INTO migration_unit_failure (migration_id, step_code, batch_key, pulp2_id,"
             " reason) VALUES ($1, 'premigrate', 'b0', 'u-x', 'the file is missing')",
-            report_id,
+            migration_id,
         )
         await connection.execute(
             "UPDATE migration_task SET error_description = 'boom', error_traceback = 'Traceback'"
@@ -412,7 +412,7 @@ async def migration(client: Client, pool: asyncpg.Pool) -> dict[str, str]:
         )
     return {
         "migration-plans": plan["pulp_href"].rstrip("/").rsplit("/", 1)[-1],
-        "migrationreport": str(report_id),
+        "migrationreport": str(migration_id),
         "tasks": str(task_id),
     }
 

@@ -16,15 +16,15 @@ import pytest
 
 from pulp2to3.actors import coordinator
 from pulp2to3.actors.registry import steps_for
-from pulp2to3.actors.steps import Run
+from pulp2to3.actors.steps import Migration
 from pulp2to3.queue.control import (
     Outcome,
     cancel_migration,
     pause_migration,
     resume_migration,
 )
-from pulp2to3.store import reports
-from tests import queue_tasks
+from pulp2to3.store import migrations
+from tests import queue_actors
 
 PLAN = {"plugins": [{"type": "iso", "repositories": []}]}
 PREMIGRATE = "pulp2to3.premigrate"
@@ -32,22 +32,22 @@ PREMIGRATE = "pulp2to3.premigrate"
 
 @pytest.fixture
 async def app(db_url: str) -> AsyncIterator[procrastinate.App]:
-    with queue_tasks.app.replace_connector(queue_tasks.make_connector(db_url)) as app:
+    with queue_actors.app.replace_connector(queue_actors.make_connector(db_url)) as app:
         async with app.open_async():
             yield app
 
 
 @pytest.fixture
 async def dispatched(
-    pool: asyncpg.Pool, new_run: Callable[[dict[str, Any]], Awaitable[Run]]
-) -> Run:
+    pool: asyncpg.Pool, new_migration: Callable[[dict[str, Any]], Awaitable[Migration]]
+) -> Migration:
     """A running migration whose coordinator has queued its first step's one task."""
-    run = await new_run(PLAN)
+    migration = await new_migration(PLAN)
     async with pool.acquire() as connection:
-        steps = steps_for(run.plan)
-        await reports.insert_steps(connection, run.report_id, steps)
-        await coordinator.poll(connection, run.report_id)
-    return run
+        steps = steps_for(migration.plan)
+        await migrations.insert_steps(connection, migration.id, steps)
+        await coordinator.poll(connection, migration.id)
+    return migration
 
 
 async def fetch_all(app: procrastinate.App) -> list[str]:
@@ -59,39 +59,39 @@ async def fetch_all(app: procrastinate.App) -> list[str]:
     return names
 
 
-async def status_of(pool: asyncpg.Pool, run: Run) -> str:
+async def status_of(pool: asyncpg.Pool, migration: Migration) -> str:
     async with pool.acquire() as connection:
         status: str = await connection.fetchval(
-            "SELECT status FROM migration_report WHERE id = $1", run.report_id
+            "SELECT status FROM migration WHERE id = $1", migration.id
         )
     return status
 
 
-async def poll(pool: asyncpg.Pool, run: Run) -> None:
+async def poll(pool: asyncpg.Pool, migration: Migration) -> None:
     async with pool.acquire() as connection:
-        await coordinator.poll(connection, run.report_id)
+        await coordinator.poll(connection, migration.id)
 
 
-async def premigrate_job(pool: asyncpg.Pool, run: Run) -> tuple[str, bool]:
+async def premigrate_job(pool: asyncpg.Pool, migration: Migration) -> tuple[str, bool]:
     """The premigrate task's job status, and whether it is held."""
     async with pool.acquire() as connection:
         row = await connection.fetchrow(
             "SELECT j.status::text, j.scheduled_at = 'infinity' AS held"
             " FROM migration_task t"
             " JOIN procrastinate_jobs j ON j.id = t.job_id"
-            " WHERE t.report_id = $1 AND t.step_code = 'premigrate'",
-            run.report_id,
+            " WHERE t.migration_id = $1 AND t.step_code = 'premigrate'",
+            migration.id,
         )
     return row["status"], bool(row["held"])
 
 
 async def test_a_queued_task_is_held_until_the_migration_resumes(
-    app: procrastinate.App, pool: asyncpg.Pool, dispatched: Run
+    app: procrastinate.App, pool: asyncpg.Pool, dispatched: Migration
 ) -> None:
     async with pool.acquire() as connection:
-        assert await pause_migration(connection, dispatched.report_id) is Outcome.DONE
+        assert await pause_migration(connection, dispatched.id) is Outcome.DONE
         # Pausing again changes nothing.
-        assert await pause_migration(connection, dispatched.report_id) is Outcome.DONE
+        assert await pause_migration(connection, dispatched.id) is Outcome.DONE
     assert await status_of(pool, dispatched) == "pausing"
     assert await premigrate_job(pool, dispatched) == ("todo", True)
     assert PREMIGRATE not in await fetch_all(app)
@@ -107,9 +107,9 @@ async def test_a_queued_task_is_held_until_the_migration_resumes(
         # would not have queued another: take it away, as a worker would have run it.
         await connection.execute(
             "DELETE FROM procrastinate_jobs WHERE queueing_lock = $1",
-            reports.coordinator_lock(dispatched.report_id),
+            migrations.coordinator_lock(dispatched.id),
         )
-        assert await resume_migration(connection, dispatched.report_id) is Outcome.DONE
+        assert await resume_migration(connection, dispatched.id) is Outcome.DONE
     assert await status_of(pool, dispatched) == "running"
     assert await premigrate_job(pool, dispatched) == ("todo", False)
     fetched = await fetch_all(app)
@@ -118,14 +118,14 @@ async def test_a_queued_task_is_held_until_the_migration_resumes(
 
 
 async def test_a_running_task_finishes_and_a_retry_of_it_is_held_too(
-    app: procrastinate.App, pool: asyncpg.Pool, dispatched: Run
+    app: procrastinate.App, pool: asyncpg.Pool, dispatched: Migration
 ) -> None:
     worker_id = await app.job_manager.register_worker()
     running = await app.job_manager.fetch_job(None, worker_id)
     assert running is not None
     assert running.task_name == PREMIGRATE
     async with pool.acquire() as connection:
-        assert await pause_migration(connection, dispatched.report_id) is Outcome.DONE
+        assert await pause_migration(connection, dispatched.id) is Outcome.DONE
 
     # The running task keeps the migration pausing.
     await poll(pool, dispatched)
@@ -140,20 +140,20 @@ async def test_a_running_task_finishes_and_a_retry_of_it_is_held_too(
     assert PREMIGRATE not in await fetch_all(app)
 
     async with pool.acquire() as connection:
-        assert await resume_migration(connection, dispatched.report_id) is Outcome.DONE
+        assert await resume_migration(connection, dispatched.id) is Outcome.DONE
     assert PREMIGRATE in await fetch_all(app)
 
 
 async def test_canceling_a_paused_migration_cancels_its_held_tasks(
-    pool: asyncpg.Pool, dispatched: Run
+    pool: asyncpg.Pool, dispatched: Migration
 ) -> None:
     async with pool.acquire() as connection:
-        await pause_migration(connection, dispatched.report_id)
-        await coordinator.poll(connection, dispatched.report_id)
-        assert await cancel_migration(connection, dispatched.report_id) is Outcome.DONE
-        assert await reports.unfinished_jobs(connection, dispatched.report_id) == []
+        await pause_migration(connection, dispatched.id)
+        await coordinator.poll(connection, dispatched.id)
+        assert await cancel_migration(connection, dispatched.id) is Outcome.DONE
+        assert await migrations.unfinished_jobs(connection, dispatched.id) == []
         # A canceled migration can be neither paused nor resumed.
-        assert await pause_migration(connection, dispatched.report_id) is Outcome.FINISHED
-        assert await resume_migration(connection, dispatched.report_id) is Outcome.FINISHED
+        assert await pause_migration(connection, dispatched.id) is Outcome.FINISHED
+        assert await resume_migration(connection, dispatched.id) is Outcome.FINISHED
     assert await status_of(pool, dispatched) == "canceled"
     assert await premigrate_job(pool, dispatched) == ("cancelled", True)

@@ -16,7 +16,7 @@ import pytest
 
 from pulp2to3.actors import premigrate
 from pulp2to3.actors.premigrate import DumpUnreadable, premigrate_dump
-from pulp2to3.actors.steps import BatchResult, Run
+from pulp2to3.actors.steps import BatchResult, Migration
 from pulp2to3.plan import parse_plan
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import (
@@ -29,7 +29,7 @@ from pulp2to3.sample import (
 from pulp2to3.sample.writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
 from pulp2to3.settings import load_settings
 from pulp2to3.store.staging import NotInTransaction
-from tests.database_support import NewRun
+from tests.database_support import NewMigration
 from tests.waiting_support import eventually
 
 Documents = dict[str, list[dict[str, Any]]]
@@ -98,24 +98,30 @@ def settings_for(dump_path: Path, pulp_root: Path | None = None) -> Any:
 
 
 async def run_for(
-    new_run: NewRun, summary: SampleSummary, *, dump: Path | None = None, plan: Any = None
-) -> Run:
+    new_migration: NewMigration,
+    summary: SampleSummary,
+    *,
+    dump: Path | None = None,
+    plan: Any = None,
+) -> Migration:
     plan = plan if plan is not None else json.loads(summary.plan_path.read_text())
-    return await new_run(plan, settings_for(dump or summary.dump_path, summary.pulp_root))
+    return await new_migration(plan, settings_for(dump or summary.dump_path, summary.pulp_root))
 
 
-def reading(run: Run, dump: Path) -> Run:
+def reading(migration: Migration, dump: Path) -> Migration:
     """The same migration pointed at another dump (only one report may be unfinished)."""
-    return dataclasses.replace(run, settings=dataclasses.replace(run.settings, pulp2_dump=dump))
+    return dataclasses.replace(
+        migration, settings=dataclasses.replace(migration.settings, pulp2_dump=dump)
+    )
 
 
-def planning(run: Run, plan: Any) -> Run:
-    return dataclasses.replace(run, plan=parse_plan(plan))
+def planning(migration: Migration, plan: Any) -> Migration:
+    return dataclasses.replace(migration, plan=parse_plan(plan))
 
 
-async def stage(pool: asyncpg.Pool, run: Run) -> BatchResult:
+async def stage(pool: asyncpg.Pool, migration: Migration) -> BatchResult:
     async with pool.acquire() as connection, connection.transaction():
-        return await premigrate_dump(connection, run, {})
+        return await premigrate_dump(connection, migration, {})
 
 
 async def snapshot(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
@@ -350,27 +356,27 @@ def sample_docs(sample: SampleSummary) -> Documents:
 
 
 async def test_the_step_is_one_batch_for_the_whole_dump(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
-    run = await run_for(new_run, sample)
+    run = await run_for(new_migration, sample)
     async with pool.acquire() as connection:
         batches = await premigrate.STEP.plan_batches(connection, run)
     assert premigrate.STEP.code == "premigrate"
-    assert premigrate.STEP.task.name == "pulp2to3.premigrate"
+    assert premigrate.STEP.actor.name == "pulp2to3.premigrate"
     assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
 
 
 @pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
 async def test_every_dump_form_is_staged_as_written(
     pool: asyncpg.Pool,
-    new_run: NewRun,
+    new_migration: NewMigration,
     samples: dict[tuple[DumpFormat, bool], SampleSummary],
     sample_docs: Documents,
     fmt: DumpFormat,
     compress: bool,
 ) -> None:
     summary = samples[fmt, compress]
-    result = await stage(pool, await run_for(new_run, summary))
+    result = await stage(pool, await run_for(new_migration, summary))
 
     assert result == BatchResult(done=1)
     tables = await snapshot(pool)
@@ -390,9 +396,9 @@ async def test_every_dump_form_is_staged_as_written(
 
 
 async def test_on_demand_units_are_not_downloaded_and_have_their_importers_catalog(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
-    await stage(pool, await run_for(new_run, sample))
+    await stage(pool, await run_for(new_migration, sample))
     async with pool.acquire() as connection:
         not_downloaded = await connection.fetchval(
             "SELECT count(*) FROM pulp2_content WHERE NOT downloaded"
@@ -418,9 +424,9 @@ async def test_on_demand_units_are_not_downloaded_and_have_their_importers_catal
 
 
 async def test_a_few_rows_in_detail(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, sample_docs: Documents
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
 ) -> None:
-    await stage(pool, await run_for(new_run, sample))
+    await stage(pool, await run_for(new_migration, sample))
     tables = await snapshot(pool)
     unit = sample_docs["units_iso"][0]
     row = by(tables["pulp2_content"], "pulp2_id")[unit["_id"]]
@@ -445,9 +451,9 @@ async def test_a_few_rows_in_detail(
 
 
 async def test_running_twice_changes_nothing(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
-    run = await run_for(new_run, sample)
+    run = await run_for(new_migration, sample)
     await stage(pool, run)
     first = await snapshot(pool)
     await stage(pool, run)
@@ -460,9 +466,9 @@ async def test_running_twice_changes_nothing(
 
 
 async def test_temporary_files_a_killed_process_left_are_removed(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, tmp_path: Path
 ) -> None:
-    run = await run_for(new_run, sample)
+    run = await run_for(new_migration, sample)
     media = tmp_path / "media"
     run = dataclasses.replace(run, settings=dataclasses.replace(run.settings, media_root=media))
     leftover = media / "artifact" / "ab" / ".tmp-killed.part"  # what a SIGKILL mid-copy leaves
@@ -478,9 +484,9 @@ async def test_temporary_files_a_killed_process_left_are_removed(
 
 
 async def test_work_needs_a_transaction(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
-    run = await run_for(new_run, sample)
+    run = await run_for(new_migration, sample)
     async with pool.acquire() as connection:
         with pytest.raises(NotInTransaction):
             await premigrate_dump(connection, run, {})
@@ -556,7 +562,7 @@ def membership_sets(docs: Documents) -> dict[str, set[str]]:
 @pytest.mark.parametrize(("fmt", "compress"), [("archive", True), ("folder", False)])
 async def test_a_newer_dump_flags_only_what_changed(
     pool: asyncpg.Pool,
-    new_run: NewRun,
+    new_migration: NewMigration,
     tmp_path: Path,
     fmt: DumpFormat,
     compress: bool,
@@ -574,7 +580,7 @@ async def test_a_newer_dump_flags_only_what_changed(
     changes = change(new_docs, old_docs)
     second_dump = write_dump(tmp_path / "second", fmt, compress, new_docs)
 
-    run = await run_for(new_run, first)
+    run = await run_for(new_migration, first)
     await stage(pool, run)
     await mark_all_migrated(pool)
     before = await snapshot(pool)
@@ -658,13 +664,13 @@ async def test_a_newer_dump_flags_only_what_changed(
 
 
 async def test_repositories_the_plan_does_not_name_are_not_in_plan(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, sample_docs: Documents
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
 ) -> None:
     plan = json.loads(sample.plan_path.read_text())
     repositories = plan["plugins"][0]["repositories"]
     named = {repositories[0]["name"], repositories[1]["name"]}
     partial = {"plugins": [{"type": "iso", "repositories": repositories[:2]}]}
-    run = await run_for(new_run, sample, plan=partial)
+    run = await run_for(new_migration, sample, plan=partial)
     await stage(pool, run)
     rows = (await snapshot(pool))["pulp2_repository"]
     assert {r["pulp2_repo_id"] for r in rows if not r["not_in_plan"]} == named
@@ -683,7 +689,7 @@ async def test_repositories_the_plan_does_not_name_are_not_in_plan(
 @pytest.mark.parametrize("compress", [False, True])
 async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
     pool: asyncpg.Pool,
-    new_run: NewRun,
+    new_migration: NewMigration,
     samples: dict[tuple[DumpFormat, bool], SampleSummary],
     tmp_path: Path,
     compress: bool,
@@ -692,7 +698,7 @@ async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
     broken = tmp_path / "broken.archive"
     data = summary.dump_path.read_bytes()
     broken.write_bytes(data[: len(data) * 2 // 3])
-    run = await run_for(new_run, summary, dump=broken)
+    run = await run_for(new_migration, summary, dump=broken)
     with pytest.raises(DumpUnreadable) as caught:
         await stage(pool, run)
     assert str(broken) in str(caught.value)
@@ -701,22 +707,22 @@ async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
 
 
 async def test_a_missing_dump_or_setting_fails_clearly(
-    pool: asyncpg.Pool, new_run: NewRun, sample: SampleSummary, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, tmp_path: Path
 ) -> None:
     plan = json.loads(sample.plan_path.read_text())
     missing = tmp_path / "nowhere.archive"
-    run = await new_run(plan, settings_for(missing))
+    migration = await new_migration(plan, settings_for(missing))
     with pytest.raises(DumpUnreadable) as caught:
-        await stage(pool, run)
+        await stage(pool, migration)
     assert str(missing) in str(caught.value)
     unset = dataclasses.replace(load_settings(), pulp2_dump=None)
     with pytest.raises(DumpUnreadable, match="PULP2TO3_PULP2_DUMP is not set"):
-        await stage(pool, dataclasses.replace(run, settings=unset))
+        await stage(pool, dataclasses.replace(migration, settings=unset))
 
 
 async def test_duplicate_documents_are_merged_the_later_winning(
     pool: asyncpg.Pool,
-    new_run: NewRun,
+    new_migration: NewMigration,
     sample: SampleSummary,
     sample_docs: Documents,
     tmp_path: Path,
@@ -732,7 +738,7 @@ async def test_duplicate_documents_are_merged_the_later_winning(
     docs["lazy_content_catalog"].append(copy.deepcopy(docs["lazy_content_catalog"][0]))
     dump = write_dump(tmp_path / "dups", "archive", False, docs)
 
-    result = await stage(pool, await run_for(new_run, sample, dump=dump))
+    result = await stage(pool, await run_for(new_migration, sample, dump=dump))
 
     assert result == BatchResult(done=1)
     tables = await snapshot(pool)
@@ -750,7 +756,7 @@ async def test_duplicate_documents_are_merged_the_later_winning(
 
 async def test_malformed_documents_are_named_failures_the_rest_is_staged(
     pool: asyncpg.Pool,
-    new_run: NewRun,
+    new_migration: NewMigration,
     sample: SampleSummary,
     sample_docs: Documents,
     tmp_path: Path,
@@ -762,7 +768,7 @@ async def test_malformed_documents_are_named_failures_the_rest_is_staged(
     bad_membership = str(docs["repo_content_units"][0]["_id"])
     dump = write_dump(tmp_path / "bad", "folder", False, docs)
 
-    result = await stage(pool, await run_for(new_run, sample, dump=dump))
+    result = await stage(pool, await run_for(new_migration, sample, dump=dump))
 
     assert result.done == 1
     assert dict(result.failures) == {
@@ -791,11 +797,11 @@ def big_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 
 
 async def test_twenty_thousand_units_are_all_staged(
-    pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary
+    pool: asyncpg.Pool, new_migration: NewMigration, big_sample: SampleSummary
 ) -> None:
     """Many chunks, read ahead while the previous one is copied: none lost, none twice.
     (How fast, and how free the event loop stays: benchmarks/premigrate.py.)"""
-    result = await stage(pool, await run_for(new_run, big_sample))
+    result = await stage(pool, await run_for(new_migration, big_sample))
     assert result.failures == ()
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM pulp2_content") == 20_000
@@ -806,9 +812,9 @@ async def test_twenty_thousand_units_are_all_staged(
 
 
 async def test_a_cancelled_load_stops_and_stages_nothing(
-    pool: asyncpg.Pool, new_run: NewRun, big_sample: SampleSummary, db_url: str
+    pool: asyncpg.Pool, new_migration: NewMigration, big_sample: SampleSummary, db_url: str
 ) -> None:
-    run = await run_for(new_run, big_sample)
+    run = await run_for(new_migration, big_sample)
     work = asyncio.create_task(stage(pool, run), name="test_premigrate")
     observer = await asyncpg.connect(db_url)
     try:

@@ -7,22 +7,22 @@ from typing import Any
 
 import asyncpg
 
-from pulp2to3.actors.steps import Run
+from pulp2to3.actors.steps import Migration
 from pulp2to3.store.progress import record_batch
 
 PLAN = {"plugins": [{"type": "iso", "repositories": []}]}
 
 
 async def test_a_rerun_batch_replaces_its_counters_and_failures(
-    pool: asyncpg.Pool, new_run: Callable[[dict[str, Any]], Awaitable[Run]]
+    pool: asyncpg.Pool, new_migration: Callable[[dict[str, Any]], Awaitable[Migration]]
 ) -> None:
-    run = await new_run(PLAN)
+    migration = await new_migration(PLAN)
     async with pool.acquire() as connection:
         await record_batch(
-            connection, run.report_id, "step", "b1", 8, [("u1", "gone"), ("u2", "bad")]
+            connection, migration.id, "step", "b1", 8, [("u1", "gone"), ("u2", "bad")]
         )
-        await record_batch(connection, run.report_id, "step", "b2", 5, [("u9", "gone")])
-        await record_batch(connection, run.report_id, "step", "b1", 9, [("u2", "still bad")])
+        await record_batch(connection, migration.id, "step", "b2", 5, [("u9", "gone")])
+        await record_batch(connection, migration.id, "step", "b1", 9, [("u2", "still bad")])
         counters = await connection.fetch(
             "SELECT batch_key, done, failed FROM migration_batch_progress ORDER BY batch_key"
         )

@@ -12,8 +12,8 @@ import asyncpg
 
 from pulp2to3.actors import repo_versions, repositories
 from pulp2to3.actors.publications import STEP, plan_publication_batches
-from pulp2to3.actors.steps import BatchResult, Run
-from tests.database_support import NewRun
+from pulp2to3.actors.steps import BatchResult, Migration
+from tests.database_support import NewMigration
 from tests.repository_steps_support import (
     PLAN,
     Source,
@@ -29,13 +29,13 @@ ALL = {"versions": [["alpha", 2], ["beta", 1], ["gamma", 1]]}
 
 
 async def prepare(
-    pool: asyncpg.Pool, new_run: NewRun, media: Path, plan: dict[str, Any] = PLAN
-) -> tuple[Run, World]:
+    pool: asyncpg.Pool, new_migration: NewMigration, media: Path, plan: dict[str, Any] = PLAN
+) -> tuple[Migration, World]:
     world = await build_world(pool)
-    run = await new_run(plan, settings_with_media(media))
-    await run_step(pool, repositories.STEP, run)
-    await run_step(pool, repo_versions.STEP, run)
-    return run, world
+    migration = await new_migration(plan, settings_with_media(media))
+    await run_step(pool, repositories.STEP, migration)
+    await run_step(pool, repo_versions.STEP, migration)
+    return migration, world
 
 
 def manifest(*entries: Any) -> str:
@@ -71,16 +71,20 @@ async def published(pool: asyncpg.Pool) -> dict[tuple[str, int], dict[str, Any]]
     return result
 
 
-async def test_versions_with_distributors_are_planned(pool: asyncpg.Pool, new_run: NewRun) -> None:
-    run = await new_run(PLAN)
+async def test_versions_with_distributors_are_planned(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
+    migration = await new_migration(PLAN)
     async with pool.acquire() as connection:
-        batches = await plan_publication_batches(connection, run)
+        batches = await plan_publication_batches(connection, migration)
     assert [(b.key, b.units, b.args) for b in batches] == [("publications-0", 3, ALL)]
     assert STEP.code == "create_publications"
-    assert STEP.task.name == "pulp2to3.create_publications"
+    assert STEP.actor.name == "pulp2to3.create_publications"
 
 
-async def test_many_versions_make_several_batches(pool: asyncpg.Pool, new_run: NewRun) -> None:
+async def test_many_versions_make_several_batches(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
     version = {"pulp2_repository_id": "x", "pulp2_distributor_repository_ids": ["x"]}
     plan = {
         "plugins": [
@@ -93,18 +97,18 @@ async def test_many_versions_make_several_batches(pool: asyncpg.Pool, new_run: N
             }
         ]
     }
-    run = await new_run(plan)
+    migration = await new_migration(plan)
     async with pool.acquire() as connection:
-        batches = await plan_publication_batches(connection, run)
+        batches = await plan_publication_batches(connection, migration)
     assert [(b.key, b.units) for b in batches] == [("publications-0", 20), ("publications-1", 10)]
     assert batches[1].args["versions"][0] == ["r6", 3]
 
 
 async def test_each_version_is_published_with_its_manifest(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     media = tmp_path / "media"
-    run, world = await prepare(pool, new_run, media)
+    run, world = await prepare(pool, new_migration, media)
     assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=3, created=ANY)
     u = world.units
     result = await published(pool)
@@ -156,7 +160,7 @@ async def test_each_version_is_published_with_its_manifest(
 
 
 async def test_an_empty_version_publishes_an_empty_manifest(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     async with pool.acquire() as connection:
         await Source(connection).repo("empty")
@@ -178,7 +182,7 @@ async def test_an_empty_version_publishes_an_empty_manifest(
             }
         ]
     }
-    run, _ = await prepare(pool, new_run, tmp_path / "media", plan)
+    run, _ = await prepare(pool, new_migration, tmp_path / "media", plan)
     assert await run_batch(pool, STEP, run, {"versions": [["empty", 1]]}) == BatchResult(
         done=1, created=ANY
     )
@@ -188,12 +192,12 @@ async def test_an_empty_version_publishes_an_empty_manifest(
 
 
 async def test_a_version_that_was_not_created_fails(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     await build_world(pool)
-    run = await new_run(PLAN, settings_with_media(tmp_path / "media"))
-    await run_step(pool, repositories.STEP, run)  # no versions step
-    result = await run_batch(pool, STEP, run, ALL)
+    migration = await new_migration(PLAN, settings_with_media(tmp_path / "media"))
+    await run_step(pool, repositories.STEP, migration)  # no versions step
+    result = await run_batch(pool, STEP, migration, ALL)
     assert result.done == 0
     assert result.failures == tuple(
         (label, "the repository version was not created")
@@ -202,17 +206,17 @@ async def test_a_version_that_was_not_created_fails(
 
 
 async def test_running_a_batch_twice_publishes_once(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
-    run, _ = await prepare(pool, new_run, tmp_path / "media")
+    run, _ = await prepare(pool, new_migration, tmp_path / "media")
     await assert_rerun_changes_nothing(pool, STEP, run, ALL)
 
 
 async def test_two_copies_of_a_batch_at_once_publish_once(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     """A batch retried while its first attempt still runs: the unique index decides."""
-    run, _ = await prepare(pool, new_run, tmp_path / "media")
+    run, _ = await prepare(pool, new_migration, tmp_path / "media")
     results = await asyncio.gather(run_batch(pool, STEP, run, ALL), run_batch(pool, STEP, run, ALL))
     assert results == [BatchResult(done=3, created=ANY), BatchResult(done=3, created=ANY)]
     async with pool.acquire() as connection:
@@ -221,7 +225,7 @@ async def test_two_copies_of_a_batch_at_once_publish_once(
 
 
 async def test_identical_manifests_in_concurrent_batches_share_one_artifact(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
 ) -> None:
     version = {"pulp2_repository_id": "beta", "pulp2_distributor_repository_ids": ["beta"]}
     plan = {
@@ -235,7 +239,7 @@ async def test_identical_manifests_in_concurrent_batches_share_one_artifact(
         ]
     }
     media = tmp_path / "media"
-    run, _ = await prepare(pool, new_run, media, plan)
+    run, _ = await prepare(pool, new_migration, media, plan)
     results = await asyncio.gather(
         run_batch(pool, STEP, run, {"versions": [["b0", 1], ["b1", 1]]}),
         run_batch(pool, STEP, run, {"versions": [["b3", 1], ["b2", 1]]}),

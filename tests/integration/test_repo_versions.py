@@ -11,9 +11,9 @@ import asyncpg
 
 from pulp2to3.actors import repositories
 from pulp2to3.actors.repo_versions import STEP, plan_version_batches
-from pulp2to3.actors.steps import BatchResult, Run
+from pulp2to3.actors.steps import BatchResult, Migration
 from pulp2to3.plan import parse_plan
-from tests.database_support import NewRun
+from tests.database_support import NewMigration
 from tests.repository_steps_support import (
     PLAN,
     Source,
@@ -83,20 +83,22 @@ async def version_numbers(pool: asyncpg.Pool) -> dict[str, list[int]]:
     return numbers
 
 
-async def prepare(pool: asyncpg.Pool, new_run: NewRun, plan: dict[str, Any]) -> Run:
+async def prepare(
+    pool: asyncpg.Pool, new_migration: NewMigration, plan: dict[str, Any]
+) -> Migration:
     await build_world(pool)
-    run = await new_run(plan)
-    await run_step(pool, repositories.STEP, run)
-    return run
+    migration = await new_migration(plan)
+    await run_step(pool, repositories.STEP, migration)
+    return migration
 
 
 async def test_versions_are_planned_by_whole_repositories(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     plan = plan_of({f"r{i:02d}": ["x"] * (1 + i % 3) for i in range(25)})
-    run = await new_run(plan)
+    migration = await new_migration(plan)
     async with pool.acquire() as connection:
-        batches = await plan_version_batches(connection, run)
+        batches = await plan_version_batches(connection, migration)
     assert [b.key for b in batches] == ["versions-0", "versions-1"]
     assert batches[0].args == {"repositories": [f"r{i:02d}" for i in range(20)]}
     assert [b.units for b in batches] == [
@@ -104,13 +106,13 @@ async def test_versions_are_planned_by_whole_repositories(
         sum(1 + i % 3 for i in range(20, 25)),
     ]
     assert STEP.code == "create_repo_versions"
-    assert STEP.task.name == "pulp2to3.create_repo_versions"
+    assert STEP.actor.name == "pulp2to3.create_repo_versions"
 
 
 async def test_each_plan_version_holds_its_pulp2_repository(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
-    run = await prepare(pool, new_run, PLAN)
+    run = await prepare(pool, new_migration, PLAN)
     result = await run_batch(pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]})
     assert result == BatchResult(done=4)
     assert await version_numbers(pool) == {"alpha": [0, 1, 2], "beta": [0, 1], "gamma": [0, 1]}
@@ -134,11 +136,11 @@ async def test_each_plan_version_holds_its_pulp2_repository(
 
 
 async def test_units_with_one_relative_path_leave_one_content_the_last_added(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     # Pulp 2 kept the old a.iso when a sync brought a new one (remove_missing off); Pulp 3
     # keeps one file per relative path in a version, as its sync would have.
-    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha"]}))
+    run = await prepare(pool, new_migration, plan_of({"alpha": ["alpha"]}))
     async with pool.acquire() as connection:
         source = Source(connection)
         newer = await source.unit("u-a-new", "a.iso", b"the new a.iso\n")
@@ -167,10 +169,10 @@ async def test_units_with_one_relative_path_leave_one_content_the_last_added(
 
 
 async def test_content_that_comes_back_gets_a_new_membership_row(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     plan = plan_of({"alpha": ["alpha", "alpha-next", "alpha", "gamma", "gamma"]})
-    run = await prepare(pool, new_run, plan)
+    run = await prepare(pool, new_migration, plan)
     assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=5)
     assert await memberships(pool, "alpha") == {
         ("a.iso", 1, 2),
@@ -191,21 +193,21 @@ async def test_content_that_comes_back_gets_a_new_membership_row(
 
 
 async def test_an_empty_pulp2_repository_makes_an_empty_version(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     async with pool.acquire() as connection:
         await Source(connection).repo("empty")
-    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha", "empty"]}))
+    run = await prepare(pool, new_migration, plan_of({"alpha": ["alpha", "empty"]}))
     assert await run_batch(pool, STEP, run, {"repositories": ["alpha"]}) == BatchResult(done=2)
     assert await content_of(pool, "alpha", 2) == set()
     assert await memberships(pool, "alpha") == {("a.iso", 1, 2), ("b.iso", 1, 2)}
 
 
 async def test_a_missing_pulp2_repository_fails_its_version_and_the_later_ones(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     plan = plan_of({"alpha": ["alpha", "nowhere", "alpha-next"], "gamma": ["gamma"]})
-    run = await prepare(pool, new_run, plan)
+    run = await prepare(pool, new_migration, plan)
     result = await run_batch(pool, STEP, run, {"repositories": ["alpha", "gamma"]})
     assert result.done == 2
     assert result.failures == (
@@ -215,8 +217,10 @@ async def test_a_missing_pulp2_repository_fails_its_version_and_the_later_ones(
     assert await version_numbers(pool) == {"alpha": [0, 1], "gamma": [0, 1]}
 
 
-async def test_running_a_batch_twice_changes_nothing(pool: asyncpg.Pool, new_run: NewRun) -> None:
-    run = await prepare(pool, new_run, PLAN)
+async def test_running_a_batch_twice_changes_nothing(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
+    run = await prepare(pool, new_migration, PLAN)
     await assert_rerun_changes_nothing(
         pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]}
     )
@@ -236,9 +240,9 @@ async def origins(pool: asyncpg.Pool, repository: str) -> dict[int, tuple[str, i
 
 
 async def test_a_changed_pulp2_repository_gets_a_new_version_and_an_unchanged_one_none(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
-    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha", "alpha-next"]}))
+    run = await prepare(pool, new_migration, plan_of({"alpha": ["alpha", "alpha-next"]}))
     alpha = {"repositories": ["alpha"]}
     assert await assert_rerun_changes_nothing(pool, STEP, run, alpha) == BatchResult(done=2)
     assert await origins(pool, "alpha") == {1: ("alpha", 1), 2: ("alpha-next", 2)}
@@ -260,9 +264,9 @@ async def test_a_changed_pulp2_repository_gets_a_new_version_and_an_unchanged_on
 
 
 async def test_a_plan_version_moved_to_another_pulp2_repository_gets_a_new_version(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
-    run = await prepare(pool, new_run, plan_of({"alpha": ["alpha"]}))
+    run = await prepare(pool, new_migration, plan_of({"alpha": ["alpha"]}))
     await run_batch(pool, STEP, run, {"repositories": ["alpha"]})
     # A longer plan adds only the new version; a plan naming another Pulp 2 repository for
     # version 1 gets a version holding that repository, even with the same content.
@@ -276,7 +280,7 @@ async def test_a_plan_version_moved_to_another_pulp2_repository_gets_a_new_versi
 
 
 async def test_concurrent_batches_of_repositories_sharing_content(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     plan = plan_of(
         {
@@ -286,7 +290,7 @@ async def test_concurrent_batches_of_repositories_sharing_content(
             "four": ["gamma", "alpha-next"],
         }
     )
-    run = await prepare(pool, new_run, plan)
+    run = await prepare(pool, new_migration, plan)
     results = await asyncio.gather(
         run_batch(pool, STEP, run, {"repositories": ["one", "three"]}),
         run_batch(pool, STEP, run, {"repositories": ["two", "four"]}),

@@ -12,7 +12,7 @@ import asyncpg
 
 from pulp2to3.actors.repositories import STEP, plan_repository_batches
 from pulp2to3.actors.steps import BatchResult
-from tests.database_support import NewRun
+from tests.database_support import NewMigration
 from tests.repository_steps_support import (
     BETA_CONFIG,
     PLAN,
@@ -42,26 +42,28 @@ def many_repositories(count: int) -> dict[str, Any]:
 
 
 async def test_repositories_are_planned_twenty_per_batch(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
-    run = await new_run(many_repositories(45))
+    migration = await new_migration(many_repositories(45))
     async with pool.acquire() as connection:
-        batches = await plan_repository_batches(connection, run)
+        batches = await plan_repository_batches(connection, migration)
     assert [(b.key, b.units) for b in batches] == [("repos-0", 20), ("repos-1", 20), ("repos-2", 5)]
     assert batches[0].args == {"repositories": [f"r{i:03d}" for i in range(20)]}
     assert batches[2].args == {"repositories": [f"r{i:03d}" for i in range(40, 45)]}
     json.dumps([dict(b.args) for b in batches])  # args travel as JSON
 
 
-async def test_an_empty_plan_has_no_batches(pool: asyncpg.Pool, new_run: NewRun) -> None:
-    run = await new_run({"plugins": [{"type": "iso", "repositories": []}]})
+async def test_an_empty_plan_has_no_batches(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
+    migration = await new_migration({"plugins": [{"type": "iso", "repositories": []}]})
     async with pool.acquire() as connection:
-        assert await plan_repository_batches(connection, run) == []
+        assert await plan_repository_batches(connection, migration) == []
 
 
 def test_the_step_is_wired() -> None:
     assert STEP.code == "create_repositories"
-    assert STEP.task.name == "pulp2to3.create_repositories"
+    assert STEP.actor.name == "pulp2to3.create_repositories"
     assert STEP.plan_batches is plan_repository_batches
 
 
@@ -71,11 +73,11 @@ def test_the_step_is_wired() -> None:
 
 
 async def test_repositories_remotes_and_remote_artifacts_are_built(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     world = await build_world(pool)
-    run = await new_run(PLAN)
-    result = await run_batch(pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]})
+    migration = await new_migration(PLAN)
+    result = await run_batch(pool, STEP, migration, {"repositories": ["alpha", "beta", "gamma"]})
     assert result == BatchResult(done=3, created=ANY)
     async with pool.acquire() as connection:
         repos = {
@@ -169,7 +171,7 @@ async def test_repositories_remotes_and_remote_artifacts_are_built(
 
 
 async def test_a_repository_without_importer_gets_no_remote(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     await build_world(pool)
     plan = {
@@ -182,8 +184,8 @@ async def test_a_repository_without_importer_gets_no_remote(
             }
         ]
     }
-    run = await new_run(plan)
-    assert await run_batch(pool, STEP, run, {"repositories": ["plain"]}) == BatchResult(
+    migration = await new_migration(plan)
+    assert await run_batch(pool, STEP, migration, {"repositories": ["plain"]}) == BatchResult(
         done=1, created=ANY
     )
     async with pool.acquire() as connection:
@@ -193,7 +195,7 @@ async def test_a_repository_without_importer_gets_no_remote(
 
 
 async def test_importer_problems_are_per_repository_failures(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     async with pool.acquire() as connection:
         source = Source(connection)
@@ -218,8 +220,8 @@ async def test_importer_problems_are_per_repository_failures(
             }
         ]
     }
-    run = await new_run(plan)
-    result = await run_batch(pool, STEP, run, {"repositories": names})
+    migration = await new_migration(plan)
+    result = await run_batch(pool, STEP, migration, {"repositories": names})
     assert result.done == 2
     assert sorted(result.failures) == [
         ("noimporter", "Pulp 2 repository 'noimporter' has no importer"),
@@ -243,7 +245,7 @@ async def test_importer_problems_are_per_repository_failures(
 
 
 async def test_the_newest_catalog_revision_gives_the_url(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     async with pool.acquire() as connection:
         source = Source(connection)
@@ -252,8 +254,8 @@ async def test_the_newest_catalog_revision_gives_the_url(
         c = await source.unit("u-c", "c.iso", downloaded=False)
         await source.lazy(c, "imp-beta", "https://b.example/old/c.iso", revision=1)
         await source.lazy(c, "imp-beta", "https://b.example/new/c.iso", revision=2)
-    run = await new_run(PLAN)
-    await run_batch(pool, STEP, run, {"repositories": ["beta"]})
+    migration = await new_migration(PLAN)
+    await run_batch(pool, STEP, migration, {"repositories": ["beta"]})
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT url FROM remote_artifact") == (
             "https://b.example/new/c.iso"
@@ -265,20 +267,22 @@ async def test_the_newest_catalog_revision_gives_the_url(
 # ---------------------------------------------------------------------------------------------
 
 
-async def test_running_a_batch_twice_changes_nothing(pool: asyncpg.Pool, new_run: NewRun) -> None:
+async def test_running_a_batch_twice_changes_nothing(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
     await build_world(pool)
-    run = await new_run(PLAN)
+    migration = await new_migration(PLAN)
     await assert_rerun_changes_nothing(
-        pool, STEP, run, {"repositories": ["alpha", "beta", "gamma"]}
+        pool, STEP, migration, {"repositories": ["alpha", "beta", "gamma"]}
     )
 
 
 async def test_a_rerun_follows_a_changed_importer_and_catalog(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     world = await build_world(pool)
-    run = await new_run(PLAN)
-    await run_batch(pool, STEP, run, {"repositories": ["beta"]})
+    migration = await new_migration(PLAN)
+    await run_batch(pool, STEP, migration, {"repositories": ["beta"]})
     async with pool.acquire() as connection:
         await connection.execute(
             'UPDATE pulp2_importer SET config = config || \'{"feed": "https://b2.example/"}\''
@@ -288,7 +292,7 @@ async def test_a_rerun_follows_a_changed_importer_and_catalog(
             "DELETE FROM pulp2_lazy_catalog"
             " WHERE pulp2_unit_id = 'u-c' AND importer_id = 'imp-beta'"
         )
-    await run_batch(pool, STEP, run, {"repositories": ["beta"]})
+    await run_batch(pool, STEP, migration, {"repositories": ["beta"]})
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT url FROM remote WHERE name = 'beta'") == (
             "https://b2.example/"
@@ -298,7 +302,7 @@ async def test_a_rerun_follows_a_changed_importer_and_catalog(
 
 
 async def test_concurrent_batches_sharing_pulp2_repositories(
-    pool: asyncpg.Pool, new_run: NewRun
+    pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
     """Two plan repositories made from the same Pulp 2 repository and importer, in two batches
     at once: both complete, each with its own remote and remote artifacts."""
@@ -322,10 +326,10 @@ async def test_concurrent_batches_sharing_pulp2_repositories(
             }
         ]
     }
-    run = await new_run(plan)
+    migration = await new_migration(plan)
     results = await asyncio.gather(
-        run_batch(pool, STEP, run, {"repositories": names[:3]}),
-        run_batch(pool, STEP, run, {"repositories": names[3:][::-1]}),
+        run_batch(pool, STEP, migration, {"repositories": names[:3]}),
+        run_batch(pool, STEP, migration, {"repositories": names[3:][::-1]}),
     )
     assert results == [BatchResult(done=3, created=ANY), BatchResult(done=3, created=ANY)]
     async with pool.acquire() as connection:

@@ -27,26 +27,24 @@ async def test_at_most_one_unfinished_report(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as connection:
         plan_id = await new_plan(connection)
         first = await connection.fetchval(
-            "INSERT INTO migration_report (plan_id) VALUES ($1) RETURNING id", plan_id
+            "INSERT INTO migration (plan_id) VALUES ($1) RETURNING id", plan_id
         )
         for status in ("waiting", "running", "paused"):
             with pytest.raises(asyncpg.UniqueViolationError) as caught:
                 await connection.execute(
-                    "INSERT INTO migration_report (plan_id, status) VALUES ($1, $2)",
+                    "INSERT INTO migration (plan_id, status) VALUES ($1, $2)",
                     plan_id,
                     status,
                 )
-            assert caught.value.constraint_name == "migration_report_one_unfinished"
+            assert caught.value.constraint_name == "migration_one_unfinished"
         # Finished reports do not count.
         await connection.execute(
-            "INSERT INTO migration_report (plan_id, status)"
+            "INSERT INTO migration (plan_id, status)"
             " VALUES ($1, 'completed'), ($1, 'failed'), ($1, 'canceled')",
             plan_id,
         )
-        await connection.execute(
-            "UPDATE migration_report SET status = 'completed' WHERE id = $1", first
-        )
-        await connection.execute("INSERT INTO migration_report (plan_id) VALUES ($1)", plan_id)
+        await connection.execute("UPDATE migration SET status = 'completed' WHERE id = $1", first)
+        await connection.execute("INSERT INTO migration (plan_id) VALUES ($1)", plan_id)
 
 
 async def test_concurrent_inserts_let_exactly_one_unfinished_report_in(pool: asyncpg.Pool) -> None:
@@ -56,9 +54,7 @@ async def test_concurrent_inserts_let_exactly_one_unfinished_report_in(pool: asy
     async def attempt() -> bool:
         async with pool.acquire() as connection:
             try:
-                await connection.execute(
-                    "INSERT INTO migration_report (plan_id) VALUES ($1)", plan_id
-                )
+                await connection.execute("INSERT INTO migration (plan_id) VALUES ($1)", plan_id)
             except asyncpg.UniqueViolationError:
                 return False
             return True

@@ -19,14 +19,14 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors.registry import steps_for
-from pulp2to3.actors.steps import BatchResult, Run
+from pulp2to3.actors.steps import BatchResult, Migration
 from pulp2to3.plan import expand, parse_plan, plan_to_json
 from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.sample.writer import FolderDumpWriter
 from pulp2to3.settings import load_settings
 from tests import blob_plugin
 
-NewRun = Callable[..., Awaitable[Run]]
+NewMigration = Callable[..., Awaitable[Migration]]
 
 
 def sha(text: str) -> str:
@@ -155,16 +155,16 @@ async def rows(pool: asyncpg.Pool, sql: str) -> set[tuple[Any, ...]]:
         return {tuple(row.values()) for row in await connection.fetch(sql)}
 
 
-async def run_all_steps(pool: asyncpg.Pool, run: Run) -> dict[str, list[BatchResult]]:
+async def run_all_steps(pool: asyncpg.Pool, migration: Migration) -> dict[str, list[BatchResult]]:
     """Every step of the plan, in order; each batch in a transaction, as its task runs it."""
     results: dict[str, list[BatchResult]] = {}
-    for step in steps_for(run.plan):
+    for step in steps_for(migration.plan):
         async with pool.acquire() as connection:
-            batches = await step.plan_batches(connection, run)
+            batches = await step.plan_batches(connection, migration)
         results[step.code] = []
         for batch in batches:
             async with pool.acquire() as connection, connection.transaction():
-                results[step.code].append(await step.work(connection, run, batch.args))
+                results[step.code].append(await step.work(connection, migration, batch.args))
     return results
 
 
@@ -174,7 +174,7 @@ def with_blobs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
-    pool: asyncpg.Pool, new_run: NewRun, tmp_path: Path, with_blobs: None
+    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path, with_blobs: None
 ) -> None:
     settings = dataclasses.replace(
         load_settings({}),
@@ -184,9 +184,9 @@ async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
     )
     plan = parse_plan({"plugins": [{"type": "iso"}, {"type": "blob"}]})
     expanded = expand(plan, {"iso": ["iso-1"], "blob": ["blob-1", "blob-2"]})
-    run = await new_run(plan_to_json(expanded), settings)
+    migration = await new_migration(plan_to_json(expanded), settings)
 
-    results = await run_all_steps(pool, run)
+    results = await run_all_steps(pool, migration)
 
     assert list(results) == [
         "premigrate",
@@ -289,7 +289,7 @@ async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
     }
 
     # Run again: every step finds its work done and changes nothing.
-    again = await run_all_steps(pool, run)
+    again = await run_all_steps(pool, migration)
     assert {code: sum(r.done for r in batches) for code, batches in again.items()} == {
         **done,
         "migrate_content.iso": 0,  # nothing left to migrate: no batch

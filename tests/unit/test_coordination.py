@@ -13,8 +13,8 @@ from pulp2to3.coordination import (
     STOP,
     WAIT,
     Decision,
-    ReportState,
-    ReportStatus,
+    MigrationState,
+    MigrationStatus,
     StepEnd,
     StepState,
     StepStatus,
@@ -26,11 +26,11 @@ W, R, C, F = StepStatus.WAITING, StepStatus.RUNNING, StepStatus.COMPLETED, StepS
 S = StepStatus.SKIPPED
 
 
-def report(*steps: StepState, status: ReportStatus = ReportStatus.RUNNING) -> ReportState:
-    return ReportState(status=status, steps=steps)
+def report(*steps: StepState, status: MigrationStatus = MigrationStatus.RUNNING) -> MigrationState:
+    return MigrationState(status=status, steps=steps)
 
 
-def line(*steps: StepState, status: ReportStatus = ReportStatus.RUNNING) -> ReportState:
+def line(*steps: StepState, status: MigrationStatus = MigrationStatus.RUNNING) -> MigrationState:
     """Steps that run one after the other: each needs the one before it."""
     chained = [
         dataclasses.replace(step, needs=frozenset({steps[index - 1].code}) if index else step.needs)
@@ -70,7 +70,7 @@ def test_a_finished_step_closes_and_the_next_starts_in_the_same_decision() -> No
 def test_the_last_step_closing_completes_the_report() -> None:
     state = line(step("a", C), step("b", R, completed=1))
     assert decide(state) == Decision(
-        close_steps=(StepEnd("b", C),), finish_report=ReportStatus.COMPLETED
+        close_steps=(StepEnd("b", C),), finish_migration=MigrationStatus.COMPLETED
     )
 
 
@@ -80,14 +80,14 @@ def test_a_task_failed_for_good_fails_the_step_and_the_report(bad: TaskState) ->
     assert decide(state) == Decision(
         close_steps=(StepEnd("a", F),),
         skip_steps=("b",),
-        finish_report=ReportStatus.FAILED,
+        finish_migration=MigrationStatus.FAILED,
         failed_step="a",
     )
 
 
 def test_a_step_without_tasks_closes_at_once() -> None:
     assert decide(line(step("a", R))) == Decision(
-        close_steps=(StepEnd("a", C),), finish_report=ReportStatus.COMPLETED
+        close_steps=(StepEnd("a", C),), finish_migration=MigrationStatus.COMPLETED
     )
 
 
@@ -145,7 +145,7 @@ def test_a_failed_step_skips_every_waiting_step_and_lets_the_running_ones_finish
         step("e", S, "a"),
     )
     assert decide(finishing) == Decision(
-        close_steps=(StepEnd("c", C),), finish_report=ReportStatus.FAILED, failed_step="b"
+        close_steps=(StepEnd("c", C),), finish_migration=MigrationStatus.FAILED, failed_step="b"
     )
 
 
@@ -157,7 +157,7 @@ def test_the_report_names_the_first_failed_step() -> None:
     )
     assert decide(state) == Decision(
         close_steps=(StepEnd("b", F), StepEnd("c", F)),
-        finish_report=ReportStatus.FAILED,
+        finish_migration=MigrationStatus.FAILED,
         failed_step="b",
     )
 
@@ -173,24 +173,25 @@ def test_steps_must_come_after_the_steps_they_need() -> None:
 
 
 @pytest.mark.parametrize(
-    "status", [s for s in ReportStatus if s not in (ReportStatus.RUNNING, ReportStatus.PAUSING)]
+    "status",
+    [s for s in MigrationStatus if s not in (MigrationStatus.RUNNING, MigrationStatus.PAUSING)],
 )
-def test_a_report_that_is_not_running_stops_the_coordinator(status: ReportStatus) -> None:
+def test_a_report_that_is_not_running_stops_the_coordinator(status: MigrationStatus) -> None:
     assert decide(report(step("a", W), status=status)) is STOP
 
 
 @pytest.mark.parametrize("running", [TaskState.RUNNING, TaskState.CANCELING])
 def test_a_pausing_report_waits_for_its_running_tasks(running: TaskState) -> None:
     busy = StepState("a", R, {TaskState.COMPLETED: 2, TaskState.WAITING: 3, running: 1})
-    assert decide(line(busy, step("b", W), status=ReportStatus.PAUSING)) is WAIT
+    assert decide(line(busy, step("b", W), status=MigrationStatus.PAUSING)) is WAIT
 
 
 def test_a_pausing_report_with_nothing_running_is_paused_and_nothing_starts() -> None:
     # Held tasks wait, and a finished step is not closed nor its successors started.
     held = step("a", R, completed=2, waiting=3)
-    assert decide(report(held, step("b", W, "a"), status=ReportStatus.PAUSING)) is PAUSE
+    assert decide(report(held, step("b", W, "a"), status=MigrationStatus.PAUSING)) is PAUSE
     done = step("a", R, completed=2)
-    state = report(done, step("b", W, "a"), step("c", W), status=ReportStatus.PAUSING)
+    state = report(done, step("b", W, "a"), step("c", W), status=MigrationStatus.PAUSING)
     assert decide(state) is PAUSE
 
 
@@ -207,12 +208,12 @@ class Simulation:
     outcomes: dict[tuple[int, int], TaskState]  # (step, task) -> how that task ends
     statuses: list[StepStatus]
     tasks: dict[tuple[int, int], TaskState] = dataclasses.field(default_factory=dict)
-    report: ReportStatus = ReportStatus.RUNNING
+    status: MigrationStatus = MigrationStatus.RUNNING
     failed_at: int | None = None  # the poll that closed the first failed step
     started_at: dict[int, int] = dataclasses.field(default_factory=dict)  # step -> poll
     polls: int = 0
 
-    def state(self) -> ReportState:
+    def state(self) -> MigrationState:
         steps = []
         for index, status in enumerate(self.statuses):
             counts: dict[TaskState, int] = {}
@@ -221,7 +222,7 @@ class Simulation:
                     counts[task] = counts.get(task, 0) + 1
             needs = frozenset(str(need) for need in self.needs[index])
             steps.append(StepState(str(index), status, counts, needs))
-        return ReportState(self.report, tuple(steps))
+        return MigrationState(self.status, tuple(steps))
 
     def apply(self, decision: Decision) -> bool:
         """Apply as the coordinator does; True when a started step has no task."""
@@ -244,14 +245,14 @@ class Simulation:
             for task in range(self.task_counts[index]):
                 self.tasks[(index, task)] = TaskState.WAITING
             empty = empty or not self.task_counts[index]
-        if decision.finish_report:
+        if decision.finish_migration:
             # Invariant: a migration ends only when none of its tasks is unfinished.
             assert all(t not in (TaskState.WAITING, TaskState.RUNNING) for t in self.tasks.values())
-            self.report = decision.finish_report
-        if decision.pause_report:
+            self.status = decision.finish_migration
+        if decision.pause_migration:
             # Invariant: a migration is called paused only when none of its tasks runs.
             assert TaskState.RUNNING not in self.tasks.values()
-            self.report = ReportStatus.PAUSED
+            self.status = MigrationStatus.PAUSED
         return empty
 
     def poll(self) -> Decision:
@@ -269,9 +270,9 @@ class Simulation:
             if status is W and all(self.statuses[need] is C for need in self.needs[index])
         ]
 
-    def progress(self, key: tuple[int, int]) -> None:
+    def advance(self, key: tuple[int, int]) -> None:
         current = self.tasks[key]
-        if current is TaskState.WAITING and self.report is not ReportStatus.RUNNING:
+        if current is TaskState.WAITING and self.status is not MigrationStatus.RUNNING:
             return  # held while the migration pauses
         if current is TaskState.WAITING:
             self.tasks[key] = TaskState.RUNNING
@@ -313,19 +314,19 @@ def test_random_graphs_with_pauses_respect_needs_and_end_right(
     sim = Simulation(needs, task_counts, outcomes, [W] * len(needs))
     pauses = 0
     while True:
-        if pauses < 3 and sim.report is ReportStatus.RUNNING and data.draw(st.booleans()):
-            sim.report = ReportStatus.PAUSING  # the operator pauses between two polls
+        if pauses < 3 and sim.status is MigrationStatus.RUNNING and data.draw(st.booleans()):
+            sim.status = MigrationStatus.PAUSING  # the operator pauses between two polls
             pauses += 1
         decision = sim.poll()
         assert sim.polls < 300, "the coordinator never finished"
-        if sim.report is ReportStatus.PAUSED:
+        if sim.status is MigrationStatus.PAUSED:
             assert not decision.requeue
-            sim.report = ReportStatus.RUNNING  # the operator resumes; the poll is queued again
+            sim.status = MigrationStatus.RUNNING  # the operator resumes; the poll is queued again
             continue
         if not decision.requeue:
-            assert sim.report in (ReportStatus.COMPLETED, ReportStatus.FAILED)
+            assert sim.status in (MigrationStatus.COMPLETED, MigrationStatus.FAILED)
             break
-        if sim.report is ReportStatus.RUNNING:
+        if sim.status is MigrationStatus.RUNNING:
             # Invariant: a poll starts every ready step (independent ones at once) and closes
             # every step whose tasks all finished.
             assert sim.ready() == []
@@ -339,23 +340,23 @@ def test_random_graphs_with_pauses_respect_needs_and_end_right(
         unfinished = [
             k for k, v in sim.tasks.items() if v in (TaskState.WAITING, TaskState.RUNNING)
         ]
-        if sim.report is ReportStatus.PAUSING:
+        if sim.status is MigrationStatus.PAUSING:
             unfinished = [k for k in unfinished if sim.tasks[k] is TaskState.RUNNING]
         if unfinished:
             # At least one task moves between two polls, so every run ends.
             for key in data.draw(st.lists(st.sampled_from(unfinished), min_size=1, max_size=3)):
-                sim.progress(key)
+                sim.advance(key)
 
     assert all(status not in (W, R) for status in sim.statuses)
     failed = {index for index, status in enumerate(sim.statuses) if status is F}
     bad_task = any(sim.tasks[key] in (TaskState.FAILED, TaskState.CANCELED) for key in sim.tasks)
     assert bool(failed) == bad_task
     if failed:
-        assert sim.report is ReportStatus.FAILED
+        assert sim.status is MigrationStatus.FAILED
         # What needs a failed step, directly or not, never ran; nothing started after a failure.
         assert all(sim.statuses[index] is S for index in dependants(needs, failed))
         assert sim.failed_at is not None
         assert all(poll <= sim.failed_at for poll in sim.started_at.values())
     else:
-        assert sim.report is ReportStatus.COMPLETED
+        assert sim.status is MigrationStatus.COMPLETED
         assert all(status is C for status in sim.statuses)

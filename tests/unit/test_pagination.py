@@ -12,7 +12,7 @@ from pulp2to3.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_OFFSET,
-    Page,
+    PageRequest,
     page_of,
     page_response,
 )
@@ -25,19 +25,19 @@ def request_for(query: str) -> web.Request:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("", Page(DEFAULT_LIMIT, 0)),
-        ("limit=5", Page(5, 0)),
-        ("limit=5&offset=10", Page(5, 10)),
-        ("limit=0", Page(DEFAULT_LIMIT, 0)),
-        ("limit=", Page(DEFAULT_LIMIT, 0)),
-        (f"limit={MAX_LIMIT}", Page(MAX_LIMIT, 0)),
-        (f"limit={MAX_LIMIT + 1}", Page(MAX_LIMIT, 0)),
-        ("limit=99999999999999999999", Page(MAX_LIMIT, 0)),
-        ("offset=7&other=x", Page(DEFAULT_LIMIT, 7)),
-        (f"offset={MAX_OFFSET}", Page(DEFAULT_LIMIT, MAX_OFFSET)),
+        ("", PageRequest(DEFAULT_LIMIT, 0)),
+        ("limit=5", PageRequest(5, 0)),
+        ("limit=5&offset=10", PageRequest(5, 10)),
+        ("limit=0", PageRequest(DEFAULT_LIMIT, 0)),
+        ("limit=", PageRequest(DEFAULT_LIMIT, 0)),
+        (f"limit={MAX_LIMIT}", PageRequest(MAX_LIMIT, 0)),
+        (f"limit={MAX_LIMIT + 1}", PageRequest(MAX_LIMIT, 0)),
+        ("limit=99999999999999999999", PageRequest(MAX_LIMIT, 0)),
+        ("offset=7&other=x", PageRequest(DEFAULT_LIMIT, 7)),
+        (f"offset={MAX_OFFSET}", PageRequest(DEFAULT_LIMIT, MAX_OFFSET)),
     ],
 )
-def test_limit_and_offset(query: str, expected: Page) -> None:
+def test_limit_and_offset(query: str, expected: PageRequest) -> None:
     assert page_of(request_for(query)) == expected
 
 
@@ -64,7 +64,7 @@ def test_bad_values_are_field_errors(query: str, errors: dict[str, list[str]]) -
 
 def test_a_middle_page_links_both_ways_keeping_the_filters() -> None:
     request = request_for("pulp_type=file.file&limit=10&offset=20")
-    body = page_response(request, Page(10, 20), 45, ["x"])
+    body = page_response(request, PageRequest(10, 20), 45, ["x"])
     assert body["count"] == 45
     assert body["results"] == ["x"]
     following, previous = URL(body["next"]), URL(body["previous"])
@@ -75,19 +75,19 @@ def test_a_middle_page_links_both_ways_keeping_the_filters() -> None:
 
 
 def test_the_first_page_has_no_previous_and_its_next_has_the_offset() -> None:
-    body = page_response(request_for(""), Page(10, 0), 11, [])
+    body = page_response(request_for(""), PageRequest(10, 0), 11, [])
     assert body["previous"] is None
     assert dict(URL(body["next"]).query) == {"limit": "10", "offset": "10"}
 
 
 def test_the_second_page_links_back_to_the_first_without_an_offset() -> None:
-    body = page_response(request_for("offset=5"), Page(10, 5), 11, [])
+    body = page_response(request_for("offset=5"), PageRequest(10, 5), 11, [])
     assert body["next"] is None
     assert dict(URL(body["previous"]).query) == {"limit": "10"}
 
 
 def test_the_last_page_and_past_it_have_no_next() -> None:
-    assert page_response(request_for(""), Page(10, 0), 10, [])["next"] is None
-    past = page_response(request_for(""), Page(10, 50), 10, [])
+    assert page_response(request_for(""), PageRequest(10, 0), 10, [])["next"] is None
+    past = page_response(request_for(""), PageRequest(10, 50), 10, [])
     assert past["next"] is None
     assert dict(URL(past["previous"]).query) == {"limit": "10", "offset": "40"}

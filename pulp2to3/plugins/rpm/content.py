@@ -29,7 +29,7 @@ PULP_TYPE = "rpm.package"
 NATURAL_KEY = ("name", "epoch", "version", "release", "arch", "checksum_type", "pkgId")
 REPOSITORY_KEY = ("name", "epoch", "version", "release", "arch", "location_href")
 
-Outcome = rpm.PackageRow | str  # what a unit becomes, or why it cannot be migrated
+UnitResult = rpm.PackageRow | str  # what a unit becomes, or why it cannot be migrated
 
 
 def staged_binary(fields: Mapping[str, Any], content_type: str, name: str, value: Any) -> bytes:
@@ -104,8 +104,8 @@ def _row(
 
 async def _migrate_units(
     content_type: ContentType, units: Sequence[content.StagedUnit], settings: Settings
-) -> list[Outcome]:
-    outcomes: dict[int, Outcome] = {}
+) -> list[UnitResult]:
+    outcomes: dict[int, UnitResult] = {}
     downloaded: list[tuple[content.StagedUnit, RpmPackage, unit_files.UnitFile]] = []
     kind = content_type.pulp2_type
     for unit in units:

@@ -1,5 +1,5 @@
 """Tasks that exist only for the queue tests; workers load them with
-``procrastinate --app=tests.queue_tasks.app worker`` (or ``app.with_connector`` in process).
+``procrastinate --app=tests.queue_actors.app worker`` (or ``app.with_connector`` in process).
 Also the connector the in-process tests give the app."""
 
 from __future__ import annotations

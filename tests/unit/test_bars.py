@@ -6,8 +6,8 @@ import dataclasses
 import datetime
 import uuid
 
-from pulp2to3.progress import StepBars, outcome_lines
-from pulp2to3.store.reports import ReportView, StepView
+from pulp2to3.bars import StepBars, outcome_lines
+from pulp2to3.store.migrations import ReportView, StepView
 
 NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
 
@@ -46,7 +46,7 @@ def report(status: str, *steps: StepView, error: str | None = None) -> ReportVie
 def bar_states(bars: StepBars) -> list[tuple[str, float | None, float, str]]:
     return [
         (task.description, task.total, task.completed, task.fields["status"])
-        for task in bars.progress.tasks
+        for task in bars.display.tasks
     ]
 
 
@@ -79,14 +79,14 @@ def test_rates_and_etas_show_once_known() -> None:
     content = dataclasses.replace(step("content", "running", 100, 40), rate=2.5, eta=24.0)
     waiting = step("repositories", "waiting")
     bars.show(dataclasses.replace(report("running", content, waiting), rate=1234.4, eta=3725.0))
-    assert [task.fields["rate"] for task in bars.progress.tasks] == [
+    assert [task.fields["rate"] for task in bars.display.tasks] == [
         "2.5/s eta 0:00:24",
         "",
         "1,234/s eta 1:02:05",
     ]
     stalled = dataclasses.replace(content, rate=0.0, eta=None)
     bars.show(report("running", stalled, waiting))
-    assert [task.fields["rate"] for task in bars.progress.tasks] == ["0.0/s", "", ""]
+    assert [task.fields["rate"] for task in bars.display.tasks] == ["0.0/s", "", ""]
 
 
 def test_the_outcome_names_the_error_and_each_step() -> None:

@@ -15,15 +15,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from pulp2to3.coordination import PAUSED_REPORT_STATUSES
-from pulp2to3.store.reports import ReportView, StepView
+from pulp2to3.coordination import PAUSED_MIGRATION_STATUSES
+from pulp2to3.store.migrations import ReportView, StepView
 
 OVERALL = "overall"
 
 
 def step_label(report: ReportView, step: StepView) -> str:
     """A step's status; while the report pauses, its running step shows the report's state."""
-    if step.status == "running" and report.status in PAUSED_REPORT_STATUSES:
+    if step.status == "running" and report.status in PAUSED_MIGRATION_STATUSES:
         return report.status
     return step.status
 
@@ -42,7 +42,7 @@ class StepBars:
     """Keeps one rich task per migration step and moves it as the report changes."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.progress = Progress(
+        self.display = Progress(
             TextColumn("{task.description:<22}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -56,22 +56,22 @@ class StepBars:
         self._overall: TaskID | None = None
 
     def __enter__(self) -> StepBars:
-        self.progress.start()
+        self.display.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        self.display.stop()
 
     def show(self, report: ReportView) -> None:
         for step in report.steps:
             bar = self._bars.get(step.code)
             if bar is None:
-                bar = self.progress.add_task(step.code, total=None, status="", rate="", start=False)
+                bar = self.display.add_task(step.code, total=None, status="", rate="", start=False)
                 self._bars[step.code] = bar
             if step.status != "waiting":
-                self.progress.start_task(bar)
+                self.display.start_task(bar)
             total = step.total if step.status != "waiting" else None
-            self.progress.update(
+            self.display.update(
                 bar,
                 total=total,
                 completed=step.done + step.failed,
@@ -79,7 +79,7 @@ class StepBars:
                 rate=rate_text(step.rate, step.eta),
             )
             if step.finished_at is not None:
-                self.progress.stop_task(bar)
+                self.display.stop_task(bar)
         self._show_overall(report)
 
     def _show_overall(self, report: ReportView) -> None:
@@ -87,8 +87,8 @@ class StepBars:
         if len(report.steps) < 2:
             return
         if self._overall is None:
-            self._overall = self.progress.add_task(OVERALL, total=None, status="", rate="")
-        self.progress.update(
+            self._overall = self.display.add_task(OVERALL, total=None, status="", rate="")
+        self.display.update(
             self._overall,
             total=sum(step.total for step in report.steps),
             completed=sum(step.done + step.failed for step in report.steps),
@@ -96,7 +96,7 @@ class StepBars:
             rate=rate_text(report.rate, report.eta),
         )
         if report.finished_at is not None:
-            self.progress.stop_task(self._overall)
+            self.display.stop_task(self._overall)
 
 
 def outcome_lines(report: ReportView) -> list[str]:

@@ -1,4 +1,4 @@
-"""Migration reports and their steps: creation, locking, state changes."""
+"""Migrations and their steps: creation, locking, state changes."""
 
 from __future__ import annotations
 
@@ -11,31 +11,31 @@ from typing import Any, Protocol
 import asyncpg
 
 from pulp2to3 import rates
-from pulp2to3.coordination import ReportState, ReportStatus, StepState, StepStatus, TaskState
+from pulp2to3.coordination import MigrationState, MigrationStatus, StepState, StepStatus, TaskState
 from pulp2to3.database import queries
 from pulp2to3.store.views import ListQueries, count_and_rows, get_rows, snapshot
 
-UNIQUE_UNFINISHED = "migration_report_one_unfinished"
+UNIQUE_UNFINISHED = "migration_one_unfinished"
 
 
-class RunConflict(Exception):
+class MigrationConflict(Exception):
     """Another migration is unfinished: the database refused a second one."""
 
 
 @dataclasses.dataclass(frozen=True)
-class LockedReport:
+class LockedMigration:
     id: uuid.UUID
-    status: ReportStatus
+    status: MigrationStatus
     validate: bool
     dry_run: bool
     plan: dict[str, Any]
     expanded_plan: dict[str, Any] | None
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> LockedReport:
+    def from_row(cls, row: asyncpg.Record) -> LockedMigration:
         return cls(
             id=row["id"],
-            status=ReportStatus(row["status"]),
+            status=MigrationStatus(row["status"]),
             validate=row["validate"],
             dry_run=row["dry_run"],
             plan=row["plan"],
@@ -43,46 +43,48 @@ class LockedReport:
         )
 
 
-def coordinator_lock(report_id: uuid.UUID | str) -> str:
+def coordinator_lock(migration_id: uuid.UUID | str) -> str:
     """The Procrastinate lock and queueing lock of a migration's coordinator jobs."""
-    return f"pulp2to3.coordinator.{report_id}"
+    return f"pulp2to3.coordinator.{migration_id}"
 
 
-async def insert_report(
+async def insert_migration(
     connection: asyncpg.Connection, plan_id: uuid.UUID, *, validate: bool, dry_run: bool
 ) -> uuid.UUID:
     try:
-        report_id: uuid.UUID = await connection.fetchval(
-            queries["insert_report"], plan_id, validate, dry_run
+        migration_id: uuid.UUID = await connection.fetchval(
+            queries["insert_migration"], plan_id, validate, dry_run
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == UNIQUE_UNFINISHED:
-            raise RunConflict from exc
+            raise MigrationConflict from exc
         raise
-    return report_id
+    return migration_id
 
 
 async def register_tasks(
     connection: asyncpg.Connection,
-    report_id: uuid.UUID,
+    migration_id: uuid.UUID,
     step_code: str | None,
     job_ids: Sequence[int],
     batch_keys: Sequence[str | None],
 ) -> None:
     await connection.execute(
-        queries["register_task"], list(job_ids), report_id, step_code, list(batch_keys)
+        queries["register_task"], list(job_ids), migration_id, step_code, list(batch_keys)
     )
 
 
-async def set_report_task(
-    connection: asyncpg.Connection, report_id: uuid.UUID, job_id: int
+async def set_migration_task(
+    connection: asyncpg.Connection, migration_id: uuid.UUID, job_id: int
 ) -> None:
-    await connection.execute(queries["set_report_task"], report_id, job_id)
+    await connection.execute(queries["set_migration_task"], migration_id, job_id)
 
 
-async def lock_report(connection: asyncpg.Connection, report_id: uuid.UUID) -> LockedReport | None:
-    row = await connection.fetchrow(queries["lock_report"], report_id)
-    return None if row is None else LockedReport.from_row(row)
+async def lock_migration(
+    connection: asyncpg.Connection, migration_id: uuid.UUID
+) -> LockedMigration | None:
+    row = await connection.fetchrow(queries["lock_migration"], migration_id)
+    return None if row is None else LockedMigration.from_row(row)
 
 
 class NewStep(Protocol):
@@ -97,12 +99,12 @@ class NewStep(Protocol):
 
 
 async def insert_steps(
-    connection: asyncpg.Connection, report_id: uuid.UUID, steps: Sequence[NewStep]
+    connection: asyncpg.Connection, migration_id: uuid.UUID, steps: Sequence[NewStep]
 ) -> None:
     """Write the steps in their order (each after the steps it needs)."""
     await connection.execute(
         queries["insert_steps"],
-        report_id,
+        migration_id,
         [
             {"code": step.code, "description": step.description, "needs": list(step.needs)}
             for step in steps
@@ -110,31 +112,31 @@ async def insert_steps(
     )
 
 
-async def start_report(
-    connection: asyncpg.Connection, report_id: uuid.UUID, expanded_plan: dict[str, Any]
+async def start_migration(
+    connection: asyncpg.Connection, migration_id: uuid.UUID, expanded_plan: dict[str, Any]
 ) -> None:
-    await connection.execute(queries["start_report"], report_id, expanded_plan)
+    await connection.execute(queries["start_migration"], migration_id, expanded_plan)
 
 
-async def set_report_status(
-    connection: asyncpg.Connection, report_id: uuid.UUID, status: ReportStatus
+async def set_migration_status(
+    connection: asyncpg.Connection, migration_id: uuid.UUID, status: MigrationStatus
 ) -> None:
-    await connection.execute(queries["set_report_status"], report_id, status.value)
+    await connection.execute(queries["set_migration_status"], migration_id, status.value)
 
 
-async def finish_report(
+async def finish_migration(
     connection: asyncpg.Connection,
-    report_id: uuid.UUID,
-    status: ReportStatus,
+    migration_id: uuid.UUID,
+    status: MigrationStatus,
     error: str | None = None,
 ) -> None:
-    await connection.execute(queries["finish_report"], report_id, status.value, error)
+    await connection.execute(queries["finish_migration"], migration_id, status.value, error)
 
 
-async def report_state(
-    connection: asyncpg.Connection, report_id: uuid.UUID, status: ReportStatus
-) -> ReportState:
-    rows = await connection.fetch(queries["step_task_states"], report_id)
+async def migration_state(
+    connection: asyncpg.Connection, migration_id: uuid.UUID, status: MigrationStatus
+) -> MigrationState:
+    rows = await connection.fetch(queries["step_task_states"], migration_id)
     steps: dict[str, tuple[StepStatus, dict[TaskState, int], frozenset[str]]] = {}
     for row in rows:
         _, counts, _ = steps.setdefault(
@@ -143,7 +145,7 @@ async def report_state(
         if row["jobs"]:
             state = TaskState(row["task_state"])
             counts[state] = counts.get(state, 0) + row["jobs"]
-    return ReportState(
+    return MigrationState(
         status=status,
         steps=tuple(
             StepState(code, status_, counts, needs)
@@ -153,38 +155,38 @@ async def report_state(
 
 
 async def start_step(
-    connection: asyncpg.Connection, report_id: uuid.UUID, code: str, total: int
+    connection: asyncpg.Connection, migration_id: uuid.UUID, code: str, total: int
 ) -> None:
-    await connection.execute(queries["start_step"], report_id, code, total)
+    await connection.execute(queries["start_step"], migration_id, code, total)
 
 
 async def close_step(
-    connection: asyncpg.Connection, report_id: uuid.UUID, code: str, status: StepStatus
+    connection: asyncpg.Connection, migration_id: uuid.UUID, code: str, status: StepStatus
 ) -> None:
-    await connection.execute(queries["close_step"], report_id, code, status.value)
+    await connection.execute(queries["close_step"], migration_id, code, status.value)
 
 
-async def step_failure(connection: asyncpg.Connection, report_id: uuid.UUID, code: str) -> str:
-    reason: str | None = await connection.fetchval(queries["step_failure"], report_id, code)
+async def step_failure(connection: asyncpg.Connection, migration_id: uuid.UUID, code: str) -> str:
+    reason: str | None = await connection.fetchval(queries["step_failure"], migration_id, code)
     return f"Step {code} failed: {reason or 'a task failed'}"
 
 
-async def cancel_unfinished_steps(connection: asyncpg.Connection, report_id: uuid.UUID) -> None:
-    await connection.execute(queries["cancel_unfinished_steps"], report_id)
+async def cancel_unfinished_steps(connection: asyncpg.Connection, migration_id: uuid.UUID) -> None:
+    await connection.execute(queries["cancel_unfinished_steps"], migration_id)
 
 
-async def unfinished_jobs(connection: asyncpg.Connection, report_id: uuid.UUID) -> list[int]:
+async def unfinished_jobs(connection: asyncpg.Connection, migration_id: uuid.UUID) -> list[int]:
     rows = await connection.fetch(
-        queries["unfinished_jobs_of_report"], report_id, coordinator_lock(report_id)
+        queries["unfinished_jobs_of_migration"], migration_id, coordinator_lock(migration_id)
     )
     return [row["id"] for row in rows]
 
 
 async def forget_finished_coordinator_jobs(
-    connection: asyncpg.Connection, report_id: uuid.UUID
+    connection: asyncpg.Connection, migration_id: uuid.UUID
 ) -> None:
     await connection.execute(
-        queries["forget_finished_coordinator_jobs"], coordinator_lock(report_id)
+        queries["forget_finished_coordinator_jobs"], coordinator_lock(migration_id)
     )
 
 
@@ -247,13 +249,13 @@ def _step_view(row: asyncpg.Record, failures: list[tuple[str, str]]) -> StepView
 async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[ReportView]:
     ids = [row["id"] for row in rows]
     failures: dict[tuple[uuid.UUID, str], list[tuple[str, str]]] = {}
-    for row in await connection.fetch(queries["report_unit_failures"], ids):
-        key = (row["report_id"], row["step_code"])
+    for row in await connection.fetch(queries["migration_unit_failures"], ids):
+        key = (row["migration_id"], row["step_code"])
         failures.setdefault(key, []).append((row["pulp2_id"], row["reason"]))
-    steps: dict[uuid.UUID, list[StepView]] = {report_id: [] for report_id in ids}
-    for row in await connection.fetch(queries["report_steps"], ids):
-        key = (row["report_id"], row["code"])
-        steps[row["report_id"]].append(_step_view(row, failures.get(key, [])))
+    steps: dict[uuid.UUID, list[StepView]] = {migration_id: [] for migration_id in ids}
+    for row in await connection.fetch(queries["migration_steps"], ids):
+        key = (row["migration_id"], row["code"])
+        steps[row["migration_id"]].append(_step_view(row, failures.get(key, [])))
     samples = await _samples(connection, ids)
     return [
         _with_rates(
@@ -287,12 +289,12 @@ async def _samples(
     """What the rates of the unfinished reports among ``ids`` are estimated from."""
     found: dict[uuid.UUID, _Samples] = {}
     for row in await connection.fetch(queries["report_pauses"], ids):
-        sample = found.setdefault(row["report_id"], _Samples(row["now"], [], {}))
+        sample = found.setdefault(row["migration_id"], _Samples(row["now"], [], {}))
         if row["paused_at"] is not None:
             sample.pauses.append((row["paused_at"], row["resumed_at"]))
     if found:
         for row in await connection.fetch(queries["report_recent_batches"], ids, rates.WINDOW):
-            batches = found[row["report_id"]].batches
+            batches = found[row["migration_id"]].batches
             batches.setdefault(row["step_code"], []).append((row["at"], row["units"]))
     return found
 
@@ -334,13 +336,13 @@ def _with_rates(report: ReportView, samples: _Samples | None) -> ReportView:
     return dataclasses.replace(report, steps=steps, rate=overall.rate, eta=overall.eta)
 
 
-async def list_reports(
+async def list_migrations(
     connection: asyncpg.Connection, status: str | None, limit: int, offset: int
 ) -> tuple[int, list[ReportView]]:
     async with snapshot(connection):
         count, rows = await count_and_rows(
             connection,
-            ListQueries("count_reports", "page_reports", "get_reports"),
+            ListQueries("count_migrations", "page_migrations", "get_migrations"),
             (status,),
             limit,
             offset,
@@ -348,13 +350,17 @@ async def list_reports(
         return count, await _views(connection, rows)
 
 
-async def unfinished_report(connection: asyncpg.Connection) -> uuid.UUID | None:
+async def unfinished_migration(connection: asyncpg.Connection) -> uuid.UUID | None:
     """The id of the unfinished migration, if one is."""
-    report_id: uuid.UUID | None = await connection.fetchval(queries["unfinished_report"])
-    return report_id
+    migration_id: uuid.UUID | None = await connection.fetchval(queries["unfinished_migration"])
+    return migration_id
 
 
-async def get_report(connection: asyncpg.Connection, report_id: uuid.UUID) -> ReportView | None:
+async def get_migration(
+    connection: asyncpg.Connection, migration_id: uuid.UUID
+) -> ReportView | None:
     async with snapshot(connection):
-        views = await _views(connection, await get_rows(connection, "get_reports", [report_id]))
+        views = await _views(
+            connection, await get_rows(connection, "get_migrations", [migration_id])
+        )
     return views[0] if views else None
