@@ -24,7 +24,7 @@ from pulp2to3.plan import (
 )
 from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import open_dump
-from pulp2to3.pulp2.errors import DumpError
+from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
 from pulp2to3.pulp2.inventory import Inventory, read_inventory
 from pulp2to3.queue import app
 from pulp2to3.queue.dispatch import MIGRATION_ACTOR, queue_coordinator
@@ -33,17 +33,13 @@ from pulp2to3.store import migrations
 log = structlog.get_logger(__name__)
 
 
-class DumpUnreadable(Exception):
-    """The Pulp 2 dump is missing or cannot be read; the message says which and why."""
-
-
 def _read_inventory(dump_path: Path | None) -> Inventory:
     if dump_path is None:
-        raise DumpUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
+        raise DumpUnreadable.not_configured()
     try:
         return read_inventory(open_dump(dump_path))
     except DumpError as exc:
-        raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
+        raise DumpUnreadable.because(exc) from exc
 
 
 def _expand(plan: Plan, inventory: Inventory) -> Plan:

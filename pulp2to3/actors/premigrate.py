@@ -21,7 +21,7 @@ from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
 from pulp2to3.plan import Plan
 from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import Dump, open_dump
-from pulp2to3.pulp2.errors import DumpError
+from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
 from pulp2to3.pulp2.staging import Rejected, StagedChunk, stage_dump
 from pulp2to3.store import staging
 
@@ -31,10 +31,6 @@ STEP_CODE = "premigrate"
 CHUNK_DOCUMENTS = 10_000
 # Malformed documents are named one by one up to this many; the rest are counted in one line.
 MAX_NAMED_REJECTS = 1_000
-
-
-class DumpUnreadable(Exception):
-    """The Pulp 2 dump is not configured or cannot be read; the message names the file."""
 
 
 def plan_content_types(plan: Plan) -> list[str]:
@@ -128,7 +124,7 @@ async def premigrate_dump(
     """Stage the whole dump, in the caller's transaction (the batch's)."""
     path = migration.settings.pulp2_dump
     if path is None:
-        raise DumpUnreadable("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
+        raise DumpUnreadable.not_configured()
     content_types = plan_content_types(migration.plan)
     # Premigrate runs alone, first in every migration: no batch is storing files now, so the
     # temporary files under the media root are leftovers of a killed process.
@@ -146,7 +142,7 @@ async def premigrate_dump(
             plan_binary_fields(migration.plan),
         )
     except DumpError as exc:
-        raise DumpUnreadable(f"The Pulp 2 dump cannot be read: {exc}") from exc
+        raise DumpUnreadable.because(exc) from exc
     loaded = time.monotonic()
     repo_ids, repo_types = planned_pulp2_repositories(migration.plan)
     changes = await staging.merge_load_tables(

@@ -1,4 +1,4 @@
-"""The one exception a malformed or unreadable Pulp 2 dump raises."""
+"""The exceptions of an unreadable Pulp 2 dump: the reader's, and the one the steps raise."""
 
 from __future__ import annotations
 
@@ -27,3 +27,15 @@ class DumpError(Exception):
         else:
             where = f" at offset {offset}"
         super().__init__(f"{path}{where}: {reason}")
+
+
+class DumpUnreadable(Exception):
+    """The Pulp 2 dump is not configured or cannot be read; the message says which and why."""
+
+    @classmethod
+    def not_configured(cls) -> DumpUnreadable:
+        return cls("PULP2TO3_PULP2_DUMP is not set: there is no Pulp 2 dump to read.")
+
+    @classmethod
+    def because(cls, error: DumpError) -> DumpUnreadable:
+        return cls(f"The Pulp 2 dump cannot be read: {error}")

@@ -15,10 +15,11 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors import premigrate
-from pulp2to3.actors.premigrate import DumpUnreadable, premigrate_dump
+from pulp2to3.actors.premigrate import premigrate_dump
 from pulp2to3.actors.steps import BatchResult, Migration
 from pulp2to3.plan import parse_plan
 from pulp2to3.pulp2 import open_dump
+from pulp2to3.pulp2.errors import DumpUnreadable
 from pulp2to3.sample import (
     DUMP_FORMS,
     DumpFormat,

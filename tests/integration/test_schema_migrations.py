@@ -91,6 +91,10 @@ async def released(empty_db_url: str) -> AsyncIterator[asyncpg.Connection]:
         "WITH p AS (INSERT INTO migration_plan (plan) VALUES ('{}') RETURNING id)"
         " INSERT INTO migration_report (plan_id, status) SELECT id, 'paused' FROM p"
     )
+    await connection.execute(  # a job held by the pause, its argument in the released name
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args)"
+        """ VALUES ('default', 'pulp2to3.coordinator', '{"report_id": "r"}')"""
+    )
     await connection.execute(
         "INSERT INTO content (pulp_type, natural_key, repo_key) VALUES ('file.file', 'k', 'a')"
     )
@@ -116,7 +120,8 @@ async def test_migrations_bring_the_released_schema_to_schema_sql(
 
     assert differences(await catalog(empty_db_url), installed) == {}
     assert sorted(await recorded(released)) == names(load_migrations())
-    assert await released.fetchval("SELECT status FROM migration_report") == "paused"
+    assert await released.fetchval("SELECT status FROM migration") == "paused"
+    assert await released.fetchval("SELECT args FROM procrastinate_jobs") == '{"migration_id": "r"}'
     assert await released.fetchval("SELECT repo_key FROM content") == "a"
 
 
