@@ -113,9 +113,9 @@ CREATE TABLE IF NOT EXISTS migration_batch_progress (
 -- Each time a migration was paused (until resumed; NULL while it still is): paused time is
 -- left out of rates.
 CREATE TABLE IF NOT EXISTS migration_pause (
-    migration_iduuid        NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
-    paused_at   timestamptz NOT NULL,
-    resumed_at  timestamptz,
+    migration_id  uuid         NOT NULL REFERENCES migration (id) ON DELETE CASCADE,
+    paused_at     timestamptz  NOT NULL,
+    resumed_at    timestamptz,
     PRIMARY KEY (migration_id, paused_at)
 );
 
