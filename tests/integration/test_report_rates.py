@@ -59,8 +59,8 @@ async def _report(pool: asyncpg.Pool, migration: Migration) -> migrations.Report
 async def test_the_rate_counts_the_last_minute(
     pool: asyncpg.Pool, running: tuple[Migration, str]
 ) -> None:
-    run, code = running
-    report = await _report(pool, run)
+    migration, code = running
+    report = await _report(pool, migration)
     (step,) = [step for step in report.steps if step.code == code]
     assert step.rate is not None
     assert math.isclose(step.rate, 20 / 60)
@@ -74,17 +74,17 @@ async def test_the_rate_counts_the_last_minute(
 async def test_paused_time_is_left_out(pool: asyncpg.Pool, running: tuple[Migration, str]) -> None:
     """Paused from 100 s to 40 s ago: the minute of running time reaches back 120 s, and takes
     in the batch of 110 s ago."""
-    run, code = running
+    migration, code = running
     async with pool.acquire() as connection:
-        await migrations.set_migration_status(connection, run.migration_id, MigrationStatus.PAUSED)
-        await migrations.set_migration_status(connection, run.migration_id, MigrationStatus.RUNNING)
+        await migrations.set_migration_status(connection, migration.id, MigrationStatus.PAUSED)
+        await migrations.set_migration_status(connection, migration.id, MigrationStatus.RUNNING)
         moved = await connection.execute(
             "UPDATE migration_pause SET paused_at = now() - interval '100 s',"
             " resumed_at = now() - interval '40 s' WHERE migration_id = $1",
-            run.migration_id,
+            migration.id,
         )
     assert moved == "UPDATE 1"
-    report = await _report(pool, run)
+    report = await _report(pool, migration)
     (step,) = [step for step in report.steps if step.code == code]
     assert step.rate is not None
     assert math.isclose(step.rate, 30 / 60)
@@ -93,11 +93,9 @@ async def test_paused_time_is_left_out(pool: asyncpg.Pool, running: tuple[Migrat
 async def test_a_finished_report_has_no_rate(
     pool: asyncpg.Pool, running: tuple[Migration, str]
 ) -> None:
-    run, _ = running
+    migration, _ = running
     async with pool.acquire() as connection:
-        await migrations.finish_migration(
-            connection, run.migration_id, MigrationStatus.COMPLETED, None
-        )
-    report = await _report(pool, run)
+        await migrations.finish_migration(connection, migration.id, MigrationStatus.COMPLETED, None)
+    report = await _report(pool, migration)
     assert report.rate is None
     assert [step.rate for step in report.steps] == [None] * len(report.steps)
