@@ -109,7 +109,8 @@ async def test_secrets_are_stored_encrypted_and_read_back_in_clear(
         two = await remote_options_in_clear(connection, "iso-2", keys)
         assert await remote_options_in_clear(connection, "iso-3", keys) == {}
         assert await remote_options_in_clear(connection, "none", keys) is None
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert (one["password"], one["client_key"], one["proxy_password"], one["username"]) == (
         "basic-secret-1",
         "-----BEGIN PRIVATE KEY-----\nclient-key-secret\n",
@@ -172,5 +173,3 @@ async def test_rotation_moves_every_secret_to_the_first_key(
         with pytest.raises(SecretKeyError, match=SETTING):
             await remote_options_in_clear(connection, "iso-1", load_keys(str(old), tmp_path))
     assert [secret for secret in PLAINTEXTS if secret in await stored_text(pool)] == []
-
-

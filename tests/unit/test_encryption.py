@@ -43,7 +43,8 @@ def test_a_wrong_key_is_a_clear_error_naming_the_setting(tmp_path: Path) -> None
     other = load_keys(str(key_file(tmp_path, "new")), tmp_path)
     with pytest.raises(SecretKeyError, match=SETTING) as raised:
         other.decrypt(token)
-    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__
     with pytest.raises(SecretKeyError, match=SETTING):
         other.rotate(token)
 
