@@ -55,6 +55,32 @@ def cmd_init_db(args: argparse.Namespace) -> None:
     asyncio.run(_init_db())
 
 
+async def _rotate_key() -> int:
+    from pulp2to3 import database
+    from pulp2to3.encryption import load_keys
+    from pulp2to3.plugins.pulp2_configs import SECRET_OPTIONS
+    from pulp2to3.queue.application import database_url
+    from pulp2to3.store.encryption import rotate_secrets
+
+    settings = load_settings()
+    keys = load_keys(settings.db_encryption_key, settings.data_dir)
+    connection = await database.connect(await database_url())
+    try:
+        return await rotate_secrets(connection, keys, SECRET_OPTIONS)
+    finally:
+        await connection.close()
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> None:
+    from pulp2to3.encryption import SecretKeyError
+
+    try:
+        rows = asyncio.run(_rotate_key())
+    except SecretKeyError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"Re-encrypted the secrets of {rows} importers and remotes with the first key")
+
+
 def cmd_generate_sample(args: argparse.Namespace) -> None:
     from pulp2to3.sample import generate_sample
 
@@ -398,6 +424,14 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_init_db,
         "Install pulp2to3's tables and Procrastinate's queue in the database."
         " Safe to run again: it changes nothing the second time.",
+    )
+
+    command(
+        "rotate-key",
+        cmd_rotate_key,
+        "Re-encrypt every stored importer secret with the first key file of"
+        " PULP2TO3_DB_ENCRYPTION_KEY (the others only decrypt). Run it with the new key first"
+        " and the old one after it, then drop the old one.",
     )
 
     sample = command(

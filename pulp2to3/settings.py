@@ -37,6 +37,7 @@ class Settings:
     verify_checksums: bool
     api_read_timeout: float  # seconds a connection may keep the API waiting for a request
     api_max_connections: int
+    db_encryption_key: str | None  # key files, comma-separated (see encryption.py)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -115,4 +116,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         api_max_connections=_parse_positive(
             "api_max_connections", values.get("api_max_connections", "1000"), int
         ),
+        db_encryption_key=values.get("db_encryption_key") or None,
     )

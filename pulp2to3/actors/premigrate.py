@@ -18,7 +18,9 @@ import structlog
 
 from pulp2to3 import storage
 from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
+from pulp2to3.encryption import Keys, load_keys
 from pulp2to3.plan import Plan
+from pulp2to3.plugins.pulp2_configs import SECRET_OPTIONS
 from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import Dump, open_dump
 from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
@@ -140,6 +142,7 @@ async def premigrate_dump(
             content_types,
             plan_staged_collections(migration.plan),
             plan_binary_fields(migration.plan),
+            load_keys(migration.settings.db_encryption_key, migration.settings.data_dir),
         )
     except DumpError as exc:
         raise DumpUnreadable.because(exc) from exc
@@ -170,6 +173,7 @@ async def _load(
     content_types: Collection[str],
     collections: Collection[str],
     binary_fields: Mapping[str, Collection[str]],
+    keys: Keys,
 ) -> tuple[int, list[Rejected], int]:
     """COPY the dump into the load tables; the documents read and those rejected."""
     await staging.create_load_tables(connection)
@@ -187,6 +191,7 @@ async def _load(
     more = 0
     try:
         while (chunk := await reader.next()) is not None:
+            await _seal_importers(connection, chunk, keys)
             await staging.copy_chunk(connection, chunk)
             documents += chunk.documents
             room = max(0, MAX_NAMED_REJECTS - len(rejected))
@@ -195,6 +200,20 @@ async def _load(
     finally:
         await reader.close()
     return documents, rejected, more
+
+
+async def _seal_importers(connection: asyncpg.Connection, chunk: StagedChunk, keys: Keys) -> None:
+    """Encrypt the chunk's importer secrets before they reach PostgreSQL; a secret staged
+    before keeps its token, so that an unchanged importer is not migrated again."""
+    if not chunk.importers:
+        return
+    staged = await staging.importer_configs(
+        connection, [row.pulp2_object_id for row in chunk.importers]
+    )
+    chunk.importers = [
+        row._replace(config=keys.seal(row.config, SECRET_OPTIONS, staged.get(row.pulp2_object_id)))
+        for row in chunk.importers
+    ]
 
 
 async def plan_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:

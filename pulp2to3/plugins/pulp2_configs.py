@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from pulp2to3.encryption import REMOTE_SECRET_FIELDS
 from pulp2to3.plugins import InvalidBasePath, InvalidImporter, RemoteSpec
 
 # Pulp 2 download policy -> Pulp 3 remote policy; a missing policy is Pulp 2's default.
@@ -32,6 +33,10 @@ _TEXT_OPTIONS: Mapping[str, str] = {
     "basic_auth_username": "username",
     "basic_auth_password": "password",
 }
+# The importer options that hold secrets: stored encrypted from premigrate on.
+SECRET_OPTIONS = tuple(
+    pulp2_key for pulp2_key, pulp3_key in _TEXT_OPTIONS.items() if pulp3_key in REMOTE_SECRET_FIELDS
+)
 _TRUE_WORDS = frozenset({"true", "yes", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "0"})
 

@@ -225,3 +225,7 @@ SELECT w.repository_id, w.position, w.pulp2_repo_id, v.id
    SET pulp2_repo_id = EXCLUDED.pulp2_repo_id, version_id = EXCLUDED.version_id
  WHERE (o.pulp2_repo_id, o.version_id)
        IS DISTINCT FROM (EXCLUDED.pulp2_repo_id, EXCLUDED.version_id)
+
+-- repositories_remote_options --
+-- The options of remote $1 (name)
+SELECT options FROM remote WHERE name = $1

@@ -126,6 +126,12 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted,
        count(*) FILTER (WHERE NOT inserted) AS updated
   FROM merged
 
+-- staging_importer_configs --
+-- The staged config of each importer of $1 (object ids)
+SELECT pulp2_object_id, config
+  FROM pulp2_importer
+ WHERE pulp2_object_id = ANY($1::text[])
+
 -- staging_merge_importers --
 -- Upsert the importers by repo_id (one per repository); one whose last_updated, type or config
 -- changed is to be migrated again. Returns how many rows were inserted and updated

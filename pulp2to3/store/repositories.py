@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.encryption import REMOTE_SECRET_FIELDS, Keys
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -148,6 +149,17 @@ async def upsert_remotes(
     )
     rows = await connection.fetch(queries["repositories_remotes_by_name"], names)
     return {row["name"]: row["id"] for row in rows}, existed
+
+
+async def remote_options_in_clear(
+    connection: asyncpg.Connection, name: str, keys: Keys
+) -> dict[str, Any] | None:
+    """The options of remote ``name`` with its secrets decrypted (what a download would use);
+    None if there is no such remote."""
+    options = await connection.fetchval(queries["repositories_remote_options"], name)
+    if options is None:
+        return None
+    return keys.unseal(options, REMOTE_SECRET_FIELDS)
 
 
 async def set_repository_remotes(

@@ -96,6 +96,14 @@ async def _copy(connection: asyncpg.Connection, table: str, rows: Sequence[Any])
         )
 
 
+async def importer_configs(
+    connection: asyncpg.Connection, object_ids: Collection[str]
+) -> dict[str, Mapping[str, Any]]:
+    """The staged config of each of these importers (by object id) that is staged."""
+    rows = await connection.fetch(queries["staging_importer_configs"], sorted(object_ids))
+    return {row["pulp2_object_id"]: row["config"] for row in rows if row["config"]}
+
+
 async def copy_chunk(connection: asyncpg.Connection, chunk: StagedChunk) -> None:
     """COPY a chunk's rows into the load tables: one COPY per table that has rows."""
     await _copy(connection, "premigrate_load_repository", chunk.repositories)

@@ -260,6 +260,13 @@ async def test_an_rpm_migration_with_two_workers_is_what_dnf_sees(
     remotes = await call(rpm_client, "GET", f"{API}remotes/?limit=1000", 200)
     assert {remote["pulp_type"] for remote in remotes["results"]} == {"rpm.rpm"}
     assert "sample-proxy-secret" not in json.dumps(remotes)
+    async with pool.acquire() as connection:  # nor in a dump of the database: stored encrypted
+        stored = await connection.fetch(
+            "SELECT options::text AS t FROM remote"
+            " UNION ALL SELECT config::text FROM pulp2_importer"
+        )
+    assert stored
+    assert not [row["t"] for row in stored if "sample-proxy-secret" in row["t"]]
     assert any(
         hidden == {"name": "proxy_password", "is_set": True}
         for remote in remotes["results"]

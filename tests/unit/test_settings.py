@@ -25,6 +25,7 @@ def test_defaults_match_the_configuration_table() -> None:
         verify_checksums=False,
         api_read_timeout=60.0,
         api_max_connections=1000,
+        db_encryption_key=None,
     )
 
 
@@ -42,6 +43,7 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
             "PULP2TO3_VERIFY_CHECKSUMS": "true",
             "PULP2TO3_API_READ_TIMEOUT": "2.5",
             "PULP2TO3_API_MAX_CONNECTIONS": "50",
+            "PULP2TO3_DB_ENCRYPTION_KEY": "/etc/new.key,/etc/old.key",
         }
     )
     assert settings == Settings(
@@ -57,6 +59,7 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
         verify_checksums=True,
         api_read_timeout=2.5,
         api_max_connections=50,
+        db_encryption_key="/etc/new.key,/etc/old.key",
     )
 
 
