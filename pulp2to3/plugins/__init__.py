@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -50,6 +50,24 @@ class MigratedUnits:
 
     migrated: int
     failures: tuple[tuple[str, str], ...] = ()  # (Pulp 2 unit id, why)
+
+
+Row = TypeVar("Row")
+
+
+def split_outcomes(
+    units: Sequence[StagedUnit], outcomes: Sequence[Row | str]
+) -> tuple[list[Row], tuple[tuple[str, str], ...]]:
+    """Each unit's outcome, a row to save or the reason it failed: the rows, and the failures
+    as (Pulp 2 unit id, why)."""
+    rows: list[Row] = []
+    failures: list[tuple[str, str]] = []
+    for unit, outcome in zip(units, outcomes, strict=True):
+        if isinstance(outcome, str):
+            failures.append((unit.pulp2_id, outcome))
+        else:
+            rows.append(outcome)
+    return rows, tuple(failures)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from pulp2to3.plugins import ContentType, MigratedUnits, iso, unit_files
+from pulp2to3.plugins import ContentType, MigratedUnits, iso, split_outcomes, unit_files
 from pulp2to3.settings import Settings
 from pulp2to3.store import content
 
@@ -65,16 +65,9 @@ async def migrate_iso_units(
     connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
 ) -> MigratedUnits:
     """Migrate ``units`` (locked by the batch); idempotent, as it upserts on natural keys."""
-    rows: list[content.FileContentRow] = []
-    failures: list[tuple[str, str]] = []
-    outcomes = await _migrate_units(units, settings)
-    for unit, outcome in zip(units, outcomes, strict=True):
-        if isinstance(outcome, str):
-            failures.append((unit.pulp2_id, outcome))
-        else:
-            rows.append(outcome)
+    rows, failures = split_outcomes(units, await _migrate_units(units, settings))
     migrated = await content.save_file_content(connection, CONTENT_TYPE.pulp_type, rows)
-    return MigratedUnits(migrated=migrated, failures=tuple(failures))
+    return MigratedUnits(migrated=migrated, failures=failures)
 
 
 CONTENT_TYPE = ContentType(

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from pulp2to3.plugins import ContentType, MigratedUnits, unit_files
+from pulp2to3.plugins import ContentType, MigratedUnits, split_outcomes, unit_files
 from pulp2to3.settings import Settings
 from pulp2to3.store import content, rpm
 
@@ -139,17 +139,9 @@ async def _migrate(
     units: Sequence[content.StagedUnit],
     settings: Settings,
 ) -> MigratedUnits:
-    rows: list[rpm.PackageRow] = []
-    failures: list[tuple[str, str]] = []
-    for unit, outcome in zip(
-        units, await _migrate_units(content_type, units, settings), strict=True
-    ):
-        if isinstance(outcome, str):
-            failures.append((unit.pulp2_id, outcome))
-        else:
-            rows.append(outcome)
+    rows, failures = split_outcomes(units, await _migrate_units(content_type, units, settings))
     migrated = await rpm.save_packages(connection, content_type.pulp_type, rows)
-    return MigratedUnits(migrated=migrated, failures=tuple(failures))
+    return MigratedUnits(migrated=migrated, failures=failures)
 
 
 async def migrate_rpms(
