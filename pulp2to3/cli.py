@@ -56,7 +56,7 @@ def cmd_init_db(args: argparse.Namespace) -> None:
 
 
 async def _rotate_key() -> int:
-    from pulp2to3 import database
+    from pulp2to3 import runner
     from pulp2to3.encryption import load_keys
     from pulp2to3.plugins.pulp2_configs import SECRET_OPTIONS
     from pulp2to3.queue.application import database_url
@@ -64,11 +64,8 @@ async def _rotate_key() -> int:
 
     settings = load_settings()
     keys = load_keys(settings.db_encryption_key, settings.data_dir)
-    connection = await database.connect(await database_url())
-    try:
+    async with runner.connection_to(await database_url()) as connection:
         return await rotate_secrets(connection, keys, SECRET_OPTIONS)
-    finally:
-        await connection.close()
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ made on first use in ``$PULP2TO3_DATA_DIR``, readable by its owner only.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +76,26 @@ class Keys:
 
     def unseal(self, values: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
         """``values`` with its encrypted ``fields`` in clear."""
-        return {
-            name: self.decrypt(value) if name in fields and isinstance(value, str) else value
-            for name, value in values.items()
-        }
+        return _map_tokens(values, fields, self.decrypt)
+
+    def reseal(self, values: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+        """``values`` with its encrypted ``fields`` encrypted again with the first key."""
+        return _map_tokens(values, fields, self.rotate)
 
     def _holds(self, token: str, text: str) -> bool:
         try:
             return self._fernet.decrypt(token.encode()).decode() == text
         except InvalidToken:
             return False
+
+
+def _map_tokens(
+    values: Mapping[str, Any], fields: Collection[str], change: Callable[[str], str]
+) -> dict[str, Any]:
+    return {
+        name: change(value) if name in fields and isinstance(value, str) else value
+        for name, value in values.items()
+    }
 
 
 def _read_key(path: Path) -> bytes:

@@ -15,10 +15,7 @@ def _rotated(values: object, fields: Collection[str], keys: Keys) -> dict[str, o
     """``values`` with its secret ``fields`` encrypted with the first key; None if it has none."""
     if not isinstance(values, dict) or not any(isinstance(values.get(f), str) for f in fields):
         return None
-    return {
-        name: keys.rotate(value) if name in fields and isinstance(value, str) else value
-        for name, value in values.items()
-    }
+    return keys.reseal(values, fields)
 
 
 async def rotate_secrets(

@@ -8,6 +8,7 @@ import datetime
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.store.views import snapshot
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +29,7 @@ async def database_status(
     connection: asyncpg.Connection, *, stalled_after: float, query_timeout: float
 ) -> DatabaseStatus:
     """One consistent snapshot; each query gives up after ``query_timeout`` seconds."""
-    async with connection.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(connection):
         version = await connection.fetchval(queries["server_version"], timeout=query_timeout)
         workers = await connection.fetch(
             queries["online_workers"], stalled_after, timeout=query_timeout
