@@ -15,6 +15,8 @@ from typing import Any
 
 import createrepo_c as cr
 
+from pulp2to3.pulp2.staging import aware
+
 from . import checksums
 from .errors import InvalidRpmUnit, optional_text, text_field
 
@@ -130,13 +132,7 @@ def read_date(text: object) -> datetime | None:
         moment = datetime.fromisoformat(stripped)
     except ValueError:
         raise ValueError(f"date {text!r} is not a date Pulp 2 writes") from None
-    return moment.replace(tzinfo=None) if moment.utcoffset() is None else _naive_utc(moment)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    offset = moment.utcoffset()
-    assert offset is not None
-    return (moment - offset).replace(tzinfo=None)
+    return aware(moment).replace(tzinfo=None)
 
 
 def decode_advisory(fields: Mapping[str, Any]) -> Advisory:

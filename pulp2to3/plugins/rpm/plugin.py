@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import shutil
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -135,13 +134,9 @@ def _store_files(folder: Path, media_root: Path) -> list[tuple[str, storage.Stor
     """Blocking: each file of ``folder/repodata`` as an artifact, by its name."""
     artifacts = []
     for path in sorted((folder / REPODATA).iterdir()):
-        digest = hashlib.sha256()
         with path.open("rb") as source:
-            for chunk in iter(lambda: source.read(1 << 20), b""):
-                digest.update(chunk)
-        artifact = storage.store_artifact(
-            path, media_root, sha256=digest.hexdigest(), size=path.stat().st_size
-        )
+            sha256 = storage.sha256_of_fd(source.fileno())
+        artifact = storage.store_artifact(path, media_root, sha256=sha256, size=path.stat().st_size)
         artifacts.append((path.name, artifact))
     return artifacts
 
