@@ -12,6 +12,7 @@ import pytest
 
 from pulp2to3.plugins import pulp2_configs
 from pulp2to3.plugins.rpm import advisories, checksums, comps, config, metadata_files, modules
+from pulp2to3.plugins.rpm.content import RPM, key_fields
 from pulp2to3.plugins.rpm.errors import InvalidRpmUnit
 from pulp2to3.plugins.rpm.packages import CHANGELOG_LIMIT, decode_package
 from pulp2to3.plugins.rpm.treeinfo import decode_distribution
@@ -120,8 +121,9 @@ def test_package_keys() -> None:
     package = decode_package(rpm_unit(checksumtype="SHA256", is_modular=True), "srpm")
     assert package.is_modular is True
     assert package.content_type == "srpm"
-    assert package.natural_key == (f'["walrus","0","5.21","1","noarch","sha256","{PKGID}"]')
-    assert package.repo_key == (
+    fields = key_fields(package)
+    assert RPM.natural_key_of(fields) == (f'["walrus","0","5.21","1","noarch","sha256","{PKGID}"]')
+    assert RPM.repository_key_of(fields) == (
         '["walrus","0","5.21","1","noarch","Packages/w/walrus-5.21-1.noarch.rpm"]'
     )
 

@@ -106,10 +106,6 @@ class Advisory:
     reboot_suggested: bool
     references: tuple[Reference, ...]
 
-    @property
-    def natural_key(self) -> str:
-        return self.id
-
 
 def read_date(text: object) -> datetime | None:
     """A Pulp 2 erratum date: ``2019-01-02 03:04:05``, with ` UTC`, a bare date or ISO 8601.

@@ -56,14 +56,6 @@ class Module:
     def ref(self) -> ModuleRef:
         return ModuleRef(self.name, self.stream, self.version, self.context, self.arch)
 
-    @property
-    def natural_key(self) -> str:
-        return json.dumps(
-            [self.name, self.stream, self.version, self.context, self.arch],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class ModuleDefaults:

@@ -11,7 +11,6 @@ form (changelogs cut to the newest :data:`CHANGELOG_LIMIT`), which the publisher
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import zlib
 from collections.abc import Mapping
@@ -53,28 +52,6 @@ class RpmPackage:
     other_xml: str
 
     @property
-    def natural_key(self) -> str:
-        """Canonical text of (name, epoch, version, release, arch, checksum type, pkgId)."""
-        return _canonical(
-            (
-                self.name,
-                self.epoch,
-                self.version,
-                self.release,
-                self.arch,
-                self.checksum_type,
-                self.pkg_id,
-            )
-        )
-
-    @property
-    def repo_key(self) -> str:
-        """Canonical text of (name, epoch, version, release, arch, location): one per repo."""
-        return _canonical(
-            (self.name, self.epoch, self.version, self.release, self.arch, self.location_href)
-        )
-
-    @property
     def nevra(self) -> tuple[str, str, str, str, str]:
         return (self.name, self.epoch, self.version, self.release, self.arch)
 
@@ -85,10 +62,6 @@ class RpmPackage:
     def to_createrepo(self) -> cr.Package:
         """A fresh createrepo_c package parsed from the kept snippets."""
         return parse_snippets(self.primary_xml, self.filelists_xml, self.other_xml)
-
-
-def _canonical(values: tuple[str, ...]) -> str:
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
 def package_location(filename: str) -> str:
