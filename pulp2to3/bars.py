@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
+import structlog
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
@@ -20,6 +21,8 @@ from rich.text import Text
 
 from pulp2to3.coordination import PAUSED_MIGRATION_STATUSES, MigrationStatus
 from pulp2to3.store.migrations import ReportView, StepView
+
+log = structlog.get_logger(__name__)
 
 OVERALL = "overall"
 WAITING_FOR_A_WORKER = "waiting for a worker: none is online (start one with `pulp2to3 worker`)"
@@ -105,13 +108,16 @@ class StepBars:
         self.display.stop()
 
     def notice(self, text: str) -> None:
-        """Show ``text`` above the bars until the next report."""
+        """Show ``text`` above the bars until the next report. Where no bars are drawn (the
+        output is not a terminal), a new notice is logged instead."""
+        if text and text != self.display.notice and not self.display.console.is_terminal:
+            log.warning("watch_notice", notice=text)
         self.display.notice = text
         self.display.refresh()
 
     def show(self, report: ReportView, workers_online: bool = True) -> None:
         waiting = report.status in NEEDING_WORKERS and not workers_online
-        self.display.notice = WAITING_FOR_A_WORKER if waiting else ""
+        self.notice(WAITING_FOR_A_WORKER if waiting else "")
         for step in report.steps:
             bar = self._bars.get(step.code)
             if bar is None:

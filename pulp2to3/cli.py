@@ -508,6 +508,7 @@ def cmd_report(args: argparse.Namespace) -> int | None:
         elif args.json:
             report = await api_client.watch(api, migration_id, lambda *_: None, lambda _: None)
         else:
+            print(f"Migration {migration_id}: watching it through {api.root}.", flush=True)
             with StepBars() as bars:
                 report = await api_client.watch(
                     api,
