@@ -14,9 +14,9 @@ import socket
 import sys
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -46,6 +46,49 @@ class CommandError(Exception):
     """A command cannot run; the message says why, for the operator."""
 
 
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_T = TypeVar("_T")
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # Leave through SystemExit so that exit handlers run: the embedded server is stopped by one.
+    sys.exit(128 + signum)
+
+
+def _run(main: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run(main)``, where SIGTERM or SIGHUP (the terminal closed) cancels ``main``, so
+    that its cleanups run (worker and API processes stopped, connections closed), and then
+    exits with 128 + the signal; the embedded server is released by the exit handlers.
+
+    (A handler raising SystemExit at any point of the event loop's own code was sometimes
+    lost there, leaving the command running.)"""
+    received: list[int] = []
+
+    async def cancellable() -> _T:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def end(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        for signum in ENDING_SIGNALS:
+            loop.add_signal_handler(signum, end, signum)
+        return await main
+
+    try:
+        return asyncio.run(cancellable())
+    except asyncio.CancelledError:
+        if received:
+            sys.exit(128 + received[0])
+        raise
+    finally:
+        # The loop put the default actions back; outside it, a signal exits at once.
+        for signum in ENDING_SIGNALS:
+            signal.signal(signum, _exit_on_signal)
+
+
 async def _init_db() -> None:
     from pulp2to3 import database
     from pulp2to3.queue.application import database_url
@@ -62,7 +105,7 @@ async def _init_db() -> None:
 
 
 def cmd_init_db(args: argparse.Namespace) -> None:
-    asyncio.run(_init_db())
+    _run(_init_db())
 
 
 async def _rotate_key() -> int:
@@ -82,7 +125,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> None:
     from pulp2to3.encryption import SecretKeyError
 
     try:
-        rows = asyncio.run(_rotate_key())
+        rows = _run(_rotate_key())
     except SecretKeyError as exc:
         raise CommandError(str(exc)) from exc
     print(f"Re-encrypted the secrets of {rows} importers and remotes with the first key")
@@ -184,7 +227,7 @@ async def _serve_api(insecure_dev: bool) -> None:
 
 def cmd_api(args: argparse.Namespace) -> None:
     try:
-        asyncio.run(_serve_api(args.insecure_dev))
+        _run(_serve_api(args.insecure_dev))
     except KeyboardInterrupt:
         log.info("api_stopped")
 
@@ -332,7 +375,7 @@ async def _watch(report: str | None) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    return asyncio.run(_watch(args.report))
+    return _run(_watch(args.report))
 
 
 def _load_plan(plan_path: Path) -> object:
@@ -371,7 +414,7 @@ async def _migrate(raw_plan: object, workers: int, validate: bool) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    return asyncio.run(_migrate(_load_plan(args.plan), args.workers, args.validate))
+    return _run(_migrate(_load_plan(args.plan), args.workers, args.validate))
 
 
 async def _demo(repos: int, units: int, workers: int, stay: bool) -> int:
@@ -447,7 +490,7 @@ async def _demo_serving(settings: Any, setup: Any, env: dict[str, str], raw_plan
 
 def cmd_demo(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_demo(args.repos, args.units, args.workers, not args.exit))
+        return _run(_demo(args.repos, args.units, args.workers, not args.exit))
     except KeyboardInterrupt:
         return 0
 
@@ -464,7 +507,7 @@ def _through_api(run: Callable[[Any], Awaitable[int | None]]) -> int | None:
             return await run(api)
 
     try:
-        return asyncio.run(go())
+        return _run(go())
     except api_client.APIError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -810,11 +853,6 @@ def build_parser() -> argparse.ArgumentParser:
 QUIET_COMMANDS = frozenset({"migrate", "demo", "watch", "report"})
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    # Leave through SystemExit so that exit handlers run: the embedded server is stopped by one.
-    sys.exit(128 + signum)
-
-
 def without_password(url: str) -> str:
     """``url`` with its password (in the user part or the query) replaced by ``***``."""
     parts = urllib.parse.urlsplit(url)
@@ -838,7 +876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level or ("WARNING" if args.command in QUIET_COMMANDS else "INFO"))
     if args.command != "worker":  # a worker stops gracefully on SIGTERM by itself
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        for signum in ENDING_SIGNALS:
             signal.signal(signum, _exit_on_signal)
     try:
         outcome = args.func(args)
