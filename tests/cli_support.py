@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import IO
 
 import aiohttp
 
@@ -75,3 +76,12 @@ def submit(db_url: str, sample: SampleSummary) -> str:
             return str(await runner.submit(connection, plan))
 
     return asyncio.run(run())
+
+
+def read_until(stream: IO[str] | None, text: str) -> None:
+    """Read a process's output up to the first line holding ``text``."""
+    assert stream is not None
+    for line in stream:
+        if text in line:
+            return
+    raise AssertionError(f"the output ended without {text!r}")

@@ -6,12 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from pulp2to3.sample import generate_sample
-from tests.cli_support import CLI, PASSWORD, api_server, free_port, run_cli, submit
+from tests.cli_support import (
+    CLI,
+    PASSWORD,
+    api_server,
+    free_port,
+    read_until,
+    run_cli,
+    submit,
+)
 from tests.migration_support import worker_env, workers
 
 pytestmark = pytest.mark.timeout(240)
@@ -75,13 +82,6 @@ def test_the_api_refusing_or_missing_is_one_line(db_url: str, tmp_path: Path) ->
         assert "404" in unknown.stderr
 
 
-def _read_until(stream: IO[str], text: str) -> None:
-    for line in stream:
-        if text in line:
-            return
-    raise AssertionError(f"the output ended without {text!r}")
-
-
 def test_report_watch_goes_on_through_an_api_restart(db_url: str, tmp_path: Path) -> None:
     env = operator_env(db_url, tmp_path, free_port())
     sample = generate_sample(tmp_path / "sample", repos=2, units=30, seed=7)
@@ -96,9 +96,9 @@ def test_report_watch_goes_on_through_an_api_restart(db_url: str, tmp_path: Path
         with api_server(env):
             assert "watching it through" in watch.stdout.readline()
             # Not drawn on a pipe, the notices are logged: the watch reached the API.
-            _read_until(watch.stderr, "waiting for a worker")
+            read_until(watch.stderr, "waiting for a worker")
         # The API stopped: the watch says so and goes on.
-        _read_until(watch.stderr, "no answer from the API")
+        read_until(watch.stderr, "no answer from the API")
         assert watch.poll() is None
         with workers(1, worker_env(db_url, sample, tmp_path / "media")), api_server(env):
             stdout, stderr = watch.communicate(timeout=180)

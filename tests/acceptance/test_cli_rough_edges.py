@@ -16,7 +16,7 @@ import pytest
 
 from pulp2to3.database import with_database
 from pulp2to3.sample import generate_sample
-from tests.cli_support import CLI, run_cli, submit
+from tests.cli_support import CLI, read_until, run_cli, submit
 from tests.embedded_support import embedded_server_gone
 from tests.migration_support import worker_env
 
@@ -28,14 +28,6 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
     env.pop("DATABASE_URL", None)
     env["PULP2TO3_DATA_DIR"] = str(tmp_path / "data")
     return env
-
-
-def _read_until(process: subprocess.Popen[str], text: str) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        if text in line:
-            return
-    raise AssertionError(f"the command ended without printing {text!r}")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
@@ -53,7 +45,7 @@ def test_every_way_migrate_ends_releases_the_embedded_server(
     pgdata = tmp_path / "data" / "postgres"
     with embedded_server_gone(pgdata):
         try:
-            _read_until(migrate, "Ctrl-C to pause")
+            read_until(migrate.stdout, "Ctrl-C to pause")
             assert (pgdata / "postmaster.pid").exists()
             migrate.send_signal(signum)
             _, stderr = migrate.communicate(timeout=60)
@@ -61,6 +53,19 @@ def test_every_way_migrate_ends_releases_the_embedded_server(
             migrate.kill()
         assert migrate.returncode in (128 + signum, 130), stderr
         assert "Traceback" not in stderr
+        assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_a_command_ending_in_an_error_releases_the_embedded_server(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"plugins": [{"type": "iso", "repositories": [{"name": "x"}]}]}))
+    pgdata = tmp_path / "data" / "postgres"
+    with embedded_server_gone(pgdata):
+        # The plan is checked once the database is up: the error comes with the server running.
+        result = run_cli("migrate", str(plan), "--workers", "0", env=embedded_env(tmp_path))
+        assert result.returncode == 2
+        assert "the plan is not valid" in result.stderr
+        assert (pgdata / "PG_VERSION").exists()
         assert not (pgdata / "postmaster.pid").exists()
 
 
