@@ -54,11 +54,14 @@ def elapsed_text(
     finished_at: datetime.datetime | None,
     now: datetime.datetime,
 ) -> str:
-    """How long a step (or the migration) has run, by the report's own times."""
+    """How long a step (or the migration) has run, by the report's own times; tenths of a
+    second under a minute, as most steps of a small migration take less than one."""
     if started_at is None:
-        return "-:--:--"
-    seconds = ((finished_at or now) - started_at).total_seconds()
-    return str(datetime.timedelta(seconds=max(0, int(seconds))))
+        return "-"
+    seconds = max(0.0, ((finished_at or now) - started_at).total_seconds())
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return str(datetime.timedelta(seconds=int(seconds)))
 
 
 class ReportTimeColumn(ProgressColumn):

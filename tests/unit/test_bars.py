@@ -111,19 +111,21 @@ def rendered(bars: StepBars) -> str:
 
 def test_a_step_timer_counts_from_the_reports_start_even_with_a_total_still_0() -> None:
     bars = StepBars()
-    started = dataclasses.replace(step("content", "running"), started_at=NOW)
+    two_hours_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)
+    started = dataclasses.replace(step("content", "running"), started_at=two_hours_ago)
     finished = dataclasses.replace(
         step("premigrate", "completed", 3, 3), finished_at=NOW + datetime.timedelta(seconds=75)
     )
     bars.show(report("running", finished, started))
     lines = rendered(bars).splitlines()
     assert "0:01:15" in lines[0]
-    # Running since NOW, long ago: hours, never 0:00:00 (rich's own timer stopped at once,
-    # as completed 0 reached the total 0 a step has before it counts its units).
-    assert "0:00:00" not in lines[1]
-    assert elapsed_text(None, None, NOW) == "-:--:--"
+    # Not 0:00:00: rich's own timer stopped at once, as completed 0 reached the total 0 that a
+    # step has before it counts its units.
+    assert "2:00:0" in lines[1]
+    assert elapsed_text(None, None, NOW) == "-"
     assert elapsed_text(NOW, None, NOW + datetime.timedelta(hours=2, seconds=3)) == "2:00:03"
-    assert elapsed_text(NOW, None, NOW - datetime.timedelta(seconds=5)) == "0:00:00"
+    assert elapsed_text(NOW, NOW + datetime.timedelta(milliseconds=420), NOW) == "0.4s"
+    assert elapsed_text(NOW, None, NOW - datetime.timedelta(seconds=5)) == "0.0s"
 
 
 def test_waiting_for_a_worker_shows_while_none_is_online_and_the_migration_needs_one() -> None:
