@@ -49,8 +49,13 @@ def small_sample(tmp_path: Path) -> SampleSummary:
     return generate_sample(tmp_path / "small", repos=3, units=120, on_demand=0.2, seed=11)
 
 
-def api_client(db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media: Path) -> Client:
-    env = worker_env(db_url, sample, media) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
+def api_client(
+    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media: Path, password: bool = True
+) -> Client:
+    """A client of the API (``admin``/``secret``, or no password at all: ``--insecure-dev``)."""
+    env = worker_env(db_url, sample, media)
+    if password:
+        env["PULP2TO3_ADMIN_PASSWORD"] = "secret"
     return TestClient(TestServer(http_app.init(load_settings(env), pool)), headers=HEADERS)
 
 
@@ -104,6 +109,17 @@ async def test_wrong_credentials_are_refused(
         await page.locator("#migrations tr").first.wait_for()
         assert await page.locator("#login").is_hidden()
         assert await page.locator("#migrations tr").count() == 1
+
+
+async def test_without_a_password_the_dashboard_needs_no_login(
+    db_url: str, pool: asyncpg.Pool, small_sample: SampleSummary, tmp_path: Path, page: Page
+) -> None:
+    async with api_client(db_url, pool, small_sample, tmp_path / "media", password=False) as client:
+        report_href = await start(client, small_sample)
+        await page.goto(str(client.make_url("/")))
+        migration_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+        await page.get_by_role("link", name=migration_id[:8]).wait_for()
+        assert await page.locator("#login").is_hidden()
 
 
 async def test_the_buttons_pause_resume_and_cancel_a_running_migration(

@@ -288,7 +288,7 @@ function showReport(report, failedTasks) {
   document.getElementById("failed-units-count").textContent = `(${failedUnits.length})`;
   draw(document.getElementById("failed-units"), failedUnits, (failures) =>
     failures.length
-      ? failures.map((failure) => row(failure.step, failure.unit, failure.reason))
+      ? failures.map((failure) => row(failure.step, el("code", { text: failure.unit }), failure.reason))
       : [el("tr", {}, el("td", { colSpan: 3, class: "none", text: "None." }))],
   );
 
