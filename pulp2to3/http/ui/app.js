@@ -180,7 +180,8 @@ function draw(element, data, build) {
 }
 
 function row(...cells) {
-  const td = (cell) => (cell instanceof Node ? el("td", {}, cell) : el("td", { text: String(cell) }));
+  const td = (cell) =>
+    cell instanceof Node ? el("td", {}, cell) : el("td", { text: String(cell) });
   return el("tr", {}, ...cells.map(td));
 }
 
@@ -198,7 +199,8 @@ const views = {
       const reports = [...page.results].reverse();
       document.getElementById("list-note").textContent =
         page.count === 0
-          ? "No migration yet: run a plan (pulp2to3 migrate PLAN, or POST …/migration-plans/{id}/run/)."
+          ? "No migration yet: run a plan (pulp2to3 migrate PLAN.json, or POST" +
+            " /pulp/api/v3/migration-plans/{id}/run/)."
           : page.count > reports.length
             ? `The latest ${reports.length} of ${page.count}, newest first.`
             : `${page.count}, newest first.`;
@@ -249,7 +251,7 @@ function showReport(report, failedTasks) {
     ["Rate", rate(report.units_per_second)],
     ["ETA", FINISHED.has(status) ? "—" : duration(report.eta_seconds)],
   ];
-  if (report.error) summary.push(["Error", report.error]);
+  document.getElementById("report-error").textContent = report.error || "";
   document.getElementById("summary").replaceChildren(
     ...summary.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { text: value })]),
   );
@@ -277,7 +279,9 @@ function showReport(report, failedTasks) {
     }
   }
   const counts = document.getElementById("task-counts");
-  draw(counts.tHead.rows[0], TASK_STATES, (states) => states.map((state) => el("th", { text: state })));
+  draw(counts.tHead.rows[0], TASK_STATES, (states) =>
+    states.map((state) => el("th", { text: state })),
+  );
   draw(counts.tBodies[0].rows[0], totals, () =>
     TASK_STATES.map((state) => el("td", { text: String(totals[state]), "data-state": state })),
   );
@@ -285,15 +289,21 @@ function showReport(report, failedTasks) {
   const failedUnits = report.steps.flatMap((step) =>
     step.failed_units.map((failure) => ({ step: step.code, ...failure })),
   );
-  document.getElementById("failed-units-count").textContent = `(${failedUnits.length})`;
+  // The API names the first 100 failed units of each step; the steps count all of them.
+  const failedCount = report.steps.reduce((sum, step) => sum + step.failed, 0);
+  const named = failedCount > failedUnits.length ? ` of ${failedCount}` : "";
+  document.getElementById("failed-units-count").textContent = `(${failedUnits.length}${named})`;
   draw(document.getElementById("failed-units"), failedUnits, (failures) =>
     failures.length
-      ? failures.map((failure) => row(failure.step, el("code", { text: failure.unit }), failure.reason))
+      ? failures.map((failure) =>
+          row(failure.step, el("code", { text: failure.unit }), failure.reason),
+        )
       : [el("tr", {}, el("td", { colSpan: 3, class: "none", text: "None." }))],
   );
 
   const more = failedTasks.count > failedTasks.results.length ? ` of ${failedTasks.count}` : "";
-  document.getElementById("failed-tasks-count").textContent = `(${failedTasks.results.length}${more})`;
+  const failedTasksCount = document.getElementById("failed-tasks-count");
+  failedTasksCount.textContent = `(${failedTasks.results.length}${more})`;
   draw(document.getElementById("failed-tasks"), failedTasks.results, (tasks) =>
     tasks.length
       ? tasks.map((task) =>
