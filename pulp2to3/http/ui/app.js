@@ -203,7 +203,7 @@ const views = {
             " /pulp/api/v3/migration-plans/{id}/run/)."
           : page.count > reports.length
             ? `The latest ${reports.length} of ${page.count}, newest first.`
-            : `${page.count}, newest first.`;
+            : `${page.count} migration${page.count === 1 ? "" : "s"}, newest first.`;
       draw(document.getElementById("migrations"), reports, () =>
         reports.map((report) => {
           const id = idOf(report.pulp_href);
