@@ -165,9 +165,9 @@ def write_deb_sample(
             document["_id"],
             kind,
             held_by,
-            repos,
+            repos,  # type: ignore[arg-type]  # only repo_id is read
             ids,
-            added,  # type: ignore[arg-type]
+            added,
         ):
             shared.memberships.write(membership)
         for index in held_by:
@@ -189,7 +189,7 @@ def write_deb_sample(
                 package.storage_path,
                 package.checksum,
                 tuple(index for index in package.repos if repos[index].on_demand),
-                repos,  # type: ignore[arg-type]
+                repos,  # type: ignore[arg-type]  # repo_id, feed and importer id are read
                 ids,
                 package.added,
             ):

@@ -75,12 +75,14 @@ def test_the_shapes_the_issue_lists(docs: Documents) -> None:
 
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb is not installed")
 def test_the_files_are_debs_dpkg_reads(sample: SampleSummary, docs: Documents) -> None:
+    dpkg_deb = shutil.which("dpkg-deb")
+    assert dpkg_deb is not None
     for unit in [p for p in docs["units_deb"] if p["downloaded"]][:3]:
         path = local(sample, unit["_storage_path"])
         data = path.read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (unit["size"], unit["checksum"])
         control = subprocess.run(
-            ["dpkg-deb", "--field", str(path)], capture_output=True, check=True, timeout=30
+            [dpkg_deb, "--field", str(path)], capture_output=True, check=True, timeout=30
         ).stdout.decode()
         assert dict(deb822.Deb822(control)) == unit["control_fields"]
 
