@@ -3,7 +3,7 @@ packages, drawn from a seed.
 
 Every repository but an empty last one (when there are several) has two releases: ``stable``
 (codename ``ragnarok``, suite ``stable``) with components ``asgard`` and ``jotunheimr``, and
-``ragnarok/updates/`` (a slash inside, one trailing, codename ``ragnarok-updates``, suite null)
+``ragnarok/updates/`` (a slash inside, one trailing, codename ``ragnarok``, suite null)
 with component ``asgard``. Each package goes to one repository (or two, ``overlap``) and there
 to one component of each release; every third one also to ``jotunheimr``, so components share
 packages. The empty repository has no unit and its importer no feed.
@@ -45,7 +45,7 @@ class ReleaseSpec:
 
 RELEASES = (
     ReleaseSpec("stable", "ragnarok", "stable", ("asgard", "jotunheimr")),
-    ReleaseSpec("ragnarok/updates/", "ragnarok-updates", None, ("asgard",)),
+    ReleaseSpec("ragnarok/updates/", "ragnarok", None, ("asgard",)),
 )
 
 
@@ -112,7 +112,7 @@ def control_fields(number: int, name: str, version: str, architecture: str) -> d
     }
     if name.startswith("lib"):
         fields["Source"] = f"zoo{number % 4} ({version})"
-        fields["Multi-Arch"] = "same"
+        fields["Multi-Arch"] = "foreign" if architecture == "all" else "same"
     if number % 2:
         fields["Depends"] = "libc6 (>= 2.28), bash"
     fields.update(

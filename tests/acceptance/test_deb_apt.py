@@ -1,0 +1,115 @@
+"""This machine's apt-get reads migrated Debian distributions through the content app.
+
+Worker processes migrate a generated sample; apt-get and apt-cache, with sources, lists,
+caches, status and architectures of their own (nothing of /etc/apt or /var/lib/apt read or
+written, checked), update from every release and component of each distribution, see each
+package at its version, and download one whose bytes are the ones Pulp 2 kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from pulp2to3.pulp2 import open_dump
+from pulp2to3.sample import SampleSummary, generate_sample
+from tests.acceptance.test_deb_migration import DEB_SAMPLE, check_completed, deb_client
+from tests.deb_support import Apt, expected_releases
+from tests.migration_http_support import Client, start, wait_finished
+from tests.migration_support import worker_env, workers
+
+__all__ = ["deb_client"]  # the fixture, shared with the migration tests
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(shutil.which("apt-get") is None, reason="apt-get is not installed"),
+]
+SYSTEM_FOLDERS = (Path("/etc/apt"), Path("/var/lib/apt"))
+
+
+@pytest.fixture(scope="module")
+def deb_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(tmp_path_factory.mktemp("apt"), plugins=("deb",), **DEB_SAMPLE)
+
+
+def snapshot() -> dict[str, tuple[int, int]]:
+    """Every file under apt's system folders: (size, mtime in ns)."""
+    files = {}
+    for folder in SYSTEM_FOLDERS:
+        for parent, _, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(parent, name)
+                stat = os.lstat(path)
+                files[path] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def candidates(policy: str) -> dict[str, str]:
+    """``apt-cache policy`` output: package -> its candidate version."""
+    found = {}
+    for block in re.split(r"\n(?=\S)", policy):
+        name = block.split(":\n", 1)[0].strip()
+        match = re.search(r"Candidate: (\S+)", block)
+        if match and match.group(1) != "(none)":
+            found[name] = match.group(1)
+    return found
+
+
+async def test_apt_get_updates_sees_and_downloads_from_every_distribution(
+    deb_client: Client, pool: asyncpg.Pool, db_url: str, deb_sample: SampleSummary, tmp_path: Path
+) -> None:
+    before = snapshot()
+    with workers(2, worker_env(db_url, deb_sample, tmp_path / "media")):
+        check_completed(await wait_finished(deb_client, await start(deb_client, deb_sample)))
+    units = {
+        (unit["package"], unit["architecture"]): unit
+        for unit in open_dump(deb_sample.dump_path).iter_collection("units_deb")
+    }
+    downloaded_some = False
+    for number, (base, releases) in enumerate(sorted(expected_releases(deb_sample).items())):
+        if not releases:
+            continue  # the empty repository publishes no release
+        url = deb_client.make_url(f"/pulp/content/{base}/")
+        apt = Apt(tmp_path / f"apt-{number}", ["amd64", "arm64", "i386"])
+        apt.sources(
+            [
+                f"deb [trusted=yes] {url} {distribution} {' '.join(sorted(release.components))}"
+                for distribution, release in sorted(releases.items())
+            ]
+        )
+        code, output = await apt.run("apt-get", "update")
+        assert code == 0, output
+        assert "Err:" not in output and "W:" not in output, output
+        wanted = {
+            entry.split("=")[0]: entry.split("=")[1]
+            for release in releases.values()
+            for packages in release.components.values()
+            for entry in packages
+        }
+        assert wanted
+        # apt names a package of its native architecture (and of ``all``) without a suffix.
+        names = {entry: entry.removesuffix(":amd64").removesuffix(":all") for entry in wanted}
+        code, output = await apt.run("apt-cache", "policy", *sorted(names.values()))
+        assert code == 0, output
+        seen = candidates(output)
+        assert {entry: seen.get(name) for entry, name in names.items()} == wanted, output
+        files = [
+            units[tuple(entry.split(":"))]  # type: ignore[index]
+            for entry in sorted(wanted)
+        ]
+        for unit in [unit for unit in files if unit["downloaded"]][:1]:
+            folder = tmp_path / f"download-{number}"
+            folder.mkdir()
+            name = names[f"{unit['package']}:{unit['architecture']}"]
+            code, output = await apt.run("apt-get", "download", name, cwd=folder)
+            assert code == 0, output
+            [fetched] = folder.glob("*.deb")
+            assert hashlib.sha256(fetched.read_bytes()).hexdigest() == unit["checksum"]
+            downloaded_some = True
+    assert downloaded_some
+    assert snapshot() == before
