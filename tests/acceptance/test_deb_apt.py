@@ -84,7 +84,8 @@ async def test_apt_get_updates_sees_and_downloads_from_every_distribution(
         )
         code, output = await apt.run("apt-get", "update")
         assert code == 0, output
-        assert "Err:" not in output and "W:" not in output, output
+        assert "Err:" not in output, output
+        assert "W:" not in output, output  # apt skips what it warns about, and exits 0
         wanted = {
             entry.split("=")[0]: entry.split("=")[1]
             for release in releases.values()
