@@ -8,13 +8,43 @@ import asyncio
 import dataclasses
 import os
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+
+from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary
-from tests.migration_support import base_path
+from pulp2to3.settings import load_settings
+from tests.migration_http_support import HEADERS, Client
+from tests.migration_support import base_path, worker_env
 
 DIRECTORY = "deb_distributor"
+DEB_SAMPLE: dict[str, Any] = dict(repos=3, units=24, on_demand=0.5, overlap=0.3, seed=13)
+DEB_STEPS = ("migrate_content.deb_release", "migrate_content.deb", "migrate_content.deb_component")
+
+
+async def serve(
+    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
+) -> AsyncIterator[Client]:
+    """The API and content app over real HTTP, for workers migrating ``sample``."""
+    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
+    server = TestServer(http_app.init(load_settings(env), pool), host="127.0.0.1")
+    async with TestClient(server, headers=HEADERS) as client:
+        yield client
+
+
+def check_completed(report: dict[str, Any]) -> None:
+    """Completed, every step done; the Debian steps with no failed unit."""
+    assert report["status"] == "completed", report
+    for step in report["steps"]:
+        assert step["status"] == "completed", step
+        assert step["done"] + step["failed"] == step["total"], step
+        if step["code"] in DEB_STEPS:
+            assert step["failed_units"] == [], step
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -19,12 +20,10 @@ import pytest
 
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
-from tests.acceptance.test_deb_migration import DEB_SAMPLE, check_completed, deb_client
-from tests.deb_support import Apt, expected_releases
+from tests.deb_support import DEB_SAMPLE, Apt, check_completed, expected_releases, serve
 from tests.migration_http_support import Client, start, wait_finished
 from tests.migration_support import worker_env, workers
 
-__all__ = ["deb_client"]  # the fixture, shared with the migration tests
 pytestmark = [
     pytest.mark.timeout(300),
     pytest.mark.skipif(shutil.which("apt-get") is None, reason="apt-get is not installed"),
@@ -35,6 +34,14 @@ SYSTEM_FOLDERS = (Path("/etc/apt"), Path("/var/lib/apt"))
 @pytest.fixture(scope="module")
 def deb_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
     return generate_sample(tmp_path_factory.mktemp("apt"), plugins=("deb",), **DEB_SAMPLE)
+
+
+@pytest.fixture
+async def deb_client(
+    db_url: str, pool: asyncpg.Pool, deb_sample: SampleSummary, tmp_path: Path
+) -> AsyncIterator[Client]:
+    async for client in serve(db_url, pool, deb_sample, tmp_path / "media"):
+        yield client
 
 
 def snapshot() -> dict[str, tuple[int, int]]:

@@ -7,23 +7,24 @@ import gzip
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from debian import deb822
 
-from pulp2to3.http import app as http_app
 from pulp2to3.plugins.deb.plugin import PLUGIN
 from pulp2to3.sample import SampleSummary, generate_sample
-from pulp2to3.settings import load_settings
-from tests.deb_support import ExpectedRelease, expected_releases
-from tests.migration_http_support import API, HEADERS, Client, call, start, wait_finished
+from tests.deb_support import (
+    DEB_SAMPLE,
+    ExpectedRelease,
+    check_completed,
+    expected_releases,
+    serve,
+)
+from tests.migration_http_support import API, Client, call, start, wait_finished
 from tests.migration_support import worker_env, workers
 
 pytestmark = pytest.mark.timeout(300)
-DEB_SAMPLE: dict[str, Any] = dict(repos=3, units=24, on_demand=0.5, overlap=0.3, seed=13)
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +32,32 @@ def deb_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
     return generate_sample(tmp_path_factory.mktemp("deb"), plugins=("deb",), **DEB_SAMPLE)
 
 
+@pytest.fixture(scope="module")
+def mixed_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(
+        tmp_path_factory.mktemp("mixed"),
+        plugins=("iso", "rpm", "deb"),
+        repos=2,
+        units=20,
+        on_demand=0.0,
+        seed=6,
+    )
+
+
 @pytest.fixture
 async def deb_client(
     db_url: str, pool: asyncpg.Pool, deb_sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    env = worker_env(db_url, deb_sample, tmp_path / "media") | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
-    server = TestServer(http_app.init(load_settings(env), pool), host="127.0.0.1")
-    async with TestClient(server, headers=HEADERS) as client:
+    async for client in serve(db_url, pool, deb_sample, tmp_path / "media"):
         yield client
 
 
-def check_completed(report: dict[str, Any]) -> None:
-    assert report["status"] == "completed", report
-    for step in report["steps"]:
-        assert step["status"] == "completed", step
-        assert step["failed_units"] == [], step
-        assert step["done"] == step["total"], step
+@pytest.fixture
+async def mixed_client(
+    db_url: str, pool: asyncpg.Pool, mixed_sample: SampleSummary, tmp_path: Path
+) -> AsyncIterator[Client]:
+    async for client in serve(db_url, pool, mixed_sample, tmp_path / "media"):
+        yield client
 
 
 async def fetch(client: Client, base: str, path: str) -> bytes:
@@ -125,3 +136,54 @@ async def test_a_deb_migration_with_two_workers_publishes_every_release(
                     f"/pulp/content/{base}/dists/{distribution}/{signature}"
                 )
                 assert response.status == 404
+
+
+async def footprint(pool: asyncpg.Pool) -> dict[str, int]:
+    tables = (
+        "content",
+        "artifact",
+        "deb_package",
+        "deb_release",
+        "deb_release_component",
+        "deb_package_release_component",
+        "repository_version",
+        "publication",
+        "published_artifact",
+        "published_metadata",
+        "distribution",
+        "remote",
+    )
+    async with pool.acquire() as connection:
+        return {
+            table: await connection.fetchval(f"SELECT count(*) FROM {table}") for table in tables
+        }
+
+
+async def test_a_mixed_plan_migrates_all_three_and_a_rerun_changes_nothing(
+    mixed_client: Client,
+    pool: asyncpg.Pool,
+    db_url: str,
+    mixed_sample: SampleSummary,
+    tmp_path: Path,
+) -> None:
+    assert mixed_sample.deb is not None
+    assert mixed_sample.rpm is not None
+    env = worker_env(db_url, mixed_sample, tmp_path / "media")
+    with workers(2, env):
+        report = await wait_finished(mixed_client, await start(mixed_client, mixed_sample))
+    check_completed(report)
+    steps = {step["code"]: step for step in report["steps"]}
+    assert steps["migrate_content.iso"]["done"] == mixed_sample.units
+    assert steps["migrate_content.rpm"]["done"] == mixed_sample.rpm.unit_counts["rpm"]
+    for kind, count in mixed_sample.deb.unit_counts.items():
+        assert steps[f"migrate_content.{kind}"]["done"] == count
+    before = await footprint(pool)
+    distributions = await call(mixed_client, "GET", f"{API}distributions/?limit=1000", 200)
+    assert {d["pulp_type"] for d in distributions["results"]} == {"file.file", "rpm.rpm", "deb.apt"}
+    for base, releases in sorted(expected_releases(mixed_sample).items()):
+        for distribution, release in sorted(releases.items()):
+            await check_release(mixed_client, base, distribution, release)
+
+    with workers(2, env):
+        check_completed(await wait_finished(mixed_client, await start(mixed_client, mixed_sample)))
+    assert await footprint(pool) == before
