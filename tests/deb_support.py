@@ -7,8 +7,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
+import subprocess
+import tempfile
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +135,45 @@ class Apt:
         output, _ = await asyncio.wait_for(process.communicate(), 120)
         assert process.returncode is not None
         return process.returncode, output.decode()
+
+
+@dataclasses.dataclass(frozen=True)
+class GpgKey:
+    home: Path
+    fingerprint: str
+    public: Path  # the exported public key, a keyring apt's signed-by= takes
+
+
+def _gpg(home: Path, *args: str) -> bytes:
+    gpg = shutil.which("gpg")
+    assert gpg is not None
+    return subprocess.run(
+        [gpg, "--homedir", str(home), "--batch", *args],
+        capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+
+
+@contextmanager
+def gpg_key() -> Iterator[GpgKey]:
+    """A fresh signing key without a passphrase in a GnuPG home of its own (a short path: the
+    agent's socket lives there); its agent is stopped at the end."""
+    home = Path(tempfile.mkdtemp(prefix="gpg-", dir="/tmp"))
+    home.chmod(0o700)
+    try:
+        _gpg(home, "--passphrase", "", "--quick-gen-key", "Zoo Signer <zoo@example.com>",
+             "ed25519", "sign", "never")  # fmt: skip
+        [fingerprint] = [
+            line.split(":")[9]
+            for line in _gpg(home, "--with-colons", "--list-secret-keys").decode().splitlines()
+            if line.startswith("fpr:")
+        ][:1]
+        public = home / "public.gpg"
+        public.write_bytes(_gpg(home, "--export", fingerprint))
+        yield GpgKey(home, fingerprint, public)
+    finally:
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf is not None:
+            subprocess.run(
+                [gpgconf, "--homedir", str(home), "--kill", "all"], check=False, timeout=60
+            )
+        shutil.rmtree(home, ignore_errors=True)

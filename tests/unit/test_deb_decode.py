@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from pulp2to3.plugins.deb.plugin import remote_from_importer
 from pulp2to3.plugins.deb.publish import Package, Release, pool_path, release_files
 from pulp2to3.sample.deb_generate import deb_document
 from pulp2to3.sample.deb_population import DebPopulation
+from pulp2to3.settings import ConfigError, SigningService, load_settings
 
 DATE = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -191,3 +193,14 @@ def test_an_importer_becomes_an_apt_remote() -> None:
     assert remote_from_importer({"releases": "stable"}) is None
     with pytest.raises(InvalidImporter, match="components"):
         remote_from_importer({"feed": "https://x/", "components": ["a"]})
+
+
+def test_signing_services_are_read_from_the_settings() -> None:
+    settings = load_settings({"PULP2TO3_SIGNING_SERVICES": "zoo:ABC123:/keys/zoo, ark:DEF:/k"})
+    assert settings.signing_services == {
+        "zoo": SigningService("ABC123", Path("/keys/zoo")),
+        "ark": SigningService("DEF", Path("/k")),
+    }
+    assert load_settings({}).signing_services == {}
+    with pytest.raises(ConfigError, match="name:key id:gpg home"):
+        load_settings({"PULP2TO3_SIGNING_SERVICES": "zoo:ABC123"})

@@ -6,8 +6,10 @@ policy, TLS, proxy) plus ``releases`` as ``distributions`` (``stable`` when abse
 ``gpg_keys`` as ``gpgkey``. A ``deb_distributor`` serves at its ``relative_url`` (or the repo
 id). A publication publishes, for each release of its version, the files of
 ``publish.release_files`` under ``dists/<distribution>/`` (stored as artifacts) and each
-component's packages at their pool paths (on_demand ones too, served from their remote). No
-``InRelease`` or ``Release.gpg`` is written: apt asks for them first and gets a 404.
+component's packages at their pool paths (on_demand ones too, served from their remote).
+When its plan repository names a signing service, ``InRelease`` and ``Release.gpg`` are
+written beside each ``Release`` (``signing``); otherwise there are none, and apt, which asks
+for them first, gets a 404.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pulp2to3.store import deb, publications
 
 from .content import COMPONENTS, PACKAGES, RELEASES
 from .publish import Package, Release, pool_path, release_files
+from .signing import SigningError, sign_release
 
 log = structlog.get_logger(__name__)
 DISTRIBUTOR_TYPE = "deb_distributor"
@@ -68,7 +71,7 @@ def remote_from_importer(config: Mapping[str, Any]) -> RemoteSpec | None:
 
 
 def publication_options(distributors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """A structured publication has no options (signing is not migrated yet)."""
+    """A structured publication has no options from its distributors."""
     return {}
 
 
@@ -124,12 +127,24 @@ async def _publish_one(
         await deb.version_components(connection, publication.id),
         await deb.version_component_packages(connection, publication.id),
     )
+    service = None
+    if publication.signing_service is not None:
+        service = settings.signing_services.get(publication.signing_service)
+        if service is None:
+            raise SigningError(
+                f"signing service {publication.signing_service!r} is not configured"
+                " (PULP2TO3_SIGNING_SERVICES)"
+            )
     now = datetime.now(UTC)
     files: dict[str, bytes] = {}
     pool: list[tuple[str, int]] = []
     for release, members in built:
+        folder = f"dists/{release.distribution}"
         for name, data in release_files(release, now).items():
-            files[f"dists/{release.distribution}/{name}"] = data
+            files[f"{folder}/{name}"] = data
+        if service is not None:
+            signed = await asyncio.to_thread(sign_release, service, files[f"{folder}/Release"])
+            files.update({f"{folder}/{name}": data for name, data in signed.items()})
         for component, entries in members.items():
             pool += [(pool_path(component, package), artifact) for package, artifact in entries]
     await deb.publish_pool(connection, publication.id, pool)
