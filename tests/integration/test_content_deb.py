@@ -12,7 +12,10 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors.content import content_step
+from pulp2to3.plugins import NewPublication
 from pulp2to3.plugins.deb.content import COMPONENTS, PACKAGES, RELEASES
+from pulp2to3.plugins.deb.plugin import PLUGIN
+from pulp2to3.plugins.deb.signing import SigningError
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.pulp2.staging import content_row
 from pulp2to3.sample import SampleSummary, generate_sample
@@ -127,3 +130,13 @@ async def test_bad_units_are_named_and_the_rest_migrates(
     }
     assert expected
     assert {(r["distribution"], r["component"], r["pulp2_id"]) for r in held} == expected
+
+
+async def test_a_signing_service_that_is_not_configured_is_a_clear_error(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(load_settings({}), media_root=tmp_path / "media")
+    wanted = NewPublication(id=0, options={}, signing_service="nope")
+    async with pool.acquire() as connection, connection.transaction():
+        with pytest.raises(SigningError, match="signing service 'nope' is not configured"):
+            await PLUGIN.publish(connection, [wanted], settings)
