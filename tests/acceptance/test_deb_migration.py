@@ -13,6 +13,7 @@ import pytest
 from debian import deb822
 
 from pulp2to3.plugins.deb.plugin import PLUGIN
+from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.deb_support import (
     DEB_SAMPLE,
@@ -68,9 +69,10 @@ async def fetch(client: Client, base: str, path: str) -> bytes:
 
 async def check_release(
     client: Client, base: str, distribution: str, expected: ExpectedRelease
-) -> None:
+) -> dict[str, str]:
     """The Release lists every index with the hashes of what is served; each component's
-    indexes hold exactly its packages, each in its own architecture's index."""
+    indexes hold exactly its packages, each in its own architecture's index. Returns the pool
+    files the indexes name, with their SHA256."""
     folder = f"dists/{distribution}"
     release = deb822.Release(await fetch(client, base, f"{folder}/Release"))
     assert release["Codename"] == expected.codename
@@ -80,6 +82,7 @@ async def check_release(
     assert set(release["Components"].split()) == set(expected.components)
     listed = {entry["name"]: entry for entry in release["SHA256"]}
     sha512 = {entry["name"]: entry["sha512"] for entry in release["SHA512"]}
+    pool: dict[str, str] = {}
     for component, packages in expected.components.items():
         seen: set[str] = set()
         for arch in architectures:
@@ -98,7 +101,9 @@ async def check_release(
                 seen.add(entry)
                 assert paragraph["Filename"].startswith(f"pool/{component}/")
                 assert "\n" in paragraph["Description"]
+                pool[paragraph["Filename"]] = paragraph["SHA256"]
         assert seen == packages, (base, distribution, component)
+    return pool
 
 
 async def test_a_deb_migration_with_two_workers_publishes_every_release(
@@ -127,15 +132,33 @@ async def test_a_deb_migration_with_two_workers_publishes_every_release(
     expected = expected_releases(deb_sample)
     distributions = await call(deb_client, "GET", f"{API}distributions/?limit=100", 200)
     assert {d["base_path"] for d in distributions["results"]} == set(expected)
+    lazy_urls = {
+        entry["url"]
+        for entry in open_dump(deb_sample.dump_path).iter_collection("lazy_content_catalog")
+    }
+    served = redirected = 0
     for base, releases in sorted(expected.items()):
+        pool: dict[str, str] = {}
         for distribution, release in sorted(releases.items()):
-            await check_release(deb_client, base, distribution, release)
+            pool |= await check_release(deb_client, base, distribution, release)
+        for path, sha256 in sorted(pool.items()):
+            response = await deb_client.get(f"/pulp/content/{base}/{path}", allow_redirects=False)
+            if response.status == 200:
+                assert hashlib.sha256(await response.read()).hexdigest() == sha256
+                served += 1
+            else:
+                assert response.status == 302, path
+                assert response.headers["Location"] in lazy_urls
+                assert response.headers["Location"].endswith(path.rsplit("/", 1)[-1])
+                redirected += 1
         for signature in ("InRelease", "Release.gpg"):
             for distribution in releases:
                 response = await deb_client.get(
                     f"/pulp/content/{base}/dists/{distribution}/{signature}"
                 )
                 assert response.status == 404
+    assert served
+    assert redirected
 
 
 async def footprint(pool: asyncpg.Pool) -> dict[str, int]:
