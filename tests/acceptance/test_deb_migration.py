@@ -210,3 +210,20 @@ async def test_a_mixed_plan_migrates_all_three_and_a_rerun_changes_nothing(
     with workers(2, env):
         check_completed(await wait_finished(mixed_client, await start(mixed_client, mixed_sample)))
     assert await footprint(pool) == before
+
+
+async def test_a_run_after_pulp2_grew_publishes_the_new_packages(
+    deb_client: Client, db_url: str, deb_sample: SampleSummary, tmp_path: Path
+) -> None:
+    # The same seed with more packages: Pulp 2 synced again (the components list them too).
+    grown = generate_sample(tmp_path / "grown", plugins=("deb",), **(DEB_SAMPLE | {"units": 30}))
+    before, after = expected_releases(deb_sample), expected_releases(grown)
+    assert after != before
+    media = tmp_path / "media"
+    with workers(2, worker_env(db_url, deb_sample, media)):
+        check_completed(await wait_finished(deb_client, await start(deb_client, deb_sample)))
+    with workers(2, worker_env(db_url, grown, media)):
+        check_completed(await wait_finished(deb_client, await start(deb_client, grown)))
+    for base, releases in sorted(after.items()):
+        for distribution, release in sorted(releases.items()):
+            await check_release(deb_client, base, distribution, release)
