@@ -200,7 +200,7 @@ def write_deb_sample(
         for release in repo.releases:
             release_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             unit(release_document(release_id, repo, release), (repo.index,), repo.last_sync)
-            for name in release.components:
+            for name in release.components + release.empty_components:
                 members = [p.unit_id for p in held if name in component_of(release, p.number)]
                 components[(repo.repo_id, release.distribution, name)] = frozenset(members)
                 unit_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))

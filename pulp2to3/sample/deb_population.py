@@ -3,10 +3,11 @@ packages, drawn from a seed.
 
 Every repository but an empty last one (when there are several) has two releases: ``stable``
 (codename ``ragnarok``, suite ``stable``) with components ``asgard`` and ``jotunheimr``, and
-``ragnarok/updates/`` (a slash inside, one trailing, codename ``ragnarok``, suite null)
-with component ``asgard``. Each package goes to one repository (or two, ``overlap``) and there
-to one component of each release; every third one also to ``jotunheimr``, so components share
-packages. The empty repository has no unit and its importer no feed.
+``ragnarok/updates/`` (a slash inside, one trailing, codename ``ragnarok``, suite null) with
+components ``asgard`` and ``vanaheim`` (empty). Each package goes to one repository (or two,
+``overlap``) and there to one component of each release; every third one also to
+``jotunheimr``, so components share packages. The empty repository has no unit and its
+importer no feed.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ class ReleaseSpec:
     codename: str
     suite: str | None
     components: tuple[str, ...]
+    empty_components: tuple[str, ...] = ()
+    """Components that hold no package (Pulp 2 keeps them with an empty list)."""
 
 
 RELEASES = (
     ReleaseSpec("stable", "ragnarok", "stable", ("asgard", "jotunheimr")),
-    ReleaseSpec("ragnarok/updates/", "ragnarok", None, ("asgard",)),
+    ReleaseSpec("ragnarok/updates/", "ragnarok", None, ("asgard",), ("vanaheim",)),
 )
 
 

@@ -93,18 +93,21 @@ SELECT rc.content_id, rc.release_id, rc.component
   JOIN deb_release_component AS rc ON rc.content_id = pc.content_id
  ORDER BY rc.release_id, rc.component
 
--- deb_version_component_packages --
+-- deb_version_packages --
 -- The packages of each release component in the version of publication $1 that the version
--- holds, with their file's content artifact
+-- holds, with their file's content artifact: by release, component and architecture, each
+-- index's packages together
 WITH held AS MATERIALIZED (SELECT content_id FROM pulp2to3_publication_content($1))
-SELECT prc.component_id, p.package, p.version, p.architecture, p.source, p.relative_path,
-       p.sha256, p.size, p.control, ca.id AS content_artifact_id
-  FROM deb_package_release_component AS prc
-  JOIN held AS hc ON hc.content_id = prc.component_id
+SELECT rc.release_id, rc.component, p.package, p.version, p.architecture, p.source,
+       p.relative_path, p.sha256, p.size, p.control, ca.id AS content_artifact_id
+  FROM deb_release_component AS rc
+  JOIN held AS hc ON hc.content_id = rc.content_id
+  JOIN deb_package_release_component AS prc ON prc.component_id = rc.content_id
   JOIN held AS hp ON hp.content_id = prc.package_id
   JOIN deb_package AS p ON p.content_id = prc.package_id
   JOIN content_artifact AS ca ON ca.content_id = p.content_id
- ORDER BY prc.component_id, p.package, p.version, p.architecture, p.content_id
+ ORDER BY rc.release_id, rc.component COLLATE "C", p.architecture COLLATE "C",
+          p.package COLLATE "C", p.version COLLATE "C", p.content_id
 
 -- deb_publish_pool --
 -- Publication $1 publishes content artifact $3[i] at pool path $2[i]

@@ -7,7 +7,7 @@ The plugin's own types live above this layer: rows cross it as mappings of colum
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -16,6 +16,8 @@ from pulp2to3.database import queries
 from pulp2to3.store import content
 
 _PACKAGE_STAGE = "deb_package_stage"
+# Rows fetched from the server at a time while a publication's packages are streamed.
+PACKAGE_PREFETCH = 500
 PACKAGE_COLUMNS = (
     "package",
     "version",
@@ -184,13 +186,17 @@ async def version_components(
     ]
 
 
-async def version_component_packages(
+async def stream_version_packages(
     connection: asyncpg.Connection, publication_id: int
-) -> list[Mapping[str, Any]]:
-    """The packages of each component in the version that the version holds (component_id,
-    PACKAGE_COLUMNS with ``control`` as pairs, content_artifact_id)."""
-    rows = await connection.fetch(queries["deb_version_component_packages"], publication_id)
-    return [dict(row) for row in rows]
+) -> AsyncIterator[Mapping[str, Any]]:
+    """The packages of each component in the version that the version holds (release_id,
+    component, PACKAGE_COLUMNS with ``control`` as pairs, content_artifact_id), by release,
+    component and architecture, streamed by a cursor (needs a transaction)."""
+    cursor = connection.cursor(
+        queries["deb_version_packages"], publication_id, prefetch=PACKAGE_PREFETCH
+    )
+    async for row in cursor:
+        yield dict(row)
 
 
 async def publish_pool(

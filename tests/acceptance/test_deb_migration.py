@@ -124,7 +124,7 @@ async def test_a_deb_migration_with_two_workers_publishes_every_release(
     # Releases and components are one content per distinct key across repositories.
     assert counts["deb.package"] == deb_sample.deb.unit_counts["deb"]
     assert counts["deb.release"] == 2
-    assert counts["deb.release_component"] == 3
+    assert counts["deb.release_component"] == 4
 
     remotes = await call(deb_client, "GET", f"{API}remotes/?limit=100", 200)
     assert {r["pulp_type"] for r in remotes["results"]} == {"deb.apt"}

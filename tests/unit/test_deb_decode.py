@@ -19,8 +19,16 @@ from pulp2to3.plugins.deb.decode import (
     decode_package,
     decode_release,
 )
+from pulp2to3.plugins.deb.indexes import IndexWriter
 from pulp2to3.plugins.deb.plugin import remote_from_importer
-from pulp2to3.plugins.deb.publish import Package, Release, pool_path, release_files
+from pulp2to3.plugins.deb.publish import (
+    Digest,
+    Package,
+    Release,
+    index_entry,
+    pool_path,
+    release_file,
+)
 from pulp2to3.sample.deb_generate import deb_document
 from pulp2to3.sample.deb_population import DebPopulation
 from pulp2to3.settings import ConfigError, SigningService, load_settings
@@ -60,9 +68,7 @@ def test_multi_line_and_non_ascii_values_are_published_as_one_field() -> None:
         "Filename": "pool/elsewhere/x.deb",  # the publication says where its file is
     }
     package = package_of(decode_package(unit))
-    files = release_files(Release("stable", "ragnarok", None, {"main": [package]}), DATE)
-    index = files[f"main/binary-{package.architecture}/Packages"].decode()
-    paragraph = deb822.Packages(index)
+    paragraph = deb822.Packages(index_entry("main", package).decode())
     assert paragraph["Maintainer"] == "Zoë Ångström <zoe@example.com>"
     assert paragraph["Description"] == "short\n no leading space\n .\n  indented"
     assert paragraph["Filename"] == pool_path("main", package)
@@ -131,41 +137,55 @@ def test_pool_paths_use_the_source_and_a_four_letter_prefix_for_libraries() -> N
     assert pool_path("main", library) == "pool/main/libz/libzoo1/libzoo1_1_amd64.deb"
 
 
-def test_a_release_lists_every_index_of_every_component_and_architecture() -> None:
-    packages = [package_of(decode_package(unit)) for unit in sample_units()]
-    release = Release("ragnarok/updates", "ragnarok", None, {"asgard": packages, "empty": []})
-    files = release_files(release, DATE)
-    document = deb822.Release(files["Release"].decode())
+def test_a_release_lists_its_indexes_with_both_hashes() -> None:
+    digests = {
+        "asgard/binary-all/Packages": Digest(10, "a" * 64, "b" * 128),
+        "empty/binary-amd64/Packages.gz": Digest(20, "c" * 64, "d" * 128),
+    }
+    release = Release("ragnarok/updates", "ragnarok", None)
+    text = release_file(release, ["empty", "asgard"], ["all", "amd64"], digests, DATE)
+    document = deb822.Release(text.decode())
     assert "Suite" not in document
     assert document["Codename"] == "ragnarok"
     assert document["Date"] == "Tue, 02 Jan 2024 03:04:05 GMT"
-    assert document["Architectures"].split() == ["all", "amd64", "arm64", "i386"]
+    assert document["Architectures"] == "all amd64"
     assert document["Components"] == "asgard empty"
-    indexes = {name for name in files if name != "Release"}
-    assert indexes == {
-        f"{component}/binary-{arch}/{name}"
-        for component in ("asgard", "empty")
-        for arch in ("all", "amd64", "arm64", "i386")
-        for name in ("Packages", "Packages.gz")
-    }
-    for algorithm in ("sha256", "sha512"):
-        listed = {entry["name"]: entry for entry in document[algorithm.upper()]}
-        assert set(listed) == indexes
-        for name in indexes:
-            assert listed[name][algorithm] == hashlib.new(algorithm, files[name]).hexdigest()
-            assert int(listed[name]["size"]) == len(files[name])
-    for name in indexes:
-        if name.endswith(".gz"):
-            assert gzip.decompress(files[name]) == files[name.removesuffix(".gz")]
-    assert files["empty/binary-all/Packages"] == b""
-    published = [
-        paragraph["Package"]
-        for arch in ("all", "amd64", "arm64", "i386")
-        for paragraph in deb822.Packages.iter_paragraphs(
-            files[f"asgard/binary-{arch}/Packages"].decode(), use_apt_pkg=False
-        )
+    assert [(e["name"], e["size"], e["sha256"]) for e in document["SHA256"]] == [
+        ("asgard/binary-all/Packages", "10", "a" * 64),
+        ("empty/binary-amd64/Packages.gz", "20", "c" * 64),
     ]
-    assert sorted(published) == sorted(p.package for p in packages)
+    assert [e["sha512"] for e in document["SHA512"]] == ["b" * 128, "d" * 128]
+    suited = release_file(Release("stable", "ragnarok", "stable"), [], ["all"], {}, DATE)
+    assert deb822.Release(suited.decode())["Suite"] == "stable"
+
+
+def test_an_index_is_written_and_hashed_as_it_streams(tmp_path: Path) -> None:
+    packages = [package_of(decode_package(unit)) for unit in sample_units()]
+    entries = [index_entry("asgard", package) for package in packages]
+    writer = IndexWriter(tmp_path)
+    try:
+        for entry in entries:
+            writer.write(entry)
+        plain, packed = writer.commit()
+    finally:
+        writer.discard()
+    text = (tmp_path / plain.artifact.file).read_bytes()
+    assert text == b"".join(entries)
+    compressed = (tmp_path / packed.artifact.file).read_bytes()
+    assert gzip.decompress(compressed) == text
+    for file, data in ((plain, text), (packed, compressed)):
+        assert file.artifact.sha256 == hashlib.sha256(data).hexdigest()
+        assert file.sha512 == hashlib.sha512(data).hexdigest()
+        assert file.artifact.size == len(data)
+    listed = deb822.Packages.iter_paragraphs(text.decode(), use_apt_pkg=False)
+    assert [p["Package"] for p in listed] == [p.package for p in packages]
+    empty = IndexWriter(tmp_path)
+    try:
+        nothing, nothing_packed = empty.commit()
+    finally:
+        empty.discard()
+    assert nothing.artifact.size == 0
+    assert gzip.decompress((tmp_path / nothing_packed.artifact.file).read_bytes()) == b""
 
 
 def test_an_importer_becomes_an_apt_remote() -> None:

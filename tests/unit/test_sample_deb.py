@@ -32,7 +32,7 @@ def test_counts_are_what_was_asked(sample: SampleSummary, docs: Documents) -> No
     assert deb is not None
     assert (sample.repos, docs["units_iso"]) == (0, [])
     assert deb.repos == len(docs["repos"]) == 3
-    assert deb.unit_counts == {"deb": 24, "deb_release": 4, "deb_component": 6}
+    assert deb.unit_counts == {"deb": 24, "deb_release": 4, "deb_component": 8}
     for kind, count in deb.unit_counts.items():
         assert len(docs[f"units_{kind}"]) == count
     assert deb.downloaded_packages + deb.on_demand_packages == 24
@@ -64,6 +64,7 @@ def test_the_shapes_the_issue_lists(docs: Documents) -> None:
         for unit_id in c["packages"]
     )
     assert max(in_components.values()) == 2  # components share packages
+    assert any(not c["packages"] for c in docs["units_deb_component"])
     feeds = {i["repo_id"]: i["config"].get("feed") for i in docs["repo_importers"]}
     assert feeds["deb-repo-0002"] is None
     lazy = {entry["unit_id"] for entry in docs["lazy_content_catalog"]}

@@ -10,6 +10,9 @@ For each release, ``dists/<distribution>/``:
   Architectures, Components, and the SHA256 and SHA512 of every index file above, relative to
   the release's folder.
 
+The indexes are streamed (``indexes.IndexWriter``): this module gives each package's entry,
+and the ``Release`` once every index's digests are known.
+
 A package's file is at ``pool/<component>/<prefix>/<source or package>/<file>`` (prefix: the
 first letter, or the first four for ``lib*``). Paragraphs are written by ``debian.deb822``.
 """
@@ -17,8 +20,6 @@ first letter, or the first four for ``lib*``). Paragraphs are written by ``debia
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email.utils import format_datetime
@@ -46,7 +47,15 @@ class Release:
     distribution: str
     codename: str
     suite: str | None
-    components: Mapping[str, Sequence[Package]]  # component name -> its packages
+
+
+@dataclasses.dataclass(frozen=True)
+class Digest:
+    """What the Release says of an index file."""
+
+    size: int
+    sha256: str
+    sha512: str
 
 
 def pool_path(component: str, package: Package) -> str:
@@ -56,41 +65,36 @@ def pool_path(component: str, package: Package) -> str:
     return f"pool/{component}/{prefix}/{name}/{package.relative_path}"
 
 
-def paragraph(package: Package, filename: str) -> deb822.Packages:
-    """The package's ``Packages`` paragraph, its file at ``filename``."""
+def index_path(component: str, architecture: str, name: str = "Packages") -> str:
+    """An index file's path, relative to its release's folder."""
+    return f"{component}/binary-{architecture}/{name}"
+
+
+def index_entry(component: str, package: Package) -> bytes:
+    """The package's paragraph in its ``Packages`` index (a blank line after it): its control
+    fields, its file at its pool path, its size and SHA256."""
     entry = deb822.Packages()
     for name, value in package.control:
         entry[name] = value
-    entry["Filename"] = filename
+    entry["Filename"] = pool_path(component, package)
     entry["Size"] = str(package.size)
     entry["SHA256"] = package.sha256
-    return entry
+    return f"{entry.dump()}\n".encode()
 
 
-def packages_index(component: str, packages: Iterable[Package]) -> bytes:
-    """A ``Packages`` file: one paragraph per package, a blank line between."""
-    paragraphs = [
-        str(paragraph(package, pool_path(component, package)).dump()) for package in packages
-    ]
-    return "\n".join(paragraphs).encode()
+def architectures(found: Iterable[str]) -> list[str]:
+    """A release's architectures: those of its packages, and ``all``, sorted."""
+    return sorted(set(found) | {ALL})
 
 
-def architectures(release: Release) -> list[str]:
-    """The release's architectures: those of its packages, and ``all``, sorted."""
-    found = {p.architecture for packages in release.components.values() for p in packages}
-    return sorted(found | {ALL})
-
-
-def release_files(release: Release, date: datetime) -> dict[str, bytes]:
-    """Every file of ``dists/<distribution>/``, by its path relative to that folder."""
-    files: dict[str, bytes] = {}
-    arches = architectures(release)
-    for component in sorted(release.components):
-        for arch in arches:
-            held = [p for p in release.components[component] if p.architecture == arch]
-            index = packages_index(component, held)
-            files[f"{component}/binary-{arch}/Packages"] = index
-            files[f"{component}/binary-{arch}/Packages.gz"] = gzip.compress(index, mtime=0)
+def release_file(
+    release: Release,
+    components: Sequence[str],
+    arches: Sequence[str],
+    digests: Mapping[str, Digest],
+    date: datetime,
+) -> bytes:
+    """The ``Release`` file listing ``digests`` (index files by path in the release folder)."""
     document = deb822.Release()
     document["Origin"] = ORIGIN
     document["Label"] = ORIGIN
@@ -99,15 +103,10 @@ def release_files(release: Release, date: datetime) -> dict[str, bytes]:
     document["Codename"] = release.codename
     document["Date"] = format_datetime(date, usegmt=True)
     document["Architectures"] = " ".join(arches)
-    document["Components"] = " ".join(sorted(release.components))
+    document["Components"] = " ".join(sorted(components))
     for algorithm in ("sha256", "sha512"):
         document[algorithm.upper()] = [  # type: ignore[assignment]  # a multivalued field
-            {
-                algorithm: hashlib.new(algorithm, data).hexdigest(),
-                "size": str(len(data)),
-                "name": name,
-            }
-            for name, data in sorted(files.items())
+            {algorithm: getattr(digest, algorithm), "size": str(digest.size), "name": name}
+            for name, digest in sorted(digests.items())
         ]
-    files["Release"] = str(document.dump()).encode()
-    return files
+    return str(document.dump()).encode()
