@@ -21,7 +21,7 @@ from pulp2to3.pulp2.staging import content_row
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
 from tests.database_support import NewMigration
-from tests.integration.test_content_rpm import failures_of, run_step
+from tests.steps_support import failures_of, run_step
 
 PLAN = {"plugins": [{"type": "deb"}]}
 
