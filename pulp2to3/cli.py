@@ -482,7 +482,8 @@ async def _demo_serving(settings: Any, setup: Any, env: dict[str, str], raw_plan
                 " as Pulp's content app does; the generated sample's remotes name a host that"
                 " does not exist, so those redirects lead nowhere.)"
             )
-        print(f"API: {root}/pulp/api/v3/  (user admin, password {setup.password})")
+        print(f"Watch it in a browser: {root}/  (user admin, password {setup.password})")
+        print(f"API: {root}/pulp/api/v3/  (the same user and password)")
         print("The API and the workers keep serving until you press Ctrl-C.", flush=True)
         code = await asyncio.to_thread(api.wait)
         print(f"pulp2to3 demo: the API stopped (exit code {code})", file=sys.stderr)

@@ -115,12 +115,14 @@ def test_demo_on_a_taken_port_serves_on_another_with_its_workers_until_sigterm(
             output = "".join(lines)
             assert f"Port {port} is taken by another program" in output, output
             urls = re.findall(r"http://\S+", output)
+            assert len(urls) == 4, output
             # Every URL printed serves (the API's root asks for the password printed with it).
             assert _http_status(urls[0]) == 200, urls[0]
             assert urls[0].endswith("/"), urls[0]  # a distribution's listing
             assert _http_status(urls[1]) == 200, urls[1]
             assert "302" in output  # what the on_demand files answer is said
-            status_url = urls[2] + "status/"
+            assert _http_status(urls[2]) == 200, urls[2]  # the dashboard
+            status_url = urls[3] + "status/"
             with urllib.request.urlopen(status_url, timeout=10) as response:  # noqa: S310
                 # The workers stay while the API serves: a plan run through it is migrated.
                 assert json.load(response)["online_workers"]
