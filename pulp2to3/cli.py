@@ -844,13 +844,18 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         cmd_demo,
         "Migrate a generated sample on an embedded PostgreSQL of its own (in"
-        " $PULP2TO3_DATA_DIR/demo) with worker processes and the API, show it live, then"
-        " print a distribution URL to try and serve it until Ctrl-C.",
+        " $PULP2TO3_DATA_DIR/demo) with worker processes and the API (on a free port when"
+        " PULP2TO3_API_BIND's is taken), show it live, then print URLs to try and serve them,"
+        " with the workers, until Ctrl-C.",
     )
     demo.add_argument("--repos", type=_positive, default=20, help="repositories (default 20)")
     demo.add_argument("--units", type=_positive, default=2000, help="units (default 2000)")
     demo.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
-    demo.add_argument("--exit", action="store_true", help="stop right after the migration")
+    demo.add_argument(
+        "--exit",
+        action="store_true",
+        help="stop right after the migration (no API is started, no URL printed)",
+    )
     return parser
 
 
