@@ -18,6 +18,7 @@ import pytest
 
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.cli_support import CLI, free_port, submit
+from tests.embedded_support import embedded_data_dir
 from tests.migration_support import worker_env, workers
 from tests.waiting_support import eventually
 
@@ -58,23 +59,24 @@ def test_migrate_of_a_broken_plan_file_is_a_clear_error(db_url: str, tmp_path: P
     assert "cannot read" in missing.stderr
 
 
-def demo_env(tmp_path: Path, port: int) -> dict[str, str]:
+def demo_env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
     env.pop("DATABASE_URL", None)
-    env.update(PULP2TO3_DATA_DIR=str(tmp_path), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
+    env.update(PULP2TO3_DATA_DIR=str(data_dir), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
     return env
 
 
-def test_demo_migrates_a_sample_on_an_embedded_server(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "demo", "--repos", "3", "--units", "120", "--exit"],
-        env=demo_env(tmp_path, free_port()), capture_output=True, text=True, timeout=200,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert ": completed" in result.stdout
-    assert "http://" not in result.stdout  # nothing serves once it exits: no URL to try
-    assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
+def test_demo_migrates_a_sample_on_an_embedded_server() -> None:
+    with embedded_data_dir() as data_dir:
+        result = subprocess.run(
+            [*CLI, "demo", "--repos", "3", "--units", "120", "--exit"],
+            env=demo_env(data_dir, free_port()), capture_output=True, text=True, timeout=200,
+            check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert ": completed" in result.stdout
+        assert "http://" not in result.stdout  # nothing serves once it exits: no URL to try
+        assert not (data_dir / "demo" / "postgres" / "postmaster.pid").exists()
 
 
 def _http_status(url: str) -> int:
@@ -93,16 +95,14 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_demo_on_a_taken_port_serves_on_another_with_its_workers_until_sigterm(
-    tmp_path: Path,
-) -> None:
-    with socket.socket() as taken:
+def test_demo_on_a_taken_port_serves_on_another_with_its_workers_until_sigterm() -> None:
+    with socket.socket() as taken, embedded_data_dir() as data_dir:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         demo = subprocess.Popen(
             [*CLI, "demo", "--repos", "2", "--units", "40"],
-            env=demo_env(tmp_path, port), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=demo_env(data_dir, port), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True,
         )  # fmt: skip
         try:
@@ -116,7 +116,7 @@ def test_demo_on_a_taken_port_serves_on_another_with_its_workers_until_sigterm(
             assert f"Port {port} is taken by another program" in output, output
             urls = re.findall(r"http://\S+", output)
             assert len(urls) == 4, output
-            # Every URL printed serves (the API's root asks for the password printed with it).
+            # The URLs printed serve (the API asks for the password printed with it).
             assert _http_status(urls[0]) == 200, urls[0]
             assert urls[0].endswith("/"), urls[0]  # a distribution's listing
             assert _http_status(urls[1]) == 200, urls[1]
@@ -129,8 +129,8 @@ def test_demo_on_a_taken_port_serves_on_another_with_its_workers_until_sigterm(
         finally:
             demo.send_signal(signal.SIGTERM)
             demo.communicate(timeout=60)
-    assert demo.returncode == 128 + signal.SIGTERM
-    assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
+        assert demo.returncode == 128 + signal.SIGTERM
+        assert not (data_dir / "demo" / "postgres" / "postmaster.pid").exists()
 
 
 def _interactive_migrate(

@@ -17,16 +17,16 @@ import pytest
 from pulp2to3.database import with_database
 from pulp2to3.sample import generate_sample
 from tests.cli_support import CLI, read_until, run_cli, submit
-from tests.embedded_support import embedded_server_gone
+from tests.embedded_support import embedded_data_dir
 from tests.migration_support import worker_env
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def embedded_env(tmp_path: Path) -> dict[str, str]:
+def embedded_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
     env.pop("DATABASE_URL", None)
-    env["PULP2TO3_DATA_DIR"] = str(tmp_path / "data")
+    env["PULP2TO3_DATA_DIR"] = str(data_dir)
     return env
 
 
@@ -35,17 +35,20 @@ def test_every_way_migrate_ends_releases_the_embedded_server(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
     sample = generate_sample(tmp_path / "sample", repos=1, units=5, seed=1)
-    migrate = subprocess.Popen(
-        # No worker: the migration waits, and the command with it, until the signal.
-        [*CLI, "migrate", str(sample.plan_path), "--workers", "0"],
-        env=embedded_env(tmp_path),
-        # SIGINT asks what to do; with stdin closed nobody can answer, and the command ends.
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    pgdata = tmp_path / "data" / "postgres"
-    with embedded_server_gone(pgdata):
+    with embedded_data_dir() as data_dir:
+        migrate = subprocess.Popen(
+            # No worker: the migration waits, and the command with it, until the signal.
+            [*CLI, "migrate", str(sample.plan_path), "--workers", "0"],
+            env=embedded_env(data_dir),
+            # SIGINT asks what to do; with stdin closed nobody can answer, and the command ends.
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        pgdata = data_dir / "postgres"
         try:
-            read_until(migrate.stdout, "Ctrl-C to pause")
+            try:
+                read_until(migrate.stdout, "Ctrl-C to pause")
+            except AssertionError as exc:
+                raise AssertionError(migrate.communicate()[1]) from exc
             assert (pgdata / "postmaster.pid").exists()
             migrate.send_signal(signum)
             _, stderr = migrate.communicate(timeout=60)
@@ -59,25 +62,24 @@ def test_every_way_migrate_ends_releases_the_embedded_server(
 def test_a_command_ending_in_an_error_releases_the_embedded_server(tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"plugins": [{"type": "iso", "repositories": [{"name": "x"}]}]}))
-    pgdata = tmp_path / "data" / "postgres"
-    with embedded_server_gone(pgdata):
+    with embedded_data_dir() as data_dir:
         # The plan is checked once the database is up: the error comes with the server running.
-        result = run_cli("migrate", str(plan), "--workers", "0", env=embedded_env(tmp_path))
+        result = run_cli("migrate", str(plan), "--workers", "0", env=embedded_env(data_dir))
         assert result.returncode == 2
         assert "the plan is not valid" in result.stderr
-        assert (pgdata / "PG_VERSION").exists()
-        assert not (pgdata / "postmaster.pid").exists()
+        assert (data_dir / "postgres" / "PG_VERSION").exists()
+        assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
 
-def test_an_owner_that_died_unannounced_does_not_keep_the_embedded_server(tmp_path: Path) -> None:
-    env = embedded_env(tmp_path)
-    pgdata = tmp_path / "data" / "postgres"
-    attach = (
-        "import pathlib, sys; from pulp2to3 import embedded;"
-        f"embedded.start_embedded_server(pathlib.Path({str(tmp_path / 'data')!r}));"
-        "print('attached', flush=True); sys.stdin.read()"
-    )
-    with embedded_server_gone(pgdata):
+def test_an_owner_that_died_unannounced_does_not_keep_the_embedded_server() -> None:
+    with embedded_data_dir() as data_dir:
+        env = embedded_env(data_dir)
+        pgdata = data_dir / "postgres"
+        attach = (
+            "import pathlib, sys; from pulp2to3 import embedded;"
+            f"embedded.start_embedded_server(pathlib.Path({str(data_dir)!r}));"
+            "print('attached', flush=True); sys.stdin.read()"
+        )
         with subprocess.Popen(
             [sys.executable, "-c", attach], env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -91,9 +93,9 @@ def test_an_owner_that_died_unannounced_does_not_keep_the_embedded_server(tmp_pa
         assert (pgdata / "postmaster.pid").exists()
         result = run_cli("init-db", env=env)
         assert result.returncode == 0, result.stderr
-        assert "embedded_postgres_dead_owners_forgotten" in result.stderr
         # The last living process stopped the server.
         assert not (pgdata / "postmaster.pid").exists()
+        assert "embedded_postgres_dead_owners_forgotten" in result.stderr
 
 
 @pytest.mark.parametrize(
