@@ -270,7 +270,10 @@ async def _ask_what_to_do(connection: Any, migration_id: Any, *, can_quit: bool)
 async def _watch_interruptibly(pool: Any, migration_id: Any, bars: Any, *, can_quit: bool) -> Any:
     """Watch the report until it is finished (or the user quits watching); on Ctrl-C ask what
     to do with the migration, on the pool's other connection. Returns the report last seen."""
+    import asyncpg
+
     from pulp2to3 import runner
+    from pulp2to3.database import is_unavailable
     from pulp2to3.store import migrations
 
     async def watch() -> Any:
@@ -290,12 +293,21 @@ async def _watch_interruptibly(pool: Any, migration_id: Any, bars: Any, *, can_q
                 waiter.cancel()
                 return watcher.result()
             interrupted.clear()
-            async with pool.acquire() as connection:
-                if await _ask_what_to_do(connection, migration_id, can_quit=can_quit):
-                    watcher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
-                    return await migrations.get_migration(connection, migration_id)
+            try:
+                async with pool.acquire() as connection:
+                    if await _ask_what_to_do(connection, migration_id, can_quit=can_quit):
+                        watcher.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await watcher
+                        return await migrations.get_migration(connection, migration_id)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                if not is_unavailable(exc):
+                    raise
+                print(
+                    f"\nThe database is out of reach ({exc}): the migration cannot change"
+                    " until it is back. Still watching.",
+                    flush=True,
+                )
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         watcher.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 from pathlib import Path
 
@@ -28,7 +29,7 @@ async def test_watch_goes_on_through_a_postgresql_restart(tmp_path: Path) -> Non
             env = worker_env(db_url, sample, tmp_path / "media")
             watch = await asyncio.to_thread(
                 subprocess.Popen,
-                [*CLI, "watch", str(migration_id)], env=env, stdin=subprocess.DEVNULL,
+                [*CLI, "watch", str(migration_id)], env=env, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
             try:
@@ -36,6 +37,9 @@ async def test_watch_goes_on_through_a_postgresql_restart(tmp_path: Path) -> Non
                 await asyncio.to_thread(read_until, watch.stderr, "waiting for a worker")
                 await asyncio.to_thread(server.stop)
                 await asyncio.to_thread(read_until, watch.stderr, "the database is out of reach")
+                # Ctrl-C cannot ask about a migration it cannot read: it says so, and watches on.
+                watch.send_signal(signal.SIGINT)
+                await asyncio.to_thread(read_until, watch.stdout, "cannot change until it is back")
                 assert watch.poll() is None
                 await asyncio.to_thread(server.start)
                 with workers(1, env):
