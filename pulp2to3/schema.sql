@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS migration (
                         'failed')),
     validate        boolean     NOT NULL DEFAULT false,
     dry_run         boolean     NOT NULL DEFAULT false,
+    -- false: a content step with a missing or corrupt downloaded file fails at its end.
+    skip_corrupted  boolean     NOT NULL DEFAULT false,
     -- The plan with "every repository of this plugin" replaced by the repositories it meant.
     expanded_plan   jsonb,
     started_at      timestamptz,

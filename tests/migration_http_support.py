@@ -45,11 +45,12 @@ async def call(client: Client, method: str, path: str, expected: int, body: Any 
     return await response.json() if text else None
 
 
-async def start(client: Client, sample: SampleSummary) -> str:
+async def start(client: Client, sample: SampleSummary, **options: bool) -> str:
+    """Create the sample's plan and run it (with ``validate`` and the run ``options``)."""
     plan = await call(
         client, "POST", f"{API}migration-plans/", 201, {"plan": sample.plan_path.read_text()}
     )
-    run = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True})
+    run = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True, **options})
     report_href: str = run["report"]
     return report_href
 

@@ -40,6 +40,8 @@ CREATED_HREF = {
     tasks.ResourceKind.DISTRIBUTION: distribution_href,
 }
 
+# pulp-2to3-migration's MigrationPlanRun: its generated client always sends all three.
+RUN_OPTIONS = frozenset({"validate", "dry_run", "skip_corrupted"})
 REPORT_FIELDS = (
     "pulp_href", "pulp_created", "plan", "task", "status", "started_at", "finished_at", "error",
     "steps",
@@ -110,6 +112,9 @@ def _report_json(report: migrations.ReportView) -> dict[str, Any]:
         ],
         "units_per_second": report.rate,
         "eta_seconds": report.eta,
+        "validate": report.options.validate,
+        "dry_run": report.options.dry_run,
+        "skip_corrupted": report.options.skip_corrupted,
     }
 
 
@@ -179,14 +184,19 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 
 async def run_plan(request: web.Request) -> web.Response:
     plan_id = path_uuid(request)
-    body = await json_object(request, writable={"validate", "dry_run"})
+    body = await json_object(request, writable=RUN_OPTIONS)
     validate, dry_run = _flag(body, "validate"), _flag(body, "dry_run")
+    skip_corrupted = _flag(body, "skip_corrupted")
     async with request.app[state.POOL].acquire() as connection:
         if await plans.get_plan(connection, plan_id) is None:
             raise APIError(404, NOT_FOUND)
         try:
             migration_id, job_id = await queue_migration(
-                connection, plan_id, validate=validate, dry_run=dry_run
+                connection,
+                plan_id,
+                validate=validate,
+                dry_run=dry_run,
+                skip_corrupted=skip_corrupted,
             )
         except migrations.MigrationConflict:
             raise APIError(

@@ -146,9 +146,20 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Fail the migration if the plan names Pulp 2 repositories, "
                 "importers or distributors the source lacks.",
             },
-            "dry_run": {**BOOLEAN, "default": False, "description": "Validate and stop."},
+            "dry_run": {
+                **BOOLEAN,
+                "default": False,
+                "description": "Validate and stop: the report completes with no steps.",
+            },
+            "skip_corrupted": {
+                **BOOLEAN,
+                "default": False,
+                "description": "Skip (and count as failed) units whose downloaded file is "
+                "missing or corrupt. False: such units fail their content step once it has "
+                "tried every unit, and so the migration.",
+            },
         },
-        optional=("validate", "dry_run"),
+        optional=("validate", "dry_run", "skip_corrupted"),
     ),
     "MigrationRun": closed({"task": HREF, "report": HREF}),
     # reports
@@ -194,6 +205,9 @@ SCHEMAS: dict[str, Schema] = {
             "steps": array(ref("MigrationStep")),
             "units_per_second": RATE,
             "eta_seconds": ETA,
+            "validate": {**BOOLEAN, "description": "The run option it was started with."},
+            "dry_run": {**BOOLEAN, "description": "The run option it was started with."},
+            "skip_corrupted": {**BOOLEAN, "description": "The run option it was started with."},
         }
     ),
     "MigrationReportPatch": closed(

@@ -41,7 +41,8 @@ SELECT id
 
 -- get_migrations --
 -- Reports by id ($1)
-SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error
+SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error,
+       validate, dry_run, skip_corrupted
   FROM migration
  WHERE id = ANY($1::uuid[])
  ORDER BY created_at, id
