@@ -32,6 +32,7 @@ API = "/pulp/api/v3/"
 PLANS = f"{API}migration-plans/"
 REPORTS = f"{API}migrationreport/"
 TASKS = f"{API}tasks/"
+TASK_GROUPS = f"{API}task-groups/"
 MAX_JOB_ID = 2**63 - 1  # job ids are bigints
 CREATED_HREF = {
     tasks.ResourceKind.REPOSITORY: repository_href,
@@ -118,24 +119,56 @@ def _report_json(report: migrations.ReportView) -> dict[str, Any]:
     }
 
 
-def _task_json(task: tasks.TaskRow) -> dict[str, Any]:
+def task_group_href(migration_id: uuid.UUID) -> str:
+    return f"{TASK_GROUPS}{migration_id}/"
+
+
+def _progress_reports(task: tasks.TaskRow) -> list[dict[str, Any]]:
+    """pulpcore's progress reports: a step task's one, of its batch."""
+    if task.progress is None:
+        return []
+    progress = task.progress
+    return [
+        {
+            "message": progress.step_description,
+            "code": task.step,
+            "state": task.state,
+            "total": progress.total,
+            "done": progress.done,
+            "suffix": f"{progress.failed} failed" if progress.failed else None,
+        }
+    ]
+
+
+def task_json(task: tasks.TaskRow) -> dict[str, Any]:
+    """pulpcore's ``TaskResponse``, every field, plus ``report`` and ``step``."""
     error = None
     if task.error_description is not None:
         error = {"description": task.error_description, "traceback": task.error_traceback or ""}
     return {
         "pulp_href": task_href(task.job_id),
         "pulp_created": rfc3339(task.created_at),
+        "pulp_last_updated": rfc3339(task.last_updated_at),
         "name": task.name,
+        # The tasks of one migration share its id as their correlation id, as its log lines do.
+        "logging_cid": str(task.migration_id),
+        "created_by": None,  # one configured user, who has no href
         "state": task.state,
+        "unblocked_at": _time(task.unblocked_at),
         "started_at": _time(task.started_at),
         "finished_at": _time(task.finished_at),
         "worker": task.worker,
         "error": error,
-        "report": report_href(task.migration_id),
-        "step": task.step,
+        "parent_task": None,
+        "child_tasks": [],
+        "task_group": task_group_href(task.migration_id),
+        "progress_reports": _progress_reports(task),
         "created_resources": [
             CREATED_HREF[created.kind](created.pulp_id) for created in task.created_resources
         ],
+        "reserved_resources_record": [plan_href(task.plan_id)],
+        "report": report_href(task.migration_id),
+        "step": task.step,
     }
 
 
@@ -271,15 +304,23 @@ async def patch_report(request: web.Request) -> web.Response:
 # --- tasks ------------------------------------------------------------------------------------
 
 
+def _migration_filter(request: web.Request, name: str) -> uuid.UUID | None:
+    """The migration named by a report's or task group's href (or id) in ``?name=``."""
+    raw = request.query.get(name) or None
+    try:
+        return None if raw is None else migration_id_of(raw)
+    except ValueError:
+        raise APIError.field_errors({name: [f"Must be a valid {name} id."]}) from None
+
+
 async def list_tasks(request: web.Request) -> web.Response:
     page = page_of(request)
-    report = request.query.get("report") or None
-    try:
-        migration_id = None if report is None else migration_id_of(report)
-    except ValueError:
-        raise APIError.field_errors({"report": ["Must be a valid report id."]}) from None
+    report, group = _migration_filter(request, "report"), _migration_filter(request, "task_group")
+    if report is not None and group is not None and report != group:
+        message = "The report and the task group of a task are one migration: give one."
+        raise APIError.field_errors({"report": [message], "task_group": [message]})
     where = tasks.TaskFilter(
-        migration_id=migration_id,
+        migration_id=report or group,
         step=request.query.get("step") or None,
         state=_choice(request, "state", frozenset(TaskState)),
     )
@@ -287,7 +328,7 @@ async def list_tasks(request: web.Request) -> web.Response:
         request,
         page,
         lambda connection, limit, offset: tasks.list_tasks(connection, where, limit, offset),
-        _task_json,
+        task_json,
     )
 
 
@@ -295,7 +336,7 @@ async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not raw.isdigit() or int(raw) > MAX_JOB_ID:
         raise APIError(404, NOT_FOUND)
-    return await detail_response(request, int(raw), tasks.get_task, _task_json)
+    return await detail_response(request, int(raw), tasks.get_task, task_json)
 
 
 def add_routes(app: web.Application) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from pulp2to3.coordination import MigrationStatus, StepStatus, TaskState
-from pulp2to3.http import content_app, metrics, views
+from pulp2to3.http import content_app, metrics, task_groups, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
 from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
@@ -225,18 +225,86 @@ SCHEMAS: dict[str, Schema] = {
     ),
     # tasks
     "TaskError": closed({"description": STRING, "traceback": STRING}),
+    "ProgressReport": closed(
+        {
+            "message": STRING,
+            "code": nullable(STRING),
+            "state": enum(TaskState),
+            "total": nullable(COUNT),
+            "done": COUNT,
+            "suffix": nullable(STRING),
+        }
+    ),
     "Task": closed(
         {
             **PULP_OBJECT,
+            "pulp_last_updated": TIME,
             "name": STRING,
+            "logging_cid": {
+                **STRING,
+                "description": "Its migration's id: what its log lines carry as migration_id.",
+            },
+            "created_by": {**nullable(HREF), "description": "Always null: one configured user."},
             "state": enum(TaskState),
+            "unblocked_at": {
+                **nullable(TIME),
+                "description": "When it could start: null while held (a pause, a retry's wait).",
+            },
             "started_at": nullable(TIME),
             "finished_at": nullable(TIME),
             "worker": nullable(STRING),
             "error": nullable(ref("TaskError")),
+            "parent_task": {**nullable(HREF), "description": "Always null."},
+            "child_tasks": {**array(HREF), "description": "Always empty."},
+            "task_group": {**HREF, "description": "Its migration, as a task group."},
+            "progress_reports": {
+                **array(ref("ProgressReport")),
+                "description": "A step task's one report: its batch's units.",
+            },
+            "created_resources": array(HREF),
+            "reserved_resources_record": {
+                **array(STRING),
+                "description": "The plan its migration runs.",
+            },
             "report": HREF,
             "step": nullable(STRING),
-            "created_resources": array(HREF),
+        }
+    ),
+    "MinimalTask": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_last_updated": TIME,
+            "name": STRING,
+            "state": enum(TaskState),
+            "unblocked_at": nullable(TIME),
+            "started_at": nullable(TIME),
+            "finished_at": nullable(TIME),
+            "worker": nullable(STRING),
+        }
+    ),
+    "GroupProgressReport": closed(
+        {
+            "message": STRING,
+            "code": STRING,
+            "total": COUNT,
+            "done": COUNT,
+            "suffix": {**nullable(STRING), "description": "How many units failed, if any."},
+        }
+    ),
+    "TaskGroup": closed(
+        {
+            "pulp_href": HREF,
+            "description": STRING,
+            "all_tasks_dispatched": {
+                **BOOLEAN,
+                "description": "The migration has no step left to start.",
+            },
+            **{state: COUNT for state in task_groups.COUNTED_STATES},
+            "group_progress_reports": {
+                **array(ref("GroupProgressReport")),
+                "description": "One per step of the migration, in step order.",
+            },
+            "tasks": array(ref("MinimalTask")),
         }
     ),
     # what was migrated
@@ -361,7 +429,8 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 LISTED = (
-    "MigrationPlan", "MigrationReport", "Task", "Repository", "RepositoryVersion", "Publication",
+    "MigrationPlan", "MigrationReport", "Task", "TaskGroup", "Repository", "RepositoryVersion",
+    "Publication",
     "Distribution", "Remote", "Content", "Pulp2Repository", "Pulp2Content",
 )  # fmt: skip
 for _item in LISTED:
@@ -637,6 +706,9 @@ def _paths() -> dict[str, Schema]:
                 [
                     _query("state", enum(TaskState), "Only the tasks in this state."),
                     _query("report", STRING, "Only the tasks of this report (its id or href)."),
+                    _query(
+                        "task_group", STRING, "Only the tasks of this task group (its id or href)."
+                    ),
                     _query("step", STRING, "Only the tasks of this step (its code)."),
                 ],
             )
@@ -658,6 +730,13 @@ def _paths() -> dict[str, Schema]:
                 ],
             )
         },
+        **_collection(
+            f"{API}task-groups/",
+            "task_groups",
+            "Task groups",
+            "TaskGroup",
+            ("List task groups: one per migration", "A task group: a migration's tasks"),
+        ),
         **_collection(
             views.REPOSITORIES,
             "repositories",

@@ -274,6 +274,8 @@ def test_every_endpoint_of_the_contract_is_described() -> None:
         ("patch", f"{API}migrationreport/{{id}}/"),
         ("get", f"{API}tasks/"),
         ("get", f"{API}tasks/{{id}}/"),
+        ("get", f"{API}task-groups/"),
+        ("get", f"{API}task-groups/{{id}}/"),
         ("get", f"{API}pulp2repositories/"),
         ("get", f"{API}pulp2content/"),
         ("get", f"{API}repositories/"),
@@ -413,6 +415,7 @@ async def migration(client: Client, pool: asyncpg.Pool) -> dict[str, str]:
     return {
         "migration-plans": plan["pulp_href"].rstrip("/").rsplit("/", 1)[-1],
         "migrationreport": str(migration_id),
+        "task-groups": str(migration_id),
         "tasks": str(task_id),
     }
 
