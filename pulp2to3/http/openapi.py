@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
 from aiohttp import web
 
 from pulp2to3.coordination import MigrationStatus, StepStatus, TaskState
-from pulp2to3.http import content_app, metrics, task_groups, views
+from pulp2to3.http import content_app, filters, metrics, task_groups, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
 from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
+from pulp2to3.store import pulp2_lists
+from pulp2to3.store.pulp2_lists import Op
 
 API = "/pulp/api/v3/"
 DOC_PATH = f"{API}docs/api.json"
@@ -478,6 +480,19 @@ PARAMETERS: dict[str, Schema] = {
         "description": "How many results to skip.",
         "schema": {"type": "integer", "minimum": 0},
     },
+    "Fields": {
+        "name": "fields",
+        "in": "query",
+        "description": "Answer only these fields of each object (comma-separated, or repeated).",
+        "schema": STRING,
+    },
+    "ExcludeFields": {
+        "name": "exclude_fields",
+        "in": "query",
+        "description": "Answer every field of each object but these (comma-separated, or "
+        "repeated).",
+        "schema": STRING,
+    },
     "Id": {
         "name": "id",
         "in": "path",
@@ -495,6 +510,9 @@ PARAMETERS: dict[str, Schema] = {
 
 def _param(name: str) -> Schema:
     return {"$ref": f"#/components/parameters/{name}"}
+
+
+SHAPING_PARAMETERS = [_param("Fields"), _param("ExcludeFields")]
 
 
 def _query(name: str, schema: Schema, description: str) -> Schema:
@@ -550,7 +568,7 @@ def _list_operation(
         tag,
         summary,
         {"200": _ok(ref(f"Paginated{item}List")), "400": _response("BadRequest")},
-        parameters=[_param("Limit"), _param("Offset"), *(filters or [])],
+        parameters=[_param("Limit"), _param("Offset"), *(filters or []), *SHAPING_PARAMETERS],
     )
 
 
@@ -558,6 +576,7 @@ def _detail_operation(
     operation_id: str, tag: str, summary: str, item: str, *, version: bool = False
 ) -> Schema:
     parameters = [_param("Id"), _param("VersionNumber")] if version else [_param("Id")]
+    parameters += SHAPING_PARAMETERS
     return _operation(
         operation_id,
         tag,
@@ -570,12 +589,47 @@ def _detail_operation(
 BOOLEAN_FILTER: Schema = {"type": "string", "enum": ["true", "false", "True", "False", "1", "0"]}
 
 
-def _pulp2_filters(id_description: str) -> list[Schema]:
-    return [
-        _query("is_migrated", BOOLEAN_FILTER, "Only those migrated (true) or not (false)."),
-        _query("not_in_plan", BOOLEAN_FILTER, "Only those outside the plan (true) or in it."),
-        _query("pulp2_id", STRING, id_description),
+# What each operator of a declared filter asks for, and the schema of each kind of value.
+_OPERATORS = {
+    Op.EQ: "is",
+    Op.IN: "is one of (comma-separated)",
+    Op.LT: "is less than",
+    Op.LTE: "is at most",
+    Op.GT: "is greater than",
+    Op.GTE: "is at least",
+    Op.RANGE: "is between (low,high, both included)",
+}
+_VALUES: dict[Any, Schema] = {
+    filters.text: STRING,
+    filters.boolean: BOOLEAN_FILTER,
+    filters.timestamp: {
+        "type": "string",
+        "description": "Seconds since the epoch, or an ISO 8601 date and time.",
+    },
+    filters.uuid_of_href: HREF,
+}
+
+
+def _declared_filters(declared: Sequence[filters.Filter], orderable: Iterable[str]) -> list[Schema]:
+    """The query parameters of a list's declared filters, and its ``ordering``."""
+    parameters = [
+        _query(
+            declared_filter.parameter(op),
+            STRING if op in (Op.IN, Op.RANGE) else _VALUES[declared_filter.parse],
+            f"Only those whose {declared_filter.field} {_OPERATORS[op]} this. Any parameter "
+            "this list does not declare is refused (400).",
+        )
+        for declared_filter in declared
+        for op in declared_filter.ops
     ]
+    fields = ", ".join(orderable)
+    ordering = _query(
+        "ordering",
+        STRING,
+        f"Comma-separated fields to order by, each optionally preceded by - (descending): "
+        f"{fields}.",
+    )
+    return [*parameters, ordering]
 
 
 def _version_filter(name: str, what: str) -> Schema:
@@ -803,7 +857,9 @@ def _paths() -> dict[str, Schema]:
                 "List Pulp 2 repositories and what they became",
                 "A Pulp 2 repository and what it became",
             ),
-            _pulp2_filters("Only the Pulp 2 repository with this repo id."),
+            _declared_filters(
+                views.PULP2_REPOSITORY_FILTERS, pulp2_lists.PULP2_REPOSITORIES.columns
+            ),
         ),
         **_collection(
             views.PULP2_CONTENT,
@@ -814,10 +870,7 @@ def _paths() -> dict[str, Schema]:
                 "List Pulp 2 content units and what they became",
                 "A Pulp 2 content unit and what it became",
             ),
-            [
-                *_pulp2_filters("Only the Pulp 2 unit with this id."),
-                _query("pulp2_content_type_id", STRING, "Only units of this Pulp 2 type."),
-            ],
+            _declared_filters(views.PULP2_CONTENT_FILTERS, pulp2_lists.PULP2_CONTENT.columns),
         ),
         f"{content_app.ROOT}{{path}}": _content_app_path(),
         metrics.PATH: {
