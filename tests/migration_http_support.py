@@ -45,6 +45,13 @@ async def call(client: Client, method: str, path: str, expected: int, body: Any 
     return await response.json() if text else None
 
 
+async def new_plan(client: Client, plan: Any = None) -> dict[str, Any]:
+    """A plan (every ISO repository, unless ``plan`` says otherwise), created over HTTP."""
+    body = {"plan": plan or {"plugins": [{"type": "iso"}]}}
+    created: dict[str, Any] = await call(client, "POST", f"{API}migration-plans/", 201, body)
+    return created
+
+
 async def start(client: Client, sample: SampleSummary, **options: bool) -> str:
     """Create the sample's plan and run it (with ``validate`` and the run ``options``)."""
     plan = await call(

@@ -26,6 +26,7 @@ from pulp2to3.http.views import (
 from pulp2to3.plan import PlanError, parse_plan, plan_object
 from pulp2to3.queue.control import Outcome, cancel_migration, pause_migration, resume_migration
 from pulp2to3.queue.dispatch import queue_migration
+from pulp2to3.queue.resets import queue_reset
 from pulp2to3.store import migrations, plans, tasks
 
 API = "/pulp/api/v3/"
@@ -116,6 +117,7 @@ def _report_json(report: migrations.ReportView) -> dict[str, Any]:
         "validate": report.options.validate,
         "dry_run": report.options.dry_run,
         "skip_corrupted": report.options.skip_corrupted,
+        "kind": report.kind,
     }
 
 
@@ -233,11 +235,27 @@ async def run_plan(request: web.Request) -> web.Response:
             )
         except migrations.MigrationConflict:
             raise APIError(
-                409, "Another migration is unfinished: only one runs at a time."
+                409,
+                "Another migration or a reset is unfinished: only one runs at a time.",
             ) from None
     return json_response(
         {"task": task_href(job_id), "report": report_href(migration_id)}, status=202
     )
+
+
+async def reset_plan(request: web.Request) -> web.Response:
+    plan_id = path_uuid(request)
+    await json_object(request, writable=())
+    async with request.app[state.POOL].acquire() as connection:
+        if await plans.get_plan(connection, plan_id) is None:
+            raise APIError(404, NOT_FOUND)
+        try:
+            reset_id, job_id = await queue_reset(connection, plan_id)
+        except migrations.MigrationConflict:
+            raise APIError(
+                409, "A migration or a reset is unfinished: reset once it has finished."
+            ) from None
+    return json_response({"task": task_href(job_id), "report": report_href(reset_id)}, status=202)
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -346,6 +364,7 @@ def add_routes(app: web.Application) -> None:
     router.add_get(PLANS + "{id}/", get_plan)
     router.add_delete(PLANS + "{id}/", delete_plan)
     router.add_post(PLANS + "{id}/run/", run_plan)
+    router.add_post(PLANS + "{id}/reset/", reset_plan)
     router.add_get(REPORTS, list_reports)
     router.add_get(REPORTS + "{id}/", get_report)
     router.add_patch(REPORTS + "{id}/", patch_report)

@@ -210,6 +210,10 @@ SCHEMAS: dict[str, Schema] = {
             "validate": {**BOOLEAN, "description": "The run option it was started with."},
             "dry_run": {**BOOLEAN, "description": "The run option it was started with."},
             "skip_corrupted": {**BOOLEAN, "description": "The run option it was started with."},
+            "kind": {
+                **enum(("migration", "reset")),
+                "description": "A reset is shown as a report too: it orders with migrations.",
+            },
         }
     ),
     "MigrationReportPatch": closed(
@@ -718,6 +722,29 @@ def _paths() -> dict[str, Schema]:
                 },
                 parameters=[_param("Id")],
                 body=ref("MigrationPlanRun"),
+                body_required=False,
+            )
+        },
+        f"{plans}{{id}}/reset/": {
+            "post": _operation(
+                "migration_plans_reset",
+                "Migration plans",
+                "Remove what the plan's plugins migrated, and their Pulp 2 mapping",
+                {
+                    "202": _ok(
+                        ref("MigrationRun"),
+                        "Accepted: the reset task is queued (its report is of kind reset).",
+                    ),
+                    "404": _response("NotFound"),
+                    "409": {
+                        "description": "A migration or a reset is unfinished; a run asked for "
+                        "during a reset is refused the same way.",
+                        "content": _json(ref("Detail")),
+                    },
+                    **_body_errors(),
+                },
+                parameters=[_param("Id")],
+                body={"type": "object", "additionalProperties": False, "maxProperties": 0},
                 body_required=False,
             )
         },

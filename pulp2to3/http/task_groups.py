@@ -27,7 +27,7 @@ MINIMAL_TASK_FIELDS = (
 
 
 def _description(group: task_groups.GroupState) -> str:
-    what = "Dry run" if group.dry_run else "Migration"
+    what = "Reset" if group.kind == "reset" else "Dry run" if group.dry_run else "Migration"
     return f"{what} of the migration plan {plan_href(group.plan_id)}"
 
 

@@ -42,7 +42,7 @@ SELECT id
 -- get_migrations --
 -- Reports by id ($1)
 SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error,
-       validate, dry_run, skip_corrupted
+       validate, dry_run, skip_corrupted, kind
   FROM migration
  WHERE id = ANY($1::uuid[])
  ORDER BY created_at, id

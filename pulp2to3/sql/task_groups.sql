@@ -11,7 +11,7 @@ SELECT id FROM migration ORDER BY created_at, id LIMIT $1 OFFSET $2
 -- view_get_task_groups --
 -- Task groups by migration id ($1): their migration, whether anything is left to dispatch, and
 -- their tasks' counts by state
-SELECT m.id AS migration_id, m.plan_id, m.dry_run,
+SELECT m.id AS migration_id, m.plan_id, m.dry_run, m.kind,
        m.status IN ('completed', 'failed', 'canceled')
        OR (m.status <> 'waiting' AND NOT EXISTS (
                SELECT FROM migration_step s WHERE s.migration_id = m.id AND s.status = 'waiting'))

@@ -65,10 +65,16 @@ async def insert_migration(
     dry_run: bool,
     skip_corrupted: bool = False,
 ) -> uuid.UUID:
+    return await insert_unfinished(
+        connection, "insert_migration", plan_id, validate, dry_run, skip_corrupted
+    )
+
+
+async def insert_unfinished(connection: asyncpg.Connection, query: str, *args: Any) -> uuid.UUID:
+    """Insert a waiting migration (or reset) with ``query``; ``MigrationConflict`` when another
+    is unfinished (the database decides)."""
     try:
-        migration_id: uuid.UUID = await connection.fetchval(
-            queries["insert_migration"], plan_id, validate, dry_run, skip_corrupted
-        )
+        migration_id: uuid.UUID = await connection.fetchval(queries[query], *args)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == UNIQUE_UNFINISHED:
             raise MigrationConflict from exc
@@ -241,6 +247,7 @@ class ReportView:
     error: str | None
     steps: list[StepView]
     options: RunOptions = RunOptions()
+    kind: str = "migration"  # or "reset"
     rate: float | None = None  # the same, over every step
     eta: float | None = None
 
@@ -289,6 +296,7 @@ async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> 
                 error=row["error"],
                 steps=steps[row["id"]],
                 options=RunOptions(row["validate"], row["dry_run"], row["skip_corrupted"]),
+                kind=row["kind"],
             ),
             samples.get(row["id"]),
         )

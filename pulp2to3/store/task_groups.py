@@ -29,6 +29,7 @@ class GroupState(FromColumns):
     migration_id: uuid.UUID
     plan_id: uuid.UUID
     dry_run: bool
+    kind: str  # "migration" or "reset"
     all_tasks_dispatched: bool
     task_states: dict[str, int]
     job_ids: list[int]

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.http_support import Client, app_for, client_for
-from tests.migration_http_support import call
+from tests.migration_http_support import call, new_plan
 
 API = "/pulp/api/v3/"
 # Every field of pulpcore's TaskResponse (pulpcore-client 3.49), then ours.
@@ -33,13 +33,6 @@ GROUP_COUNTS = ("waiting", "skipped", "running", "completed", "canceled", "faile
 async def client(db_url: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
     async with client_for(app_for(db_url, pool), authenticated=True) as client:
         yield client
-
-
-async def new_plan(client: Client) -> dict[str, Any]:
-    plan: dict[str, Any] = await call(
-        client, "POST", f"{API}migration-plans/", 201, {"plan": {"plugins": [{"type": "iso"}]}}
-    )
-    return plan
 
 
 def id_of(href: str) -> str:
