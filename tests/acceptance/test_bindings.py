@@ -126,11 +126,11 @@ def finished_group(clients: Clients, href: str) -> Any:
     return until(done, 180, f"the task group {href} is done")
 
 
-def run_and_wait(clients: Clients, plan_href: str) -> Any:
+def run_and_wait(clients: Clients, plan_href: str, *, dry_run: bool = False) -> Any:
     """Run the plan as Katello did, and wait on the task group of the run's task."""
     run = clients.plans.run(
         plan_href,
-        migration_client.MigrationPlanRun(validate=True, dry_run=False, skip_corrupted=False),
+        migration_client.MigrationPlanRun(validate=True, dry_run=dry_run, skip_corrupted=False),
     )
     task = clients.tasks.read(run.task)
     assert task.task_group is not None
@@ -228,7 +228,13 @@ def test_the_generated_clients_drive_a_migration_a_reset_and_a_second_migration(
         )
     )
     assert clients.plans.read(plan.pulp_href).plan == json.loads(sample.plan_path.read_text())
+    assert [p.pulp_href for p in clients.plans.list().results] == [plan.pulp_href]
     with workers(2, env):
+        dry = run_and_wait(clients, plan.pulp_href, dry_run=True)
+        assert dry.description.startswith("Dry run")
+        assert dry.group_progress_reports == []
+        assert listed(clients.pulp2_content) == []
+
         group = run_and_wait(clients, plan.pulp_href)
         check_tasks(clients, group)
         check_content_filters(clients, sample)
@@ -245,5 +251,8 @@ def test_the_generated_clients_drive_a_migration_a_reset_and_a_second_migration(
 
         again = run_and_wait(clients, plan.pulp_href)
         check_tasks(clients, again)
+        reset_group = clients.tasks.read(reset.task).task_group
+        groups = [g.pulp_href for g in clients.task_groups.list(limit=1000).results]
+        assert groups == [dry.pulp_href, group.pulp_href, reset_group, again.pulp_href]
         check_content_filters(clients, sample)
         check_repository_filters(clients, sample)
