@@ -11,13 +11,15 @@ import dataclasses
 import datetime
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import yarl
 from aiohttp import web
 
 from pulp2to3.http.errors import APIError
 from pulp2to3.store.pulp2_lists import Condition, Op, Order
+
+T = TypeVar("T")
 
 PAGING = frozenset({"limit", "offset"})
 SHAPING = frozenset({"fields", "exclude_fields"})
@@ -137,11 +139,21 @@ def list_query(
     return conditions, _ordering(request, orderable)
 
 
-def shaped(request: web.Request) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """What ``fields`` (only these) and ``exclude_fields`` (all but these) leave of an object."""
-    fields, excluded = set(_names(request, "fields")), set(_names(request, "exclude_fields"))
+def shaped(
+    request: web.Request, render: Callable[[T], dict[str, Any]]
+) -> Callable[[T], dict[str, Any]]:
+    """``render``, keeping only the ``fields`` asked for and dropping the ``exclude_fields``;
+    a name the object does not have is a field error."""
+    fields = _names(request, "fields")
+    excluded = _names(request, "exclude_fields")
 
-    def shape(body: dict[str, Any]) -> dict[str, Any]:
+    def shape(item: T) -> dict[str, Any]:
+        body = render(item)
+        for parameter, names in (("fields", fields), ("exclude_fields", excluded)):
+            unknown = [name for name in names if name not in body]
+            if unknown:
+                message = f"Unknown field(s): {', '.join(unknown)}."
+                raise APIError.field_errors({parameter: [message]})
         return {
             name: value
             for name, value in body.items()

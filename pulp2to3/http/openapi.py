@@ -434,10 +434,19 @@ SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+# With ``fields`` or ``exclude_fields``, an object of these has only some of its fields.
+SHAPED = ("Pulp2Repository", "Pulp2Content")
+for _item in SHAPED:
+    SCHEMAS[f"{_item}Fields"] = {
+        **{key: value for key, value in SCHEMAS[_item].items() if key != "required"},
+        "description": "Only the fields asked for (fields, exclude_fields).",
+    }
+    SCHEMAS[f"{_item}OrFields"] = {"anyOf": [ref(_item), ref(f"{_item}Fields")]}
+
 LISTED = (
     "MigrationPlan", "MigrationReport", "Task", "TaskGroup", "Repository", "RepositoryVersion",
     "Publication",
-    "Distribution", "Remote", "Content", "Pulp2Repository", "Pulp2Content",
+    "Distribution", "Remote", "Content", "Pulp2RepositoryOrFields", "Pulp2ContentOrFields",
 )  # fmt: skip
 for _item in LISTED:
     SCHEMAS[f"Paginated{_item}List"] = _paginated(_item)
@@ -572,22 +581,25 @@ def _list_operation(
         tag,
         summary,
         {"200": _ok(ref(f"Paginated{item}List")), "400": _response("BadRequest")},
-        parameters=[_param("Limit"), _param("Offset"), *(filters or []), *SHAPING_PARAMETERS],
+        parameters=[_param("Limit"), _param("Offset"), *(filters or [])],
     )
 
 
 def _detail_operation(
-    operation_id: str, tag: str, summary: str, item: str, *, version: bool = False
+    operation_id: str,
+    tag: str,
+    summary: str,
+    item: str,
+    *,
+    version: bool = False,
+    shaped: bool = False,
 ) -> Schema:
     parameters = [_param("Id"), _param("VersionNumber")] if version else [_param("Id")]
-    parameters += SHAPING_PARAMETERS
-    return _operation(
-        operation_id,
-        tag,
-        summary,
-        {"200": _ok(ref(item)), "404": _response("NotFound")},
-        parameters=parameters,
-    )
+    responses = {"200": _ok(ref(item)), "404": _response("NotFound")}
+    if shaped:
+        parameters += SHAPING_PARAMETERS
+        responses["400"] = _response("BadRequest")
+    return _operation(operation_id, tag, summary, responses, parameters=parameters)
 
 
 BOOLEAN_FILTER: Schema = {"type": "string", "enum": ["true", "false", "True", "False", "1", "0"]}
@@ -647,13 +659,21 @@ def _collection(
     item: str,
     summaries: tuple[str, str],
     filters: list[Schema] | None = None,
+    *,
+    shaped: bool = False,
 ) -> dict[str, Schema]:
     """The paths of a read-only collection: its list (``{name}_list``) and its objects by
-    UUID (``{name}_read``)."""
+    UUID (``{name}_read``); ``shaped``: both take ``fields`` and ``exclude_fields``, and answer
+    ``{item}`` or, with those, ``{item}Fields``."""
     list_summary, detail_summary = summaries
+    if shaped:
+        filters = [*(filters or []), *SHAPING_PARAMETERS]
+        item = f"{item}OrFields"
     return {
         root: {"get": _list_operation(f"{name}_list", tag, list_summary, item, filters)},
-        f"{root}{{id}}/": {"get": _detail_operation(f"{name}_read", tag, detail_summary, item)},
+        f"{root}{{id}}/": {
+            "get": _detail_operation(f"{name}_read", tag, detail_summary, item, shaped=shaped)
+        },
     }
 
 
@@ -887,6 +907,7 @@ def _paths() -> dict[str, Schema]:
             _declared_filters(
                 views.PULP2_REPOSITORY_FILTERS, pulp2_lists.PULP2_REPOSITORIES.columns
             ),
+            shaped=True,
         ),
         **_collection(
             views.PULP2_CONTENT,
@@ -898,6 +919,7 @@ def _paths() -> dict[str, Schema]:
                 "A Pulp 2 content unit and what it became",
             ),
             _declared_filters(views.PULP2_CONTENT_FILTERS, pulp2_lists.PULP2_CONTENT.columns),
+            shaped=True,
         ),
         f"{content_app.ROOT}{{path}}": _content_app_path(),
         metrics.PATH: {

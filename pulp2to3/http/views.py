@@ -280,7 +280,7 @@ async def detail_response(
         found = await read(connection, key)
     if found is None:
         raise APIError(404, NOT_FOUND)
-    return json_response(filters.shaped(request)(render(found)))
+    return json_response(render(found))
 
 
 async def list_response(
@@ -295,8 +295,7 @@ async def list_response(
     if found is None:
         raise APIError(404, NOT_FOUND)
     count, rows = found
-    shape = filters.shaped(request)
-    return json_response(page_response(request, page, count, [shape(render(row)) for row in rows]))
+    return json_response(page_response(request, page, count, [render(row) for row in rows]))
 
 
 async def list_repositories(request: web.Request) -> web.Response:
@@ -425,13 +424,16 @@ async def list_pulp2_repositories(request: web.Request) -> web.Response:
         lambda connection, limit, offset: pulp2_lists.list_pulp2_repositories(
             connection, conditions, ordering, limit, offset
         ),
-        pulp2_repository_json,
+        filters.shaped(request, pulp2_repository_json),
     )
 
 
 async def get_pulp2_repository(request: web.Request) -> web.Response:
     return await detail_response(
-        request, path_uuid(request), store.get_pulp2_repository, pulp2_repository_json
+        request,
+        path_uuid(request),
+        store.get_pulp2_repository,
+        filters.shaped(request, pulp2_repository_json),
     )
 
 
@@ -445,13 +447,16 @@ async def list_pulp2_content(request: web.Request) -> web.Response:
         lambda connection, limit, offset: pulp2_lists.list_pulp2_content(
             connection, conditions, ordering, limit, offset
         ),
-        pulp2_content_json,
+        filters.shaped(request, pulp2_content_json),
     )
 
 
 async def get_pulp2_content(request: web.Request) -> web.Response:
     return await detail_response(
-        request, path_uuid(request), store.get_pulp2_content, pulp2_content_json
+        request,
+        path_uuid(request),
+        store.get_pulp2_content,
+        filters.shaped(request, pulp2_content_json),
     )
 
 

@@ -455,6 +455,10 @@ async def test_fields_and_exclude_fields_shape_lists_and_details(client: Client)
     assert excluded == {k: v for k, v in full.items() if k != "pulp3_distribution_hrefs"}
     response = await client.get(f"{full['pulp_href']}?fields=pulp_href&fields=not_in_plan")
     assert await response.json() == {"pulp_href": full["pulp_href"], "not_in_plan": False}
+    body = await get(client, url, 400, fields="pulp2_repo_id,colour")
+    assert body == {"fields": ["Unknown field(s): colour."]}
+    body = await get(client, full["pulp_href"], 400, exclude_fields="size")
+    assert body == {"exclude_fields": ["Unknown field(s): size."]}
 
 
 @pytest.mark.parametrize("path", ["pulp2repositories/", "pulp2content/"])
