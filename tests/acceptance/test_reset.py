@@ -1,5 +1,6 @@
-"""A reset with real workers: what the plan's plugins migrated and the Pulp 2 mapping are gone,
-artifact files included, and the next run migrates everything again, the same."""
+"""Running a plan again, with real workers: after a reset (what the plan's plugins migrated and
+the Pulp 2 mapping are gone, artifact files included, and the next run migrates everything
+again, the same), and with nothing changed (no content batch is queued)."""
 
 from __future__ import annotations
 
@@ -74,4 +75,22 @@ async def test_a_reset_removes_everything_migrated_and_the_next_run_starts_over(
 
         again = await wait_finished(client, await start(client, sample))
     assert again["status"] == "completed", again
+    await check_result(pool, sample, media_root)
+
+
+async def test_a_run_with_nothing_changed_queues_no_content_batch_and_says_skipped(
+    client: Client, db_url: str, pool: asyncpg.Pool, sample: SampleSummary, tmp_path: Path
+) -> None:
+    media_root = tmp_path / "media"
+    with workers(2, worker_env(db_url, sample, media_root)):
+        first = await wait_finished(client, await start(client, sample))
+        assert first["status"] == "completed", first
+        again = await wait_finished(client, await start(client, sample))
+    assert again["status"] == "completed", again
+    content = next(s for s in again["steps"] if s["code"] == "migrate_content.iso")
+    assert (content["status"], content["tasks"], content["total"]) == ("skipped", [], 0)
+    group_href = again["pulp_href"].replace("migrationreport", "task-groups")
+    names = {task["name"] for task in (await call(client, "GET", group_href, 200))["tasks"]}
+    assert "pulp2to3.premigrate" in names
+    assert "pulp2to3.migrate_content.iso" not in names
     await check_result(pool, sample, media_root)
