@@ -102,6 +102,9 @@ def cmd_generate_sample(args: argparse.Namespace) -> None:
     if summary.rpm is not None:
         counts = ", ".join(f"{count} {kind}" for kind, count in summary.rpm.unit_counts.items())
         print(f"Wrote {summary.rpm.repos} RPM repositories: {counts}")
+    if summary.deb is not None:
+        counts = ", ".join(f"{count} {kind}" for kind, count in summary.deb.unit_counts.items())
+        print(f"Wrote {summary.deb.repos} Debian repositories: {counts}")
     print(
         f"  dump ({summary.fmt}{', gzip' if summary.gzip else ''}): {summary.dump_path}\n"
         f"  file tree (stands for /var/lib/pulp): {summary.pulp_root}\n"
@@ -444,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type",
         type=_plugin_types,
         default=("iso",),
-        help="the plugins to write repositories of, comma-separated: iso, rpm or iso,rpm"
+        help="the plugins to write repositories of, comma-separated: iso, rpm, deb or several"
         " (default iso)",
     )
     sample.add_argument(
@@ -454,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--units",
         type=_positive,
         default=1000,
-        help="ISO units, or RPM packages, per plugin (default 1000)",
+        help="ISO units, or RPM or Debian packages, per plugin (default 1000)",
     )
     sample.add_argument(
         "--on-demand",

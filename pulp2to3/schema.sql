@@ -304,6 +304,43 @@ CREATE TABLE IF NOT EXISTS rpm_module_package (
 CREATE INDEX IF NOT EXISTS pulp2_content_pkglists ON pulp2_content ((fields ->> 'errata_id'))
     WHERE content_type = 'erratum_pkglists';
 
+-- Debian packages (Pulp 3's deb.package): the key fields, and every control field of the
+-- package, in order, as [name, value] pairs that the publisher writes back into Packages.
+CREATE TABLE IF NOT EXISTS deb_package (
+    content_id     bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
+    package        text   NOT NULL,
+    version        text   NOT NULL,
+    architecture   text   NOT NULL,
+    source         text,
+    relative_path  text   NOT NULL,
+    sha256         text   NOT NULL,
+    size           bigint NOT NULL,
+    control        jsonb  NOT NULL
+);
+
+-- Debian releases (deb.release): what a dists/<distribution>/ folder publishes.
+CREATE TABLE IF NOT EXISTS deb_release (
+    content_id    bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
+    distribution  text   NOT NULL,
+    codename      text   NOT NULL,
+    suite         text
+);
+
+-- A component of a release (deb.release_component).
+CREATE TABLE IF NOT EXISTS deb_release_component (
+    content_id  bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
+    release_id  bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    component   text   NOT NULL
+);
+
+-- The packages of each release component (pulp_deb's package release components); a
+-- publication publishes those its version holds.
+CREATE TABLE IF NOT EXISTS deb_package_release_component (
+    component_id  bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    package_id    bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    PRIMARY KEY (component_id, package_id)
+);
+
 CREATE TABLE IF NOT EXISTS content_artifact (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     content_id     bigint NOT NULL,

@@ -65,12 +65,14 @@ async def _publish(
         connection, plugin.pulp3.publication, [versions[key].version_id for key in keys]
     )
     listed: dict[int, set[str]] = defaultdict(set)  # new publication id -> distributor repos
+    signers: dict[int, str | None] = {}  # new publication id -> its signing service
     for name, number in keys:
         publication_id = new.get(versions[name, number].version_id)
         if publication_id is not None:
             listed[publication_id].update(
                 planned[name].version(number).pulp2_distributor_repository_ids
             )
+            signers[publication_id] = planned[name].plan.signing_service
     if not listed:
         return new
     configs: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -84,6 +86,7 @@ async def _publish(
             options=plugin.publication_options(
                 [config for repo_id in sorted(repo_ids) for config in configs[repo_id]]
             ),
+            signing_service=signers[publication_id],
         )
         for publication_id, repo_ids in sorted(listed.items())
     ]

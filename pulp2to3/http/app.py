@@ -7,6 +7,7 @@ from aiohttp import web
 
 from pulp2to3.http import (
     content_app,
+    dashboard,
     metrics,
     migrations,
     openapi,
@@ -49,4 +50,5 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     migrations.add_routes(app)
     task_groups.add_routes(app)
     metrics.add_routes(app)
+    dashboard.add_routes(app)
     return app

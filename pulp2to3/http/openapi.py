@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from pulp2to3.coordination import MigrationStatus, StepStatus, TaskState
-from pulp2to3.http import content_app, filters, metrics, task_groups, views
+from pulp2to3.http import content_app, dashboard, filters, metrics, task_groups, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
 from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
@@ -935,6 +935,42 @@ def _paths() -> dict[str, Schema]:
                 },
             )
         },
+        **_dashboard_paths(),
+    }
+
+
+def _dashboard_paths() -> dict[str, Schema]:
+    """The web dashboard's page and files: public, as they hold no data (the page asks for
+    credentials before it calls the API)."""
+    page = {"200": {"description": "The page.", "content": {"text/html": {"schema": STRING}}}}
+    file = {
+        "200": {
+            "description": "The file.",
+            "content": {"text/javascript": {"schema": STRING}, "text/css": {"schema": STRING}},
+        },
+        "404": {"description": "No such file.", "content": _json(ref("Detail"))},
+    }
+    name = {
+        "name": "file",
+        "in": "path",
+        "required": True,
+        "schema": {
+            "type": "string",
+            "enum": sorted(set(dashboard.CONTENT_TYPES) - {dashboard.PAGE}),
+        },
+    }
+
+    def get(operation_id: str, summary: str, responses: Schema, **options: Any) -> Schema:
+        return {
+            "get": _operation(operation_id, "Dashboard", summary, responses, public=True, **options)
+        }
+
+    return {
+        dashboard.ROOT: get("dashboard_root_get", "The web dashboard", page),
+        dashboard.UI: get("dashboard_get", "The web dashboard", page),
+        dashboard.FILE: get(
+            "dashboard_file_get", "A file of the web dashboard", file, parameters=[name]
+        ),
     }
 
 

@@ -88,10 +88,13 @@ class RemoteSpec:
 
 @dataclasses.dataclass(frozen=True)
 class NewPublication:
-    """A publication to fill, with the options its version's distributors give."""
+    """A publication to fill, with the options its version's distributors give, and the
+    signing service its plan repository names (a plugin that signs looks it up in
+    ``Settings.signing_services``)."""
 
     id: int
     options: Mapping[str, Any]
+    signing_service: str | None = None
 
 
 def _key_text(fields: Mapping[str, Any], names: Sequence[str]) -> str:

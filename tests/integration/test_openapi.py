@@ -290,7 +290,7 @@ def test_every_endpoint_of_the_contract_is_described() -> None:
     assert contract <= described
 
 
-def test_only_status_the_document_and_the_content_app_are_public() -> None:
+def test_only_status_the_document_the_content_app_and_the_dashboard_are_public() -> None:
     assert DOCUMENT["security"] == [{"basicAuth": []}]
     assert DOCUMENT["components"]["securitySchemes"]["basicAuth"] == {
         "type": "http",
@@ -307,6 +307,9 @@ def test_only_status_the_document_and_the_content_app_are_public() -> None:
         ("get", f"{API}docs/api.json"),
         ("get", "/pulp/content/{path}"),
         ("head", "/pulp/content/{path}"),
+        ("get", "/"),
+        ("get", "/ui/"),
+        ("get", "/ui/{file}"),
     }
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():

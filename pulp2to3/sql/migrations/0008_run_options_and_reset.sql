@@ -15,7 +15,10 @@ BEGIN
     FOREACH fk SLICE 1 IN ARRAY ARRAY[
         ['file_content', 'content_id'], ['rpm_package', 'content_id'],
         ['rpm_metadata', 'content_id'], ['rpm_module_package', 'module_id'],
-        ['rpm_module_package', 'package_id']]
+        ['rpm_module_package', 'package_id'], ['deb_package', 'content_id'],
+        ['deb_release', 'content_id'], ['deb_release_component', 'content_id'],
+        ['deb_release_component', 'release_id'], ['deb_package_release_component', 'component_id'],
+        ['deb_package_release_component', 'package_id']]
     LOOP
         EXECUTE format(
             'ALTER TABLE %1$I DROP CONSTRAINT %3$I, ADD CONSTRAINT %3$I'
