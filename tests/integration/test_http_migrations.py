@@ -71,7 +71,10 @@ async def test_a_plan_given_as_a_json_string_is_stored_as_an_object(client: Clie
         ({"plan": [1]}, "The plan must be a JSON object."),
         ({"plan": {"plugins": []}}, "plan.plugins: [] should be non-empty"),
         ({"plan": {"plugins": [{"type": "iso"}, {"type": "iso"}]}}, "Plugin iso is listed more"),
-        ({"plan": {"plugins": [{"type": "docker"}]}}, "Migration of docker plugin is not supported."),
+        (
+            {"plan": {"plugins": [{"type": "docker"}]}},
+            "Migration of docker plugin is not supported.",
+        ),
         (
             {"plan": {"plugins": [{"type": "iso", "repositories": [{"name": "x"}]}]}},
             "plan.plugins[0].repositories[0]: 'repository_versions' is a required property",
