@@ -4,8 +4,10 @@ again, the same), and with nothing changed (no content batch is queued)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -15,6 +17,7 @@ from pulp2to3.http import app as http_app
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
 from tests.migration_http_support import (
+    API,
     HEADERS,
     Client,
     call,
@@ -93,4 +96,52 @@ async def test_a_run_with_nothing_changed_queues_no_content_batch_and_says_skipp
     names = {task["name"] for task in (await call(client, "GET", group_href, 200))["tasks"]}
     assert "pulp2to3.premigrate" in names
     assert "pulp2to3.migrate_content.iso" not in names
+    await check_result(pool, sample, media_root)
+
+
+async def run_plan(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
+    created = await call(client, "POST", f"{API}migration-plans/", 201, {"plan": plan})
+    run = await call(client, "POST", created["pulp_href"] + "run/", 202, {"validate": True})
+    return await wait_finished(client, run["report"])
+
+
+async def pulp2_repository(client: Client, repo_id: str) -> dict[str, Any]:
+    url = f"{API}pulp2repositories/?pulp2_repo_id={repo_id}"
+    [found] = (await call(client, "GET", url, 200))["results"]
+    return dict(found)
+
+
+async def distribution_hrefs(client: Client) -> set[str]:
+    listed = await call(client, "GET", f"{API}distributions/?limit=1000", 200)
+    return {d["pulp_href"] for d in listed["results"]}
+
+
+async def test_a_repository_the_plan_no_longer_names_loses_its_distributions_only(
+    client: Client, db_url: str, pool: asyncpg.Pool, sample: SampleSummary, tmp_path: Path
+) -> None:
+    media_root = tmp_path / "media"
+    plan = json.loads(sample.plan_path.read_text())
+    [iso] = plan["plugins"]
+    dropped, *kept = iso["repositories"]
+    repo_id = dropped["repository_versions"][0]["pulp2_repository_id"]
+    smaller = {"plugins": [{**iso, "repositories": kept}]}
+    with workers(2, worker_env(db_url, sample, media_root)):
+        assert (await run_plan(client, plan))["status"] == "completed"
+        served = await pulp2_repository(client, repo_id)
+        before = await distribution_hrefs(client)
+        assert (await run_plan(client, smaller))["status"] == "completed"
+        outside = await pulp2_repository(client, repo_id)
+        after = await distribution_hrefs(client)
+        again = await run_plan(client, plan)
+    assert again["status"] == "completed", again
+    assert (served["not_in_plan"], outside["not_in_plan"]) == (False, True)
+    assert served["pulp3_distribution_hrefs"]
+    assert outside["pulp3_distribution_hrefs"] == []
+    assert before - after == set(served["pulp3_distribution_hrefs"])
+    assert after <= before
+    # The repository and its versions stay.
+    assert outside["pulp3_repository_href"] == served["pulp3_repository_href"]
+    assert outside["pulp3_repository_version"] == served["pulp3_repository_version"]
+    # Named again, it is served again: the whole target is a single clean run's.
+    assert (await pulp2_repository(client, repo_id))["not_in_plan"] is False
     await check_result(pool, sample, media_root)
