@@ -44,6 +44,13 @@ class InvalidBasePath(ValueError):
     """A distributor whose config cannot give a base path (a per-distribution failure)."""
 
 
+class CorruptFile(str):
+    """Why a unit failed, when it is because its downloaded file is missing or corrupt: unless
+    the migration skips such units (``skip_corrupted``), they fail their content step."""
+
+    __slots__ = ()
+
+
 @dataclasses.dataclass(frozen=True)
 class MigratedUnits:
     """What a content batch did: how many units it migrated, and why the others failed."""
