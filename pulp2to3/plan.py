@@ -31,6 +31,16 @@ _REPOSITORY = {
         "name": {"type": "string", "minLength": 1},
         "pulp2_importer_repository_id": {"type": "string", "minLength": 1},
         "signing_service": {"type": "string", "minLength": 1},
+        "simple": {
+            "type": "boolean",
+            "description": "Also publish pulp_deb's simple layout (dists/default/all/...);"
+            " default false. Only for a plugin whose publications have layouts (deb).",
+        },
+        "structured": {
+            "type": "boolean",
+            "description": "Publish the structured layout (a release per distribution);"
+            " default true. Only for a plugin whose publications have layouts (deb).",
+        },
         "repository_versions": {"type": "array", "minItems": 1, "items": _VERSION},
     },
 }
@@ -78,6 +88,9 @@ class RepositoryPlan:
     versions: tuple[VersionPlan, ...]
     pulp2_importer_repository_id: str | None = None
     signing_service: str | None = None
+    # The publication layouts asked for, as pulp_deb's publications name them.
+    simple: bool = False
+    structured: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +147,7 @@ def _build(raw: Mapping[str, Any]) -> Plan:
         if kind not in PLUGINS:
             messages.append(f"Migration of {kind} plugin is not supported.")
         repositories = plugin.get("repositories")
+        messages.extend(_layout_errors(plugin))
         plugins.append(
             PluginPlan(
                 type=kind,
@@ -145,6 +159,20 @@ def _build(raw: Mapping[str, Any]) -> Plan:
     if messages:
         raise PlanError(messages)
     return Plan(plugins=tuple(plugins))
+
+
+def _layout_errors(plugin: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the layouts the plugin's repositories ask for."""
+    messages = []
+    known = PLUGINS.get(plugin["type"])
+    for repository in plugin.get("repositories") or ():
+        asked = [key for key in ("simple", "structured") if key in repository]
+        where = f"Repository {repository['name']!r} of plugin {plugin['type']}"
+        if asked and known is not None and not known.layouts:
+            messages.append(f"{where}: {' and '.join(asked)}: its publications have no layouts.")
+        elif not repository.get("simple", False) and not repository.get("structured", True):
+            messages.append(f"{where}: simple and structured are both false: nothing to publish.")
+    return messages
 
 
 def _repository(raw: Mapping[str, Any]) -> RepositoryPlan:
@@ -161,6 +189,8 @@ def _repository(raw: Mapping[str, Any]) -> RepositoryPlan:
         ),
         pulp2_importer_repository_id=raw.get("pulp2_importer_repository_id"),
         signing_service=raw.get("signing_service"),
+        simple=raw.get("simple", False),
+        structured=raw.get("structured", True),
     )
 
 
@@ -245,4 +275,8 @@ def _repository_to_json(repository: RepositoryPlan) -> dict[str, Any]:
         entry["pulp2_importer_repository_id"] = repository.pulp2_importer_repository_id
     if repository.signing_service is not None:
         entry["signing_service"] = repository.signing_service
+    if repository.simple:
+        entry["simple"] = True
+    if not repository.structured:
+        entry["structured"] = False
     return entry

@@ -85,6 +85,27 @@ def expected_releases(sample: SampleSummary) -> dict[str, dict[str, ExpectedRele
     }
 
 
+def expected_simple(sample: SampleSummary) -> dict[str, ExpectedRelease]:
+    """Base path of each deb distributor -> the simple layout's release: every package of its
+    repository in component ``all``."""
+    dump = open_dump(sample.dump_path)
+    packages = {
+        unit["_id"]: f"{unit['package']}:{unit['architecture']}={unit['version']}"
+        for unit in dump.iter_collection("units_deb")
+    }
+    held: dict[str, set[str]] = defaultdict(set)
+    for membership in dump.iter_collection("repo_content_units"):
+        if membership["unit_id"] in packages:
+            held[membership["repo_id"]].add(packages[membership["unit_id"]])
+    return {
+        base_path(d.get("config", {}), d["repo_id"]): ExpectedRelease(
+            "default", "default", {"all": held[d["repo_id"]]}
+        )
+        for d in dump.iter_collection("repo_distributors")
+        if d["distributor_type_id"] == DIRECTORY
+    }
+
+
 class Apt:
     """apt-get and apt-cache with every path of their own under ``root``: sources, lists,
     caches, status and trusted keys; nothing of /etc/apt or /var/lib/apt is read or written."""
