@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.deb_support import (
     ExpectedRelease,
     check_completed,
     expected_releases,
+    expected_simple,
     moved_memberships,
     serve,
 )
@@ -258,3 +260,23 @@ async def test_a_run_after_pulp2_moved_packages_between_components_publishes_the
     for base, releases in sorted(after.items()):
         for distribution, release in sorted(releases.items()):
             await check_release(deb_client, base, distribution, release)
+
+
+async def test_a_plan_asking_for_the_simple_layout_alone_publishes_only_it(
+    deb_client: Client, db_url: str, deb_sample: SampleSummary, tmp_path: Path
+) -> None:
+    plan = json.loads(deb_sample.plan_path.read_text())
+    for repository in plan["plugins"][0]["repositories"]:
+        repository |= {"simple": True, "structured": False}
+    with workers(2, worker_env(db_url, deb_sample, tmp_path / "media")):
+        created = await call(
+            deb_client, "POST", f"{API}migration-plans/", 201, {"plan": json.dumps(plan)}
+        )
+        run = await call(deb_client, "POST", created["pulp_href"] + "run/", 202, {})
+        check_completed(await wait_finished(deb_client, run["report"]))
+    structured = expected_releases(deb_sample)
+    for base, simple in sorted(expected_simple(deb_sample).items()):
+        await check_release(deb_client, base, "default", simple)
+        for distribution in structured[base]:
+            response = await deb_client.get(f"/pulp/content/{base}/dists/{distribution}/Release")
+            assert response.status == 404, distribution
