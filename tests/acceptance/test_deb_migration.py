@@ -266,8 +266,7 @@ async def test_a_plan_asking_for_the_simple_layout_alone_publishes_only_it(
     deb_client: Client, db_url: str, deb_sample: SampleSummary, tmp_path: Path
 ) -> None:
     plan = json.loads(deb_sample.plan_path.read_text())
-    for repository in plan["plugins"][0]["repositories"]:
-        repository |= {"simple": True, "structured": False}
+    plan["plugins"][0] |= {"simple": True, "structured": False}  # for all its repositories
     with workers(2, worker_env(db_url, deb_sample, tmp_path / "media")):
         created = await call(
             deb_client, "POST", f"{API}migration-plans/", 201, {"plan": json.dumps(plan)}

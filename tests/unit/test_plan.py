@@ -189,3 +189,29 @@ def test_bad_layouts_are_refused_with_where() -> None:
     assert errors_of(iso) == [
         "Repository 'file' of plugin iso: simple: its publications have no layouts."
     ]
+
+
+def test_a_deb_plugin_asks_for_layouts_for_its_repositories_unless_they_say_otherwise() -> None:
+    every = expand(parse_plan({"plugins": [{"type": "deb", "simple": True}]}), {"deb": ["a"]})
+    [repository] = every.plugins[0].repositories or ()
+    assert (repository.simple, repository.structured) == (True, True)
+    assert parse_plan(plan_to_json(every)) == every
+    listed = deb_plan(structured=True)
+    listed["plugins"][0] |= {"simple": True, "structured": False}  # type: ignore[index]
+    [own] = parse_plan(listed).plugins[0].repositories or ()
+    assert (own.simple, own.structured) == (True, True)
+    assert parse_plan(plan_to_json(parse_plan(listed))) == parse_plan(listed)
+
+
+def test_bad_plugin_layouts_are_refused() -> None:
+    assert errors_of({"plugins": [{"type": "iso", "structured": True}]}) == [
+        "Plugin iso: structured: its publications have no layouts."
+    ]
+    assert errors_of({"plugins": [{"type": "deb", "structured": False}]}) == [
+        "Plugin deb: simple and structured are both false: nothing to publish."
+    ]
+    inherited = deb_plan(simple=False)
+    inherited["plugins"][0] |= {"simple": True, "structured": False}  # type: ignore[index]
+    assert errors_of(inherited) == [
+        "Repository 'd' of plugin deb: simple and structured are both false: nothing to publish."
+    ]
