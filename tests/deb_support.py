@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary
+from pulp2to3.sample.writer import ArchiveDumpWriter
 from pulp2to3.settings import load_settings
 from tests.migration_http_support import HEADERS, Client
 from tests.migration_support import base_path, worker_env
@@ -83,6 +84,61 @@ def expected_releases(sample: SampleSummary) -> dict[str, dict[str, ExpectedRele
         for d in dump.iter_collection("repo_distributors")
         if d["distributor_type_id"] == DIRECTORY
     }
+
+
+def expected_simple(sample: SampleSummary) -> dict[str, ExpectedRelease]:
+    """Base path of each deb distributor -> the simple layout's release: every package of its
+    repository in component ``all``."""
+    dump = open_dump(sample.dump_path)
+    packages = {
+        unit["_id"]: f"{unit['package']}:{unit['architecture']}={unit['version']}"
+        for unit in dump.iter_collection("units_deb")
+    }
+    held: dict[str, set[str]] = defaultdict(set)
+    for membership in dump.iter_collection("repo_content_units"):
+        if membership["unit_id"] in packages:
+            held[membership["repo_id"]].add(packages[membership["unit_id"]])
+    return {
+        base_path(d.get("config", {}), d["repo_id"]): ExpectedRelease(
+            "default", "default", {"all": held[d["repo_id"]]}
+        )
+        for d in dump.iter_collection("repo_distributors")
+        if d["distributor_type_id"] == DIRECTORY
+    }
+
+
+def moved_memberships(sample: SampleSummary, out: Path) -> SampleSummary:
+    """``sample`` after Pulp 2 changed component memberships alone (the same units in the same
+    repositories): in each repository ``stable``'s ``asgard`` gives its first package to
+    ``jotunheimr`` and ``ragnarok/updates/``'s ``asgard`` lets every package go. The changed
+    component units are a day newer. The dump is written anew, in an archive under ``out``."""
+    dump = open_dump(sample.dump_path)
+    components = list(dump.iter_collection("units_deb_component"))
+    moved = {
+        c["repoid"]: sorted(c["packages"])[0]
+        for c in components
+        if (c["distribution"], c["name"]) == ("stable", "asgard") and c["packages"]
+    }
+    assert moved
+    for component in components:
+        before = list(component["packages"])
+        key = (component["distribution"], component["name"])
+        if key == ("stable", "asgard"):
+            component["packages"].remove(moved.get(component["repoid"]))
+        elif key == ("stable", "jotunheimr") and component["repoid"] in moved:
+            component["packages"] = sorted({*before, moved[component["repoid"]]})
+        elif key == ("ragnarok/updates/", "asgard"):
+            component["packages"] = []
+        if component["packages"] != before:
+            component["_last_updated"] += 86400
+    target = out / "dump.archive"
+    with ArchiveDumpWriter(target, dump.database, compress=False) as writer:
+        for name in dump.collections():
+            collection = writer.collection(name)
+            documents = components if name == "units_deb_component" else dump.iter_collection(name)
+            for document in documents:
+                collection.write(document)
+    return dataclasses.replace(sample, dump_path=target, fmt="archive", gzip=False)
 
 
 class Apt:

@@ -95,6 +95,9 @@ class NewPublication:
     id: int
     options: Mapping[str, Any]
     signing_service: str | None = None
+    # The layouts its plan repository asks for (a plugin with ``layouts`` reads them).
+    simple: bool = False
+    structured: bool = True
 
 
 def _key_text(fields: Mapping[str, Any], names: Sequence[str]) -> str:
@@ -164,6 +167,9 @@ class Plugin:
     # ``erratum_pkglists``): premigrate stages each document as a unit whose content type is
     # the collection's name, which no step migrates.
     staged_collections: tuple[str, ...] = ()
+    # Its publications have pulp_deb's layouts: a plan repository may ask for ``simple``,
+    # ``structured`` (the default) or both; a plan asking it of another plugin is refused.
+    layouts: bool = False
 
     @property
     def reported_distributor_types(self) -> tuple[str, ...]:

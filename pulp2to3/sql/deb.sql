@@ -109,6 +109,18 @@ SELECT rc.release_id, rc.component, p.package, p.version, p.architecture, p.sour
  ORDER BY rc.release_id, rc.component COLLATE "C", p.architecture COLLATE "C",
           p.package COLLATE "C", p.version COLLATE "C", p.content_id
 
+-- deb_version_simple_packages --
+-- Every package the version of publication $1 holds, with its file's content artifact, as
+-- component $3 of release $2 (the simple layout's): by architecture, each index's together
+WITH held AS MATERIALIZED (SELECT content_id FROM pulp2to3_publication_content($1))
+SELECT $2::bigint AS release_id, $3::text AS component, p.package, p.version, p.architecture,
+       p.source, p.relative_path, p.sha256, p.size, p.control, ca.id AS content_artifact_id
+  FROM held AS h
+  JOIN deb_package AS p ON p.content_id = h.content_id
+  JOIN content_artifact AS ca ON ca.content_id = p.content_id
+ ORDER BY p.architecture COLLATE "C", p.package COLLATE "C", p.version COLLATE "C",
+          p.content_id
+
 -- deb_publish_pool --
 -- Publication $1 publishes content artifact $3[i] at pool path $2[i]
 INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)

@@ -199,6 +199,23 @@ async def stream_version_packages(
         yield dict(row)
 
 
+async def stream_simple_packages(
+    connection: asyncpg.Connection, publication_id: int, release_id: int, component: str
+) -> AsyncIterator[Mapping[str, Any]]:
+    """Every package the version holds, as rows of ``stream_version_packages`` of component
+    ``component`` of release ``release_id``, by architecture, streamed by a cursor (needs a
+    transaction)."""
+    cursor = connection.cursor(
+        queries["deb_version_simple_packages"],
+        publication_id,
+        release_id,
+        component,
+        prefetch=PACKAGE_PREFETCH,
+    )
+    async for row in cursor:
+        yield dict(row)
+
+
 async def publish_pool(
     connection: asyncpg.Connection, publication_id: int, files: Sequence[tuple[str, int]]
 ) -> None:

@@ -3,7 +3,8 @@
 Worker processes migrate a generated sample; apt-get and apt-cache, with sources, lists,
 caches, status and architectures of their own (nothing of /etc/apt or /var/lib/apt read or
 written, checked), update from every release and component of each distribution, see each
-package at its version, and download one whose bytes are the ones Pulp 2 kept.
+package at its version, and download one whose bytes are the ones Pulp 2 kept; the same for
+the simple layout a plan asks for (``deb URL default all``), beside the structured one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.deb_support import (
     ExpectedRelease,
     check_completed,
     expected_releases,
+    expected_simple,
     gpg_key,
     serve,
 )
@@ -192,3 +194,50 @@ async def test_apt_get_verifies_a_signed_distribution_and_refuses_a_tampered_one
         code, output = await apt.run("apt-get", "update")
     assert code != 0, output
     assert "BADSIG" in output, output
+
+
+async def test_apt_get_reads_the_simple_layout_beside_the_structured_one(
+    deb_client: Client, db_url: str, deb_sample: SampleSummary, tmp_path: Path
+) -> None:
+    plan = json.loads(deb_sample.plan_path.read_text())
+    for repository in plan["plugins"][0]["repositories"]:
+        repository["simple"] = True
+    with workers(2, worker_env(db_url, deb_sample, tmp_path / "media")):
+        created = await call(
+            deb_client, "POST", f"{API}migration-plans/", 201, {"plan": json.dumps(plan)}
+        )
+        run = await call(deb_client, "POST", created["pulp_href"] + "run/", 202, {})
+        check_completed(await wait_finished(deb_client, run["report"]))
+    checksums = {
+        f"{unit['package']}:{unit['architecture']}": unit["checksum"]
+        for unit in open_dump(deb_sample.dump_path).iter_collection("units_deb")
+        if unit["downloaded"]
+    }
+    structured = expected_releases(deb_sample)
+    checked = 0
+    for number, (base, simple) in enumerate(sorted(expected_simple(deb_sample).items())):
+        if not simple.components["all"]:
+            continue
+        url = deb_client.make_url(f"/pulp/content/{base}/")
+        apt = Apt(tmp_path / f"apt-{number}", ["amd64", "arm64", "i386"])
+        apt.sources([f"deb [trusted=yes] {url} default all"])
+        code, output = await apt.run("apt-get", "update")
+        assert code == 0, output
+        assert "Err:" not in output, output
+        assert "W:" not in output, output
+        assert " default Release " in output, output
+        assert " default/all all Packages " in output, output
+        wanted, names = await check_visible(apt, {"default": simple})
+        [entry, *_] = sorted(entry for entry in wanted if entry in checksums)
+        folder = tmp_path / f"download-{number}"
+        folder.mkdir()
+        code, output = await apt.run("apt-get", "download", names[entry], cwd=folder)
+        assert code == 0, output
+        [fetched] = folder.glob("*.deb")
+        assert hashlib.sha256(fetched.read_bytes()).hexdigest() == checksums[entry]
+        assert " default/all " in output, output
+        for distribution in structured[base]:  # the structured layout is published too
+            response = await deb_client.get(f"/pulp/content/{base}/dists/{distribution}/Release")
+            assert response.status == 200, distribution
+        checked += 1
+    assert checked

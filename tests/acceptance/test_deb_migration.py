@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.deb_support import (
     ExpectedRelease,
     check_completed,
     expected_releases,
+    expected_simple,
+    moved_memberships,
     serve,
 )
 from tests.migration_http_support import API, Client, call, start, wait_finished
@@ -121,10 +124,15 @@ async def test_a_deb_migration_with_two_workers_publishes_every_release(
         counts = dict(
             await connection.fetch("SELECT pulp_type, count(*) FROM content GROUP BY pulp_type")
         )
-    # Releases and components are one content per distinct key across repositories.
+    # Releases are one content per distinct key across repositories; components too, their
+    # packages part of the key (an empty one is shared, those with packages are not here).
+    components = {
+        (c["distribution"].strip("/"), c["release"], c["name"], frozenset(c["packages"]))
+        for c in open_dump(deb_sample.dump_path).iter_collection("units_deb_component")
+    }
     assert counts["deb.package"] == deb_sample.deb.unit_counts["deb"]
     assert counts["deb.release"] == 2
-    assert counts["deb.release_component"] == 4
+    assert counts["deb.release_component"] == len(components) == 7
 
     remotes = await call(deb_client, "GET", f"{API}remotes/?limit=100", 200)
     assert {r["pulp_type"] for r in remotes["results"]} == {"deb.apt"}
@@ -227,3 +235,47 @@ async def test_a_run_after_pulp2_grew_publishes_the_new_packages(
     for base, releases in sorted(after.items()):
         for distribution, release in sorted(releases.items()):
             await check_release(deb_client, base, distribution, release)
+
+
+async def test_a_run_after_pulp2_moved_packages_between_components_publishes_them_there(
+    deb_client: Client, pool: asyncpg.Pool, db_url: str, deb_sample: SampleSummary, tmp_path: Path
+) -> None:
+    moved = moved_memberships(deb_sample, tmp_path / "moved")
+    before, after = expected_releases(deb_sample), expected_releases(moved)
+    assert after != before
+    media = tmp_path / "media"
+    with workers(2, worker_env(db_url, deb_sample, media)):
+        check_completed(await wait_finished(deb_client, await start(deb_client, deb_sample)))
+    async with pool.acquire() as connection:
+        versions = await connection.fetchval("SELECT count(*) FROM repository_version")
+    with workers(2, worker_env(db_url, moved, media)):
+        check_completed(await wait_finished(deb_client, await start(deb_client, moved)))
+    async with pool.acquire() as connection:
+        # A new version of each repository whose memberships changed, and nothing else.
+        changed = sum(releases != before[base] for base, releases in after.items())
+        assert changed
+        assert await connection.fetchval("SELECT count(*) FROM repository_version") == (
+            versions + changed
+        )
+    for base, releases in sorted(after.items()):
+        for distribution, release in sorted(releases.items()):
+            await check_release(deb_client, base, distribution, release)
+
+
+async def test_a_plan_asking_for_the_simple_layout_alone_publishes_only_it(
+    deb_client: Client, db_url: str, deb_sample: SampleSummary, tmp_path: Path
+) -> None:
+    plan = json.loads(deb_sample.plan_path.read_text())
+    plan["plugins"][0] |= {"simple": True, "structured": False}  # for all its repositories
+    with workers(2, worker_env(db_url, deb_sample, tmp_path / "media")):
+        created = await call(
+            deb_client, "POST", f"{API}migration-plans/", 201, {"plan": json.dumps(plan)}
+        )
+        run = await call(deb_client, "POST", created["pulp_href"] + "run/", 202, {})
+        check_completed(await wait_finished(deb_client, run["report"]))
+    structured = expected_releases(deb_sample)
+    for base, simple in sorted(expected_simple(deb_sample).items()):
+        await check_release(deb_client, base, "default", simple)
+        for distribution in structured[base]:
+            response = await deb_client.get(f"/pulp/content/{base}/dists/{distribution}/Release")
+            assert response.status == 404, distribution

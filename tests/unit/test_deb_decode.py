@@ -13,6 +13,7 @@ import pytest
 from debian import deb822
 
 from pulp2to3.plugins import InvalidImporter
+from pulp2to3.plugins.deb.content import COMPONENTS, memberships_digest
 from pulp2to3.plugins.deb.decode import (
     InvalidDebUnit,
     decode_component,
@@ -224,3 +225,11 @@ def test_signing_services_are_read_from_the_settings() -> None:
     assert load_settings({}).signing_services == {}
     with pytest.raises(ConfigError, match="name:key id:gpg home"):
         load_settings({"PULP2TO3_SIGNING_SERVICES": "zoo:ABC123"})
+
+
+def test_a_component_is_known_by_its_packages_too() -> None:
+    assert memberships_digest([1, 2]) == memberships_digest([1, 2])
+    assert memberships_digest([1, 2]) != memberships_digest([1])
+    assert memberships_digest([12]) != memberships_digest([1, 2])
+    assert "packages" in COMPONENTS.natural_key
+    assert "packages" not in COMPONENTS.repository_key

@@ -6,12 +6,16 @@
   on_demand one needs a lazy catalog entry (the repositories step makes it a remote artifact).
 - A component names its release (by the repository's release unit of that distribution and
   codename, so it needs releases) and its packages (so it needs packages): one it names that
-  is not in the dump or was not migrated makes it a named failure, never a silent loss.
+  is not in the dump or was not migrated makes it a named failure, never a silent loss. Its
+  natural key holds a digest of its packages: a component whose packages changed in Pulp 2 is
+  another content, so a version holding it is another version, and its indexes list exactly
+  the packages its unit lists now.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -146,18 +150,25 @@ def _component_row(
     missing = [unit_id for unit_id in component.package_ids if unit_id not in packages]
     if missing:
         return f"names packages not in the dump or not migrated: {', '.join(missing)}"
+    package_ids = sorted({packages[unit_id] for unit_id in component.package_ids})
     keys = {
         "distribution": release.distribution,
         "codename": component.codename,
         "suite": release.suite,
         "component": component.name,
+        "packages": memberships_digest(package_ids),
     }
     return deb.ComponentRow(
         content=_content(unit, COMPONENTS, keys),
         release_id=release.content_id,
         component=component.name,
-        package_ids=tuple(packages[unit_id] for unit_id in component.package_ids),
+        package_ids=tuple(package_ids),
     )
+
+
+def memberships_digest(package_ids: Sequence[int]) -> str:
+    """What a component's natural key says of its packages (their content ids, sorted)."""
+    return hashlib.sha256(",".join(map(str, package_ids)).encode()).hexdigest()
 
 
 async def migrate_components(
@@ -205,7 +216,7 @@ PACKAGES = ContentType(
 COMPONENTS = ContentType(
     pulp2_type="deb_component",
     pulp_type=COMPONENT_TYPE,
-    natural_key=("distribution", "codename", "suite", "component"),
+    natural_key=("distribution", "codename", "suite", "component", "packages"),
     repository_key=("distribution", "codename", "suite", "component"),
     description="Migrate Debian release components and the packages of each",
     migrate=migrate_components,

@@ -7,6 +7,9 @@ policy, TLS, proxy) plus ``releases`` as ``distributions`` (``stable`` when abse
 id). A publication publishes, for each release of its version, the structured layout of
 ``publish`` under ``dists/<distribution>/`` (stored as artifacts; ``publisher`` streams it) and
 each component's packages at their pool paths (on_demand ones too, served from their remote).
+When its plan repository asks for ``simple``, the version's packages are also (or, with
+``structured`` false, only) published as pulp_deb's simple layout: one release at
+``dists/default/`` whose one component ``all`` lists every package of the version.
 When its plan repository names a signing service, ``InRelease`` and ``Release.gpg`` are
 written beside each ``Release`` (``signing``); otherwise there are none, and apt, which asks
 for them first, gets a 404.
@@ -69,7 +72,7 @@ def publication_options(distributors: Sequence[Mapping[str, Any]]) -> Mapping[st
 async def publish(
     connection: asyncpg.Connection, new: Sequence[NewPublication], settings: Settings
 ) -> None:
-    """The structured layout of each publication's version."""
+    """The layouts each publication's plan repository asks for, of its version."""
     for publication in sorted(new, key=lambda p: p.id):
         await publish_version(connection, publication, settings)
 
@@ -89,4 +92,5 @@ PLUGIN = Plugin(
     publication_options=publication_options,
     base_path=pulp2_configs.base_path,
     publish=publish,
+    layouts=True,
 )

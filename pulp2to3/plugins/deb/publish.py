@@ -10,6 +10,9 @@ For each release, ``dists/<distribution>/``:
   Architectures, Components, and the SHA256 and SHA512 of every index file above, relative to
   the release's folder.
 
+The simple layout is one more such release, ``SIMPLE`` at ``dists/default/``, whose one
+component ``all`` lists every package of the version (pool paths under ``pool/all/``).
+
 The indexes are streamed (``indexes.IndexWriter``): this module gives each package's entry,
 and the ``Release`` once every index's digests are known.
 
@@ -47,6 +50,11 @@ class Release:
     distribution: str
     codename: str
     suite: str | None
+
+
+# pulp_deb's simple layout: every package in component ``all`` of release ``default``.
+SIMPLE = Release(distribution="default", codename="default", suite="default")
+SIMPLE_COMPONENT = "all"
 
 
 @dataclasses.dataclass(frozen=True)

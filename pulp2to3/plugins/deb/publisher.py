@@ -1,5 +1,6 @@
-"""Publish a Debian repository version: its packages stream from a database cursor, by
-release, component and architecture, into one index at a time (``indexes.IndexWriter``, in a
+"""Publish a Debian repository version in the layouts its plan asks for: its packages stream
+from a database cursor, by release, component and architecture (the simple layout's one
+release and component: by architecture), into one index at a time (``indexes.IndexWriter``, in a
 thread), so memory stays bounded however big the version; each index file, then each
 ``Release`` (and its signatures, when the plan asks), becomes an artifact published as
 metadata, and each package file is published at its pool path.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from pulp2to3.store import deb, publications
 
 from .indexes import IndexFile, IndexWriter
 from .publish import (
+    SIMPLE,
+    SIMPLE_COMPONENT,
     Digest,
     Package,
     Release,
@@ -39,6 +42,11 @@ log = structlog.get_logger(__name__)
 ENTRIES_PER_WRITE = 500  # index entries handed to the writer's thread at a time
 POOL_PER_INSERT = 1000  # pool paths published at a time
 IndexKey = tuple[int, str, str]  # release id, component, architecture
+SIMPLE_ID = 0  # the simple layout's release, among releases known by their content id
+
+
+class LayoutError(RuntimeError):
+    """The layouts the plan asks for cannot both be published."""
 
 
 def signing_service(publication: NewPublication, settings: Settings) -> SigningService | None:
@@ -68,6 +76,25 @@ def _stored_file(data: bytes, media_root: Path) -> storage.StoredArtifact:
         target.discard()
 
 
+def releases_to_publish(rows: list[Mapping[str, Any]], simple: bool) -> dict[int, Release]:
+    """The releases to publish by id: those of ``rows`` (the version's, by distribution; of
+    two at one distribution the first), and the simple layout's if asked for."""
+    releases: dict[int, Release] = {SIMPLE_ID: SIMPLE} if simple else {}
+    seen: set[str] = set()
+    for row in rows:
+        if simple and row["distribution"] == SIMPLE.distribution:
+            raise LayoutError(
+                f"release {row['codename']!r} is at dists/{SIMPLE.distribution}/, where the"
+                " simple layout the plan asks for publishes: ask for one of them"
+            )
+        if row["distribution"] in seen:
+            log.warning("deb_release_shadowed", distribution=row["distribution"])
+            continue
+        seen.add(row["distribution"])
+        releases[row["content_id"]] = Release(row["distribution"], row["codename"], row["suite"])
+    return releases
+
+
 class VersionPublisher:
     """Fills one new publication (in the batch's transaction)."""
 
@@ -90,17 +117,14 @@ class VersionPublisher:
             [publications.MetadataArtifact(self.id, artifact.sha256, artifact.size, artifact.file)],
         )
 
-    async def read_releases(self) -> None:
-        seen: set[str] = set()
-        for row in await deb.version_releases(self.connection, self.id):
-            if row["distribution"] in seen:
-                log.warning("deb_release_shadowed", distribution=row["distribution"])
-                continue
-            seen.add(row["distribution"])
-            release = Release(row["distribution"], row["codename"], row["suite"])
-            self.releases[row["content_id"]] = release
-        for row in await deb.version_components(self.connection, self.id):
-            self.components[row["release_id"]].append(row["component"])
+    async def read_releases(self, structured: bool, simple: bool) -> None:
+        rows = await deb.version_releases(self.connection, self.id) if structured else []
+        self.releases = releases_to_publish(rows, simple)
+        if simple:
+            self.components[SIMPLE_ID].append(SIMPLE_COMPONENT)
+        if structured:
+            for row in await deb.version_components(self.connection, self.id):
+                self.components[row["release_id"]].append(row["component"])
 
     async def finish_index(self, key: IndexKey, writer: IndexWriter, rest: list[bytes]) -> None:
         """Write the last entries of an index, store both its files, publish them."""
@@ -121,13 +145,14 @@ class VersionPublisher:
         await deb.publish_pool(self.connection, self.id, self.pool)
         self.pool = []
 
-    async def write_indexes(self) -> None:
-        """Every non-empty index, from the streamed packages."""
+    async def write_indexes(self, rows: AsyncIterator[Mapping[str, Any]]) -> None:
+        """Every non-empty index, from ``rows`` (packages by release, component and
+        architecture)."""
         key: IndexKey | None = None
         writer: IndexWriter | None = None
         entries: list[bytes] = []
         try:
-            async for row in deb.stream_version_packages(self.connection, self.id):
+            async for row in rows:
                 if row["release_id"] not in self.releases:
                     continue
                 row_key = (row["release_id"], row["component"], row["architecture"])
@@ -179,6 +204,11 @@ async def publish_version(
     connection: asyncpg.Connection, publication: NewPublication, settings: Settings
 ) -> None:
     publisher = VersionPublisher(connection, publication, settings)
-    await publisher.read_releases()
-    await publisher.write_indexes()
+    await publisher.read_releases(publication.structured, publication.simple)
+    if publication.structured:
+        await publisher.write_indexes(deb.stream_version_packages(connection, publication.id))
+    if publication.simple:
+        await publisher.write_indexes(
+            deb.stream_simple_packages(connection, publication.id, SIMPLE_ID, SIMPLE_COMPONENT)
+        )
     await publisher.write_releases()
