@@ -130,7 +130,9 @@ SELECT t.job_id, t.migration_id, t.step_code, t.worker_name, t.error_description
                    AS finished_at,
                max(e.at) AS last_at
           FROM procrastinate_events e
-         WHERE e.job_id = t.job_id
+         -- A pause schedules jobs at 'infinity' (core.sql), and Procrastinate records that 'scheduled'
+         -- event at that time, which has no RFC 3339 form.
+         WHERE e.job_id = t.job_id AND isfinite(e.at)
        ) ev ON true
  WHERE t.job_id = ANY($1::bigint[])
  ORDER BY t.job_id

@@ -105,7 +105,7 @@ async def test_dnf_installs_a_package_from_a_migrated_distribution(
     with workers(2, env):
         async with pool.acquire() as connection:
             migration_id = await submit(connection, migration_plan({"rpm": [REPO_ID]}))
-            report = await watch(connection, migration_id, lambda _report: None)
+        report = await watch(pool, migration_id, lambda *_: None)
     assert report.status == "completed", report
 
     settings = load_settings(env | {"PULP2TO3_ADMIN_PASSWORD": "secret"})

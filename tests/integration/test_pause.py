@@ -23,7 +23,7 @@ from pulp2to3.queue.control import (
     pause_migration,
     resume_migration,
 )
-from pulp2to3.store import migrations
+from pulp2to3.store import migrations, tasks
 from tests import queue_actors
 
 PLAN = {"plugins": [{"type": "iso", "repositories": []}]}
@@ -115,6 +115,20 @@ async def test_a_queued_task_is_held_until_the_migration_resumes(
     fetched = await fetch_all(app)
     assert PREMIGRATE in fetched
     assert "pulp2to3.coordinator" in fetched  # resuming polls at once
+
+
+async def test_a_held_task_is_listed_with_finite_times(
+    pool: asyncpg.Pool, dispatched: Migration
+) -> None:
+    # Holding a job schedules it at 'infinity', and Procrastinate records a 'scheduled' event at
+    # that time: the task's times must not take it (the API writes them in RFC 3339).
+    async with pool.acquire() as connection:
+        assert await pause_migration(connection, dispatched.id) is Outcome.DONE
+        page = await tasks.list_tasks(connection, tasks.TaskFilter(dispatched.id), 10, 0)
+    _count, [held] = page
+    assert held.unblocked_at is None
+    assert held.last_updated_at.tzinfo is not None
+    assert held.last_updated_at >= held.created_at
 
 
 async def test_a_running_task_finishes_and_a_retry_of_it_is_held_too(
