@@ -11,35 +11,19 @@ import shutil
 import subprocess
 import tempfile
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from aiohttp.test_utils import TestClient, TestServer
-
-from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary
 from pulp2to3.sample.writer import ArchiveDumpWriter
-from pulp2to3.settings import load_settings
-from tests.migration_http_support import HEADERS, Client
-from tests.migration_support import base_path, worker_env
+from tests.migration_support import base_path
 
 DIRECTORY = "deb_distributor"
 DEB_SAMPLE: dict[str, Any] = dict(repos=3, units=24, on_demand=0.5, overlap=0.3, seed=13)
 DEB_STEPS = ("migrate_content.deb_release", "migrate_content.deb", "migrate_content.deb_component")
-
-
-async def serve(
-    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
-) -> AsyncIterator[Client]:
-    """The API and content app over real HTTP, for workers migrating ``sample``."""
-    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
-    server = TestServer(http_app.init(load_settings(env), pool), host="127.0.0.1")
-    async with TestClient(server, headers=HEADERS) as client:
-        yield client
 
 
 def check_completed(report: dict[str, Any]) -> None:

@@ -12,11 +12,13 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary
-from tests.migration_support import actual_state, expected_state
+from pulp2to3.settings import load_settings
+from tests.migration_support import actual_state, expected_state, worker_env
 from tests.waiting_support import eventually
 
 API = "/pulp/api/v3/"
@@ -36,6 +38,17 @@ STEP_ORDER = [
 ]
 
 Client = TestClient[web.Request, web.Application]
+
+
+def api_client(
+    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media: Path, password: bool = True
+) -> Client:
+    """A client of the API and content app over real HTTP, set up as the workers migrating
+    ``sample`` are (``admin``/``secret``, or no password at all: ``--insecure-dev``)."""
+    env = worker_env(db_url, sample, media)
+    if password:
+        env["PULP2TO3_ADMIN_PASSWORD"] = "secret"
+    return TestClient(TestServer(http_app.init(load_settings(env), pool)), headers=HEADERS)
 
 
 async def call(client: Client, method: str, path: str, expected: int, body: Any = None) -> Any:

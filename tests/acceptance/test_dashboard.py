@@ -10,18 +10,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Dialog, Page, Request
 
-from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
-from pulp2to3.settings import load_settings
 from tests.browser_support import bar_value, browser_page, log_in, needs_chromium, shown_status
 from tests.migration_http_support import (
     API,
-    HEADERS,
     Client,
+    api_client,
     call,
     job_states,
     start,
@@ -47,16 +44,6 @@ def big_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 @pytest.fixture
 def small_sample(tmp_path: Path) -> SampleSummary:
     return generate_sample(tmp_path / "small", repos=3, units=120, on_demand=0.2, seed=11)
-
-
-def api_client(
-    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media: Path, password: bool = True
-) -> Client:
-    """A client of the API (``admin``/``secret``, or no password at all: ``--insecure-dev``)."""
-    env = worker_env(db_url, sample, media)
-    if password:
-        env["PULP2TO3_ADMIN_PASSWORD"] = "secret"
-    return TestClient(TestServer(http_app.init(load_settings(env), pool)), headers=HEADERS)
 
 
 @pytest.fixture

@@ -30,9 +30,8 @@ from tests.deb_support import (
     expected_releases,
     expected_simple,
     gpg_key,
-    serve,
 )
-from tests.migration_http_support import API, Client, call, start, wait_finished
+from tests.migration_http_support import API, Client, api_client, call, start, wait_finished
 from tests.migration_support import worker_env, workers
 
 pytestmark = [
@@ -51,7 +50,7 @@ def deb_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 async def deb_client(
     db_url: str, pool: asyncpg.Pool, deb_sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    async for client in serve(db_url, pool, deb_sample, tmp_path / "media"):
+    async with api_client(db_url, pool, deb_sample, tmp_path / "media") as client:
         yield client
 
 

@@ -23,9 +23,8 @@ from tests.deb_support import (
     expected_releases,
     expected_simple,
     moved_memberships,
-    serve,
 )
-from tests.migration_http_support import API, Client, call, start, wait_finished
+from tests.migration_http_support import API, Client, api_client, call, start, wait_finished
 from tests.migration_support import worker_env, workers
 
 pytestmark = pytest.mark.timeout(300)
@@ -52,7 +51,7 @@ def mixed_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 async def deb_client(
     db_url: str, pool: asyncpg.Pool, deb_sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    async for client in serve(db_url, pool, deb_sample, tmp_path / "media"):
+    async with api_client(db_url, pool, deb_sample, tmp_path / "media") as client:
         yield client
 
 
@@ -60,7 +59,7 @@ async def deb_client(
 async def mixed_client(
     db_url: str, pool: asyncpg.Pool, mixed_sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    async for client in serve(db_url, pool, mixed_sample, tmp_path / "media"):
+    async with api_client(db_url, pool, mixed_sample, tmp_path / "media") as client:
         yield client
 
 

@@ -9,13 +9,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from pulp2to3.http import app as http_app
 from pulp2to3.sample import SampleSummary, generate_sample
-from pulp2to3.settings import load_settings
-from tests.migration_http_support import HEADERS, Client, call, start, wait_finished
+from tests.migration_http_support import Client, api_client, call, start, wait_finished
 from tests.migration_support import worker_env, workers
 from tests.waiting_support import eventually
 
@@ -33,9 +30,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 async def client(
     db_url: str, pool: asyncpg.Pool, sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    env = worker_env(db_url, sample, tmp_path / "media") | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
-    server = TestServer(http_app.init(load_settings(env), pool))
-    async with TestClient(server, headers=HEADERS) as client:
+    async with api_client(db_url, pool, sample, tmp_path / "media") as client:
         yield client
 
 

@@ -12,19 +12,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from pulp2to3.http import app as http_app
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
-from pulp2to3.settings import load_settings
 from tests.filesystems_support import resize, small_filesystem
 from tests.migration_http_support import (
     API,
     CREATED_BY_STEP,
-    HEADERS,
     STEP_ORDER,
     Client,
+    api_client,
     call,
     check_complete_and_counted_once,
     check_files,
@@ -65,9 +62,7 @@ def media_root(tmp_path: Path) -> Path:
 async def client(
     db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
 ) -> AsyncIterator[Client]:
-    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
-    server = TestServer(http_app.init(load_settings(env), pool))
-    async with TestClient(server, headers=HEADERS) as client:
+    async with api_client(db_url, pool, sample, media_root) as client:
         yield client
 
 

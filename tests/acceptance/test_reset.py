@@ -11,16 +11,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from pulp2to3.http import app as http_app
 from pulp2to3.sample import SampleSummary, generate_sample
-from pulp2to3.settings import load_settings
 from tests.migration_http_support import (
     API,
-    HEADERS,
     STEP_ORDER,
     Client,
+    api_client,
     call,
     check_report,
     check_result,
@@ -52,9 +49,7 @@ def sample(tmp_path: Path) -> SampleSummary:
 async def client(
     db_url: str, pool: asyncpg.Pool, sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    env = worker_env(db_url, sample, tmp_path / "media") | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
-    server = TestServer(http_app.init(load_settings(env), pool))
-    async with TestClient(server, headers=HEADERS) as client:
+    async with api_client(db_url, pool, sample, tmp_path / "media") as client:
         yield client
 
 

@@ -19,15 +19,19 @@ from typing import Any
 import asyncpg
 import createrepo_c as cr
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from pulp2to3.http import app as http_app
 from pulp2to3.plugins.rpm.config import PublicationSettings
 from pulp2to3.plugins.rpm.plugin import PLUGIN
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.sample import SampleSummary, generate_sample
-from pulp2to3.settings import load_settings
-from tests.migration_http_support import API, HEADERS, Client, call, start, wait_finished
+from tests.migration_http_support import (
+    API,
+    Client,
+    api_client,
+    call,
+    start,
+    wait_finished,
+)
 from tests.migration_support import base_path, worker_env, workers
 from tests.rpm_support import Published, dnf, publish_sample_repo
 from tests.sample_support import read
@@ -58,20 +62,11 @@ def mixed_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
     )
 
 
-async def serve(
-    db_url: str, pool: asyncpg.Pool, sample: SampleSummary, media_root: Path
-) -> AsyncIterator[Client]:
-    env = worker_env(db_url, sample, media_root) | {"PULP2TO3_ADMIN_PASSWORD": "secret"}
-    server = TestServer(http_app.init(load_settings(env), pool), host="127.0.0.1")
-    async with TestClient(server, headers=HEADERS) as client:
-        yield client
-
-
 @pytest.fixture
 async def rpm_client(
     db_url: str, pool: asyncpg.Pool, rpm_sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    async for client in serve(db_url, pool, rpm_sample, tmp_path / "media"):
+    async with api_client(db_url, pool, rpm_sample, tmp_path / "media") as client:
         yield client
 
 
@@ -79,7 +74,7 @@ async def rpm_client(
 async def mixed_client(
     db_url: str, pool: asyncpg.Pool, mixed_sample: SampleSummary, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    async for client in serve(db_url, pool, mixed_sample, tmp_path / "media"):
+    async with api_client(db_url, pool, mixed_sample, tmp_path / "media") as client:
         yield client
 
 
