@@ -10,11 +10,14 @@ SELECT id FROM migration ORDER BY created_at, id LIMIT $1 OFFSET $2
 
 -- view_get_task_groups --
 -- Task groups by migration id ($1): their migration, whether anything is left to dispatch, and
--- their tasks' counts by state
+-- their tasks' counts by state. A running step is not "dispatched" until the coordinator closed
+-- it: the poll that closes the last step also finishes the migration, so a client that waits for
+-- all_tasks_dispatched and no unfinished task never sees the group done while the migration is not.
 SELECT m.id AS migration_id, m.plan_id, m.dry_run, m.kind,
        m.status IN ('completed', 'failed', 'canceled')
        OR (m.status <> 'waiting' AND NOT EXISTS (
-               SELECT FROM migration_step s WHERE s.migration_id = m.id AND s.status = 'waiting'))
+               SELECT FROM migration_step s
+                WHERE s.migration_id = m.id AND s.status IN ('waiting', 'running')))
            AS all_tasks_dispatched,
        COALESCE(c.states, '{}'::jsonb) AS task_states,
        ARRAY(SELECT t.job_id FROM migration_task t WHERE t.migration_id = m.id ORDER BY t.job_id)
