@@ -7,10 +7,12 @@ puts this folder first on ``sys.path``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import shutil
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +98,13 @@ def generate_sample_of(out: Path, args: argparse.Namespace) -> SampleSummary:
 def sample_form(args: argparse.Namespace) -> str:
     """``archive``, ``folder gzip``...: the form of the sample, for a report line."""
     return f"{args.fmt}{' gzip' if args.gzip else ''}"
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, within: float = 600) -> float:
+    """Seconds until ``check()`` holds; the script stops, naming ``what``, after ``within``."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > within:
+            raise SystemExit(f"not within {within:g} s: {what}")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started

@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
@@ -56,6 +57,19 @@ class Namespace:
     def command(self, argv: Sequence[str]) -> list[str]:
         """``argv`` run inside the namespace."""
         return [IP, "netns", "exec", self.name, *argv]
+
+    def start(self, argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        """``argv`` started inside the namespace in a session of its own, its output appended
+        to ``log``."""
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                self.command(argv),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
 
 def why_no_namespace() -> str | None:

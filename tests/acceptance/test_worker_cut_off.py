@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,7 @@ async def test_a_worker_cut_off_mid_batch_commits_nothing_when_its_link_comes_ba
                 pool,
                 TestClient(TestServer(http_app.init(settings, pool)), headers=HEADERS) as client,
             ):
-                cut_off = start_worker(netns, cut_off_env, log)
+                cut_off = netns.start(WORKER_COMMAND, cut_off_env, log)
                 try:
                     report, held = await cut_off_mid_batch(client, pool, sample, netns, env)
                     netns.restore()
@@ -142,18 +141,6 @@ async def cut_off_mid_batch(
     with workers(1, env):
         report = await wait_finished(client, report_href, within=240)
     return report, held
-
-
-def start_worker(netns: Namespace, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A worker in the namespace, its output (JSON lines) kept in ``log``."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            netns.command(WORKER_COMMAND),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def logged(log: Path, event: str) -> bool:
