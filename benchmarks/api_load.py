@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -34,13 +33,6 @@ API = "/pulp/api/v3/"
 USER, PASSWORD = "admin", secrets.token_urlsafe(12)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def api_up(session: aiohttp.ClientSession, base: str) -> None:
     for _ in range(300):
         try:
@@ -54,7 +46,7 @@ async def api_up(session: aiohttp.ClientSession, base: str) -> None:
 
 
 async def run(sample: SampleSummary, work: Path, workers: int, clients: int) -> None:
-    bind = f"127.0.0.1:{free_port()}"
+    bind = f"127.0.0.1:{common.free_port()}"
     base = f"http://{bind}"
     async with common.scratch_database(common.LOCAL_SERVER) as url:
         async with runner.connection_to(url) as connection:
