@@ -112,8 +112,8 @@ async def run(
                     href = f"/pulp/api/v3/migrationreport/{migration_id}/"
                     for step in steps:
                         await fault(server, url, session, href, step, outage_seconds)
-                    async with runner.connection_to(url) as connection:
-                        report = await runner.watch(connection, migration_id, lambda _report: None)
+                    async with runner.pool_to(url) as pool:
+                        report = await runner.watch(pool, migration_id, lambda *_: None)
                 elapsed = time.monotonic() - started
                 alive = [p.pid for p in processes if p.poll() is None]
                 async with runner.connection_to(url) as connection:

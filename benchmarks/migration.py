@@ -59,11 +59,11 @@ async def measure(sample: SampleSummary, work: Path, workers: int) -> None:
     api = runner.api_process(env)
     try:
         with runner.worker_processes(workers, env) as processes:
-            async with runner.connection_to(url) as connection:
+            async with runner.pool_to(url) as pool, pool.acquire() as connection:
                 plan = (sample.plan_path).read_text()
                 started = time.monotonic()
                 migration_id = await runner.submit(connection, plan)
-                report = await runner.watch(connection, migration_id, lambda _report: None)
+                report = await runner.watch(pool, migration_id, lambda *_: None)
                 elapsed = time.monotonic() - started
             worker_rss = [peak_rss_mib(p.pid) for p in processes]
         api_rss = peak_rss_mib(api.pid)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
+import re
 import signal
 import socket
 import sys
+import urllib.parse
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
+from pulp2to3.coordination import MigrationStatus, TaskState
 from pulp2to3.logs import configure_logging
 from pulp2to3.settings import ConfigError, load_settings
 
@@ -31,9 +35,58 @@ PULP2TO3_DATABASE_URL (or DATABASE_URL) set, an embedded PostgreSQL is started i
 $PULP2TO3_DATA_DIR/postgres and stopped when the last process using it exits.
 """
 
+API_NOTE = (
+    " Through the REST API at PULP2TO3_API_BIND, with PULP2TO3_ADMIN_USER and"
+    " PULP2TO3_ADMIN_PASSWORD."
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 
 class CommandError(Exception):
     """A command cannot run; the message says why, for the operator."""
+
+
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_T = TypeVar("_T")
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # Leave through SystemExit so that exit handlers run: the embedded server is stopped by one.
+    sys.exit(128 + signum)
+
+
+def _run(main: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run(main)``, where SIGTERM or SIGHUP (the terminal closed) cancels ``main``, so
+    that its cleanups run (worker and API processes stopped, connections closed), and then
+    exits with 128 + the signal; the embedded server is released by the exit handlers.
+
+    (A handler raising SystemExit at any point of the event loop's own code was sometimes
+    lost there, leaving the command running.)"""
+    received: list[int] = []
+
+    async def cancellable() -> _T:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def end(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        for signum in ENDING_SIGNALS:
+            loop.add_signal_handler(signum, end, signum)
+        return await main
+
+    try:
+        return asyncio.run(cancellable())
+    except asyncio.CancelledError:
+        if received:
+            sys.exit(128 + received[0])
+        raise
+    finally:
+        # The loop put the default actions back; outside it, a signal exits at once.
+        for signum in ENDING_SIGNALS:
+            signal.signal(signum, _exit_on_signal)
 
 
 async def _init_db() -> None:
@@ -52,7 +105,7 @@ async def _init_db() -> None:
 
 
 def cmd_init_db(args: argparse.Namespace) -> None:
-    asyncio.run(_init_db())
+    _run(_init_db())
 
 
 async def _rotate_key() -> int:
@@ -72,7 +125,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> None:
     from pulp2to3.encryption import SecretKeyError
 
     try:
-        rows = asyncio.run(_rotate_key())
+        rows = _run(_rotate_key())
     except SecretKeyError as exc:
         raise CommandError(str(exc)) from exc
     print(f"Re-encrypted the secrets of {rows} importers and remotes with the first key")
@@ -102,6 +155,9 @@ def cmd_generate_sample(args: argparse.Namespace) -> None:
     if summary.rpm is not None:
         counts = ", ".join(f"{count} {kind}" for kind, count in summary.rpm.unit_counts.items())
         print(f"Wrote {summary.rpm.repos} RPM repositories: {counts}")
+    if summary.deb is not None:
+        counts = ", ".join(f"{count} {kind}" for kind, count in summary.deb.unit_counts.items())
+        print(f"Wrote {summary.deb.repos} Debian repositories: {counts}")
     print(
         f"  dump ({summary.fmt}{', gzip' if summary.gzip else ''}): {summary.dump_path}\n"
         f"  file tree (stands for /var/lib/pulp): {summary.pulp_root}\n"
@@ -174,7 +230,7 @@ async def _serve_api(insecure_dev: bool) -> None:
 
 def cmd_api(args: argparse.Namespace) -> None:
     try:
-        asyncio.run(_serve_api(args.insecure_dev))
+        _run(_serve_api(args.insecure_dev))
     except KeyboardInterrupt:
         log.info("api_stopped")
 
@@ -199,7 +255,10 @@ async def _ask_what_to_do(connection: Any, migration_id: Any, *, can_quit: bool)
         question, changes = "Pause (p) or cancel (c)", {"p": pause_migration}
     quit_choice = ", quit watching (q)" if can_quit else ""
     prompt = f"\n{question} the migration{quit_choice}, or go on watching (Enter)? "
-    answer = (await asyncio.to_thread(input, prompt)).strip().lower()[:1]
+    try:
+        answer = (await asyncio.to_thread(input, prompt)).strip().lower()[:1]
+    except EOFError:  # nobody to answer (stdin closed): Ctrl-C stops this command
+        raise KeyboardInterrupt from None
     if can_quit and answer == "q":
         return True
     change = {"c": cancel_migration, **changes}.get(answer)
@@ -208,15 +267,17 @@ async def _ask_what_to_do(connection: Any, migration_id: Any, *, can_quit: bool)
     return False
 
 
-async def _watch_interruptibly(pool: Any, migration_id: Any, show: Any, *, can_quit: bool) -> Any:
+async def _watch_interruptibly(pool: Any, migration_id: Any, bars: Any, *, can_quit: bool) -> Any:
     """Watch the report until it is finished (or the user quits watching); on Ctrl-C ask what
     to do with the migration, on the pool's other connection. Returns the report last seen."""
+    import asyncpg
+
     from pulp2to3 import runner
+    from pulp2to3.database import is_unavailable
     from pulp2to3.store import migrations
 
     async def watch() -> Any:
-        async with pool.acquire() as connection:
-            return await runner.watch(connection, migration_id, show)
+        return await runner.watch(pool, migration_id, bars.show, bars.notice)
 
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
@@ -232,12 +293,21 @@ async def _watch_interruptibly(pool: Any, migration_id: Any, show: Any, *, can_q
                 waiter.cancel()
                 return watcher.result()
             interrupted.clear()
-            async with pool.acquire() as connection:
-                if await _ask_what_to_do(connection, migration_id, can_quit=can_quit):
-                    watcher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
-                    return await migrations.get_migration(connection, migration_id)
+            try:
+                async with pool.acquire() as connection:
+                    if await _ask_what_to_do(connection, migration_id, can_quit=can_quit):
+                        watcher.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await watcher
+                        return await migrations.get_migration(connection, migration_id)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                if not is_unavailable(exc):
+                    raise
+                print(
+                    f"\nThe database is out of reach ({exc}): the migration cannot change"
+                    " until it is back. Still watching.",
+                    flush=True,
+                )
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         watcher.cancel()
@@ -248,7 +318,7 @@ async def _show(pool: Any, migration_id: Any, *, can_quit: bool) -> Any:
     from pulp2to3.bars import StepBars, outcome_lines
 
     with StepBars() as bars:
-        report = await _watch_interruptibly(pool, migration_id, bars.show, can_quit=can_quit)
+        report = await _watch_interruptibly(pool, migration_id, bars, can_quit=can_quit)
     print("\n".join(outcome_lines(report)))
     return report
 
@@ -265,8 +335,23 @@ async def _run_and_show(url: str, raw_plan: object, validate: bool) -> Any:
         except PlanError as exc:
             raise CommandError("the plan is not valid: " + "; ".join(exc.messages)) from exc
         except MigrationConflict as exc:
-            raise CommandError("another migration is unfinished: only one runs at a time") from exc
+            async with pool.acquire() as connection:
+                raise CommandError(await _conflict_message(connection)) from exc
         return await _show(pool, migration_id, can_quit=False)
+
+
+async def _conflict_message(connection: Any) -> str:
+    from pulp2to3.store import migrations
+
+    unfinished = await migrations.unfinished_migration(connection)
+    report = None if unfinished is None else await migrations.get_migration(connection, unfinished)
+    if report is None:  # it finished meanwhile
+        return "another migration was unfinished: run this again"
+    return (
+        f"migration {report.id} is unfinished ({report.status}) and only one runs at a time:"
+        f" follow it with `pulp2to3 watch {report.id}` (Ctrl-C there pauses or cancels it),"
+        f" or cancel it with `pulp2to3 cancel {report.id}` through the API, then run this again"
+    )
 
 
 def _report_id(text: str) -> uuid.UUID:
@@ -305,7 +390,7 @@ async def _watch(report: str | None) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    return asyncio.run(_watch(args.report))
+    return _run(_watch(args.report))
 
 
 def _load_plan(plan_path: Path) -> object:
@@ -317,10 +402,25 @@ def _load_plan(plan_path: Path) -> object:
         raise CommandError(f"{plan_path} is not JSON: {exc}") from exc
 
 
+def _require_dump(workers: int) -> None:
+    """The workers this command starts read the dump named here: a missing one is said before
+    a migration is created, not as its failure. (Workers run elsewhere have their own.)"""
+    if workers == 0:
+        return
+    dump = load_settings().pulp2_dump
+    if dump is None:
+        raise CommandError(
+            "PULP2TO3_PULP2_DUMP is not set: name the mongodump of pulp_database to migrate"
+        )
+    if not dump.exists():
+        raise CommandError(f"PULP2TO3_PULP2_DUMP names {dump}, which does not exist")
+
+
 async def _migrate(raw_plan: object, workers: int, validate: bool) -> int:
     from pulp2to3 import runner
     from pulp2to3.queue.application import database_url
 
+    _require_dump(workers)
     await _init_db()
     url = await database_url()
     with runner.worker_processes(workers, runner.child_environment(url)):
@@ -329,15 +429,24 @@ async def _migrate(raw_plan: object, workers: int, validate: bool) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    return asyncio.run(_migrate(_load_plan(args.plan), args.workers, args.validate))
+    return _run(_migrate(_load_plan(args.plan), args.workers, args.validate))
 
 
 async def _demo(repos: int, units: int, workers: int, stay: bool) -> int:
     from pulp2to3 import demo, runner
     from pulp2to3.schema import init_db
-    from pulp2to3.store.distributions import distribution_base_paths
 
     settings = load_settings()
+    overrides: dict[str, Path | str] = {}
+    if stay:
+        port = demo.api_port(settings.api_host, settings.api_port)
+        if port != settings.api_port:
+            print(
+                f"Port {settings.api_port} is taken by another program: the demo's API serves"
+                f" on port {port} instead."
+            )
+        settings = dataclasses.replace(settings, api_port=port)
+        overrides["api_bind"] = f"{settings.api_host}:{port}"
     print(f"Generating a Pulp 2 sample ({repos} repositories, {units} units)...")
     setup = await demo.prepare(settings, repos=repos, units=units)
     env = runner.child_environment(
@@ -346,33 +455,172 @@ async def _demo(repos: int, units: int, workers: int, stay: bool) -> int:
         pulp2_root=setup.sample.pulp_root,
         media_root=setup.media_root,
         admin_password=setup.password,
+        **overrides,
     )
     async with runner.connection_to(setup.database_url) as connection:
         await init_db(connection)
     raw_plan = await asyncio.to_thread(_load_plan, setup.sample.plan_path)
+    # The workers run as long as the API serves: a plan run through it is migrated too.
+    with runner.worker_processes(workers, env):
+        if not stay:
+            report = await _run_and_show(setup.database_url, raw_plan, validate=True)
+            return 0 if report.status == "completed" else 1
+        return await _demo_serving(settings, setup, env, raw_plan)
+
+
+async def _demo_serving(settings: Any, setup: Any, env: dict[str, str], raw_plan: object) -> int:
+    """The demo's migration with its API serving, then what it published, until Ctrl-C."""
+    from pulp2to3 import api_client, demo, runner
+    from pulp2to3.store.distributions import distribution_base_paths
+
     api = runner.api_process(env)
     try:
-        with runner.worker_processes(workers, env):
-            report = await _run_and_show(setup.database_url, raw_plan, validate=True)
+        root = api_client.api_root(settings)
+        try:
+            await demo.wait_until_serving(api, root)
+        except demo.DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        await _run_and_show(setup.database_url, raw_plan, validate=True)
         async with runner.connection_to(setup.database_url) as connection:
             base_paths = await distribution_base_paths(connection)
-        root = f"http://{settings.api_host}:{settings.api_port}"
-        print(f"\nAPI: {root}/pulp/api/v3/  (user admin, password {setup.password})")
-        if base_paths:
-            print(f"Try a distribution: {root}/pulp/content/{base_paths[0]}/PULP_MANIFEST")
-        if stay:
-            print("The API keeps serving until you press Ctrl-C.")
-            await asyncio.to_thread(api.wait)
+        print()
+        shown = await demo.published(root, base_paths)
+        if shown is not None:
+            print(f"Browse what was published: {shown.listing}")
+            if shown.file is not None:
+                print(f"Download a file of it: {shown.file}")
+            print(
+                "(Files Pulp 2 never downloaded, on_demand, answer a 302 to their remote's URL,"
+                " as Pulp's content app does; the generated sample's remotes name a host that"
+                " does not exist, so those redirects lead nowhere.)"
+            )
+        print(f"Watch it in a browser: {root}/  (user admin, password {setup.password})")
+        print(f"API: {root}/pulp/api/v3/  (the same user and password)")
+        print("The API and the workers keep serving until you press Ctrl-C.", flush=True)
+        code = await asyncio.to_thread(api.wait)
+        print(f"pulp2to3 demo: the API stopped (exit code {code})", file=sys.stderr)
+        return 1
     finally:
         runner.stop_processes([api])
-    return 0 if report.status == "completed" else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_demo(args.repos, args.units, args.workers, not args.exit))
+        return _run(_demo(args.repos, args.units, args.workers, not args.exit))
     except KeyboardInterrupt:
         return 0
+
+
+# --- the operator's commands, through the REST API -------------------------------------------
+
+
+def _through_api(run: Callable[[Any], Awaitable[int | None]]) -> int | None:
+    """Run ``run(client)`` against the configured API; its refusals become one line."""
+    from pulp2to3 import api_client
+
+    async def go() -> int | None:
+        async with api_client.client(load_settings()) as api:
+            return await run(api)
+
+    try:
+        return _run(go())
+    except api_client.APIError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _href_id(href: str | None) -> str:
+    return "-" if href is None else href.rstrip("/").rsplit("/", 1)[-1]
+
+
+def cmd_reports(args: argparse.Namespace) -> int | None:
+    async def run(api: Any) -> None:
+        reports = await api.reports(args.status)
+        if args.json:
+            _print_json(reports)
+            return
+        if not reports:
+            print("No migration reports.")
+            return
+        print(f"{'REPORT':<36}  {'STATUS':<9}  {'CREATED':<27}  FINISHED")
+        for report in reports:
+            print(
+                f"{_href_id(report['pulp_href']):<36}  {report['status']:<9}"
+                f"  {report['pulp_created']:<27}  {report['finished_at'] or '-'}"
+            )
+
+    return _through_api(run)
+
+
+def cmd_report(args: argparse.Namespace) -> int | None:
+    from pulp2to3 import api_client
+    from pulp2to3.bars import StepBars, outcome_lines
+
+    migration_id = _report_id(args.report)
+
+    async def run(api: Any) -> int:
+        if not args.watch:
+            report = await api.report(migration_id)
+        elif args.json:
+            report = await api_client.watch(api, migration_id, lambda *_: None, lambda _: None)
+        else:
+            print(f"Migration {migration_id}: watching it through {api.root}.", flush=True)
+            with StepBars() as bars:
+                report = await api_client.watch(
+                    api,
+                    migration_id,
+                    lambda data, online: bars.show(api_client.report_view(data), online),
+                    bars.notice,
+                )
+        if args.json:
+            _print_json(report)
+        else:
+            print("\n".join(outcome_lines(api_client.report_view(report))))
+        return 0 if not args.watch or report["status"] == "completed" else 1
+
+    return _through_api(run)
+
+
+def _status_change(status: str) -> Callable[[argparse.Namespace], int | None]:
+    def change(args: argparse.Namespace) -> int | None:
+        migration_id = _report_id(args.report)
+
+        async def run(api: Any) -> None:
+            report = await api.change_status(migration_id, status)
+            if args.json:
+                _print_json(report)
+            else:
+                print(f"Migration {migration_id}: {report['status']}")
+
+        return _through_api(run)
+
+    return change
+
+
+def cmd_tasks(args: argparse.Namespace) -> int | None:
+    migration_id = None if args.report is None else _report_id(args.report)
+
+    async def run(api: Any) -> None:
+        tasks = await api.tasks(args.state, migration_id)
+        if args.json:
+            _print_json(tasks)
+            return
+        if not tasks:
+            print("No tasks.")
+            return
+        print(f"{'TASK':>10}  {'STATE':<9}  {'STEP':<24}  NAME")
+        for task in tasks:
+            print(
+                f"{_href_id(task['pulp_href']):>10}  {task['state']:<9}"
+                f"  {task.get('step') or '-':<24}  {task['name']}"
+            )
+            if task.get("error"):
+                print(f"{'':>10}  error: {task['error']['description']}")
+
+    return _through_api(run)
 
 
 def _fraction(text: str) -> float:
@@ -382,11 +630,20 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {text}")
+        return value
+
+    return parse
+
+
+_positive = _at_least(1)
 
 
 def _plugin_types(text: str) -> tuple[str, ...]:
@@ -402,17 +659,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pulp2to3", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument(
+    log_help = (
+        "DEBUG, INFO, WARNING or ERROR (default: WARNING for the commands that show progress"
+        " bars, which would drown in log lines, INFO otherwise); before or after the command"
+    )
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, help=log_help)
+    # The same option after the command; SUPPRESS keeps a value given before it.
+    logging_options = argparse.ArgumentParser(add_help=False)
+    logging_options.add_argument(
         "--log-level",
-        help="DEBUG, INFO, WARNING or ERROR (default: WARNING for migrate and demo, whose"
-        " progress bars would drown in log lines, INFO otherwise)",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help=log_help,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
-        name: str, func: Callable[[argparse.Namespace], int | None], text: str
+        name: str, func: Callable[[argparse.Namespace], int | None], text: str, details: str = ""
     ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
+        sub = commands.add_parser(
+            name, help=text, description=text + details, parents=[logging_options]
+        )
         sub.set_defaults(func=func)
         return sub
 
@@ -444,7 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type",
         type=_plugin_types,
         default=("iso",),
-        help="the plugins to write repositories of, comma-separated: iso, rpm or iso,rpm"
+        help="the plugins to write repositories of, comma-separated: iso, rpm, deb or several"
         " (default iso)",
     )
     sample.add_argument(
@@ -454,7 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--units",
         type=_positive,
         default=1000,
-        help="ISO units, or RPM packages, per plugin (default 1000)",
+        help="ISO units, or RPM or Debian packages, per plugin (default 1000)",
     )
     sample.add_argument(
         "--on-demand",
@@ -521,9 +789,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("plan", type=Path, help="a migration plan (pulp-2to3-migration's format)")
     migrate.add_argument(
         "--workers",
-        type=int,
+        type=_at_least(0),
         default=2,
-        help="worker processes to start for this run (default 2; 0 when workers run elsewhere)",
+        help="worker processes to start for this run (default 2; 0 when workers run elsewhere,"
+        " which then read the dump named in their own configuration)",
     )
     migrate.add_argument(
         "--validate",
@@ -543,37 +812,106 @@ def build_parser() -> argparse.ArgumentParser:
         "report", nargs="?", help="a report id or href (default: the unfinished one)"
     )
 
+    def operator_command(
+        name: str, func: Callable[[argparse.Namespace], int | None], text: str
+    ) -> argparse.ArgumentParser:
+        sub = command(name, func, text, API_NOTE)
+        sub.add_argument("--json", action="store_true", help="print the API's JSON, for scripts")
+        return sub
+
+    reports = operator_command("reports", cmd_reports, "List the migration reports, newest first.")
+    reports.add_argument(
+        "--status", choices=[status.value for status in MigrationStatus], help="only these"
+    )
+    report = operator_command(
+        "report",
+        cmd_report,
+        "Show a migration report: its status and each step's counts. With --watch, show live"
+        " bars until the migration ends (exit 0 when it completed, 1 otherwise), going on"
+        " through restarts of the API.",
+    )
+    report.add_argument("report", help="a report id or href")
+    report.add_argument("--watch", action="store_true", help="follow it until it ends")
+    for name, status, text in (
+        ("pause", "paused", "Pause a migration: its running tasks finish, no new one starts."),
+        ("resume", "running", "Resume a paused migration."),
+        (
+            "cancel",
+            "canceled",
+            "Cancel a migration: no task of it starts again and its running ones stop; what"
+            " earlier batches committed stays, and a later run continues from there.",
+        ),
+    ):
+        change = operator_command(name, _status_change(status), text)
+        change.add_argument("report", help="a report id or href")
+    tasks = operator_command(
+        "tasks", cmd_tasks, "List the tasks (jobs) of migrations, with the errors of failed ones."
+    )
+    tasks.add_argument(
+        "--state", choices=[state.value for state in TaskState], help="only tasks in this state"
+    )
+    tasks.add_argument("--report", help="only the tasks of this report (id or href)")
+
     demo = command(
         "demo",
         cmd_demo,
         "Migrate a generated sample on an embedded PostgreSQL of its own (in"
-        " $PULP2TO3_DATA_DIR/demo) with worker processes and the API, show it live, then"
-        " print a distribution URL to try and serve it until Ctrl-C.",
+        " $PULP2TO3_DATA_DIR/demo) with worker processes and the API (on a free port when"
+        " PULP2TO3_API_BIND's is taken), show it live, then print URLs to try and serve them,"
+        " with the workers, until Ctrl-C.",
     )
     demo.add_argument("--repos", type=_positive, default=20, help="repositories (default 20)")
     demo.add_argument("--units", type=_positive, default=2000, help="units (default 2000)")
     demo.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
-    demo.add_argument("--exit", action="store_true", help="stop right after the migration")
+    demo.add_argument(
+        "--exit",
+        action="store_true",
+        help="stop right after the migration (no API is started, no URL printed)",
+    )
     return parser
 
 
-QUIET_COMMANDS = frozenset({"migrate", "demo", "watch"})
+QUIET_COMMANDS = frozenset({"migrate", "demo", "watch", "report"})
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    # Leave through SystemExit so that exit handlers run: the embedded server is stopped by one.
-    sys.exit(128 + signum)
+def without_password(url: str) -> str:
+    """``url`` with its password (in the user part or the query) replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, server = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{server}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _database_refused(exc: Exception) -> str:
+    url = load_settings().database_url
+    where = "the embedded PostgreSQL" if url is None else without_password(url)
+    return f"cannot use the database {where}: {exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import asyncpg
+
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level or ("WARNING" if args.command in QUIET_COMMANDS else "INFO"))
     if args.command != "worker":  # a worker stops gracefully on SIGTERM by itself
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        for signum in ENDING_SIGNALS:
+            signal.signal(signum, _exit_on_signal)
     try:
         outcome = args.func(args)
     except (CommandError, ConfigError) as exc:
         print(f"pulp2to3 {args.command}: {exc}", file=sys.stderr)
+        return 2
+    # The database cannot be used at all: nothing listens (or the host is unknown), the
+    # database does not exist, the user or password is refused.
+    except (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InvalidCatalogNameError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+    ) as exc:
+        print(f"pulp2to3 {args.command}: {_database_refused(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

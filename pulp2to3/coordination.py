@@ -111,6 +111,19 @@ STOP = Decision()
 PAUSE = Decision(pause_migration=True)
 
 
+# A step whose needs are in these may start: a skipped one had nothing to do (once a step
+# failed, nothing starts).
+DONE = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})
+
+
+def _ending(step: StepState) -> StepStatus:
+    """How a running step whose tasks all finished ended: skipped when it had none (nothing to
+    do, such as a content step when every unit was migrated before)."""
+    if step.failed_tasks:
+        return StepStatus.FAILED
+    return StepStatus.COMPLETED if any(step.tasks.values()) else StepStatus.SKIPPED
+
+
 def decide(state: MigrationState) -> Decision:
     """Close every running step whose tasks all finished; then start every waiting step whose
     needs all completed, or, once a step failed, skip every waiting step (a failing migration
@@ -124,7 +137,7 @@ def decide(state: MigrationState) -> Decision:
     closed = []
     for step in state.steps:
         if step.status is StepStatus.RUNNING and not step.unfinished_tasks:
-            statuses[step.code] = StepStatus.FAILED if step.failed_tasks else StepStatus.COMPLETED
+            statuses[step.code] = _ending(step)
             closed.append(StepEnd(step.code, statuses[step.code]))
     waiting = [step for step in state.steps if statuses[step.code] is StepStatus.WAITING]
     failed = [code for code, status in statuses.items() if status is StepStatus.FAILED]
@@ -134,9 +147,7 @@ def decide(state: MigrationState) -> Decision:
     else:
         skipped = ()
         start = tuple(
-            step.code
-            for step in waiting
-            if all(statuses[need] is StepStatus.COMPLETED for need in step.needs)
+            step.code for step in waiting if all(statuses[need] in DONE for need in step.needs)
         )
     if start or StepStatus.RUNNING in statuses.values():
         return Decision(tuple(closed), skipped, start, requeue=True)

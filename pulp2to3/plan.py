@@ -24,6 +24,19 @@ _VERSION = {
         },
     },
 }
+# pulp_deb's publication layouts, asked for by a repository, or by a plugin for its repositories.
+_LAYOUTS = {
+    "simple": {
+        "type": "boolean",
+        "description": "Also publish pulp_deb's simple layout (dists/default/all/...);"
+        " default false. Only for a plugin whose publications have layouts (deb).",
+    },
+    "structured": {
+        "type": "boolean",
+        "description": "Publish the structured layout (a release per distribution);"
+        " default true. Only for a plugin whose publications have layouts (deb).",
+    },
+}
 _REPOSITORY = {
     "type": "object",
     "additionalProperties": False,
@@ -32,6 +45,7 @@ _REPOSITORY = {
         "name": {"type": "string", "minLength": 1},
         "pulp2_importer_repository_id": {"type": "string", "minLength": 1},
         "signing_service": {"type": "string", "minLength": 1},
+        **_LAYOUTS,
         "repository_versions": {"type": "array", "minItems": 1, "items": _VERSION},
     },
 }
@@ -51,6 +65,7 @@ SCHEMA: Mapping[str, Any] = {
                 "properties": {
                     "type": {"type": "string", "minLength": 1},
                     "repositories": {"type": "array", "items": _REPOSITORY},
+                    **_LAYOUTS,
                 },
             },
         }
@@ -93,6 +108,9 @@ class RepositoryPlan:
     versions: tuple[VersionPlan, ...]
     pulp2_importer_repository_id: str | None = None
     signing_service: str | None = None
+    # The publication layouts asked for, as pulp_deb's publications name them.
+    simple: bool = False
+    structured: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +118,9 @@ class PluginPlan:
     type: str
     # None: every Pulp 2 repository of the type, each to a Pulp 3 repository of the same name.
     repositories: tuple[RepositoryPlan, ...] | None
+    # The layouts its repositories publish unless they say otherwise.
+    simple: bool = False
+    structured: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,17 +179,38 @@ def _build(raw: Mapping[str, Any]) -> Plan:
         if kind not in PLUGINS:
             messages.append(f"Migration of {kind} plugin is not supported.")
         repositories = plugin.get("repositories")
+        layouts = {key: plugin[key] for key in _LAYOUTS if key in plugin}
+        messages.extend(_layout_errors(plugin, layouts))
         plugins.append(
             PluginPlan(
                 type=kind,
                 repositories=None
                 if repositories is None
-                else tuple(_repository(repository) for repository in repositories),
+                else tuple(_repository(layouts | repository) for repository in repositories),
+                simple=layouts.get("simple", False),
+                structured=layouts.get("structured", True),
             )
         )
     if messages:
         raise PlanError(messages)
     return Plan(plugins=tuple(plugins))
+
+
+def _layout_errors(plugin: Mapping[str, Any], layouts: Mapping[str, bool]) -> list[str]:
+    """What is wrong with the layouts the plugin (``layouts``) and its repositories ask for."""
+    known = PLUGINS.get(plugin["type"])
+    asking = [(f"Plugin {plugin['type']}", layouts, layouts)] + [
+        (f"Repository {r['name']!r} of plugin {plugin['type']}", r, layouts | r)
+        for r in plugin.get("repositories") or ()
+    ]
+    messages = []
+    for where, raw, merged in asking:
+        asked = [key for key in _LAYOUTS if key in raw]
+        if asked and known is not None and not known.layouts:
+            messages.append(f"{where}: {' and '.join(asked)}: its publications have no layouts.")
+        elif asked and not merged.get("simple", False) and not merged.get("structured", True):
+            messages.append(f"{where}: simple and structured are both false: nothing to publish.")
+    return messages
 
 
 def _repository(raw: Mapping[str, Any]) -> RepositoryPlan:
@@ -185,6 +227,8 @@ def _repository(raw: Mapping[str, Any]) -> RepositoryPlan:
         ),
         pulp2_importer_repository_id=raw.get("pulp2_importer_repository_id"),
         signing_service=raw.get("signing_service"),
+        simple=raw.get("simple", False),
+        structured=raw.get("structured", True),
     )
 
 
@@ -204,9 +248,13 @@ def expand(plan: Plan, repos_by_type: Mapping[str, Iterable[str]]) -> Plan:
                         name=repo_id,
                         versions=(VersionPlan(repo_id, (repo_id,)),),
                         pulp2_importer_repository_id=repo_id,
+                        simple=plugin.simple,
+                        structured=plugin.structured,
                     )
                     for repo_id in sorted(repos_by_type.get(plugin.type, ()))
                 ),
+                simple=plugin.simple,
+                structured=plugin.structured,
             )
             for plugin in plan.plugins
         )
@@ -247,14 +295,14 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The plan in pulp-2to3-migration's format (``parse_plan`` reads it back unchanged)."""
     plugins: list[dict[str, Any]] = []
     for plugin in plan.plugins:
-        entry: dict[str, Any] = {"type": plugin.type}
+        entry: dict[str, Any] = {"type": plugin.type} | _layouts_to_json(plugin)
         if plugin.repositories is not None:
-            entry["repositories"] = [_repository_to_json(r) for r in plugin.repositories]
+            entry["repositories"] = [_repository_to_json(r, plugin) for r in plugin.repositories]
         plugins.append(entry)
     return {"plugins": plugins}
 
 
-def _repository_to_json(repository: RepositoryPlan) -> dict[str, Any]:
+def _repository_to_json(repository: RepositoryPlan, plugin: PluginPlan) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": repository.name,
         "repository_versions": [
@@ -269,4 +317,14 @@ def _repository_to_json(repository: RepositoryPlan) -> dict[str, Any]:
         entry["pulp2_importer_repository_id"] = repository.pulp2_importer_repository_id
     if repository.signing_service is not None:
         entry["signing_service"] = repository.signing_service
-    return entry
+    return entry | _layouts_to_json(repository, plugin)
+
+
+def _layouts_to_json(
+    asking: PluginPlan | RepositoryPlan, default: PluginPlan | None = None
+) -> dict[str, bool]:
+    """The layouts ``asking`` asks for that differ from ``default``'s (or the defaults)."""
+    simple, structured = (default.simple, default.structured) if default else (False, True)
+    return ({} if asking.simple == simple else {"simple": asking.simple}) | (
+        {} if asking.structured == structured else {"structured": asking.structured}
+    )

@@ -19,11 +19,15 @@ from pathlib import Path
 import asyncpg
 
 from pulp2to3.coordination import FINISHED_MIGRATION_STATUSES, MigrationStatus
+from pulp2to3.database import is_unavailable
 from pulp2to3.plan import parse_plan, plan_object
+from pulp2to3.queue.application import STALLED_AFTER
 from pulp2to3.queue.dispatch import queue_migration
 from pulp2to3.store import migrations, plans
+from pulp2to3.store.status import database_status
 
 WATCH_EVERY = 0.5
+WATCH_QUERY_TIMEOUT = 5.0
 
 
 async def submit(
@@ -38,15 +42,29 @@ async def submit(
 
 
 async def watch(
-    connection: asyncpg.Connection,
+    pool: asyncpg.Pool,
     migration_id: uuid.UUID,
-    show: Callable[[migrations.ReportView], None],
+    show: Callable[[migrations.ReportView, bool], None],
+    unreachable: Callable[[str], None] = lambda _text: None,
 ) -> migrations.ReportView:
-    """Call ``show`` with the report every half second until it is finished; return it."""
+    """Call ``show`` with the report, and whether a worker is online, every half second until
+    the report is finished; return it. The database may go away meanwhile (a restart, a
+    failover): ``unreachable`` says so, and the watch goes on once it is back."""
     while True:
-        report = await migrations.get_migration(connection, migration_id)
-        assert report is not None
-        show(report)
+        try:
+            async with pool.acquire() as connection:
+                report = await migrations.get_migration(connection, migration_id)
+                assert report is not None
+                status = await database_status(
+                    connection, stalled_after=STALLED_AFTER, query_timeout=WATCH_QUERY_TIMEOUT
+                )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            if not is_unavailable(exc):
+                raise
+            unreachable(f"the database is out of reach ({exc}): still trying")
+            await asyncio.sleep(WATCH_EVERY)
+            continue
+        show(report, bool(status.workers))
         if MigrationStatus(report.status) in FINISHED_MIGRATION_STATUSES:
             return report
         await asyncio.sleep(WATCH_EVERY)

@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS migration (
                         'failed')),
     validate        boolean     NOT NULL DEFAULT false,
     dry_run         boolean     NOT NULL DEFAULT false,
+    -- false: a content step with a missing or corrupt downloaded file fails at its end.
+    skip_corrupted  boolean     NOT NULL DEFAULT false,
+    -- A reset (POST …/reset/) is recorded as a migration of its plan, so that the one-unfinished
+    -- index below orders runs and resets too.
+    kind            text        NOT NULL DEFAULT 'migration' CHECK (kind IN ('migration', 'reset')),
     -- The plan with "every repository of this plugin" replaced by the repositories it meant.
     expanded_plan   jsonb,
     started_at      timestamptz,
@@ -250,7 +255,7 @@ CREATE TABLE IF NOT EXISTS content (
 
 -- The fields of file content (Pulp 3's file.file), one row per content row of that type.
 CREATE TABLE IF NOT EXISTS file_content (
-    content_id     bigint PRIMARY KEY REFERENCES content (id),
+    content_id     bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
     relative_path  text   NOT NULL,
     digest         text   NOT NULL,
     size           bigint NOT NULL
@@ -260,7 +265,7 @@ CREATE TABLE IF NOT EXISTS file_content (
 -- keys, and the package's primary, filelists and other XML as createrepo_c writes them, which
 -- the publisher streams from here into repodata (the dump is not read again).
 CREATE TABLE IF NOT EXISTS rpm_package (
-    content_id     bigint  PRIMARY KEY REFERENCES content (id),
+    content_id     bigint  PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
     name           text    NOT NULL,
     epoch          text    NOT NULL,
     version        text    NOT NULL,
@@ -282,7 +287,7 @@ CREATE INDEX IF NOT EXISTS rpm_package_nevra ON rpm_package (name, version, rele
 -- files): `kind` says which; `data` is the decoded object as JSON (plugins/rpm/stored.py),
 -- `snippet` a module's or defaults' YAML document.
 CREATE TABLE IF NOT EXISTS rpm_metadata (
-    content_id  bigint PRIMARY KEY REFERENCES content (id),
+    content_id  bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
     kind        text   NOT NULL,
     data        jsonb  NOT NULL,
     snippet     text
@@ -290,14 +295,51 @@ CREATE TABLE IF NOT EXISTS rpm_metadata (
 
 -- A module's artifacts: the packages its NEVRA strings name.
 CREATE TABLE IF NOT EXISTS rpm_module_package (
-    module_id   bigint NOT NULL REFERENCES content (id),
-    package_id  bigint NOT NULL REFERENCES content (id),
+    module_id   bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    package_id  bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
     PRIMARY KEY (module_id, package_id)
 );
 
 -- The staged erratum_pkglists documents of one erratum (an erratum batch reads them).
 CREATE INDEX IF NOT EXISTS pulp2_content_pkglists ON pulp2_content ((fields ->> 'errata_id'))
     WHERE content_type = 'erratum_pkglists';
+
+-- Debian packages (Pulp 3's deb.package): the key fields, and every control field of the
+-- package, in order, as [name, value] pairs that the publisher writes back into Packages.
+CREATE TABLE IF NOT EXISTS deb_package (
+    content_id     bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
+    package        text   NOT NULL,
+    version        text   NOT NULL,
+    architecture   text   NOT NULL,
+    source         text,
+    relative_path  text   NOT NULL,
+    sha256         text   NOT NULL,
+    size           bigint NOT NULL,
+    control        jsonb  NOT NULL
+);
+
+-- Debian releases (deb.release): what a dists/<distribution>/ folder publishes.
+CREATE TABLE IF NOT EXISTS deb_release (
+    content_id    bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
+    distribution  text   NOT NULL,
+    codename      text   NOT NULL,
+    suite         text
+);
+
+-- A component of a release (deb.release_component).
+CREATE TABLE IF NOT EXISTS deb_release_component (
+    content_id  bigint PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE,
+    release_id  bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    component   text   NOT NULL
+);
+
+-- The packages of each release component (pulp_deb's package release components); a
+-- publication publishes those its version holds.
+CREATE TABLE IF NOT EXISTS deb_package_release_component (
+    component_id  bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    package_id    bigint NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    PRIMARY KEY (component_id, package_id)
+);
 
 CREATE TABLE IF NOT EXISTS content_artifact (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -24,6 +24,14 @@ class ConfigError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
+class SigningService:
+    """A GPG key that signs publications: its id, in the GnuPG home that holds its secret."""
+
+    key_id: str
+    gpg_home: Path
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     database_url: str | None
     data_dir: Path
@@ -38,6 +46,9 @@ class Settings:
     api_read_timeout: float  # seconds a connection may keep the API waiting for a request
     api_max_connections: int
     db_encryption_key: str | None  # key files, comma-separated (see encryption.py)
+    # The signing services a plan's repositories may name (``name:key id:gpg home``, comma-
+    # separated in PULP2TO3_SIGNING_SERVICES).
+    signing_services: Mapping[str, SigningService] = dataclasses.field(default_factory=dict)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -117,4 +128,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "api_max_connections", values.get("api_max_connections", "1000"), int
         ),
         db_encryption_key=values.get("db_encryption_key") or None,
+        signing_services=_parse_signing_services(values.get("signing_services", "")),
     )
+
+
+def _parse_signing_services(value: str) -> dict[str, SigningService]:
+    services = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, _, rest = entry.partition(":")
+        key_id, _, home = rest.partition(":")
+        if not (name and key_id and home):
+            raise ConfigError(
+                f"{PREFIX}SIGNING_SERVICES entries are name:key id:gpg home, not {entry!r}"
+            )
+        services[name] = SigningService(key_id=key_id, gpg_home=Path(home).expanduser())
+    return services

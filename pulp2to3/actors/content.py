@@ -15,8 +15,8 @@ import asyncpg
 import structlog
 
 from pulp2to3.actors.steps import Batch, BatchResult, Migration, Step, make_step
-from pulp2to3.plugins import ContentType
-from pulp2to3.store import content
+from pulp2to3.plugins import ContentType, CorruptFile
+from pulp2to3.store import content, migrations
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +62,28 @@ async def migrate_content(
         failed=len(outcome.failures),
         earlier=earlier,
     )
-    return BatchResult(done=outcome.migrated + earlier, failures=outcome.failures)
+    return BatchResult(
+        done=outcome.migrated + earlier,
+        failures=outcome.failures,
+        error=await _corrupt_files_error(connection, migration, outcome.failures),
+    )
+
+
+async def _corrupt_files_error(
+    connection: asyncpg.Connection,
+    migration: Migration,
+    failures: tuple[tuple[str, str], ...],
+) -> str | None:
+    """Why the batch fails its step: units whose file is missing or corrupt, unless the
+    migration skips them (pulp-2to3-migration's ``skip_corrupted``)."""
+    corrupt = [(unit, reason) for unit, reason in failures if isinstance(reason, CorruptFile)]
+    if not corrupt or await migrations.skips_corrupted(connection, migration.id):
+        return None
+    named = "; ".join(f"{unit}: {reason}" for unit, reason in corrupt)
+    return (
+        f"{len(corrupt)} unit(s) have a missing or corrupt file (run with skip_corrupted"
+        f" to skip them): {named}"
+    )
 
 
 @functools.cache

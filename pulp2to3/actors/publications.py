@@ -24,6 +24,7 @@ from pulp2to3.actors.planned import (
     version_label,
 )
 from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
+from pulp2to3.plan import RepositoryPlan
 from pulp2to3.plugins import NewPublication, Plugin
 from pulp2to3.store import publications as store
 from pulp2to3.store.progress import Created
@@ -65,12 +66,14 @@ async def _publish(
         connection, plugin.pulp3.publication, [versions[key].version_id for key in keys]
     )
     listed: dict[int, set[str]] = defaultdict(set)  # new publication id -> distributor repos
+    plans: dict[int, RepositoryPlan] = {}  # new publication id -> its plan repository
     for name, number in keys:
         publication_id = new.get(versions[name, number].version_id)
         if publication_id is not None:
             listed[publication_id].update(
                 planned[name].version(number).pulp2_distributor_repository_ids
             )
+            plans[publication_id] = planned[name].plan
     if not listed:
         return new
     configs: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -84,6 +87,9 @@ async def _publish(
             options=plugin.publication_options(
                 [config for repo_id in sorted(repo_ids) for config in configs[repo_id]]
             ),
+            signing_service=plans[publication_id].signing_service,
+            simple=plans[publication_id].simple,
+            structured=plans[publication_id].structured,
         )
         for publication_id, repo_ids in sorted(listed.items())
     ]

@@ -42,6 +42,12 @@ class BatchResult:
     done: int
     failures: tuple[tuple[str, str], ...] = ()  # (what, why) for each unit that failed
     created: tuple[progress.Created, ...] = ()  # what the API names as the task's creations
+    # Set: the batch's work and counters commit, then its task fails with this error.
+    error: str | None = None
+
+
+class BatchFailed(Exception):
+    """A batch that committed what it could and still fails its task (and so its step)."""
 
 
 BatchWork = Callable[[asyncpg.Connection, Migration, Mapping[str, Any]], Awaitable[BatchResult]]
@@ -105,6 +111,8 @@ def batch_actor(
                         assert context.job.id is not None
                         await progress.record_created(connection, context.job.id, result.created)
                     await fence(connection, context.job)
+            if result.error is not None:
+                raise BatchFailed(result.error)
             return {"done": result.done, "failed": len(result.failures)}
 
         run_batch.__name__ = work.__name__

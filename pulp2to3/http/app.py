@@ -5,7 +5,17 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from pulp2to3.http import content_app, metrics, migrations, openapi, state, status, views
+from pulp2to3.http import (
+    content_app,
+    dashboard,
+    metrics,
+    migrations,
+    openapi,
+    state,
+    status,
+    task_groups,
+    views,
+)
 from pulp2to3.http.auth import Credentials, auth_middleware
 from pulp2to3.http.bodies import null_character_middleware
 from pulp2to3.http.errors import error_middleware
@@ -38,5 +48,7 @@ def init(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     views.add_routes(app)
     content_app.add_routes(app)
     migrations.add_routes(app)
+    task_groups.add_routes(app)
     metrics.add_routes(app)
+    dashboard.add_routes(app)
     return app

@@ -26,12 +26,14 @@ from pulp2to3.http.views import (
 from pulp2to3.plan import PlanError, parse_plan, plan_object
 from pulp2to3.queue.control import Outcome, cancel_migration, pause_migration, resume_migration
 from pulp2to3.queue.dispatch import queue_migration
+from pulp2to3.queue.resets import queue_reset
 from pulp2to3.store import migrations, plans, tasks
 
 API = "/pulp/api/v3/"
 PLANS = f"{API}migration-plans/"
 REPORTS = f"{API}migrationreport/"
 TASKS = f"{API}tasks/"
+TASK_GROUPS = f"{API}task-groups/"
 MAX_JOB_ID = 2**63 - 1  # job ids are bigints
 CREATED_HREF = {
     tasks.ResourceKind.REPOSITORY: repository_href,
@@ -40,6 +42,8 @@ CREATED_HREF = {
     tasks.ResourceKind.DISTRIBUTION: distribution_href,
 }
 
+# pulp-2to3-migration's MigrationPlanRun: its generated client always sends all three.
+RUN_OPTIONS = frozenset({"validate", "dry_run", "skip_corrupted"})
 REPORT_FIELDS = (
     "pulp_href", "pulp_created", "plan", "task", "status", "started_at", "finished_at", "error",
     "steps",
@@ -110,27 +114,63 @@ def _report_json(report: migrations.ReportView) -> dict[str, Any]:
         ],
         "units_per_second": report.rate,
         "eta_seconds": report.eta,
+        "validate": report.options.validate,
+        "dry_run": report.options.dry_run,
+        "skip_corrupted": report.options.skip_corrupted,
+        "kind": report.kind,
     }
 
 
-def _task_json(task: tasks.TaskRow) -> dict[str, Any]:
+def task_group_href(migration_id: uuid.UUID) -> str:
+    return f"{TASK_GROUPS}{migration_id}/"
+
+
+def _progress_reports(task: tasks.TaskRow) -> list[dict[str, Any]]:
+    """pulpcore's progress reports: a step task's one, of its batch."""
+    if task.progress is None:
+        return []
+    progress = task.progress
+    return [
+        {
+            "message": progress.step_description,
+            "code": task.step,
+            "state": task.state,
+            "total": progress.total,
+            "done": progress.done,
+            "suffix": f"{progress.failed} failed" if progress.failed else None,
+        }
+    ]
+
+
+def task_json(task: tasks.TaskRow) -> dict[str, Any]:
+    """pulpcore's ``TaskResponse``, every field, plus ``report`` and ``step``."""
     error = None
     if task.error_description is not None:
         error = {"description": task.error_description, "traceback": task.error_traceback or ""}
     return {
         "pulp_href": task_href(task.job_id),
         "pulp_created": rfc3339(task.created_at),
+        "pulp_last_updated": rfc3339(task.last_updated_at),
         "name": task.name,
+        # The tasks of one migration share its id as their correlation id, as its log lines do.
+        "logging_cid": str(task.migration_id),
+        "created_by": None,  # one configured user, who has no href
         "state": task.state,
+        "unblocked_at": _time(task.unblocked_at),
         "started_at": _time(task.started_at),
         "finished_at": _time(task.finished_at),
         "worker": task.worker,
         "error": error,
-        "report": report_href(task.migration_id),
-        "step": task.step,
+        "parent_task": None,
+        "child_tasks": [],
+        "task_group": task_group_href(task.migration_id),
+        "progress_reports": _progress_reports(task),
         "created_resources": [
             CREATED_HREF[created.kind](created.pulp_id) for created in task.created_resources
         ],
+        "reserved_resources_record": [plan_href(task.plan_id)],
+        "report": report_href(task.migration_id),
+        "step": task.step,
     }
 
 
@@ -179,22 +219,43 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 
 async def run_plan(request: web.Request) -> web.Response:
     plan_id = path_uuid(request)
-    body = await json_object(request, writable={"validate", "dry_run"})
+    body = await json_object(request, writable=RUN_OPTIONS)
     validate, dry_run = _flag(body, "validate"), _flag(body, "dry_run")
+    skip_corrupted = _flag(body, "skip_corrupted")
     async with request.app[state.POOL].acquire() as connection:
         if await plans.get_plan(connection, plan_id) is None:
             raise APIError(404, NOT_FOUND)
         try:
             migration_id, job_id = await queue_migration(
-                connection, plan_id, validate=validate, dry_run=dry_run
+                connection,
+                plan_id,
+                validate=validate,
+                dry_run=dry_run,
+                skip_corrupted=skip_corrupted,
             )
         except migrations.MigrationConflict:
             raise APIError(
-                409, "Another migration is unfinished: only one runs at a time."
+                409,
+                "Another migration or a reset is unfinished: only one runs at a time.",
             ) from None
     return json_response(
         {"task": task_href(job_id), "report": report_href(migration_id)}, status=202
     )
+
+
+async def reset_plan(request: web.Request) -> web.Response:
+    plan_id = path_uuid(request)
+    await json_object(request, writable=())
+    async with request.app[state.POOL].acquire() as connection:
+        if await plans.get_plan(connection, plan_id) is None:
+            raise APIError(404, NOT_FOUND)
+        try:
+            reset_id, job_id = await queue_reset(connection, plan_id)
+        except migrations.MigrationConflict:
+            raise APIError(
+                409, "A migration or a reset is unfinished: reset once it has finished."
+            ) from None
+    return json_response({"task": task_href(job_id), "report": report_href(reset_id)}, status=202)
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -261,15 +322,23 @@ async def patch_report(request: web.Request) -> web.Response:
 # --- tasks ------------------------------------------------------------------------------------
 
 
+def _migration_filter(request: web.Request, name: str) -> uuid.UUID | None:
+    """The migration named by a report's or task group's href (or id) in ``?name=``."""
+    raw = request.query.get(name) or None
+    try:
+        return None if raw is None else migration_id_of(raw)
+    except ValueError:
+        raise APIError.field_errors({name: [f"Must be a valid {name} id."]}) from None
+
+
 async def list_tasks(request: web.Request) -> web.Response:
     page = page_of(request)
-    report = request.query.get("report") or None
-    try:
-        migration_id = None if report is None else migration_id_of(report)
-    except ValueError:
-        raise APIError.field_errors({"report": ["Must be a valid report id."]}) from None
+    report, group = _migration_filter(request, "report"), _migration_filter(request, "task_group")
+    if report is not None and group is not None and report != group:
+        message = "The report and the task group of a task are one migration: give one."
+        raise APIError.field_errors({"report": [message], "task_group": [message]})
     where = tasks.TaskFilter(
-        migration_id=migration_id,
+        migration_id=report or group,
         step=request.query.get("step") or None,
         state=_choice(request, "state", frozenset(TaskState)),
     )
@@ -277,7 +346,7 @@ async def list_tasks(request: web.Request) -> web.Response:
         request,
         page,
         lambda connection, limit, offset: tasks.list_tasks(connection, where, limit, offset),
-        _task_json,
+        task_json,
     )
 
 
@@ -285,7 +354,7 @@ async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not raw.isdigit() or int(raw) > MAX_JOB_ID:
         raise APIError(404, NOT_FOUND)
-    return await detail_response(request, int(raw), tasks.get_task, _task_json)
+    return await detail_response(request, int(raw), tasks.get_task, task_json)
 
 
 def add_routes(app: web.Application) -> None:
@@ -295,6 +364,7 @@ def add_routes(app: web.Application) -> None:
     router.add_get(PLANS + "{id}/", get_plan)
     router.add_delete(PLANS + "{id}/", delete_plan)
     router.add_post(PLANS + "{id}/run/", run_plan)
+    router.add_post(PLANS + "{id}/reset/", reset_plan)
     router.add_get(REPORTS, list_reports)
     router.add_get(REPORTS + "{id}/", get_report)
     router.add_patch(REPORTS + "{id}/", patch_report)

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
 from aiohttp import web
 
 from pulp2to3.coordination import MigrationStatus, StepStatus, TaskState
-from pulp2to3.http import content_app, metrics, views
+from pulp2to3.http import content_app, dashboard, filters, metrics, task_groups, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
 from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
+from pulp2to3.store import pulp2_lists
+from pulp2to3.store.pulp2_lists import Op
 
 API = "/pulp/api/v3/"
 DOC_PATH = f"{API}docs/api.json"
@@ -146,9 +148,20 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Fail the migration if the plan names Pulp 2 repositories, "
                 "importers or distributors the source lacks.",
             },
-            "dry_run": {**BOOLEAN, "default": False, "description": "Validate and stop."},
+            "dry_run": {
+                **BOOLEAN,
+                "default": False,
+                "description": "Validate and stop: the report completes with no steps.",
+            },
+            "skip_corrupted": {
+                **BOOLEAN,
+                "default": False,
+                "description": "Skip (and count as failed) units whose downloaded file is "
+                "missing or corrupt. False: such units fail their content step once it has "
+                "tried every unit, and so the migration.",
+            },
         },
-        optional=("validate", "dry_run"),
+        optional=("validate", "dry_run", "skip_corrupted"),
     ),
     "MigrationRun": closed({"task": HREF, "report": HREF}),
     # reports
@@ -194,6 +207,13 @@ SCHEMAS: dict[str, Schema] = {
             "steps": array(ref("MigrationStep")),
             "units_per_second": RATE,
             "eta_seconds": ETA,
+            "validate": {**BOOLEAN, "description": "The run option it was started with."},
+            "dry_run": {**BOOLEAN, "description": "The run option it was started with."},
+            "skip_corrupted": {**BOOLEAN, "description": "The run option it was started with."},
+            "kind": {
+                **enum(("migration", "reset")),
+                "description": "A reset is shown as a report too: it orders with migrations.",
+            },
         }
     ),
     "MigrationReportPatch": closed(
@@ -211,18 +231,86 @@ SCHEMAS: dict[str, Schema] = {
     ),
     # tasks
     "TaskError": closed({"description": STRING, "traceback": STRING}),
+    "ProgressReport": closed(
+        {
+            "message": STRING,
+            "code": nullable(STRING),
+            "state": enum(TaskState),
+            "total": nullable(COUNT),
+            "done": COUNT,
+            "suffix": nullable(STRING),
+        }
+    ),
     "Task": closed(
         {
             **PULP_OBJECT,
+            "pulp_last_updated": TIME,
             "name": STRING,
+            "logging_cid": {
+                **STRING,
+                "description": "Its migration's id: what its log lines carry as migration_id.",
+            },
+            "created_by": {**nullable(HREF), "description": "Always null: one configured user."},
             "state": enum(TaskState),
+            "unblocked_at": {
+                **nullable(TIME),
+                "description": "When it could start: null while held (a pause, a retry's wait).",
+            },
             "started_at": nullable(TIME),
             "finished_at": nullable(TIME),
             "worker": nullable(STRING),
             "error": nullable(ref("TaskError")),
+            "parent_task": {**nullable(HREF), "description": "Always null."},
+            "child_tasks": {**array(HREF), "description": "Always empty."},
+            "task_group": {**HREF, "description": "Its migration, as a task group."},
+            "progress_reports": {
+                **array(ref("ProgressReport")),
+                "description": "A step task's one report: its batch's units.",
+            },
+            "created_resources": array(HREF),
+            "reserved_resources_record": {
+                **array(STRING),
+                "description": "The plan its migration runs.",
+            },
             "report": HREF,
             "step": nullable(STRING),
-            "created_resources": array(HREF),
+        }
+    ),
+    "MinimalTask": closed(
+        {
+            **PULP_OBJECT,
+            "pulp_last_updated": TIME,
+            "name": STRING,
+            "state": enum(TaskState),
+            "unblocked_at": nullable(TIME),
+            "started_at": nullable(TIME),
+            "finished_at": nullable(TIME),
+            "worker": nullable(STRING),
+        }
+    ),
+    "GroupProgressReport": closed(
+        {
+            "message": STRING,
+            "code": STRING,
+            "total": COUNT,
+            "done": COUNT,
+            "suffix": {**nullable(STRING), "description": "How many units failed, if any."},
+        }
+    ),
+    "TaskGroup": closed(
+        {
+            "pulp_href": HREF,
+            "description": STRING,
+            "all_tasks_dispatched": {
+                **BOOLEAN,
+                "description": "The migration has no step left to start.",
+            },
+            **{state: COUNT for state in task_groups.COUNTED_STATES},
+            "group_progress_reports": {
+                **array(ref("GroupProgressReport")),
+                "description": "One per step of the migration, in step order.",
+            },
+            "tasks": array(ref("MinimalTask")),
         }
     ),
     # what was migrated
@@ -346,9 +434,19 @@ SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+# With ``fields`` or ``exclude_fields``, an object of these has only some of its fields.
+SHAPED = ("Pulp2Repository", "Pulp2Content")
+for _item in SHAPED:
+    SCHEMAS[f"{_item}Fields"] = {
+        **{key: value for key, value in SCHEMAS[_item].items() if key != "required"},
+        "description": "Only the fields asked for (fields, exclude_fields).",
+    }
+    SCHEMAS[f"{_item}OrFields"] = {"anyOf": [ref(_item), ref(f"{_item}Fields")]}
+
 LISTED = (
-    "MigrationPlan", "MigrationReport", "Task", "Repository", "RepositoryVersion", "Publication",
-    "Distribution", "Remote", "Content", "Pulp2Repository", "Pulp2Content",
+    "MigrationPlan", "MigrationReport", "Task", "TaskGroup", "Repository", "RepositoryVersion",
+    "Publication",
+    "Distribution", "Remote", "Content", "Pulp2RepositoryOrFields", "Pulp2ContentOrFields",
 )  # fmt: skip
 for _item in LISTED:
     SCHEMAS[f"Paginated{_item}List"] = _paginated(_item)
@@ -395,6 +493,19 @@ PARAMETERS: dict[str, Schema] = {
         "description": "How many results to skip.",
         "schema": {"type": "integer", "minimum": 0},
     },
+    "Fields": {
+        "name": "fields",
+        "in": "query",
+        "description": "Answer only these fields of each object (comma-separated, or repeated).",
+        "schema": STRING,
+    },
+    "ExcludeFields": {
+        "name": "exclude_fields",
+        "in": "query",
+        "description": "Answer every field of each object but these (comma-separated, or "
+        "repeated).",
+        "schema": STRING,
+    },
     "Id": {
         "name": "id",
         "in": "path",
@@ -412,6 +523,9 @@ PARAMETERS: dict[str, Schema] = {
 
 def _param(name: str) -> Schema:
     return {"$ref": f"#/components/parameters/{name}"}
+
+
+SHAPING_PARAMETERS = [_param("Fields"), _param("ExcludeFields")]
 
 
 def _query(name: str, schema: Schema, description: str) -> Schema:
@@ -472,27 +586,66 @@ def _list_operation(
 
 
 def _detail_operation(
-    operation_id: str, tag: str, summary: str, item: str, *, version: bool = False
+    operation_id: str,
+    tag: str,
+    summary: str,
+    item: str,
+    *,
+    version: bool = False,
+    shaped: bool = False,
 ) -> Schema:
     parameters = [_param("Id"), _param("VersionNumber")] if version else [_param("Id")]
-    return _operation(
-        operation_id,
-        tag,
-        summary,
-        {"200": _ok(ref(item)), "404": _response("NotFound")},
-        parameters=parameters,
-    )
+    responses = {"200": _ok(ref(item)), "404": _response("NotFound")}
+    if shaped:
+        parameters += SHAPING_PARAMETERS
+        responses["400"] = _response("BadRequest")
+    return _operation(operation_id, tag, summary, responses, parameters=parameters)
 
 
 BOOLEAN_FILTER: Schema = {"type": "string", "enum": ["true", "false", "True", "False", "1", "0"]}
 
 
-def _pulp2_filters(id_description: str) -> list[Schema]:
-    return [
-        _query("is_migrated", BOOLEAN_FILTER, "Only those migrated (true) or not (false)."),
-        _query("not_in_plan", BOOLEAN_FILTER, "Only those outside the plan (true) or in it."),
-        _query("pulp2_id", STRING, id_description),
+# What each operator of a declared filter asks for, and the schema of each kind of value.
+_OPERATORS = {
+    Op.EQ: "is",
+    Op.IN: "is one of (comma-separated)",
+    Op.LT: "is less than",
+    Op.LTE: "is at most",
+    Op.GT: "is greater than",
+    Op.GTE: "is at least",
+    Op.RANGE: "is between (low,high, both included)",
+}
+_VALUES: dict[Any, Schema] = {
+    filters.text: STRING,
+    filters.boolean: BOOLEAN_FILTER,
+    filters.timestamp: {
+        "type": "string",
+        "description": "Seconds since the epoch, or an ISO 8601 date and time.",
+    },
+    filters.uuid_of_href: HREF,
+}
+
+
+def _declared_filters(declared: Sequence[filters.Filter], orderable: Iterable[str]) -> list[Schema]:
+    """The query parameters of a list's declared filters, and its ``ordering``."""
+    parameters = [
+        _query(
+            declared_filter.parameter(op),
+            STRING if op in (Op.IN, Op.RANGE) else _VALUES[declared_filter.parse],
+            f"Only those whose {declared_filter.field} {_OPERATORS[op]} this. Any parameter "
+            "this list does not declare is refused (400).",
+        )
+        for declared_filter in declared
+        for op in declared_filter.ops
     ]
+    fields = ", ".join(orderable)
+    ordering = _query(
+        "ordering",
+        STRING,
+        f"Comma-separated fields to order by, each optionally preceded by - (descending): "
+        f"{fields}.",
+    )
+    return [*parameters, ordering]
 
 
 def _version_filter(name: str, what: str) -> Schema:
@@ -506,13 +659,21 @@ def _collection(
     item: str,
     summaries: tuple[str, str],
     filters: list[Schema] | None = None,
+    *,
+    shaped: bool = False,
 ) -> dict[str, Schema]:
     """The paths of a read-only collection: its list (``{name}_list``) and its objects by
-    UUID (``{name}_read``)."""
+    UUID (``{name}_read``); ``shaped``: both take ``fields`` and ``exclude_fields``, and answer
+    ``{item}`` or, with those, ``{item}Fields``."""
     list_summary, detail_summary = summaries
+    if shaped:
+        filters = [*(filters or []), *SHAPING_PARAMETERS]
+        item = f"{item}OrFields"
     return {
         root: {"get": _list_operation(f"{name}_list", tag, list_summary, item, filters)},
-        f"{root}{{id}}/": {"get": _detail_operation(f"{name}_read", tag, detail_summary, item)},
+        f"{root}{{id}}/": {
+            "get": _detail_operation(f"{name}_read", tag, detail_summary, item, shaped=shaped)
+        },
     }
 
 
@@ -584,6 +745,29 @@ def _paths() -> dict[str, Schema]:
                 body_required=False,
             )
         },
+        f"{plans}{{id}}/reset/": {
+            "post": _operation(
+                "migration_plans_reset",
+                "Migration plans",
+                "Remove what the plan's plugins migrated, and their Pulp 2 mapping",
+                {
+                    "202": _ok(
+                        ref("MigrationRun"),
+                        "Accepted: the reset task is queued (its report is of kind reset).",
+                    ),
+                    "404": _response("NotFound"),
+                    "409": {
+                        "description": "A migration or a reset is unfinished; a run asked for "
+                        "during a reset is refused the same way.",
+                        "content": _json(ref("Detail")),
+                    },
+                    **_body_errors(),
+                },
+                parameters=[_param("Id")],
+                body={"type": "object", "additionalProperties": False, "maxProperties": 0},
+                body_required=False,
+            )
+        },
         reports: {
             "get": _list_operation(
                 "migration_reports_list",
@@ -623,6 +807,9 @@ def _paths() -> dict[str, Schema]:
                 [
                     _query("state", enum(TaskState), "Only the tasks in this state."),
                     _query("report", STRING, "Only the tasks of this report (its id or href)."),
+                    _query(
+                        "task_group", STRING, "Only the tasks of this task group (its id or href)."
+                    ),
                     _query("step", STRING, "Only the tasks of this step (its code)."),
                 ],
             )
@@ -644,6 +831,13 @@ def _paths() -> dict[str, Schema]:
                 ],
             )
         },
+        **_collection(
+            f"{API}task-groups/",
+            "task_groups",
+            "Task groups",
+            "TaskGroup",
+            ("List task groups: one per migration", "A task group: a migration's tasks"),
+        ),
         **_collection(
             views.REPOSITORIES,
             "repositories",
@@ -710,7 +904,10 @@ def _paths() -> dict[str, Schema]:
                 "List Pulp 2 repositories and what they became",
                 "A Pulp 2 repository and what it became",
             ),
-            _pulp2_filters("Only the Pulp 2 repository with this repo id."),
+            _declared_filters(
+                views.PULP2_REPOSITORY_FILTERS, pulp2_lists.PULP2_REPOSITORIES.columns
+            ),
+            shaped=True,
         ),
         **_collection(
             views.PULP2_CONTENT,
@@ -721,10 +918,8 @@ def _paths() -> dict[str, Schema]:
                 "List Pulp 2 content units and what they became",
                 "A Pulp 2 content unit and what it became",
             ),
-            [
-                *_pulp2_filters("Only the Pulp 2 unit with this id."),
-                _query("pulp2_content_type_id", STRING, "Only units of this Pulp 2 type."),
-            ],
+            _declared_filters(views.PULP2_CONTENT_FILTERS, pulp2_lists.PULP2_CONTENT.columns),
+            shaped=True,
         ),
         f"{content_app.ROOT}{{path}}": _content_app_path(),
         metrics.PATH: {
@@ -740,6 +935,42 @@ def _paths() -> dict[str, Schema]:
                 },
             )
         },
+        **_dashboard_paths(),
+    }
+
+
+def _dashboard_paths() -> dict[str, Schema]:
+    """The web dashboard's page and files: public, as they hold no data (the page asks for
+    credentials before it calls the API)."""
+    page = {"200": {"description": "The page.", "content": {"text/html": {"schema": STRING}}}}
+    file = {
+        "200": {
+            "description": "The file.",
+            "content": {"text/javascript": {"schema": STRING}, "text/css": {"schema": STRING}},
+        },
+        "404": {"description": "No such file.", "content": _json(ref("Detail"))},
+    }
+    name = {
+        "name": "file",
+        "in": "path",
+        "required": True,
+        "schema": {
+            "type": "string",
+            "enum": sorted(set(dashboard.CONTENT_TYPES) - {dashboard.PAGE}),
+        },
+    }
+
+    def get(operation_id: str, summary: str, responses: Schema, **options: Any) -> Schema:
+        return {
+            "get": _operation(operation_id, "Dashboard", summary, responses, public=True, **options)
+        }
+
+    return {
+        dashboard.ROOT: get("dashboard_root_get", "The web dashboard", page),
+        dashboard.UI: get("dashboard_get", "The web dashboard", page),
+        dashboard.FILE: get(
+            "dashboard_file_get", "A file of the web dashboard", file, parameters=[name]
+        ),
     }
 
 

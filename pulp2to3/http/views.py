@@ -16,11 +16,13 @@ import asyncpg
 import yarl
 from aiohttp import web
 
-from pulp2to3.http import state
+from pulp2to3.http import filters, state
 from pulp2to3.http.errors import NOT_FOUND, APIError
 from pulp2to3.http.pagination import PageRequest, page_of, page_response
 from pulp2to3.http.rendering import json_response, rfc3339
+from pulp2to3.store import pulp2_lists
 from pulp2to3.store import views as store
+from pulp2to3.store.pulp2_lists import Op
 
 API = "/pulp/api/v3/"
 REPOSITORIES = f"{API}repositories/"
@@ -42,8 +44,6 @@ VERSION_FILTERS: Mapping[str, store.Membership] = {
     "repository_version_removed": store.Membership.REMOVED,
 }
 
-_TRUE = frozenset({"true", "True", "1"})
-_FALSE = frozenset({"false", "False", "0"})
 _VERSION_HREF = re.compile(rf"^{re.escape(REPOSITORIES)}([^/]+)/versions/(\d+)/$")
 _MAX_VERSION_NUMBER = 2**31 - 1
 
@@ -246,25 +246,6 @@ def _text_filter(request: web.Request, name: str) -> str | None:
     return request.query.get(name) or None
 
 
-def _bool_filter(request: web.Request, name: str) -> bool | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise APIError.field_errors({name: ["Must be a valid boolean."]})
-
-
-def _pulp2_filter(request: web.Request) -> store.Pulp2Filter:
-    return store.Pulp2Filter(
-        is_migrated=_bool_filter(request, "is_migrated"),
-        not_in_plan=_bool_filter(request, "not_in_plan"),
-        pulp2_id=_text_filter(request, "pulp2_id"),
-    )
-
-
 def _version_filter(request: web.Request) -> store.VersionFilter | None:
     given = [(name, request.query[name]) for name in VERSION_FILTERS if request.query.get(name)]
     if not given:
@@ -413,40 +394,69 @@ async def get_content(request: web.Request) -> web.Response:
     return await detail_response(request, path_uuid(request), store.get_content, content_json)
 
 
+PULP2_REPOSITORY_FILTERS = (
+    filters.Filter("pulp2_repo_id", (Op.EQ, Op.IN), filters.text),
+    filters.Filter("is_migrated", (Op.EQ,), filters.boolean),
+    filters.Filter("not_in_plan", (Op.EQ,), filters.boolean),
+)
+PULP2_CONTENT_FILTERS = (
+    filters.Filter("pulp2_id", (Op.EQ, Op.IN), filters.text),
+    filters.Filter("pulp2_content_type_id", (Op.EQ, Op.IN), filters.text),
+    filters.Filter(
+        "pulp2_last_updated",
+        (Op.EQ, Op.LT, Op.LTE, Op.GT, Op.GTE, Op.RANGE),
+        filters.timestamp,
+    ),
+    filters.Filter("pulp3_content", (Op.EQ,), filters.uuid_of_href),
+    # Beyond pulp-2to3-migration's: as on pulp2repositories.
+    filters.Filter("is_migrated", (Op.EQ,), filters.boolean),
+    filters.Filter("not_in_plan", (Op.EQ,), filters.boolean),
+)
+
+
 async def list_pulp2_repositories(request: web.Request) -> web.Response:
-    where = _pulp2_filter(request)
+    conditions, ordering = filters.list_query(
+        request, PULP2_REPOSITORY_FILTERS, pulp2_lists.PULP2_REPOSITORIES.columns
+    )
     return await list_response(
         request,
         page_of(request),
-        lambda connection, limit, offset: store.list_pulp2_repositories(
-            connection, where, limit, offset
+        lambda connection, limit, offset: pulp2_lists.list_pulp2_repositories(
+            connection, conditions, ordering, limit, offset
         ),
-        pulp2_repository_json,
+        filters.shaped(request, pulp2_repository_json),
     )
 
 
 async def get_pulp2_repository(request: web.Request) -> web.Response:
     return await detail_response(
-        request, path_uuid(request), store.get_pulp2_repository, pulp2_repository_json
+        request,
+        path_uuid(request),
+        store.get_pulp2_repository,
+        filters.shaped(request, pulp2_repository_json),
     )
 
 
 async def list_pulp2_content(request: web.Request) -> web.Response:
-    where = _pulp2_filter(request)
-    content_type = _text_filter(request, "pulp2_content_type_id")
+    conditions, ordering = filters.list_query(
+        request, PULP2_CONTENT_FILTERS, pulp2_lists.PULP2_CONTENT.columns
+    )
     return await list_response(
         request,
         page_of(request),
-        lambda connection, limit, offset: store.list_pulp2_content(
-            connection, where, content_type, limit, offset
+        lambda connection, limit, offset: pulp2_lists.list_pulp2_content(
+            connection, conditions, ordering, limit, offset
         ),
-        pulp2_content_json,
+        filters.shaped(request, pulp2_content_json),
     )
 
 
 async def get_pulp2_content(request: web.Request) -> web.Response:
     return await detail_response(
-        request, path_uuid(request), store.get_pulp2_content, pulp2_content_json
+        request,
+        path_uuid(request),
+        store.get_pulp2_content,
+        filters.shaped(request, pulp2_content_json),
     )
 
 

@@ -44,6 +44,13 @@ class InvalidBasePath(ValueError):
     """A distributor whose config cannot give a base path (a per-distribution failure)."""
 
 
+class CorruptFile(str):
+    """Why a unit failed, when it is because its downloaded file is missing or corrupt: unless
+    the migration skips such units (``skip_corrupted``), they fail their content step."""
+
+    __slots__ = ()
+
+
 @dataclasses.dataclass(frozen=True)
 class MigratedUnits:
     """What a content batch did: how many units it migrated, and why the others failed."""
@@ -81,10 +88,16 @@ class RemoteSpec:
 
 @dataclasses.dataclass(frozen=True)
 class NewPublication:
-    """A publication to fill, with the options its version's distributors give."""
+    """A publication to fill, with the options its version's distributors give, and the
+    signing service its plan repository names (a plugin that signs looks it up in
+    ``Settings.signing_services``)."""
 
     id: int
     options: Mapping[str, Any]
+    signing_service: str | None = None
+    # The layouts its plan repository asks for (a plugin with ``layouts`` reads them).
+    simple: bool = False
+    structured: bool = True
 
 
 def _key_text(fields: Mapping[str, Any], names: Sequence[str]) -> str:
@@ -154,6 +167,9 @@ class Plugin:
     # ``erratum_pkglists``): premigrate stages each document as a unit whose content type is
     # the collection's name, which no step migrates.
     staged_collections: tuple[str, ...] = ()
+    # Its publications have pulp_deb's layouts: a plan repository may ask for ``simple``,
+    # ``structured`` (the default) or both; a plan asking it of another plugin is refused.
+    layouts: bool = False
 
     @property
     def reported_distributor_types(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from pulp2to3 import storage
+from pulp2to3.plugins import CorruptFile
 from pulp2to3.pulp2.paths import UnsafePath, resolve_storage_path
 from pulp2to3.settings import Settings
 
@@ -67,8 +68,10 @@ def _import_one(file: UnitFile, settings: Settings, stop: threading.Event) -> Im
         )
     except UnsafePath as exc:
         return f"unsafe _storage_path: {exc.reason}"
-    except storage.SourceFileError as exc:
+    except storage.NoSpace as exc:
         return exc.reason
+    except storage.SourceFileError as exc:
+        return CorruptFile(exc.reason)
 
 
 def _import_group(

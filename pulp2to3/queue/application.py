@@ -118,6 +118,7 @@ app = App(
         "pulp2to3.actors.migration",
         "pulp2to3.actors.coordinator",
         "pulp2to3.actors.registry",
+        "pulp2to3.actors.reset",
     ],
     worker_defaults={
         "fetch_job_polling_interval": POLL_INTERVAL,

@@ -21,7 +21,12 @@ POLL_EVERY: TimeDeltaParams = {"milliseconds": 500}
 
 
 async def queue_migration(
-    connection: asyncpg.Connection, plan_id: uuid.UUID, *, validate: bool, dry_run: bool
+    connection: asyncpg.Connection,
+    plan_id: uuid.UUID,
+    *,
+    validate: bool,
+    dry_run: bool,
+    skip_corrupted: bool = False,
 ) -> tuple[uuid.UUID, int]:
     """Insert a waiting migration and queue its migration task in one transaction.
 
@@ -30,7 +35,7 @@ async def queue_migration(
     """
     async with connection.transaction():
         migration_id = await migrations.insert_migration(
-            connection, plan_id, validate=validate, dry_run=dry_run
+            connection, plan_id, validate=validate, dry_run=dry_run, skip_corrupted=skip_corrupted
         )
         job_id = await configure_task(
             name=MIGRATION_ACTOR, job_manager=app.job_manager, connection=connection

@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from . import documents
+from .deb_generate import DebSampleSummary, write_deb_sample
+from .deb_population import DebPopulation
 from .plan import migration_plan
 from .population import Population, UnitSpec
 from .rpm_generate import RpmSampleSummary, SharedCollections, write_rpm_sample
@@ -27,7 +29,7 @@ DUMP_FORMS: tuple[tuple[DumpFormat, bool], ...] = (
     ("folder", True),
 )
 """Every form the generator writes a dump in, as ``(fmt, gzip)``: each one mongodump has."""
-PLUGINS = ("iso", "rpm")
+PLUGINS = ("iso", "rpm", "deb")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class SampleSummary:
     collection_counts: Mapping[str, int]
     rpm: RpmSampleSummary | None = None
     """The RPM part, when the sample has one."""
+    deb: DebSampleSummary | None = None
+    """The Debian part, when the sample has one."""
 
     @property
     def on_demand_units(self) -> int:
@@ -118,7 +122,7 @@ def generate_sample(
 
     ``plugins`` says which parts to write (:data:`PLUGINS`); each gets ``repos`` repositories
     and ``units`` units (for RPM: packages, with errata, modules, comps and a kickstart tree
-    around them).
+    around them; for Debian: packages, with releases and components around them).
 
     A fraction ``on_demand`` of the units has no file but lazy catalog entries, a fraction
     ``overlap`` is in more than one repository (when there are repositories to share), a
@@ -157,6 +161,11 @@ def generate_sample(
         if "rpm" in plugins
         else None
     )
+    deb_population = (
+        DebPopulation(seed=seed, repos=repos, units=units, on_demand=on_demand, overlap=overlap)
+        if "deb" in plugins
+        else None
+    )
     writer = _dump_writer(dump_path, fmt, gzip)
     with writer:
         repo_out = writer.collection("repos", unique=[("repo_id",)])
@@ -175,16 +184,18 @@ def generate_sample(
         )
         user_out = writer.collection("users", unique=[("login",)])
         task_out = writer.collection("task_status", unique=[("task_id",)])
-        rpm_summary = None
+        shared = SharedCollections(
+            repos=repo_out,
+            importers=importer_out,
+            distributors=distributor_out,
+            memberships=membership_out,
+            lazy=lazy_out,
+        )
+        rpm_summary = deb_summary = None
         if rpm_population is not None:
-            shared = SharedCollections(
-                repos=repo_out,
-                importers=importer_out,
-                distributors=distributor_out,
-                memberships=membership_out,
-                lazy=lazy_out,
-            )
             rpm_summary = write_rpm_sample(writer, shared, pulp_root, rpm_population)
+        if deb_population is not None:
+            deb_summary = write_deb_sample(writer, shared, pulp_root, deb_population)
         for unit in population.units():
             tally.add(unit)
             unit_out.write(documents.unit_document(unit))
@@ -211,6 +222,8 @@ def generate_sample(
     repo_ids = {"iso": [repo.repo_id for repo in specs]}
     if rpm_population is not None:
         repo_ids["rpm"] = [repo.repo_id for repo in rpm_population.repos]
+    if deb_population is not None:
+        repo_ids["deb"] = [repo.repo_id for repo in deb_population.repos]
     plan_path.write_text(json.dumps(migration_plan(repo_ids), indent=2) + "\n")
     counts = writer.counts
     return SampleSummary(
@@ -229,6 +242,7 @@ def generate_sample(
         lazy_entries=counts["lazy_content_catalog"],
         collection_counts=MappingProxyType(counts),
         rpm=rpm_summary,
+        deb=deb_summary,
     )
 
 

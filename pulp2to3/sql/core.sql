@@ -80,8 +80,8 @@ INSERT INTO migration_plan (plan) VALUES ($1::jsonb) RETURNING id, created_at, p
 
 -- insert_migration --
 -- A new migration, waiting (the unique partial index refuses a second unfinished one)
-INSERT INTO migration (plan_id, validate, dry_run)
-VALUES ($1, $2, $3)
+INSERT INTO migration (plan_id, validate, dry_run, skip_corrupted)
+VALUES ($1, $2, $3, $4)
 RETURNING id
 
 -- register_task --
@@ -93,6 +93,10 @@ SELECT job_id, $2, $3, batch_key
 -- set_migration_task --
 -- Record the migration task's job id on its migration
 UPDATE migration SET task_job_id = $2 WHERE id = $1
+
+-- migration_skips_corrupted --
+-- Whether a migration skips units whose downloaded file is missing or corrupt
+SELECT skip_corrupted FROM migration WHERE id = $1
 
 -- lock_migration --
 -- Read a migration and hold its row lock until the transaction ends (coordinator, cancel)

@@ -41,7 +41,8 @@ SELECT id
 
 -- get_migrations --
 -- Reports by id ($1)
-SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error
+SELECT id, created_at, plan_id, task_job_id, status, started_at, finished_at, error,
+       validate, dry_run, skip_corrupted, kind
   FROM migration
  WHERE id = ANY($1::uuid[])
  ORDER BY created_at, id
@@ -104,17 +105,30 @@ SELECT t.job_id
  LIMIT $4 OFFSET $5
 
 -- get_tasks --
--- Tasks by job id ($1), with their times
+-- Tasks by job id ($1), with their times, their migration's plan and their batch's progress
 SELECT t.job_id, t.migration_id, t.step_code, t.worker_name, t.error_description,
        t.error_traceback, t.created_resources, t.created_at,
        j.task_name, pulp2to3_task_state(j.status::text, j.abort_requested) AS state,
-       ev.started_at, ev.finished_at
+       ev.started_at, ev.finished_at,
+       GREATEST(t.created_at, ev.last_at) AS last_updated_at,
+       -- Ready to run: queued and not held back by a schedule (a pause, a retry's wait).
+       CASE WHEN j.scheduled_at IS NULL OR j.scheduled_at <= now()
+            THEN GREATEST(t.created_at, j.scheduled_at) END AS unblocked_at,
+       m.plan_id, s.description AS step_description,
+       (j.args->'args'->>'units')::bigint AS batch_total,
+       p.done AS batch_done, p.failed AS batch_failed
   FROM migration_task t
   JOIN procrastinate_jobs j ON j.id = t.job_id
+  JOIN migration m ON m.id = t.migration_id
+  LEFT JOIN migration_step s ON s.migration_id = t.migration_id AND s.code = t.step_code
+  LEFT JOIN migration_batch_progress p
+         ON p.migration_id = t.migration_id AND p.step_code = t.step_code
+        AND p.batch_key = t.batch_key
   LEFT JOIN LATERAL (
         SELECT max(e.at) FILTER (WHERE e.type = 'started') AS started_at,
                max(e.at) FILTER (WHERE e.type IN ('succeeded', 'failed', 'cancelled', 'aborted'))
-                   AS finished_at
+                   AS finished_at,
+               max(e.at) AS last_at
           FROM procrastinate_events e
          WHERE e.job_id = t.job_id
        ) ev ON true

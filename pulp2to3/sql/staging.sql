@@ -369,3 +369,27 @@ WITH wanted AS (
     RETURNING r.id
 )
 SELECT count(*) AS changed FROM changed
+
+-- staging_remove_unplanned_distributions --
+-- The distributions that distributors of repositories outside the plan became are removed
+-- (their repositories, versions and publications stay, as pulp-2to3-migration did), unless a
+-- distributor of the plan serves through the same one. Returns how many
+WITH unplanned AS (
+    SELECT d.id, d.pulp3_distribution_id AS distribution_id
+      FROM pulp2_distributor AS d
+      JOIN pulp2_repository AS r ON r.pulp2_repo_id = d.pulp2_repo_id
+     WHERE r.not_in_plan AND d.pulp3_distribution_id IS NOT NULL
+), unmarked AS (
+    UPDATE pulp2_distributor AS d
+       SET pulp3_distribution_id = NULL, is_migrated = false
+      FROM unplanned AS u
+     WHERE d.id = u.id
+), removed AS (
+    DELETE FROM distribution
+     WHERE id IN (SELECT distribution_id FROM unplanned)
+       AND NOT EXISTS (SELECT FROM pulp2_distributor AS d
+                         JOIN pulp2_repository AS r ON r.pulp2_repo_id = d.pulp2_repo_id
+                        WHERE d.pulp3_distribution_id = distribution.id AND NOT r.not_in_plan)
+    RETURNING id
+)
+SELECT count(*) FROM removed

@@ -204,24 +204,6 @@ SELECT c.pulp_id
  ORDER BY c.id
  LIMIT $5 OFFSET $6
 
--- view_count_pulp2_repositories --
--- How many Pulp 2 repositories match the filters: is_migrated ($1), not_in_plan ($2), repo id ($3)
-SELECT count(*)
-  FROM pulp2_repository
- WHERE ($1::boolean IS NULL OR is_migrated = $1)
-   AND ($2::boolean IS NULL OR not_in_plan = $2)
-   AND ($3::text IS NULL OR pulp2_repo_id = $3)
-
--- view_page_pulp2_repositories --
--- The UUIDs of a page of Pulp 2 repositories matching the filters (as counted above)
-SELECT pulp_id
-  FROM pulp2_repository
- WHERE ($1::boolean IS NULL OR is_migrated = $1)
-   AND ($2::boolean IS NULL OR not_in_plan = $2)
-   AND ($3::text IS NULL OR pulp2_repo_id = $3)
- ORDER BY id
- LIMIT $4 OFFSET $5
-
 -- view_get_pulp2_repositories --
 -- Pulp 2 repositories by UUID ($1), with what they became: the Pulp 3 repository, the newest
 -- version that holds their content, the remote their importer became, the publications and
@@ -263,38 +245,6 @@ SELECT p.pulp_id, p.created_at, p.pulp2_object_id, p.pulp2_repo_id,
        ) AS served ON true
  WHERE p.pulp_id = ANY($1::uuid[])
  ORDER BY p.id
-
--- view_count_pulp2_content --
--- How many Pulp 2 units match the filters: is_migrated ($1), not_in_plan ($2), unit id ($3),
--- content type ($4). A unit is not in the plan when no repository of the plan holds it
-SELECT count(*)
-  FROM pulp2_content AS c
-  LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
-               FROM pulp2_repo_content AS rc
-               JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
-              WHERE NOT r.not_in_plan
-                AND $2::boolean IS NOT NULL) AS planned ON planned.pulp2_unit_id = c.pulp2_id
- WHERE ($1::boolean IS NULL OR c.is_migrated = $1)
-   AND ($2::boolean IS NULL OR (planned.pulp2_unit_id IS NULL) = $2)
-   AND ($3::text IS NULL OR c.pulp2_id = $3)
-   AND ($4::text IS NULL OR c.content_type = $4)
-
--- view_page_pulp2_content --
--- The UUIDs of a page of Pulp 2 units matching the filters (as counted above)
-SELECT c.pulp_id
-  FROM pulp2_content AS c
-  LEFT JOIN (SELECT DISTINCT rc.pulp2_unit_id
-               FROM pulp2_repo_content AS rc
-               JOIN pulp2_repository AS r ON r.pulp2_repo_id = rc.pulp2_repo_id
-              WHERE NOT r.not_in_plan
-                AND $2::boolean IS NOT NULL) AS planned
-    ON planned.pulp2_unit_id = c.pulp2_id
- WHERE ($1::boolean IS NULL OR c.is_migrated = $1)
-   AND ($2::boolean IS NULL OR (planned.pulp2_unit_id IS NULL) = $2)
-   AND ($3::text IS NULL OR c.pulp2_id = $3)
-   AND ($4::text IS NULL OR c.content_type = $4)
- ORDER BY c.id
- LIMIT $5 OFFSET $6
 
 -- view_get_pulp2_content --
 -- Pulp 2 units by UUID ($1), with the content each became and whether it is outside the plan

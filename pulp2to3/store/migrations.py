@@ -43,18 +43,38 @@ class LockedMigration:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """What a run was asked for (pulp-2to3-migration's ``MigrationPlanRun``)."""
+
+    validate: bool = False
+    dry_run: bool = False
+    skip_corrupted: bool = False
+
+
 def coordinator_lock(migration_id: uuid.UUID | str) -> str:
     """The Procrastinate lock and queueing lock of a migration's coordinator jobs."""
     return f"pulp2to3.coordinator.{migration_id}"
 
 
 async def insert_migration(
-    connection: asyncpg.Connection, plan_id: uuid.UUID, *, validate: bool, dry_run: bool
+    connection: asyncpg.Connection,
+    plan_id: uuid.UUID,
+    *,
+    validate: bool,
+    dry_run: bool,
+    skip_corrupted: bool = False,
 ) -> uuid.UUID:
+    return await insert_unfinished(
+        connection, "insert_migration", plan_id, validate, dry_run, skip_corrupted
+    )
+
+
+async def insert_unfinished(connection: asyncpg.Connection, query: str, *args: Any) -> uuid.UUID:
+    """Insert a waiting migration (or reset) with ``query``; ``MigrationConflict`` when another
+    is unfinished (the database decides)."""
     try:
-        migration_id: uuid.UUID = await connection.fetchval(
-            queries["insert_migration"], plan_id, validate, dry_run
-        )
+        migration_id: uuid.UUID = await connection.fetchval(queries[query], *args)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == UNIQUE_UNFINISHED:
             raise MigrationConflict from exc
@@ -85,6 +105,10 @@ async def lock_migration(
 ) -> LockedMigration | None:
     row = await connection.fetchrow(queries["lock_migration"], migration_id)
     return None if row is None else LockedMigration.from_row(row)
+
+
+async def skips_corrupted(connection: asyncpg.Connection, migration_id: uuid.UUID) -> bool:
+    return bool(await connection.fetchval(queries["migration_skips_corrupted"], migration_id))
 
 
 class NewStep(Protocol):
@@ -222,6 +246,8 @@ class ReportView:
     finished_at: datetime.datetime | None
     error: str | None
     steps: list[StepView]
+    options: RunOptions = RunOptions()
+    kind: str = "migration"  # or "reset"
     rate: float | None = None  # the same, over every step
     eta: float | None = None
 
@@ -269,6 +295,8 @@ async def _views(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> 
                 finished_at=row["finished_at"],
                 error=row["error"],
                 steps=steps[row["id"]],
+                options=RunOptions(row["validate"], row["dry_run"], row["skip_corrupted"]),
+                kind=row["kind"],
             ),
             samples.get(row["id"]),
         )

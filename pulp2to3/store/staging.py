@@ -64,6 +64,7 @@ class StagingChanges:
     memberships: Merged
     memberships_deleted: int
     not_in_plan_changed: int
+    distributions_removed: int  # those of repositories outside the plan
 
     def as_log(self) -> dict[str, int]:
         flat: dict[str, int] = {}
@@ -131,7 +132,7 @@ async def merge_load_tables(
 
     ``content_types`` are the types whose units were loaded: memberships of other types are
     left alone. Repositories are ``not_in_plan`` unless named in ``planned_repo_ids`` or of a
-    type in ``planned_repo_types``.
+    type in ``planned_repo_types``; the distributions of those outside the plan are removed.
     """
     await connection.execute(queries["staging_analyze_load_tables"])
     repositories = await _merge(connection, "staging_merge_repositories")
@@ -147,6 +148,9 @@ async def merge_load_tables(
     not_in_plan = await connection.fetchval(
         queries["staging_mark_not_in_plan"], sorted(planned_repo_ids), sorted(planned_repo_types)
     )
+    distributions_removed = await connection.fetchval(
+        queries["staging_remove_unplanned_distributions"]
+    )
     return StagingChanges(
         repositories=repositories,
         importers=importers,
@@ -157,4 +161,5 @@ async def merge_load_tables(
         memberships=memberships,
         memberships_deleted=memberships_deleted,
         not_in_plan_changed=not_in_plan,
+        distributions_removed=distributions_removed,
     )

@@ -9,7 +9,7 @@ import uuid
 
 import asyncpg
 
-from pulp2to3.store.views import ListQueries, Page, read_one, read_page
+from pulp2to3.store.views import ListQueries, Page, get_rows, read_one, read_page
 
 
 class ResourceKind(enum.StrEnum):
@@ -35,6 +35,16 @@ class TaskFilter:
 
 
 @dataclasses.dataclass(frozen=True)
+class BatchProgress:
+    """What a step task's batch moved: its planned units (when known), done and failed."""
+
+    step_description: str
+    total: int | None  # what the step planned for the batch, when the batch says
+    done: int
+    failed: int
+
+
+@dataclasses.dataclass(frozen=True)
 class TaskRow:
     job_id: int
     migration_id: uuid.UUID
@@ -48,6 +58,10 @@ class TaskRow:
     error_description: str | None
     error_traceback: str | None
     created_resources: tuple[CreatedResource, ...]
+    plan_id: uuid.UUID
+    last_updated_at: datetime.datetime
+    unblocked_at: datetime.datetime | None
+    progress: BatchProgress | None  # None: the migration task, which runs no batch
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> TaskRow:
@@ -67,6 +81,17 @@ class TaskRow:
                 CreatedResource(ResourceKind(created["kind"]), uuid.UUID(created["pulp_id"]))
                 for created in row["created_resources"]
             ),
+            plan_id=row["plan_id"],
+            last_updated_at=row["last_updated_at"],
+            unblocked_at=row["unblocked_at"],
+            progress=None
+            if row["step_code"] is None
+            else BatchProgress(
+                step_description=row["step_description"],
+                total=row["batch_total"],
+                done=row["batch_done"] or 0,
+                failed=row["batch_failed"] or 0,
+            ),
         )
 
 
@@ -82,6 +107,10 @@ async def list_tasks(
         offset,
         TaskRow.from_row,
     )
+
+
+async def get_tasks(connection: asyncpg.Connection, job_ids: list[int]) -> list[TaskRow]:
+    return [TaskRow.from_row(row) for row in await get_rows(connection, "get_tasks", job_ids)]
 
 
 async def get_task(connection: asyncpg.Connection, job_id: int) -> TaskRow | None:

@@ -407,13 +407,6 @@ async def get_content(connection: asyncpg.Connection, pulp_id: uuid.UUID) -> Con
 
 
 @dataclasses.dataclass(frozen=True)
-class Pulp2Filter:
-    is_migrated: bool | None = None
-    not_in_plan: bool | None = None
-    pulp2_id: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
 class Pulp2Repository:
     pulp_id: uuid.UUID
     created_at: datetime.datetime
@@ -451,19 +444,6 @@ class Pulp2Repository:
         )
 
 
-async def list_pulp2_repositories(
-    connection: asyncpg.Connection, where: Pulp2Filter, limit: int, offset: int
-) -> Page[Pulp2Repository]:
-    return await read_page(
-        connection,
-        view_queries("pulp2_repositories"),
-        (where.is_migrated, where.not_in_plan, where.pulp2_id),
-        limit,
-        offset,
-        Pulp2Repository.from_row,
-    )
-
-
 async def get_pulp2_repository(
     connection: asyncpg.Connection, pulp_id: uuid.UUID
 ) -> Pulp2Repository | None:
@@ -484,23 +464,6 @@ class Pulp2Content(FromColumns):
     is_migrated: bool
     not_in_plan: bool
     content_pulp_id: uuid.UUID | None
-
-
-async def list_pulp2_content(
-    connection: asyncpg.Connection,
-    where: Pulp2Filter,
-    content_type: str | None,
-    limit: int,
-    offset: int,
-) -> Page[Pulp2Content]:
-    return await read_page(
-        connection,
-        view_queries("pulp2_content"),
-        (where.is_migrated, where.not_in_plan, where.pulp2_id, content_type),
-        limit,
-        offset,
-        Pulp2Content.from_row,
-    )
 
 
 async def get_pulp2_content(

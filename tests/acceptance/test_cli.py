@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.embedded_support import embedded_data_dir
 from tests.waiting_support import eventually
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
@@ -58,26 +59,27 @@ def test_init_db_refuses_a_database_newer_than_the_code(db_url: str) -> None:
     assert "9999_future" in result.stderr
 
 
-def test_without_a_database_url_the_embedded_server_is_used_and_stopped(tmp_path: Path) -> None:
-    env = env_with(PULP2TO3_DATA_DIR=str(tmp_path))
-    for _ in range(2):
-        result = run_cli("init-db", env=env)
-        assert result.returncode == 0, result.stderr
-        assert "embedded_postgres_started" in result.stderr
-    pgdata = tmp_path / "postgres"
-    assert (pgdata / "PG_VERSION").is_file()
-    # The last process using the server stopped it on exit.
-    assert not (pgdata / "postmaster.pid").exists()
-    check = (
-        "import asyncio, asyncpg, pathlib; from pulp2to3 import embedded;"
-        f"server = embedded.start_embedded_server(pathlib.Path({str(tmp_path)!r}));"
-        "url = asyncio.run(embedded.ensure_database(server));"
-        "print(asyncio.run(asyncpg.connect(url)).__class__.__name__)"
-    )
-    probe = subprocess.run(
-        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert probe.returncode == 0, probe.stderr
+def test_without_a_database_url_the_embedded_server_is_used_and_stopped() -> None:
+    with embedded_data_dir() as data_dir:
+        env = env_with(PULP2TO3_DATA_DIR=str(data_dir))
+        for _ in range(2):
+            result = run_cli("init-db", env=env)
+            assert result.returncode == 0, result.stderr
+            assert "embedded_postgres_started" in result.stderr
+        pgdata = data_dir / "postgres"
+        assert (pgdata / "PG_VERSION").is_file()
+        # The last process using the server stopped it on exit.
+        assert not (pgdata / "postmaster.pid").exists()
+        check = (
+            "import asyncio, asyncpg, pathlib; from pulp2to3 import embedded;"
+            f"server = embedded.start_embedded_server(pathlib.Path({str(data_dir)!r}));"
+            "url = asyncio.run(embedded.ensure_database(server));"
+            "print(asyncio.run(asyncpg.connect(url)).__class__.__name__)"
+        )
+        probe = subprocess.run(
+            [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert probe.returncode == 0, probe.stderr
 
 
 def test_worker_refuses_a_database_without_schema(empty_db_url: str) -> None:
@@ -161,9 +163,9 @@ def test_generate_sample_writes_iso_and_rpm_together(tmp_path: Path) -> None:
     assert sum(1 for _ in dump.iter_collection("units_rpm")) == 18
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert [plugin["type"] for plugin in plan["plugins"]] == ["iso", "rpm"]
-    refused = run_cli("generate-sample", str(tmp_path), "--type", "deb", env=env_with())
+    refused = run_cli("generate-sample", str(tmp_path), "--type", "docker", env=env_with())
     assert refused.returncode == 2
-    assert "must be some of iso, rpm" in refused.stderr
+    assert "must be some of iso, rpm, deb" in refused.stderr
 
 
 def test_generate_sample_rejects_bad_options(tmp_path: Path) -> None:

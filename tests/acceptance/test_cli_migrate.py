@@ -5,31 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
-import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
+from tests.cli_support import CLI, free_port, submit
+from tests.embedded_support import embedded_data_dir
 from tests.migration_support import worker_env, workers
 from tests.waiting_support import eventually
 
-CLI = [sys.executable, "-m", "pulp2to3.cli"]
-
 pytestmark = pytest.mark.timeout(240)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_migrate_runs_a_plan_with_its_own_workers_and_exits_0(db_url: str, tmp_path: Path) -> None:
@@ -66,51 +59,78 @@ def test_migrate_of_a_broken_plan_file_is_a_clear_error(db_url: str, tmp_path: P
     assert "cannot read" in missing.stderr
 
 
-def test_demo_migrates_a_sample_on_an_embedded_server(tmp_path: Path) -> None:
+def demo_env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
     env.pop("DATABASE_URL", None)
-    port = free_port()
-    env.update(PULP2TO3_DATA_DIR=str(tmp_path), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
-    result = subprocess.run(
-        [*CLI, "demo", "--repos", "3", "--units", "120", "--exit"],
-        env=env, capture_output=True, text=True, timeout=200, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert ": completed" in result.stdout
-    assert f"Try a distribution: http://127.0.0.1:{port}/pulp/content/" in result.stdout
-    assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
+    env.update(PULP2TO3_DATA_DIR=str(data_dir), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
+    return env
 
 
-def test_demo_serves_until_sigterm_then_stops_its_server(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2TO3_")}
-    env.pop("DATABASE_URL", None)
-    port = free_port()
-    env.update(PULP2TO3_DATA_DIR=str(tmp_path), PULP2TO3_API_BIND=f"127.0.0.1:{port}")
-    demo = subprocess.Popen(
-        [*CLI, "demo", "--repos", "2", "--units", "40"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+def test_demo_migrates_a_sample_on_an_embedded_server() -> None:
+    with embedded_data_dir() as data_dir:
+        result = subprocess.run(
+            [*CLI, "demo", "--repos", "3", "--units", "120", "--exit"],
+            env=demo_env(data_dir, free_port()), capture_output=True, text=True, timeout=200,
+            check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert ": completed" in result.stdout
+        assert "http://" not in result.stdout  # nothing serves once it exits: no URL to try
+        assert not (data_dir / "demo" / "postgres" / "postmaster.pid").exists()
+
+
+def _http_status(url: str) -> int:
+    request = urllib.request.Request(url, method="HEAD")  # noqa: S310 - our loopback URL
+    opener = urllib.request.build_opener(NoRedirect)
     try:
-        assert demo.stdout is not None
-        for line in demo.stdout:
-            if line.startswith("Try a distribution: "):
-                url = line.removeprefix("Try a distribution: ").strip()
-            if "keeps serving" in line:
-                break
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our loopback URL
-            assert response.status == 200
-            manifest = response.read().decode().splitlines()
-        assert manifest
-        for line in manifest:
-            name, sha256, size = line.split(",")
-            assert name.endswith(".iso")
-            assert len(sha256) == 64
-            assert int(size) >= 0
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        demo.communicate(timeout=60)
-    assert demo.returncode == 128 + signal.SIGTERM
-    assert not (tmp_path / "demo" / "postgres" / "postmaster.pid").exists()
+        with opener.open(request, timeout=10) as response:
+            status: int = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    return status
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_demo_on_a_taken_port_serves_on_another_with_its_workers_until_sigterm() -> None:
+    with socket.socket() as taken, embedded_data_dir() as data_dir:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = subprocess.Popen(
+            [*CLI, "demo", "--repos", "2", "--units", "40"],
+            env=demo_env(data_dir, port), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True,
+        )  # fmt: skip
+        try:
+            assert demo.stdout is not None
+            lines = []
+            for line in demo.stdout:
+                lines.append(line)
+                if "keep serving" in line:
+                    break
+            output = "".join(lines)
+            assert f"Port {port} is taken by another program" in output, output
+            urls = re.findall(r"http://\S+", output)
+            assert len(urls) == 4, output
+            # The URLs printed serve (the API asks for the password printed with it).
+            assert _http_status(urls[0]) == 200, urls[0]
+            assert urls[0].endswith("/"), urls[0]  # a distribution's listing
+            assert _http_status(urls[1]) == 200, urls[1]
+            assert "302" in output  # what the on_demand files answer is said
+            assert _http_status(urls[2]) == 200, urls[2]  # the dashboard
+            status_url = urls[3] + "status/"
+            with urllib.request.urlopen(status_url, timeout=10) as response:  # noqa: S310
+                # The workers stay while the API serves: a plan run through it is migrated.
+                assert json.load(response)["online_workers"]
+        finally:
+            demo.send_signal(signal.SIGTERM)
+            demo.communicate(timeout=60)
+        assert demo.returncode == 128 + signal.SIGTERM
+        assert not (data_dir / "demo" / "postgres" / "postmaster.pid").exists()
 
 
 def _interactive_migrate(
@@ -176,23 +196,12 @@ def test_ctrl_c_pauses_and_then_resumes_the_migration(db_url: str, tmp_path: Pat
     assert migrate.returncode == 0
 
 
-def _submit(db_url: str, sample: SampleSummary) -> str:
-    """Start a migration of the sample the way the API does (no worker runs it yet)."""
-
-    async def submit() -> str:
-        async with runner.connection_to(db_url) as connection:
-            plan = json.loads(sample.plan_path.read_text())
-            return str(await runner.submit(connection, plan))
-
-    return asyncio.run(submit())
-
-
 def test_watch_follows_a_migration_started_elsewhere_to_its_end(
     db_url: str, tmp_path: Path
 ) -> None:
     sample = generate_sample(tmp_path / "sample", repos=3, units=200, seed=4)
     env = worker_env(db_url, sample, tmp_path / "media")
-    migration_id = _submit(db_url, sample)
+    migration_id = submit(db_url, sample)
     watch = subprocess.Popen(
         [*CLI, "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -220,7 +229,7 @@ def test_ctrl_c_in_watch_can_quit_watching_and_leaves_the_migration_alone(
 ) -> None:
     sample = generate_sample(tmp_path / "sample", repos=2, units=20, seed=5)
     env = worker_env(db_url, sample, tmp_path / "media")
-    migration_id = _submit(db_url, sample)
+    migration_id = submit(db_url, sample)
     watch = subprocess.Popen(
         [*CLI, "watch", migration_id], env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -366,9 +366,10 @@ async def test_validation_lists_everything_the_source_lacks(
         assert missing in report["error"]
 
 
-async def test_a_missing_file_and_a_file_outside_the_root_are_named_unit_failures(
-    client: Client, db_url: str, tmp_path: Path, pool: asyncpg.Pool
-) -> None:
+@pytest.fixture
+def broken_sample(tmp_path: Path) -> tuple[SampleSummary, dict[str, Any], dict[str, Any]]:
+    """A small sample with the file of one downloaded unit missing and the file of another a
+    symlink to a file outside the Pulp 2 root (each the only unit of its checksum)."""
     small = generate_sample(tmp_path / "small", repos=3, units=120, on_demand=0.2, seed=11)
     downloaded = [
         unit
@@ -386,11 +387,22 @@ async def test_a_missing_file_and_a_file_outside_the_root_are_named_unit_failure
     outside.write_bytes(source(escaping).read_bytes())
     source(escaping).unlink()
     source(escaping).symlink_to(outside)
+    return small, missing, escaping
 
+
+async def test_skip_corrupted_names_a_missing_file_and_a_file_outside_the_root_as_unit_failures(
+    client: Client,
+    db_url: str,
+    tmp_path: Path,
+    pool: asyncpg.Pool,
+    broken_sample: tuple[SampleSummary, dict[str, Any], dict[str, Any]],
+) -> None:
+    small, missing, escaping = broken_sample
     media_root = tmp_path / "media"
     with workers(2, worker_env(db_url, small, media_root)):
-        report = await wait_finished(client, await start(client, small))
+        report = await wait_finished(client, await start(client, small, skip_corrupted=True))
     assert report["status"] == "completed", report
+    assert report["skip_corrupted"] is True
     content = next(s for s in report["steps"] if s["code"] == "migrate_content.iso")
     assert content["failed"] == 2
     assert content["done"] == small.units - 2
@@ -402,6 +414,33 @@ async def test_a_missing_file_and_a_file_outside_the_root_are_named_unit_failure
     # Nothing from outside the root was read into the artifact storage.
     hashes = {hashlib.sha256((media_root / row["file"]).read_bytes()).hexdigest() for row in stored}
     assert escaping["checksum"] not in hashes
+
+
+async def test_without_skip_corrupted_a_missing_file_fails_its_content_step_at_its_end(
+    client: Client,
+    db_url: str,
+    tmp_path: Path,
+    broken_sample: tuple[SampleSummary, dict[str, Any], dict[str, Any]],
+) -> None:
+    """pulp-2to3-migration's default: the content step tries every unit, then fails naming the
+    unit whose file is missing; the file outside the root is no corrupt file, only a failure."""
+    small, missing, escaping = broken_sample
+    with workers(2, worker_env(db_url, small, tmp_path / "media")):
+        report = await wait_finished(client, await start(client, small))
+    assert report["status"] == "failed", report
+    assert report["skip_corrupted"] is False
+    steps = {step["code"]: step for step in report["steps"]}
+    content = steps["migrate_content.iso"]
+    assert content["status"] == "failed"
+    assert content["done"] + content["failed"] == small.units
+    assert {failure["unit"] for failure in content["failed_units"]} == {
+        missing["_id"],
+        escaping["_id"],
+    }
+    assert "migrate_content.iso" in report["error"]
+    assert missing["_id"] in report["error"]
+    assert escaping["_id"] not in report["error"]
+    assert steps["create_repositories"]["status"] == "skipped"
 
 
 async def test_a_full_media_root_fails_units_by_name_then_a_rerun_completes_the_same(

@@ -17,7 +17,6 @@ import asyncpg
 import pytest
 
 from pulp2to3.actors.content import content_step
-from pulp2to3.actors.steps import BatchResult, Migration, Step
 from pulp2to3.plugins.rpm.content import RPM
 from pulp2to3.plugins.rpm.modules import parse_nevra
 from pulp2to3.plugins.rpm.packages import CHANGELOG_LIMIT, parse_snippets
@@ -27,6 +26,7 @@ from pulp2to3.pulp2.staging import content_row
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.settings import load_settings
 from tests.database_support import NewMigration
+from tests.steps_support import failures_of, run_step
 
 PLAN = {"plugins": [{"type": "rpm"}]}
 STEP = content_step(RPM)
@@ -56,22 +56,6 @@ async def stage(
                 " downloaded, fields) VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
                 *row,
             )
-
-
-async def run_step(
-    pool: asyncpg.Pool, migration: Migration, step: Step = STEP
-) -> list[BatchResult]:
-    async with pool.acquire() as connection:
-        batches = await step.plan_batches(connection, migration)
-    results = []
-    for batch in batches:
-        async with pool.acquire() as connection, connection.transaction():
-            results.append(await step.work(connection, migration, batch.args))
-    return results
-
-
-def failures_of(results: list[BatchResult]) -> dict[str, str]:
-    return dict(failure for result in results for failure in result.failures)
 
 
 async def test_packages_migrate_and_bad_units_are_named_failures(
@@ -110,7 +94,7 @@ async def test_packages_migrate_and_bad_units_are_named_failures(
     )
     migration = await new_migration(PLAN, settings)
 
-    results = await run_step(pool, migration)
+    results = await run_step(pool, migration, STEP)
     failures = dict(failure for result in results for failure in result.failures)
     assert set(failures) == set(bad)
     for unit_id, (_, _, reason) in bad.items():
@@ -141,7 +125,7 @@ async def test_packages_migrate_and_bad_units_are_named_failures(
     assert sha1_row["artifact_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
 
     # Run again: nothing left to migrate but the failed units, which fail the same way.
-    again = await run_step(pool, migration)
+    again = await run_step(pool, migration, STEP)
     assert set(dict(f for result in again for f in result.failures)) == set(bad)
     assert sum(result.done for result in again) == 0
 

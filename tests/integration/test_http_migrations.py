@@ -71,7 +71,10 @@ async def test_a_plan_given_as_a_json_string_is_stored_as_an_object(client: Clie
         ({"plan": [1]}, "The plan must be a JSON object."),
         ({"plan": {"plugins": []}}, "plan.plugins: [] should be non-empty"),
         ({"plan": {"plugins": [{"type": "iso"}, {"type": "iso"}]}}, "Plugin iso is listed more"),
-        ({"plan": {"plugins": [{"type": "deb"}]}}, "Migration of deb plugin is not supported."),
+        (
+            {"plan": {"plugins": [{"type": "docker"}]}},
+            "Migration of docker plugin is not supported.",
+        ),
         (
             {"plan": {"plugins": [{"type": "iso", "repositories": [{"name": "x"}]}]}},
             "plan.plugins[0].repositories[0]: 'repository_versions' is a required property",
@@ -113,8 +116,11 @@ async def test_run_creates_a_waiting_report_and_queues_the_migration_task(
     client: Client, pool: asyncpg.Pool
 ) -> None:
     plan = await new_plan(client)
-    started = await call(client, "POST", plan["pulp_href"] + "run/", 202, {"validate": True})
+    # What pulp-2to3-migration-client's MigrationPlanRun always sends.
+    options = {"validate": True, "dry_run": False, "skip_corrupted": True}
+    started = await call(client, "POST", plan["pulp_href"] + "run/", 202, options)
     report = await call(client, "GET", started["report"], 200)
+    assert {name: report[name] for name in options} == options
     assert report["status"] == "waiting"
     assert report["plan"] == plan["pulp_href"]
     assert report["task"] == started["task"]
@@ -134,7 +140,10 @@ async def test_run_refuses_bad_flags_and_unknown_plans(client: Client) -> None:
     plan = await new_plan(client)
     errors = await call(client, "POST", plan["pulp_href"] + "run/", 400, {"validate": "yes"})
     assert errors == {"validate": ["Must be a valid boolean."]}
-    await call(client, "POST", plan["pulp_href"] + "run/", 400, {"fast": True})
+    errors = await call(client, "POST", plan["pulp_href"] + "run/", 400, {"skip_corrupted": 1})
+    assert errors == {"skip_corrupted": ["Must be a valid boolean."]}
+    errors = await call(client, "POST", plan["pulp_href"] + "run/", 400, {"fast": True})
+    assert errors == {"fast": ["Unexpected field."]}
     unknown = f"{API}migration-plans/00000000-0000-0000-0000-000000000000/run/"
     await call(client, "POST", unknown, 404)
     await call(client, "POST", f"{API}migration-plans/not-a-uuid/run/", 404)

@@ -335,10 +335,14 @@ async def test_pulp2_repositories_show_what_they_became(client: Client, migrated
         ({"is_migrated": "false"}, ["skipped"]),
         ({"not_in_plan": "True"}, ["skipped"]),
         ({"not_in_plan": "0"}, ["file"]),
-        ({"pulp2_id": "skipped"}, ["skipped"]),
-        ({"pulp2_id": "nothing"}, []),
+        ({"pulp2_repo_id": "skipped"}, ["skipped"]),
+        ({"pulp2_repo_id": "nothing"}, []),
+        ({"pulp2_repo_id__in": "nothing,skipped,file"}, ["file", "skipped"]),
+        ({"pulp2_repo_id__in": "skipped"}, ["skipped"]),
         ({"is_migrated": "true", "not_in_plan": "true"}, []),
-        ({"is_migrated": "", "unknown_filter": "x"}, ["file", "skipped"]),
+        ({"is_migrated": ""}, ["file", "skipped"]),
+        ({"ordering": "-pulp2_repo_id"}, ["skipped", "file"]),
+        ({"ordering": "is_migrated,pulp2_repo_id"}, ["skipped", "file"]),
     ],
 )
 async def test_pulp2_repositories_are_filtered(
@@ -379,8 +383,21 @@ async def test_pulp2_content_shows_what_it_became(client: Client, migrated: Migr
         ({"not_in_plan": "true"}, ["u-skipped", "u-orphan"]),
         ({"not_in_plan": "false"}, ["u-a"]),
         ({"pulp2_id": "u-orphan"}, ["u-orphan"]),
+        ({"pulp2_id__in": "u-orphan,u-a,u-none"}, ["u-a", "u-orphan"]),
         ({"pulp2_content_type_id": "rpm"}, []),
+        ({"pulp2_content_type_id": "iso"}, ["u-a", "u-skipped", "u-orphan"]),
+        ({"pulp2_content_type_id__in": "rpm,iso", "pulp2_id": "u-a"}, ["u-a"]),
+        ({"pulp2_last_updated": "1700000001"}, ["u-skipped"]),
+        ({"pulp2_last_updated": "2023-11-14T22:13:21Z"}, ["u-skipped"]),
+        ({"pulp2_last_updated__lt": "1700000001"}, ["u-a"]),
+        ({"pulp2_last_updated__lte": "1700000001"}, ["u-a", "u-skipped"]),
+        ({"pulp2_last_updated__gt": "1700000001"}, ["u-orphan"]),
+        ({"pulp2_last_updated__gte": "1700000001"}, ["u-skipped", "u-orphan"]),
+        ({"pulp2_last_updated__lt": "0"}, []),
+        ({"pulp2_last_updated__range": "1700000001,1700000002"}, ["u-skipped", "u-orphan"]),
         ({"not_in_plan": "true", "is_migrated": "false", "limit": "1"}, ["u-skipped"]),
+        ({"ordering": "-pulp2_last_updated"}, ["u-orphan", "u-skipped", "u-a"]),
+        ({"ordering": "-is_migrated", "limit": "1"}, ["u-a"]),
     ],
 )
 async def test_pulp2_content_is_filtered(
@@ -388,6 +405,60 @@ async def test_pulp2_content_is_filtered(
 ) -> None:
     body = await get(client, f"{API}pulp2content/", **params)
     assert [c["pulp2_id"] for c in body["results"]] == expected
+
+
+async def test_pulp2_content_is_filtered_by_what_it_became(
+    client: Client, migrated: Migrated
+) -> None:
+    content = f"{API}content/{migrated.content['a.iso']}/"
+    body = await get(client, f"{API}pulp2content/", pulp3_content=content)
+    assert [c["pulp2_id"] for c in body["results"]] == ["u-a"]
+    body = await get(client, f"{API}pulp2content/", pulp3_content=str(uuid.uuid4()))
+    assert body["count"] == 0
+    body = await get(client, f"{API}pulp2content/", 400, pulp3_content="/not/an/href/")
+    assert body == {"pulp3_content": ["Invalid hyperlink - No URL match."]}
+
+
+@pytest.mark.parametrize("path", ["pulp2repositories/", "pulp2content/"])
+async def test_an_unknown_filter_is_400_not_ignored(client: Client, path: str) -> None:
+    body = await get(client, f"{API}{path}", 400, unknown_filter="x", is_migrated="true")
+    assert list(body) == ["unknown_filter"]
+    assert "Unknown filter" in body["unknown_filter"][0]
+    assert "not_in_plan" in body["unknown_filter"][0]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"pulp2_last_updated__lt": "yesterday"}, "pulp2_last_updated__lt"),
+        ({"pulp2_last_updated__range": "1"}, "pulp2_last_updated__range"),
+        ({"pulp2_last_updated__range": "1,x"}, "pulp2_last_updated__range"),
+        ({"ordering": "storage"}, "ordering"),
+    ],
+)
+async def test_a_bad_filter_value_or_order_is_a_field_error(
+    client: Client, params: dict[str, str], field: str
+) -> None:
+    body = await get(client, f"{API}pulp2content/", 400, **params)
+    assert list(body) == [field]
+
+
+async def test_fields_and_exclude_fields_shape_lists_and_details(client: Client) -> None:
+    url = f"{API}pulp2repositories/"
+    body = await get(client, url, fields="pulp2_repo_id,is_migrated")
+    assert body["results"] == [
+        {"pulp2_repo_id": "file", "is_migrated": True},
+        {"pulp2_repo_id": "skipped", "is_migrated": False},
+    ]
+    full = (await get(client, url))["results"][0]
+    excluded = (await get(client, url, exclude_fields="pulp3_distribution_hrefs"))["results"][0]
+    assert excluded == {k: v for k, v in full.items() if k != "pulp3_distribution_hrefs"}
+    response = await client.get(f"{full['pulp_href']}?fields=pulp_href&fields=not_in_plan")
+    assert await response.json() == {"pulp_href": full["pulp_href"], "not_in_plan": False}
+    body = await get(client, url, 400, fields="pulp2_repo_id,colour")
+    assert body == {"fields": ["Unknown field(s): colour."]}
+    body = await get(client, full["pulp_href"], 400, exclude_fields="size")
+    assert body == {"exclude_fields": ["Unknown field(s): size."]}
 
 
 @pytest.mark.parametrize("path", ["pulp2repositories/", "pulp2content/"])

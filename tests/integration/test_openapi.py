@@ -274,6 +274,8 @@ def test_every_endpoint_of_the_contract_is_described() -> None:
         ("patch", f"{API}migrationreport/{{id}}/"),
         ("get", f"{API}tasks/"),
         ("get", f"{API}tasks/{{id}}/"),
+        ("get", f"{API}task-groups/"),
+        ("get", f"{API}task-groups/{{id}}/"),
         ("get", f"{API}pulp2repositories/"),
         ("get", f"{API}pulp2content/"),
         ("get", f"{API}repositories/"),
@@ -288,7 +290,7 @@ def test_every_endpoint_of_the_contract_is_described() -> None:
     assert contract <= described
 
 
-def test_only_status_the_document_and_the_content_app_are_public() -> None:
+def test_only_status_the_document_the_content_app_and_the_dashboard_are_public() -> None:
     assert DOCUMENT["security"] == [{"basicAuth": []}]
     assert DOCUMENT["components"]["securitySchemes"]["basicAuth"] == {
         "type": "http",
@@ -305,6 +307,9 @@ def test_only_status_the_document_and_the_content_app_are_public() -> None:
         ("get", f"{API}docs/api.json"),
         ("get", "/pulp/content/{path}"),
         ("head", "/pulp/content/{path}"),
+        ("get", "/"),
+        ("get", "/ui/"),
+        ("get", "/ui/{file}"),
     }
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():
@@ -413,6 +418,7 @@ async def migration(client: Client, pool: asyncpg.Pool) -> dict[str, str]:
     return {
         "migration-plans": plan["pulp_href"].rstrip("/").rsplit("/", 1)[-1],
         "migrationreport": str(migration_id),
+        "task-groups": str(migration_id),
         "tasks": str(task_id),
     }
 
@@ -479,7 +485,8 @@ async def test_documented_400s_answer_the_error_schema(
     client: Client, migrated: Migrated, path: str
 ) -> None:
     url = concrete(path, migrated, {})
-    response = await client.get(url, params={"limit": "many"})
+    # A list refuses the limit; a detail that takes fields refuses one it does not have.
+    response = await client.get(url, params={"limit": "many", "fields": "no_such_field"})
     assert response.status == 400
     assert_valid(documented_schema(path, "get", "400"), await response.json(), f"400 of {url}")
 

@@ -25,6 +25,7 @@ from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.sample.writer import FolderDumpWriter
 from pulp2to3.settings import load_settings
 from tests import blob_plugin
+from tests.steps_support import run_step
 
 NewMigration = Callable[..., Awaitable[Migration]]
 
@@ -159,12 +160,7 @@ async def run_all_steps(pool: asyncpg.Pool, migration: Migration) -> dict[str, l
     """Every step of the plan, in order; each batch in a transaction, as its task runs it."""
     results: dict[str, list[BatchResult]] = {}
     for step in steps_for(migration.plan):
-        async with pool.acquire() as connection:
-            batches = await step.plan_batches(connection, migration)
-        results[step.code] = []
-        for batch in batches:
-            async with pool.acquire() as connection, connection.transaction():
-                results[step.code].append(await step.work(connection, migration, batch.args))
+        results[step.code] = await run_step(pool, migration, step)
     return results
 
 

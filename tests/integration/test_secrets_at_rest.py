@@ -23,6 +23,7 @@ from pulp2to3.store.encryption import rotate_secrets
 from pulp2to3.store.repositories import remote_options_in_clear
 from tests.database_support import NewMigration
 from tests.http_support import app_for, client_for
+from tests.steps_support import run_step
 
 SECRETS = {
     "iso-1": {
@@ -60,11 +61,7 @@ def write_dump(out: Path) -> Path:
 async def run_steps(pool: asyncpg.Pool, migration: Migration, last: str) -> None:
     """The plan's steps up to ``last``, each batch in a transaction, as its task runs it."""
     for step in steps_for(migration.plan):
-        async with pool.acquire() as connection:
-            batches = await step.plan_batches(connection, migration)
-        for batch in batches:
-            async with pool.acquire() as connection, connection.transaction():
-                result = await step.work(connection, migration, batch.args)
+        for result in await run_step(pool, migration, step):
             assert result.failures == (), result
         if step.code == last:
             return

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import uuid
 
-from pulp2to3.bars import StepBars, outcome_lines
+from rich.console import Console
+
+from pulp2to3.bars import WAITING_FOR_A_WORKER, StepBars, elapsed_text, outcome_lines
 from pulp2to3.store.migrations import ReportView, StepView
 
 NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
@@ -98,3 +101,43 @@ def test_the_outcome_names_the_error_and_each_step() -> None:
         "  error: the dump is corrupt",
         "  premigrate: failed (1/2, 1 failed)",
     ]
+
+
+def rendered(bars: StepBars) -> str:
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(bars.display.get_renderable())
+    return console.export_text()
+
+
+def test_a_step_timer_counts_from_the_reports_start_even_with_a_total_still_0() -> None:
+    bars = StepBars()
+    two_hours_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)
+    started = dataclasses.replace(step("content", "running"), started_at=two_hours_ago)
+    finished = dataclasses.replace(
+        step("premigrate", "completed", 3, 3), finished_at=NOW + datetime.timedelta(seconds=75)
+    )
+    bars.show(report("running", finished, started))
+    lines = rendered(bars).splitlines()
+    assert "0:01:15" in lines[0]
+    # Not 0:00:00: rich's own timer stopped at once, as completed 0 reached the total 0 that a
+    # step has before it counts its units.
+    assert "2:00:0" in lines[1]
+    assert elapsed_text(None, None, NOW) == "-"
+    assert elapsed_text(NOW, None, NOW + datetime.timedelta(hours=2, seconds=3)) == "2:00:03"
+    assert elapsed_text(NOW, NOW + datetime.timedelta(milliseconds=420), NOW) == "0.4s"
+    assert elapsed_text(NOW, None, NOW - datetime.timedelta(seconds=5)) == "0.0s"
+
+
+def test_waiting_for_a_worker_shows_while_none_is_online_and_the_migration_needs_one() -> None:
+    bars = StepBars()
+    waiting = report("waiting", step("premigrate", "waiting"))
+    bars.show(waiting, workers_online=False)
+    assert rendered(bars).splitlines()[0] == WAITING_FOR_A_WORKER
+    bars.show(waiting, workers_online=True)
+    assert WAITING_FOR_A_WORKER not in rendered(bars)
+    bars.show(report("paused", step("premigrate", "running")), workers_online=False)
+    assert WAITING_FOR_A_WORKER not in rendered(bars)
+    bars.notice("the database is out of reach: still trying")
+    assert rendered(bars).splitlines()[0] == "the database is out of reach: still trying"
+    bars.show(waiting)
+    assert "out of reach" not in rendered(bars)

@@ -85,9 +85,15 @@ def test_a_task_failed_for_good_fails_the_step_and_the_report(bad: TaskState) ->
     )
 
 
-def test_a_step_without_tasks_closes_at_once() -> None:
+def test_a_step_without_tasks_closes_at_once_as_skipped() -> None:
     assert decide(line(step("a", R))) == Decision(
-        close_steps=(StepEnd("a", C),), finish_migration=MigrationStatus.COMPLETED
+        close_steps=(StepEnd("a", S),), finish_migration=MigrationStatus.COMPLETED
+    )
+
+
+def test_what_needs_a_step_that_had_nothing_to_do_starts() -> None:
+    assert decide(line(step("a", R), step("b", W))) == Decision(
+        close_steps=(StepEnd("a", S),), start_steps=("b",), requeue=True
     )
 
 
@@ -237,8 +243,9 @@ class Simulation:
         empty = False
         for code in decision.start_steps:
             index = int(code)
-            # Invariant: a step starts only once every step it needs has completed.
-            assert all(self.statuses[need] is C for need in self.needs[index])
+            # Invariant: a step starts only once every step it needs has completed (or had
+            # nothing to do).
+            assert all(self.statuses[need] in (C, S) for need in self.needs[index])
             assert self.statuses[index] is W
             self.statuses[index] = R
             self.started_at[index] = self.polls
@@ -359,4 +366,5 @@ def test_random_graphs_with_pauses_respect_needs_and_end_right(
         assert all(poll <= sim.failed_at for poll in sim.started_at.values())
     else:
         assert sim.status is MigrationStatus.COMPLETED
-        assert all(status is C for status in sim.statuses)
+        # A step without tasks had nothing to do: skipped; every other one completed.
+        assert sim.statuses == [S if not count else C for count in sim.task_counts]

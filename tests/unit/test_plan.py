@@ -159,3 +159,59 @@ def test_a_plan_survives_a_round_trip_through_json() -> None:
     plan = expand(parse_plan({"plugins": [{"type": "iso"}]}), {"iso": ["a"]})
     assert parse_plan(plan_to_json(plan)) == plan
     assert parse_plan(plan_to_json(parse_plan(GOOD))) == parse_plan(GOOD)
+
+
+def deb_plan(**layouts: object) -> dict[str, object]:
+    repository = {"name": "d", "repository_versions": [{"pulp2_repository_id": "d"}]}
+    return {"plugins": [{"type": "deb", "repositories": [repository | layouts]}]}
+
+
+def test_a_deb_repository_asks_for_the_simple_layout_besides_or_instead_of_structured() -> None:
+    [default] = parse_plan(deb_plan()).plugins[0].repositories or ()
+    assert (default.simple, default.structured) == (False, True)
+    [both] = parse_plan(deb_plan(simple=True)).plugins[0].repositories or ()
+    assert (both.simple, both.structured) == (True, True)
+    plan = parse_plan(deb_plan(simple=True, structured=False))
+    [only] = plan.plugins[0].repositories or ()
+    assert (only.simple, only.structured) == (True, False)
+    assert parse_plan(plan_to_json(plan)) == plan
+
+
+def test_bad_layouts_are_refused_with_where() -> None:
+    assert errors_of(deb_plan(simple="yes")) == [
+        "plan.plugins[0].repositories[0].simple: 'yes' is not of type 'boolean'"
+    ]
+    assert errors_of(deb_plan(structured=False)) == [
+        "Repository 'd' of plugin deb: simple and structured are both false: nothing to publish."
+    ]
+    iso = json.loads(json.dumps(GOOD))
+    iso["plugins"][0]["repositories"][0]["simple"] = True
+    assert errors_of(iso) == [
+        "Repository 'file' of plugin iso: simple: its publications have no layouts."
+    ]
+
+
+def test_a_deb_plugin_asks_for_layouts_for_its_repositories_unless_they_say_otherwise() -> None:
+    every = expand(parse_plan({"plugins": [{"type": "deb", "simple": True}]}), {"deb": ["a"]})
+    [repository] = every.plugins[0].repositories or ()
+    assert (repository.simple, repository.structured) == (True, True)
+    assert parse_plan(plan_to_json(every)) == every
+    listed = deb_plan(structured=True)
+    listed["plugins"][0] |= {"simple": True, "structured": False}  # type: ignore[index]
+    [own] = parse_plan(listed).plugins[0].repositories or ()
+    assert (own.simple, own.structured) == (True, True)
+    assert parse_plan(plan_to_json(parse_plan(listed))) == parse_plan(listed)
+
+
+def test_bad_plugin_layouts_are_refused() -> None:
+    assert errors_of({"plugins": [{"type": "iso", "structured": True}]}) == [
+        "Plugin iso: structured: its publications have no layouts."
+    ]
+    assert errors_of({"plugins": [{"type": "deb", "structured": False}]}) == [
+        "Plugin deb: simple and structured are both false: nothing to publish."
+    ]
+    inherited = deb_plan(simple=False)
+    inherited["plugins"][0] |= {"simple": True, "structured": False}  # type: ignore[index]
+    assert errors_of(inherited) == [
+        "Repository 'd' of plugin deb: simple and structured are both false: nothing to publish."
+    ]

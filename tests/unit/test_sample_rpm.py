@@ -196,5 +196,5 @@ def test_the_iso_part_is_the_same_with_or_without_rpm(tmp_path: Path) -> None:
 
 
 def test_unknown_plugin_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="plugins must be some of iso, rpm"):
-        generate_sample(tmp_path, repos=1, units=1, plugins=("deb",))
+    with pytest.raises(ValueError, match="plugins must be some of iso, rpm, deb"):
+        generate_sample(tmp_path, repos=1, units=1, plugins=("docker",))

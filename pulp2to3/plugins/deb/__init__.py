@@ -1,0 +1,1 @@
+"""The Debian plugin: packages, releases and components; apt's structured publication."""
