@@ -62,9 +62,12 @@ async def run(sample: SampleSummary, work: Path, workers: int, clients: int) -> 
             with runner.worker_processes(workers, env):
                 async with aiohttp.ClientSession(headers=auth) as session:
                     await api_up(session, base)
-                    async with runner.connection_to(url) as connection:
+                    async with runner.pool_to(url) as pool:
                         started = time.monotonic()
-                        migration_id = await runner.submit(connection, sample.plan_path.read_text())
+                        async with pool.acquire() as connection:
+                            migration_id = await runner.submit(
+                                connection, sample.plan_path.read_text()
+                            )
                         urls = [
                             f"{base}{API}migrationreport/{migration_id}/",
                             f"{base}{API}tasks/",
@@ -72,7 +75,7 @@ async def run(sample: SampleSummary, work: Path, workers: int, clients: int) -> 
                         ]
                         stop = asyncio.Event()
                         loading = asyncio.create_task(apply_load(session, urls, clients, stop))
-                        report = await runner.watch(connection, migration_id, lambda _r: None)
+                        report = await runner.watch(pool, migration_id, lambda *_: None)
                         elapsed = time.monotonic() - started
                         stop.set()
                         load = await loading

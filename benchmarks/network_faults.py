@@ -56,9 +56,10 @@ async def migrate(url: str, sample: SampleSummary) -> tuple[float, str, str]:
     """Run the sample's migration on the workers already running: its time, its status, and
     each step's time."""
     started = time.monotonic()
-    async with runner.connection_to(url) as connection:
-        migration_id = await runner.submit(connection, sample.plan_path.read_text())
-        report = await runner.watch(connection, migration_id, lambda _report: None)
+    async with runner.pool_to(url) as pool:
+        async with pool.acquire() as connection:
+            migration_id = await runner.submit(connection, sample.plan_path.read_text())
+        report = await runner.watch(pool, migration_id, lambda *_: None)
     steps = ", ".join(
         f"{step.code} {(step.finished_at - step.started_at).total_seconds():.1f} s"
         for step in report.steps
@@ -105,8 +106,8 @@ async def run_cut(
                     migration_id = await runner.submit(connection, sample.plan_path.read_text())
                 for step in steps:
                     worker_id = await cut(url, ns, log, worker_id, step, cut_seconds)
-                async with runner.connection_to(url) as connection:
-                    report = await runner.watch(connection, migration_id, lambda _report: None)
+                async with runner.pool_to(url) as pool:
+                    report = await runner.watch(pool, migration_id, lambda *_: None)
                 elapsed = time.monotonic() - started
                 alive = sum(p.poll() is None for p in [cut_off, *others])
             async with runner.connection_to(url) as connection:
