@@ -7,10 +7,13 @@ puts this folder first on ``sys.path``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import shutil
+import socket
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +99,21 @@ def generate_sample_of(out: Path, args: argparse.Namespace) -> SampleSummary:
 def sample_form(args: argparse.Namespace) -> str:
     """``archive``, ``folder gzip``...: the form of the sample, for a report line."""
     return f"{args.fmt}{' gzip' if args.gzip else ''}"
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, within: float = 600) -> float:
+    """Seconds until ``check()`` holds; the script stops, naming ``what``, after ``within``."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > within:
+            raise SystemExit(f"not within {within:g} s: {what}")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now, for a process the benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -21,7 +21,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -58,16 +57,6 @@ async def query(url: str, sql: str, *args: object) -> object:
 async def batches_recorded(url: str) -> int:
     count = await query(url, "SELECT count(*) FROM migration_batch_progress")
     return int(count) if isinstance(count, int) else -1
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], what: str, within: float = 600) -> float:
-    """Seconds until ``check()`` holds."""
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > within:
-            raise SystemExit(f"not within {within:g} s: {what}")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 async def api_answer(session: aiohttp.ClientSession, path: str) -> tuple[int, float, str]:
@@ -116,7 +105,7 @@ async def run(
             with runner.worker_processes(workers, env) as processes:
                 pids = [p.pid for p in processes]
                 async with aiohttp.ClientSession(headers=auth) as session:
-                    await wait_for(lambda: answers_200(session, STATUS), "the API to listen")
+                    await common.wait_for(lambda: answers_200(session, STATUS), "the API to listen")
                     async with runner.connection_to(url) as connection:
                         started = time.monotonic()
                         migration_id = await runner.submit(connection, sample.plan_path.read_text())
@@ -146,18 +135,18 @@ async def fault(
     step: str,
     outage_seconds: float,
 ) -> None:
-    await wait_for(lambda: step_running(url, step), f"a task of {step} to run")
+    await common.wait_for(lambda: step_running(url, step), f"a task of {step} to run")
     before = await batches_recorded(url)
     server.stop()
     answers = [await api_answer(session, path) for path in (href, TASKS, CONTENT_APP)]
     await asyncio.sleep(outage_seconds)
     server.start()
-    api_back = await wait_for(lambda: answers_200(session, href), "the API to answer again")
+    api_back = await common.wait_for(lambda: answers_200(session, href), "the API to answer again")
 
     async def more_batches() -> bool:
         return await batches_recorded(url) > before
 
-    resumed = await wait_for(more_batches, "a batch to be recorded")
+    resumed = await common.wait_for(more_batches, "a batch to be recorded")
     print(
         f"outage during {step}: the API answered "
         + ", ".join(f"{s} in {t * 1000:.0f} ms (Retry-After {r})" for s, t, r in answers)

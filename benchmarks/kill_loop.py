@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 import common
-from database_restarts import API_BIND, answers_200, wait_for
+from database_restarts import API_BIND, answers_200
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
@@ -82,7 +82,9 @@ class Faults:
             self.api.send_signal(signal.SIGKILL)
             self.api.wait()
             self.api = runner.api_process(self.env)
-            self.api_back.append(await wait_for(lambda: answers_200(session, STATUS), "the API"))
+            self.api_back.append(
+                await common.wait_for(lambda: answers_200(session, STATUS), "the API")
+            )
         elif kind == "coordinator's worker":
             # A poll takes milliseconds every half second: look for it for a while.
             deadline = time.monotonic() + 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from importlib import resources
 from typing import Any
 
@@ -12,6 +13,20 @@ from asyncpg import exceptions as pg_errors
 
 # A connection attempt that gets no answer within this fails (as the server being down does).
 CONNECT_TIMEOUT = 5.0
+
+# A link that goes down (a worker cut off) is noticed by both ends within about 10 s instead of
+# the kernel's hours (idle) or 15 minutes (unacknowledged data): TCP keepalives and a send timeout,
+# on the server's side for each session, on the client's on its socket. The server then ends the
+# cut-off worker's transaction, whose locks would hold up the retry of its batch elsewhere; the
+# worker sees its connection fail instead of waiting for ever for an answer that was lost. A live
+# peer's kernel answers the probes, however busy the process.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT, USER_TIMEOUT_MS = 5, 2, 3, 10000
+DEAD_CLIENT_SETTINGS = {
+    "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
+    "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+    "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+    "tcp_user_timeout": str(USER_TIMEOUT_MS),
+}
 
 # SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shuts down, crashed, or
 # is not accepting connections yet): the database is out of reach, the request itself is fine.
@@ -107,9 +122,25 @@ async def _open(dsn: str, **options: Any) -> asyncpg.Connection:
     """``asyncpg.connect`` with a timeout; a socket that cannot reach the server (refused, reset,
     timed out) is reported as SQLSTATE 08001, so that it is told apart from file errors."""
     try:
-        return await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT, **options)
+        settings = DEAD_CLIENT_SETTINGS | (options.pop("server_settings", None) or {})
+        connection = await asyncpg.connect(
+            dsn, timeout=CONNECT_TIMEOUT, server_settings=settings, **options
+        )
     except OSError as exc:
         raise pg_errors.ClientCannotConnectError(f"cannot reach PostgreSQL: {exc}") from exc
+    _detect_dead_server(connection)
+    return connection
+
+
+def _detect_dead_server(connection: asyncpg.Connection) -> None:
+    sock = connection._transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
 
 
 async def connect(dsn: str) -> asyncpg.Connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -71,14 +72,28 @@ SCHEMA: Mapping[str, Any] = {
     },
 }
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+# A hostile plan can be wrong in every one of its parts, and hold huge values: what the error
+# says stays bounded.
+MAX_MESSAGES = 100
+MAX_MESSAGE_LENGTH = 500
 
 
 class PlanError(ValueError):
-    """The plan is not acceptable; ``messages`` say what is wrong and where."""
+    """The plan is not acceptable; ``messages`` say what is wrong and where (the first
+    ``MAX_MESSAGES``, each cut to ``MAX_MESSAGE_LENGTH`` characters)."""
 
     def __init__(self, messages: list[str]) -> None:
-        super().__init__("; ".join(messages))
-        self.messages = messages
+        bounded = [_bounded(message) for message in messages[:MAX_MESSAGES]]
+        if len(messages) > MAX_MESSAGES:
+            bounded.append(f"(only the first {MAX_MESSAGES} errors are listed)")
+        super().__init__("; ".join(bounded))
+        self.messages = bounded
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_LENGTH:
+        return message
+    return message[: MAX_MESSAGE_LENGTH - 1] + "…"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +144,10 @@ def plan_object(raw: object) -> dict[str, Any]:
             raise PlanError(
                 [f"The plan is not valid JSON: {exc.msg} at position {exc.pos}."]
             ) from exc
+        except ValueError as exc:  # a number of more than 4,300 digits
+            raise PlanError([f"The plan is not valid JSON: {exc}."]) from exc
+        except RecursionError:
+            raise PlanError(["The plan is not valid JSON: it is nested too deeply."]) from None
     if not isinstance(raw, dict):
         raise PlanError(["The plan must be a JSON object."])
     return raw
@@ -137,8 +156,13 @@ def plan_object(raw: object) -> dict[str, Any]:
 def parse_plan(raw: object) -> Plan:
     """Validate a plan given as an object or as a JSON string; raise PlanError if it is wrong."""
     plan = plan_object(raw)
-    errors = sorted(_VALIDATOR.iter_errors(plan), key=lambda error: list(error.absolute_path))
-    if errors:
+    try:
+        found = list(itertools.islice(_VALIDATOR.iter_errors(plan), MAX_MESSAGES + 1))
+    except RecursionError:  # describing a wrong value of thousands of levels
+        raise PlanError(["The plan is nested too deeply."]) from None
+    if found:
+        # Sorted by place; one more than listed tells the error that there are more.
+        errors = sorted(found, key=lambda error: list(error.absolute_path))
         raise PlanError([f"{_where(error.absolute_path)}: {error.message}" for error in errors])
     return _build(plan)
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -46,10 +46,15 @@ def _free_port() -> int:
 
 
 class PrivateServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, listen: Sequence[str] = ("127.0.0.1",), trust: Sequence[str] = ()
+    ) -> None:
+        """``listen``: the addresses it listens on; ``trust``: networks (CIDR) whose clients it
+        lets in besides this host's."""
         self.bin = _bin_dir()
         self.pgdata = root / "data"
         self.port = _free_port()
+        self.listen = ",".join(listen)
         self._as_root = os.geteuid() == 0
         if self._as_root:
             if shutil.which("runuser") is None:
@@ -57,6 +62,8 @@ class PrivateServer:
             user = pwd.getpwnam(SYSTEM_USER)
             os.chown(root, user.pw_uid, user.pw_gid)
         self._run("initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        with (self.pgdata / "pg_hba.conf").open("a") as hba:
+            hba.writelines(f"host all all {network} trust\n" for network in trust)
 
     @property
     def url(self) -> str:
@@ -69,7 +76,7 @@ class PrivateServer:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.pgdata} -c listen_addresses=127.0.0.1"
+        options = f"-p {self.port} -k {self.pgdata} -c listen_addresses={self.listen}"
         log = str(self.pgdata / "server.log")
         self._run("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", log, "-w", "start")
 
@@ -86,11 +93,13 @@ class PrivateServer:
 
 
 @contextmanager
-def private_server() -> Iterator[PrivateServer]:
+def private_server(
+    listen: Sequence[str] = ("127.0.0.1",), trust: Sequence[str] = ()
+) -> Iterator[PrivateServer]:
     """A running private server, stopped and deleted at the end."""
     root = Path(tempfile.mkdtemp(prefix="pulp2to3-private-pg-"))
     try:
-        server = PrivateServer(root)
+        server = PrivateServer(root, listen, trust)
         server.start()
         try:
             yield server

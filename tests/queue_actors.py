@@ -12,6 +12,7 @@ import procrastinate
 from pulp2to3 import database
 from pulp2to3.queue import app
 from pulp2to3.queue.connector import AsyncpgConnector
+from pulp2to3.queue.fencing import fence
 from tests.waiting_support import eventually
 
 # Longer than any test: a held job ends when the test releases it, is aborted, or its worker dies.
@@ -59,11 +60,7 @@ async def release(connection: asyncpg.Connection, value: str) -> None:
     await connection.execute("INSERT INTO test_release (value) VALUES ($1)", value)
 
 
-@app.task(name="tests.record_when_released", pass_context=True)
-async def record_when_released(context: procrastinate.JobContext, value: str) -> None:
-    """A job that runs until the test releases it: it is running for as long as the test
-    needs (to cancel it, or to kill its worker)."""
-    await _record(context, f"{value}:started")
+async def _released(context: procrastinate.JobContext, value: str) -> None:
     connector = context.app.connector
 
     async def released() -> bool:
@@ -72,7 +69,29 @@ async def record_when_released(context: procrastinate.JobContext, value: str) ->
             return bool(await connection.fetchval(query, value))
 
     await eventually(released, HELD_AT_MOST, f"the test to release {value!r}")
+
+
+@app.task(name="tests.record_when_released", pass_context=True)
+async def record_when_released(context: procrastinate.JobContext, value: str) -> None:
+    """A job that runs until the test releases it: it is running for as long as the test
+    needs (to cancel it, or to kill its worker)."""
+    await _record(context, f"{value}:started")
+    await _released(context, value)
     await _record(context, value)
+
+
+@app.task(name="tests.fenced_write_when_released", pass_context=True)
+async def fenced_write_when_released(context: procrastinate.JobContext, value: str) -> None:
+    """Writes ``value`` in a transaction that stays open until the test releases it and commits
+    only if the job's attempt is still current, as a batch does."""
+    pool = context.app.connector.pool  # type: ignore[attr-defined]
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            "INSERT INTO test_event (value, pid) VALUES ($1, $2)", value, os.getpid()
+        )
+        await _record(context, f"{value}:started")
+        await _released(context, value)
+        await fence(connection, context.job)
 
 
 @app.task(name="tests.fail")

@@ -13,6 +13,7 @@ import procrastinate
 
 from pulp2to3.plan import Plan, parse_plan
 from pulp2to3.queue import app
+from pulp2to3.queue.fencing import fence
 from pulp2to3.settings import Settings, load_settings
 from pulp2to3.store import plans, progress
 
@@ -82,6 +83,8 @@ def batch_actor(
 
     The work and the batch's counters commit in one transaction, so a batch that is retried or
     aborted half-way leaves no partial count; work must be idempotent (upserts on natural keys).
+    The transaction commits only if the job's attempt is still current (``fence``): a worker cut
+    off meanwhile, whose batch ran again elsewhere, writes nothing when its link comes back.
     """
 
     def decorate(work: BatchWork) -> procrastinate.tasks.Task[Any, Any, Any]:
@@ -107,6 +110,7 @@ def batch_actor(
                     if result.created:
                         assert context.job.id is not None
                         await progress.record_created(connection, context.job.id, result.created)
+                    await fence(connection, context.job)
             if result.error is not None:
                 raise BatchFailed(result.error)
             return {"done": result.done, "failed": len(result.failures)}

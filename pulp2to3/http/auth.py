@@ -4,10 +4,15 @@ The password is kept only as a salted PBKDF2 hash, and a presented password is c
 hash in constant time. Paths in ``PUBLIC_PATHS`` (status, the API description) and everything
 outside the API (the content app) need no credentials, as in Pulp; ``/metrics``, outside the
 API, does (Prometheus scrapes with ``basic_auth``): it names every migration and its figures.
+
+The PBKDF2 derivation (milliseconds of CPU) runs off the event loop, so that a flood of wrong
+passwords does not hold up every other request; the right credentials, once verified, are
+known by a keyed digest and skip it (a wrong pair always pays it: guessing stays slow).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -71,6 +76,19 @@ def parse_basic(header: str) -> tuple[str, str] | None:
 def auth_middleware(credentials: Credentials | None) -> Middleware:
     """Require credentials under the API; ``None`` (``--insecure-dev``) lets everything in."""
 
+    key = os.urandom(32)
+    verified: set[bytes] = set()  # keyed digests of the credentials found right
+
+    async def is_right(user: str, password: str) -> bool:
+        assert credentials is not None
+        token = hmac.digest(key, f"{len(user)}:{user}:{password}".encode(), "sha256")
+        if token in verified:  # a secret-keyed digest: its lookup time tells nothing useful
+            return True
+        right = await asyncio.to_thread(credentials.check, user, password)
+        if right:
+            verified.add(token)
+        return right
+
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
@@ -81,7 +99,7 @@ def auth_middleware(credentials: Credentials | None) -> Middleware:
                 raise APIError(
                     401, "Authentication credentials were not provided.", headers=CHALLENGE
                 )
-            if not credentials.check(*presented):
+            if not await is_right(*presented):
                 raise APIError(401, "Invalid username/password.", headers=CHALLENGE)
         return await handler(request)
 

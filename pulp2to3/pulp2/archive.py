@@ -140,6 +140,10 @@ class ArchiveDump:
             header = _parse_block_header(stream, item, offset)
             namespace = header.namespace
             label = ".".join(namespace)
+            if namespace not in announced:
+                raise stream.error(
+                    f"a block of {label}, which the prelude does not announce", offset
+                )
             if namespace in finished:
                 raise stream.error(f"a block of {label} after its end-of-collection header", offset)
             started.add(namespace)

@@ -13,6 +13,7 @@ import structlog
 
 from pulp2to3 import database
 from pulp2to3.queue.connector import AsyncpgConnector
+from pulp2to3.queue.fencing import attempt_current
 from pulp2to3.queue.manager import QueueManager
 from pulp2to3.queue.worker import ResilientWorker
 from pulp2to3.settings import load_settings
@@ -88,7 +89,13 @@ async def job_middleware(
         except Exception as exc:
             description = f"{type(exc).__name__}: {exc}"
             trace = traceback.format_exc()
-            await _record(context, lambda c: progress.task_failed(c, job_id, description, trace))
+
+            async def failed(connection: asyncpg.Connection) -> None:
+                # A job taken over by a retry (see queue.fencing) is the retry's to record.
+                if await attempt_current(connection, job):
+                    await progress.task_failed(connection, job_id, description, trace)
+
+            await _record(context, failed)
             raise
 
 

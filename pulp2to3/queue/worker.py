@@ -3,7 +3,9 @@
 Procrastinate's worker stops when a side task fails and loses a job's end when it cannot write
 it. This one waits the outage out (its job manager is patient, see ``queue.manager``), keeps
 polling for jobs, puts a job that failed only for want of the database back in the queue
-without counting an attempt, and registers again if it was pruned as stalled meanwhile.
+without counting an attempt, and registers again if it was pruned as stalled meanwhile. A job
+whose attempt was taken over by a retry while the worker was cut off (see ``queue.fencing``) has
+its end recorded by the worker that runs it now, not by this one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from procrastinate import exceptions, job_context, jobs, retry, worker
 
 from pulp2to3.database import is_unavailable, queries
 from pulp2to3.queue.connector import AsyncpgConnector
+from pulp2to3.queue.fencing import attempt_current
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +57,13 @@ class ResilientWorker(worker.Worker):
         job_result: job_context.JobResult | None,
     ) -> None:
         assert job.id is not None
+        if not await self._connector.outage.wait_out(functools.partial(self._current, job)):
+            self._interrupted.discard(job.id)
+            self._job_ids_to_abort.pop(job.id, None)
+            log.warning(
+                "job_taken_over", job_id=job.id, task_name=job.task_name, attempt=job.attempts
+            )
+            return
         if job.id in self._interrupted:
             self._interrupted.discard(job.id)
             if status is jobs.Status.FAILED and await self._connector.outage.wait_out(
@@ -63,6 +73,10 @@ class ResilientWorker(worker.Worker):
                 log.warning("job_interrupted_requeued", job_id=job.id, task_name=job.task_name)
                 return
         await super()._persist_job_status(job, status, retry_decision, context, job_result)
+
+    async def _current(self, job: jobs.Job) -> bool:
+        async with self._connector.pool.acquire() as connection:
+            return await attempt_current(connection, job)
 
     async def _requeue(self, job_id: int | None) -> bool:
         """Put the job back in the queue, its attempts unchanged; False when that cannot be:

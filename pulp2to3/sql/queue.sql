@@ -22,3 +22,10 @@ RETURNING id
 UPDATE procrastinate_jobs SET status = 'todo'
  WHERE id = $1 AND status = 'doing' AND NOT abort_requested
 RETURNING id
+
+-- job_attempt_current --
+-- Whether a job still runs the attempt its worker fetched: still 'doing' and its attempts
+-- unchanged (every retry, a stalled worker's job's too, counts one more, and only its own worker
+-- puts a job back without counting); the row stays locked until the caller's transaction ends,
+-- so no retry slips in between the check and the commit
+SELECT 1 FROM procrastinate_jobs WHERE id = $1 AND status = 'doing' AND attempts = $2 FOR SHARE

@@ -241,6 +241,11 @@ def secret_outside(migrated: Migrated) -> Path:
         "/pulp/content//etc/passwd",
         "/pulp/content/nested/base/%ff.iso",
         "/pulp/content/../api/v3/status/",
+        "/pulp/content/nested/base/%c0%ae%c0%ae/%c0%ae%c0%ae/secret.txt",  # overlong UTF-8 "."
+        "/pulp/content/nested/base/..%c0%af..%c0%afsecret.txt",  # overlong UTF-8 "/"
+        "/pulp/content/nested/base/%e0%80%ae%e0%80%ae/secret.txt",
+        "/pulp/content/nested/base/a.iso%0a",
+        "/pulp/content/nested/base/a%0d%0a.iso",
     ],
 )
 async def test_traversal_attempts_are_404(

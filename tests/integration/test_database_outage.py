@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import subprocess
 import sys
@@ -147,6 +148,33 @@ async def test_a_busy_worker_lives_through_a_restart_and_its_job_runs_again_unco
     assert await event_values(outage_db) == ["done:started", "done:started", "done"]
     assert cli_worker.process.poll() is None
     assert await cli_worker.logged("database_reconnected")
+
+
+async def test_a_job_retried_while_its_worker_was_away_commits_nothing_when_it_comes_back(
+    outage_app: procrastinate.App, outage_db: str, cli_worker: CliWorker
+) -> None:
+    job_id = await outage_app.configure_task("tests.fenced_write_when_released").defer_async(
+        value="stale"
+    )
+    await eventually(lambda: event_values_are(outage_db, ["stale:started"]), 30, "the job to start")
+    # What the stalled-job retry does to the job of a worker whose heartbeat stopped.
+    await outage_app.job_manager.retry_job_by_id_async(job_id, datetime.datetime.now(datetime.UTC))
+    await release(outage_db, "stale")
+    await eventually(lambda: cli_worker.logged("job_taken_over"), 30, "the stale attempt to end")
+
+    async def succeeded() -> bool:
+        return [row["status"] for row in await job_rows(outage_db)] == ["succeeded"]
+
+    await eventually(succeeded, 30, "the retry to run and succeed")
+    [job] = await job_rows(outage_db)
+    assert job["attempts"] == 2  # the retry, then the success; the stale attempt recorded nothing
+    # The stale attempt's write was refused at its commit; the retry's committed once.
+    assert sorted(await event_values(outage_db)) == ["stale", "stale:started", "stale:started"]
+    assert not await cli_worker.logged("task_failed")
+
+
+async def event_values_are(url: str, values: list[str]) -> bool:
+    return await event_values(url) == values
 
 
 async def test_a_worker_started_while_the_database_is_down_waits_for_it(
