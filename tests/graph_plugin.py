@@ -39,17 +39,23 @@ async def _meet(connection: asyncpg.Connection, other: ContentType) -> None:
 
 
 async def migrate_a(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     await _meet(connection, B)
-    return await blob_plugin.migrate_blobs(connection, units, settings)
+    return await blob_plugin.migrate_blobs(content_type, connection, units, settings)
 
 
 async def migrate_b(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     await _meet(connection, A)
-    return await blob_plugin.migrate_blobs(connection, units, settings)
+    return await blob_plugin.migrate_blobs(content_type, connection, units, settings)
 
 
 A = dataclasses.replace(blob_plugin.BLOB, pulp2_type="graph_a", migrate=migrate_a)
