@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import json
 import os
 import secrets
 import shutil
@@ -248,6 +249,7 @@ async def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pulp2to3-bench")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
+    parser.add_argument("--json", type=Path, help="also write the figures there (plot.py reads)")
     args = parser.parse_args()
     sample_dir = args.work / f"sample-{'-'.join(args.plugins)}-{args.repos}-{args.units}"
     shutil.rmtree(sample_dir, ignore_errors=True)
@@ -263,26 +265,36 @@ async def main() -> None:
     if args.plugins == ["iso"] and not args.no_baseline:
         rows = args.work / f"baseline-rows-{args.repos}-{args.units}"
         await baseline.export_staged_rows(sample, rows, SERVER_URL)
-        runs = {
+        baseline_runs = {
             label: await baseline.run(
                 rows, sample, args.work / "media-baseline", SERVER_URL, lean=lean
             )
             for label, lean in (("lean schema", True), ("project schema", False))
         }
         shutil.rmtree(rows, ignore_errors=True)
-        limits = baseline.step_times(runs["project schema"].times)
-        lines += [*baseline_table(runs), ""]
+        limits = baseline.step_times(baseline_runs["project schema"].times)
+        lines += [*baseline_table(baseline_runs), ""]
         print("\n".join(lines), flush=True)
         lines_printed = len(lines)
     else:
         lines_printed = 0
+    runs: list[RunFigures] = []
     for count in args.workers:
         run = await measure(sample, args.work, count)
+        runs.append(run)
         lines += [*run_table(run, limits), ""]
         print("\n".join(lines[lines_printed:]), flush=True)
         lines_printed = len(lines)
     lines.append(f"Machine: {machine()}.")
     print(lines[-1])
+    if args.json:
+        figures = {
+            "units": args.units,
+            "repos": args.repos,
+            "baseline": limits,
+            "runs": [dataclasses.asdict(run) for run in runs],
+        }
+        args.json.write_text(json.dumps(figures, indent=1))
     if args.record:
         with DOCS.open("a", encoding="utf-8") as docs:
             docs.write("\n" + "\n".join(lines) + "\n")
