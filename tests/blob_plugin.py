@@ -42,8 +42,8 @@ def _tag_row(unit: content.StagedUnit) -> tuple[dict[str, Any], int]:
 
 
 async def _save(
-    connection: asyncpg.Connection,
     content_type: ContentType,
+    connection: asyncpg.Connection,
     units: Sequence[content.StagedUnit],
     fields_of: Callable[[content.StagedUnit], tuple[dict[str, Any], int]],
 ) -> MigratedUnits:
@@ -71,15 +71,21 @@ async def _save(
 
 
 async def migrate_blobs(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
-    return await _save(connection, BLOB, units, _blob_row)
+    return await _save(content_type, connection, units, _blob_row)
 
 
 async def migrate_tags(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
-    return await _save(connection, BLOB_TAG, units, _tag_row)
+    return await _save(content_type, connection, units, _tag_row)
 
 
 BLOB = ContentType(

@@ -28,28 +28,39 @@ MEET_WITHIN = 30.0
 
 
 async def _meet(connection: asyncpg.Connection, other: ContentType) -> None:
-    """Return once a batch of ``other`` is running (each statement sees what was committed)."""
+    """Return once a batch of ``other`` is running, or has succeeded: it could only succeed once
+    it met this one running, and may end before this one looks again (each statement sees what
+    was committed)."""
     task_name = f"pulp2to3.{other.step_code}"
 
     async def running() -> bool:
-        query = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = $1 AND status = 'doing'"
+        query = (
+            "SELECT count(*) FROM procrastinate_jobs"
+            " WHERE task_name = $1 AND status IN ('doing', 'succeeded')"
+        )
         return bool(await connection.fetchval(query, task_name))
 
     await eventually(running, MEET_WITHIN, f"a batch of {other.pulp2_type} running beside")
 
 
 async def migrate_a(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     await _meet(connection, B)
-    return await blob_plugin.migrate_blobs(connection, units, settings)
+    return await blob_plugin.migrate_blobs(content_type, connection, units, settings)
 
 
 async def migrate_b(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     await _meet(connection, A)
-    return await blob_plugin.migrate_blobs(connection, units, settings)
+    return await blob_plugin.migrate_blobs(content_type, connection, units, settings)
 
 
 A = dataclasses.replace(blob_plugin.BLOB, pulp2_type="graph_a", migrate=migrate_a)

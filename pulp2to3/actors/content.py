@@ -51,7 +51,7 @@ async def migrate_content(
     first_id, last_id = int(args["first_id"]), int(args["last_id"])
     async with connection.transaction():
         units = await content.lock_units(connection, content_type.pulp2_type, first_id, last_id)
-        outcome = await content_type.migrate(connection, units, migration.settings)
+        outcome = await content_type.migrate_units(connection, units, migration.settings)
     earlier = max(0, int(args.get("units", len(units))) - len(units))
     log.info(
         "content_batch_migrated",

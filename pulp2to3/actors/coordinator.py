@@ -11,9 +11,8 @@ import structlog
 from procrastinate.types import JSONDict
 
 from pulp2to3.actors.registry import steps_for
-from pulp2to3.actors.steps import Migration, Step, current_settings
+from pulp2to3.actors.steps import Migration, Step, current_settings, parsed_plan
 from pulp2to3.coordination import Decision, MigrationStatus, StepStatus, decide
-from pulp2to3.plan import parse_plan
 from pulp2to3.queue import app
 from pulp2to3.queue.control import hold_queued_jobs
 from pulp2to3.queue.dispatch import COORDINATOR_ACTOR, queue_coordinator
@@ -82,7 +81,8 @@ async def poll(connection: asyncpg.Connection, migration_id: uuid.UUID) -> None:
             await hold_queued_jobs(connection, migration_id)
         await migrations.forget_finished_coordinator_jobs(connection, migration_id)
         assert locked.expanded_plan is not None
-        migration = Migration(migration_id, parse_plan(locked.expanded_plan), current_settings())
+        plan = parsed_plan(migration_id, locked.expanded_plan)
+        migration = Migration(migration_id, plan, current_settings())
         steps = {step.code: step for step in steps_for(migration.plan)}
         while True:
             decision = decide(

@@ -69,11 +69,32 @@ def current_settings() -> Settings:
     return load_settings()
 
 
+# The parsed expanded plans of the last migrations this process ran a job of: a migration's
+# expanded plan is written once, when its migration task plans it, and parsing one of 1,000
+# repositories took 90 ms, which every batch (1,000 of them for 1,000,000 units) paid again.
+_PARSED_PLANS: dict[uuid.UUID, Plan] = {}
+_PARSED_PLANS_KEPT = 4
+
+
+def parsed_plan(migration_id: uuid.UUID, expanded: Any) -> Plan:
+    """The migration's expanded plan parsed, once per process."""
+    plan = _PARSED_PLANS.get(migration_id)
+    if plan is None:
+        plan = parse_plan(expanded)
+        if len(_PARSED_PLANS) >= _PARSED_PLANS_KEPT:
+            _PARSED_PLANS.clear()
+        _PARSED_PLANS[migration_id] = plan
+    return plan
+
+
 async def load_migration(connection: asyncpg.Connection, migration_id: uuid.UUID) -> Migration:
-    expanded = await plans.expanded_plan(connection, migration_id)
-    if expanded is None:
-        raise LookupError(f"migration {migration_id} has no expanded plan")
-    return Migration(id=migration_id, plan=parse_plan(expanded), settings=current_settings())
+    plan = _PARSED_PLANS.get(migration_id)
+    if plan is None:
+        expanded = await plans.expanded_plan(connection, migration_id)
+        if expanded is None:
+            raise LookupError(f"migration {migration_id} has no expanded plan")
+        plan = parsed_plan(migration_id, expanded)
+    return Migration(id=migration_id, plan=plan, settings=current_settings())
 
 
 def batch_actor(

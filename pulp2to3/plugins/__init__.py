@@ -26,9 +26,11 @@ if TYPE_CHECKING:
     from pulp2to3.settings import Settings
     from pulp2to3.store.content import StagedUnit
 
-    # Migrate staged units of one type (locked, in the batch's transaction), idempotently.
+    # Migrate staged units of the content type it is given (locked, in the batch's
+    # transaction), idempotently: one function may serve several types.
     ContentMigrator = Callable[
-        [asyncpg.Connection, Sequence[StagedUnit], Settings], Awaitable["MigratedUnits"]
+        ["ContentType", asyncpg.Connection, Sequence[StagedUnit], Settings],
+        Awaitable["MigratedUnits"],
     ]
     # Publish the content of new publications' versions (in the batch's transaction).
     Publisher = Callable[
@@ -125,6 +127,12 @@ class ContentType:
     @property
     def step_code(self) -> str:
         return f"migrate_content.{self.pulp2_type}"
+
+    async def migrate_units(
+        self, connection: asyncpg.Connection, units: Sequence[StagedUnit], settings: Settings
+    ) -> MigratedUnits:
+        """Migrate ``units`` of this type with its ``migrate``."""
+        return await self.migrate(self, connection, units, settings)
 
     def natural_key_of(self, fields: Mapping[str, Any]) -> str:
         """Canonical text of the natural key of content with these Pulp 3 fields."""

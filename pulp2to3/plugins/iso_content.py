@@ -8,65 +8,58 @@ per-unit failure: it stays unmigrated and the rest of the batch goes on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import asyncpg
 
+from pulp2to3 import storage
 from pulp2to3.plugins import ContentType, MigratedUnits, iso, split_outcomes, unit_files
 from pulp2to3.settings import Settings
 from pulp2to3.store import content
 
-UnitResult = content.FileContentRow | str  # what a unit becomes, or why it cannot be migrated
-
 
 def _row(
-    unit: content.StagedUnit, file: iso.IsoFile, artifact: content.ArtifactRow | None
+    content_type: ContentType,
+    unit: content.StagedUnit,
+    file: iso.IsoFile,
+    stored: storage.StoredArtifact | None,
 ) -> content.FileContentRow:
     fields = file.fields
     return content.FileContentRow(
         unit_id=unit.id,
-        natural_key=CONTENT_TYPE.natural_key_of(fields),
-        repo_key=CONTENT_TYPE.repository_key_of(fields),
+        natural_key=content_type.natural_key_of(fields),
+        repo_key=content_type.repository_key_of(fields),
         relative_path=file.name,
         digest=file.checksum,
         size=file.size,
-        artifact=artifact,
+        artifact=None if stored is None else content.ArtifactRow.of(stored),
     )
 
 
-async def _migrate_units(
-    units: Sequence[content.StagedUnit], settings: Settings
-) -> list[UnitResult]:
-    """What each unit becomes, or why it cannot be migrated, in the order of ``units``."""
-    outcomes: dict[int, UnitResult] = {}
-    downloaded: list[tuple[content.StagedUnit, iso.IsoFile, unit_files.UnitFile]] = []
-    for unit in units:
-        try:
-            file = iso.parse_fields(unit.fields)
-        except iso.InvalidUnit as exc:
-            outcomes[unit.id] = f"invalid iso unit: {exc}"
-            continue
-        if not unit.downloaded:
-            outcomes[unit.id] = _row(unit, file, None)
-        elif unit.storage_path is None:
-            outcomes[unit.id] = "downloaded unit has no _storage_path"
-        else:
-            source = unit_files.UnitFile(unit.storage_path, file.size, file.checksum)
-            downloaded.append((unit, file, source))
-    imported = await unit_files.import_files([source for _, _, source in downloaded], settings)
-    for (unit, file, _), stored in zip(downloaded, imported, strict=True):
-        outcomes[unit.id] = (
-            stored if isinstance(stored, str) else _row(unit, file, content.ArtifactRow.of(stored))
-        )
-    return [outcomes[unit.id] for unit in units]
+def _decode(unit: content.StagedUnit) -> iso.IsoFile | str:
+    try:
+        return iso.parse_fields(unit.fields)
+    except iso.InvalidUnit as exc:
+        return f"invalid iso unit: {exc}"
 
 
 async def migrate_iso_units(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     """Migrate ``units`` (locked by the batch); idempotent, as it upserts on natural keys."""
-    rows, failures = split_outcomes(units, await _migrate_units(units, settings))
-    migrated = await content.save_file_content(connection, CONTENT_TYPE.pulp_type, rows)
+    outcomes = await unit_files.units_with_artifacts(
+        units,
+        settings,
+        _decode,
+        lambda file: (file.size, file.checksum),
+        functools.partial(_row, content_type),
+    )
+    rows, failures = split_outcomes(units, outcomes)
+    migrated = await content.save_file_content(connection, content_type.pulp_type, rows)
     return MigratedUnits(migrated=migrated, failures=failures)
 
 

@@ -12,12 +12,17 @@ import asyncio
 import dataclasses
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from pulp2to3 import storage
 from pulp2to3.plugins import CorruptFile
 from pulp2to3.pulp2.paths import UnsafePath, resolve_storage_path
 from pulp2to3.settings import Settings
+from pulp2to3.store.content import StagedUnit
+
+Decoded = TypeVar("Decoded")
+Row = TypeVar("Row")
 
 # Files handled per thread hop: enough to make the hop's cost small, few enough (in number and
 # in bytes that may be hashed or copied) that a cancelled batch stops soon.
@@ -110,3 +115,33 @@ async def import_files(files: Sequence[UnitFile], settings: Settings) -> list[Im
             stop.set()
             raise
     return imported
+
+
+async def units_with_artifacts(
+    units: Sequence[StagedUnit],
+    settings: Settings,
+    decode: Callable[[StagedUnit], Decoded | str],
+    expected: Callable[[Decoded], tuple[int | None, str | None]],
+    row: Callable[[StagedUnit, Decoded, storage.StoredArtifact | None], Row],
+) -> list[Row | str]:
+    """What each unit of a one-file content type becomes, in the order of ``units``: its
+    ``row`` (with the artifact of its file when it was downloaded), or why it cannot be
+    migrated. ``decode`` gives a unit's decoded fields or why they are invalid; ``expected``
+    the size and sha256 its file must have (None: taken from the file)."""
+    outcomes: dict[int, Row | str] = {}
+    downloaded: list[tuple[StagedUnit, Decoded, UnitFile]] = []
+    for unit in units:
+        decoded = decode(unit)
+        if isinstance(decoded, str):
+            outcomes[unit.id] = decoded
+        elif not unit.downloaded:
+            outcomes[unit.id] = row(unit, decoded, None)
+        elif unit.storage_path is None:
+            outcomes[unit.id] = "downloaded unit has no _storage_path"
+        else:
+            size, sha256 = expected(decoded)
+            downloaded.append((unit, decoded, UnitFile(unit.storage_path, size, sha256)))
+    imported = await import_files([file for _, _, file in downloaded], settings)
+    for (unit, decoded, _), stored in zip(downloaded, imported, strict=True):
+        outcomes[unit.id] = stored if isinstance(stored, str) else row(unit, decoded, stored)
+    return [outcomes[unit.id] for unit in units]

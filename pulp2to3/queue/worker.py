@@ -22,6 +22,7 @@ from procrastinate import exceptions, job_context, jobs, retry, worker
 from pulp2to3.database import is_unavailable, queries
 from pulp2to3.queue.connector import AsyncpgConnector
 from pulp2to3.queue.fencing import attempt_current
+from pulp2to3.store.migrations import wake_coordinator
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +74,18 @@ class ResilientWorker(worker.Worker):
                 log.warning("job_interrupted_requeued", job_id=job.id, task_name=job.task_name)
                 return
         await super()._persist_job_status(job, status, retry_decision, context, job_result)
+        migration_id = job.task_kwargs.get("migration_id")
+        if retry_decision is None and isinstance(migration_id, str):
+            await self._wake_coordinator(job.id, migration_id)
+
+    async def _wake_coordinator(self, job_id: int, migration_id: str) -> None:
+        """When this job was the last of its step, the coordinator polls now, not at its next
+        scheduled poll (which stays the fallback: this is only an early wake-up)."""
+        try:
+            async with self._connector.pool.acquire() as connection:
+                await wake_coordinator(connection, job_id, migration_id)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.warning("coordinator_not_woken", job_id=job_id, error=str(exc))
 
     async def _current(self, job: jobs.Job) -> bool:
         async with self._connector.pool.acquire() as connection:

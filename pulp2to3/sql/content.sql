@@ -33,7 +33,10 @@ CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
     size             bigint,
     artifact_sha256  text,
     artifact_size    bigint,
-    artifact_file    text
+    artifact_file    text,
+    -- Filled by content_resolve_ids once the artifacts and content rows exist
+    content_id       bigint,
+    artifact_id      bigint
 ) ON COMMIT DROP
 
 -- content_clear_file_stage --
@@ -63,28 +66,35 @@ SELECT $1::text, natural_key, repo_key
  ORDER BY natural_key
     ON CONFLICT (pulp_type, natural_key) DO NOTHING
 
+-- content_resolve_ids --
+-- Each stage row's content (of type $1) and artifact id, looked up once, one index probe per row:
+-- a join would let the planner hash the whole content or artifact table, a cost that grows with
+-- the tables, while a batch's is constant
+UPDATE pg_temp.content_file_stage AS s
+   SET content_id = (SELECT c.id FROM content AS c
+                      WHERE c.pulp_type = $1 AND c.natural_key = s.natural_key),
+       artifact_id = (SELECT a.id FROM artifact AS a WHERE a.sha256 = s.artifact_sha256)
+
 -- content_insert_file_content --
--- The file fields of each content row of type $1 (the same for every unit of a natural key)
+-- The file fields of each content row (the same for every unit of a natural key)
 INSERT INTO file_content (content_id, relative_path, digest, size)
-SELECT DISTINCT ON (c.id) c.id, s.relative_path, s.digest, s.size
-  FROM pg_temp.content_file_stage AS s
-  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
- ORDER BY c.id
+SELECT DISTINCT ON (content_id) content_id, relative_path, digest, size
+  FROM pg_temp.content_file_stage
+ ORDER BY content_id
     ON CONFLICT (content_id) DO NOTHING
 
 -- content_upsert_content_artifacts --
 -- Each content's file: its artifact, or none (on_demand) until a unit that has the file brings it.
--- Rows already right are left alone (not even locked)
+-- Rows already right are left alone (not even locked). The row already there is probed per stage
+-- row (a scalar subquery: a NOT EXISTS may become a hash anti join over the whole table)
 INSERT INTO content_artifact AS ca (content_id, relative_path, artifact_id)
-SELECT DISTINCT ON (c.id, s.relative_path) c.id, s.relative_path, a.id
+SELECT DISTINCT ON (s.content_id, s.relative_path) s.content_id, s.relative_path, s.artifact_id
   FROM pg_temp.content_file_stage AS s
-  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
-  LEFT JOIN artifact AS a ON a.sha256 = s.artifact_sha256
  WHERE s.relative_path IS NOT NULL
-   AND NOT EXISTS (SELECT FROM content_artifact AS x
-                    WHERE x.content_id = c.id AND x.relative_path = s.relative_path
-                      AND (x.artifact_id IS NOT NULL OR a.id IS NULL))
- ORDER BY c.id, s.relative_path, a.id NULLS LAST
+   AND (SELECT x.artifact_id IS NOT NULL OR s.artifact_id IS NULL
+          FROM content_artifact AS x
+         WHERE x.content_id = s.content_id AND x.relative_path = s.relative_path) IS NOT TRUE
+ ORDER BY s.content_id, s.relative_path, s.artifact_id NULLS LAST
     ON CONFLICT (content_id, relative_path) DO UPDATE
    SET artifact_id = EXCLUDED.artifact_id
  WHERE ca.artifact_id IS NULL AND EXCLUDED.artifact_id IS NOT NULL
@@ -92,7 +102,6 @@ SELECT DISTINCT ON (c.id, s.relative_path) c.id, s.relative_path, a.id
 -- content_mark_migrated --
 -- Map the staged units to the content they became; they are migrated
 UPDATE pulp2_content AS p
-   SET pulp3_content_id = c.id, is_migrated = true
+   SET pulp3_content_id = s.content_id, is_migrated = true
   FROM pg_temp.content_file_stage AS s
-  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
  WHERE p.id = s.unit_id

@@ -177,3 +177,24 @@ SELECT b.migration_id, b.step_code, extract(epoch FROM b.recorded_at)::float8 AS
   FROM migration_batch_progress b
   JOIN unfinished u ON u.id = b.migration_id
  WHERE b.recorded_at >= now() - make_interval(secs => $2) - u.paused
+
+-- wake_coordinator --
+-- The job $1 of a migration's step ended: when no task of that step is left to run, the queued
+-- coordinator job (queueing lock $2) runs now instead of at its scheduled poll, and the workers
+-- hear of it as of a new job. No row when the step has work left or no coordinator waits (one a
+-- pause holds stays held)
+UPDATE procrastinate_jobs AS j
+   SET scheduled_at = now()
+  FROM migration_task AS ended
+ WHERE ended.job_id = $1 AND ended.step_code IS NOT NULL
+   AND j.queueing_lock = $2 AND j.status = 'todo' AND j.scheduled_at > now()
+   AND j.scheduled_at <> 'infinity'
+   AND NOT EXISTS (SELECT FROM migration_task AS t
+                     JOIN procrastinate_jobs AS other ON other.id = t.job_id
+                    WHERE t.migration_id = ended.migration_id AND t.step_code = ended.step_code
+                      AND other.status IN ('todo', 'doing'))
+RETURNING j.id,
+          pg_notify('procrastinate_queue_v1#' || j.queue_name,
+                    json_build_object('type', 'job_inserted', 'job_id', j.id)::text),
+          pg_notify('procrastinate_any_queue_v1',
+                    json_build_object('type', 'job_inserted', 'job_id', j.id)::text)

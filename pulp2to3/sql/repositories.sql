@@ -68,20 +68,32 @@ UPDATE repository AS r
 -- Every lazy catalog entry of importer $1[i] becomes a remote artifact of remote $2[i] for the
 -- content artifact of the content its unit became; one per content artifact and remote (the
 -- newest revision wins); the sha256 is the catalog's checksum when it is a sha256. A content
--- of several files (a kickstart tree) takes, for each file, the entry whose path ends with it
+-- of several files (a kickstart tree) takes, for each file, the entry whose path ends with it.
+-- The batch's entries are found by importer, and each one's content artifacts and file size, by
+-- index probes: LATERAL ... OFFSET 0 keeps the planner from scanning the whole catalog and
+-- hashing the whole of content_artifact and file_content for every batch, a cost that grows
+-- with the tables and was most of the step's time
 INSERT INTO remote_artifact AS ra (content_artifact_id, remote_id, url, sha256, size)
 SELECT DISTINCT ON (ca.id, m.remote_id)
        ca.id, m.remote_id, lc.url,
        CASE WHEN lower(lc.checksum_algorithm) = 'sha256' THEN lower(lc.checksum) END,
        fc.size
   FROM unnest($1::text[], $2::bigint[]) AS m(importer_id, remote_id)
-  JOIN pulp2_lazy_catalog AS lc ON lc.importer_id = m.importer_id
+ CROSS JOIN LATERAL (
+       SELECT * FROM pulp2_lazy_catalog AS lc WHERE lc.importer_id = m.importer_id OFFSET 0
+       ) AS lc
   JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
-  JOIN content_artifact AS ca ON ca.content_id = pc.pulp3_content_id
-  LEFT JOIN file_content AS fc ON fc.content_id = ca.content_id
- WHERE right(lc.path, length(ca.relative_path) + 1) = '/' || ca.relative_path
-    OR NOT EXISTS (SELECT FROM content_artifact AS other
-                    WHERE other.content_id = ca.content_id AND other.id <> ca.id)
+ CROSS JOIN LATERAL (
+       SELECT ca.id, ca.content_id
+         FROM content_artifact AS ca
+        WHERE ca.content_id = pc.pulp3_content_id
+          AND (right(lc.path, length(ca.relative_path) + 1) = '/' || ca.relative_path
+               OR NOT EXISTS (SELECT FROM content_artifact AS other
+                               WHERE other.content_id = ca.content_id AND other.id <> ca.id))
+       OFFSET 0) AS ca
+  LEFT JOIN LATERAL (
+       SELECT fc.size FROM file_content AS fc WHERE fc.content_id = ca.content_id OFFSET 0
+       ) AS fc ON true
  ORDER BY ca.id, m.remote_id, lc.revision DESC, lc.url
     ON CONFLICT (content_artifact_id, remote_id) DO UPDATE
    SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, size = EXCLUDED.size

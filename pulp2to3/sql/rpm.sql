@@ -16,14 +16,15 @@ ALTER TABLE pg_temp.rpm_package_stage DROP COLUMN IF EXISTS content_id
 TRUNCATE pg_temp.rpm_package_stage
 
 -- rpm_insert_packages --
--- The package fields of each content row of type $1 (the same for every unit of a natural key)
+-- The package fields of each content row (the same for every unit of a natural key), by the
+-- content id the batch's content stage resolved
 INSERT INTO rpm_package (content_id, name, epoch, version, release, arch, checksum_type, pkg_id,
                          location_href, is_modular, primary_xml, filelists_xml, other_xml)
-SELECT DISTINCT ON (c.id) c.id, s.name, s.epoch, s.version, s.release, s.arch, s.checksum_type,
+SELECT DISTINCT ON (c.content_id) c.content_id, s.name, s.epoch, s.version, s.release, s.arch, s.checksum_type,
        s.pkg_id, s.location_href, s.is_modular, s.primary_xml, s.filelists_xml, s.other_xml
   FROM pg_temp.rpm_package_stage AS s
-  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
- ORDER BY c.id
+  JOIN pg_temp.content_file_stage AS c ON c.natural_key = s.natural_key
+ ORDER BY c.content_id
     ON CONFLICT (content_id) DO NOTHING
 
 -- rpm_version_package_count --
@@ -54,12 +55,12 @@ CREATE TEMPORARY TABLE IF NOT EXISTS rpm_metadata_stage (
 TRUNCATE pg_temp.rpm_metadata_stage
 
 -- rpm_insert_metadata --
--- The decoded data of each content row of type $1
+-- The decoded data of each content row, by the content id the batch's content stage resolved
 INSERT INTO rpm_metadata (content_id, kind, data, snippet)
-SELECT DISTINCT ON (c.id) c.id, s.kind, s.data, s.snippet
+SELECT DISTINCT ON (c.content_id) c.content_id, s.kind, s.data, s.snippet
   FROM pg_temp.rpm_metadata_stage AS s
-  JOIN content AS c ON c.pulp_type = $1 AND c.natural_key = s.natural_key
- ORDER BY c.id
+  JOIN pg_temp.content_file_stage AS c ON c.natural_key = s.natural_key
+ ORDER BY c.content_id
     ON CONFLICT (content_id) DO NOTHING
 
 -- rpm_pkglists --

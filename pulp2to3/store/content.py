@@ -119,7 +119,7 @@ async def save_file_content(
     """Write ``rows`` as file content (``save_content`` with the file fields as its details)."""
 
     async def file_fields(connection: asyncpg.Connection) -> None:
-        await connection.execute(queries["content_insert_file_content"], pulp_type)
+        await connection.execute(queries["content_insert_file_content"])
 
     return await save_content(connection, pulp_type, rows, file_fields)
 
@@ -132,7 +132,8 @@ async def save_content(
 ) -> int:
     """Write ``rows`` set-based (artifacts, content, content artifacts) and mark their units
     migrated; returns how many units were marked. ``details`` writes the type's own fields once
-    the content rows exist (the stage table ``content_file_stage`` still holds the rows).
+    the content rows exist (the stage table ``content_file_stage`` holds the rows, each with its
+    ``content_id``).
     Idempotent: upserts on sha256 and natural key. Runs in a transaction of its own (a savepoint
     inside the caller's)."""
     if not rows:
@@ -147,7 +148,8 @@ async def save_content(
         await connection.execute(queries["content_analyze_file_stage"])
         await connection.execute(queries["content_insert_artifacts"])
         await connection.execute(queries["content_insert_content"], pulp_type)
+        await connection.execute(queries["content_resolve_ids"], pulp_type)
         await details(connection)
-        await connection.execute(queries["content_upsert_content_artifacts"], pulp_type)
-        status: str = await connection.execute(queries["content_mark_migrated"], pulp_type)
+        await connection.execute(queries["content_upsert_content_artifacts"])
+        status: str = await connection.execute(queries["content_mark_migrated"])
     return int(status.rsplit(" ", 1)[-1])

@@ -57,6 +57,18 @@ def coordinator_lock(migration_id: uuid.UUID | str) -> str:
     return f"pulp2to3.coordinator.{migration_id}"
 
 
+async def wake_coordinator(
+    connection: asyncpg.Connection, job_id: int, migration_id: uuid.UUID | str
+) -> bool:
+    """Job ``job_id`` of a step of the migration ended: if it was the step's last unfinished
+    task, the queued coordinator runs now rather than at its scheduled poll, and the workers are
+    notified as of a new job. True when it was woken."""
+    woken = await connection.fetchval(
+        queries["wake_coordinator"], job_id, coordinator_lock(migration_id)
+    )
+    return woken is not None
+
+
 async def insert_migration(
     connection: asyncpg.Connection,
     plan_id: uuid.UUID,

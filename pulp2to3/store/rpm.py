@@ -93,7 +93,7 @@ async def save_packages(
             ],
             columns=("natural_key", *PACKAGE_COLUMNS),
         )
-        await connection.execute(queries["rpm_insert_packages"], pulp_type)
+        await connection.execute(queries["rpm_insert_packages"])
 
     return await content.save_content(
         connection, pulp_type, [row.content for row in rows], package_fields
@@ -133,7 +133,7 @@ async def save_metadata(
             records=[(row.content.natural_key, row.kind, row.data, row.snippet) for row in rows],
             columns=("natural_key", "kind", "data", "snippet"),
         )
-        await connection.execute(queries["rpm_insert_metadata"], pulp_type)
+        await connection.execute(queries["rpm_insert_metadata"])
 
     return await content.save_content(
         connection,

@@ -34,9 +34,6 @@ from .decode import (
     decode_release,
 )
 
-PACKAGE_TYPE = "deb.package"
-RELEASE_TYPE = "deb.release"
-COMPONENT_TYPE = "deb.release_component"
 
 
 def _content(
@@ -58,17 +55,23 @@ def _content(
 
 
 def _package_row(
-    unit: content.StagedUnit, package: DebPackage, artifact: content.ArtifactRow | None
+    content_type: ContentType,
+    unit: content.StagedUnit,
+    package: DebPackage,
+    artifact: content.ArtifactRow | None,
 ) -> deb.PackageRow:
     fields = dataclasses.asdict(package)
     fields["control"] = [list(pair) for pair in package.control]
     return deb.PackageRow(
-        content=_content(unit, PACKAGES, fields, package, artifact), fields=fields
+        content=_content(unit, content_type, fields, package, artifact), fields=fields
     )
 
 
 async def migrate_packages(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     """Migrate ``deb`` units (locked by the batch); idempotent."""
     outcomes: dict[int, deb.PackageRow | str] = {}
@@ -82,7 +85,7 @@ async def migrate_packages(
     fetchable = await deb.lazy_units(connection, [unit.pulp2_id for unit in on_demand])
     for unit in on_demand:
         outcomes[unit.id] = (
-            _package_row(unit, decoded[unit.id], None)
+            _package_row(content_type, unit, decoded[unit.id], None)
             if unit.pulp2_id in fetchable
             else "not downloaded, and no lazy catalog entry says where to fetch it"
         )
@@ -103,15 +106,18 @@ async def migrate_packages(
         outcomes[unit.id] = (
             stored
             if isinstance(stored, str)
-            else _package_row(unit, decoded[unit.id], content.ArtifactRow.of(stored))
+            else _package_row(content_type, unit, decoded[unit.id], content.ArtifactRow.of(stored))
         )
     rows, failures = split_outcomes(units, [outcomes[unit.id] for unit in units])
-    migrated = await deb.save_packages(connection, PACKAGE_TYPE, rows)
+    migrated = await deb.save_packages(connection, content_type.pulp_type, rows)
     return MigratedUnits(migrated=migrated, failures=failures)
 
 
 async def migrate_releases(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     """Migrate ``deb_release`` units; idempotent."""
     outcomes: list[deb.ReleaseRow | str] = []
@@ -124,18 +130,19 @@ async def migrate_releases(
         keys = dataclasses.asdict(release)
         outcomes.append(
             deb.ReleaseRow(
-                content=_content(unit, RELEASES, keys),
+                content=_content(unit, content_type, keys),
                 distribution=release.distribution,
                 codename=release.codename,
                 suite=release.suite,
             )
         )
     rows, failures = split_outcomes(units, outcomes)
-    migrated = await deb.save_releases(connection, RELEASE_TYPE, rows)
+    migrated = await deb.save_releases(connection, content_type.pulp_type, rows)
     return MigratedUnits(migrated=migrated, failures=failures)
 
 
 def _component_row(
+    content_type: ContentType,
     unit: content.StagedUnit,
     component: DebComponent,
     releases: dict[tuple[str, str, str], deb.StagedRelease],
@@ -159,7 +166,7 @@ def _component_row(
         "packages": memberships_digest(package_ids),
     }
     return deb.ComponentRow(
-        content=_content(unit, COMPONENTS, keys),
+        content=_content(unit, content_type, keys),
         release_id=release.content_id,
         component=component.name,
         package_ids=tuple(package_ids),
@@ -172,7 +179,10 @@ def memberships_digest(package_ids: Sequence[int]) -> str:
 
 
 async def migrate_components(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     """Migrate ``deb_component`` units (after releases and packages); idempotent."""
     decoded: dict[int, DebComponent | str] = {}
@@ -189,17 +199,17 @@ async def migrate_components(
     outcomes = [
         found
         if isinstance(found := decoded[unit.id], str)
-        else _component_row(unit, found, releases, packages)
+        else _component_row(content_type, unit, found, releases, packages)
         for unit in units
     ]
     rows, failures = split_outcomes(units, outcomes)
-    migrated = await deb.save_components(connection, COMPONENT_TYPE, rows)
+    migrated = await deb.save_components(connection, content_type.pulp_type, rows)
     return MigratedUnits(migrated=migrated, failures=failures)
 
 
 RELEASES = ContentType(
     pulp2_type="deb_release",
-    pulp_type=RELEASE_TYPE,
+    pulp_type="deb.release",
     natural_key=("distribution", "codename", "suite"),
     repository_key=("distribution", "codename", "suite"),
     description="Migrate Debian releases",
@@ -207,7 +217,7 @@ RELEASES = ContentType(
 )
 PACKAGES = ContentType(
     pulp2_type="deb",
-    pulp_type=PACKAGE_TYPE,
+    pulp_type="deb.package",
     natural_key=("relative_path", "sha256"),
     repository_key=("package", "version", "architecture"),
     description="Migrate Debian packages: files become artifacts, control fields packages",
@@ -215,7 +225,7 @@ PACKAGES = ContentType(
 )
 COMPONENTS = ContentType(
     pulp2_type="deb_component",
-    pulp_type=COMPONENT_TYPE,
+    pulp_type="deb.release_component",
     natural_key=("distribution", "codename", "suite", "component", "packages"),
     repository_key=("distribution", "codename", "suite", "component"),
     description="Migrate Debian release components and the packages of each",

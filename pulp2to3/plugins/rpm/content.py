@@ -13,11 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
+from pulp2to3 import storage
 from pulp2to3.plugins import ContentType, MigratedUnits, split_outcomes, unit_files
 from pulp2to3.settings import Settings
 from pulp2to3.store import content, rpm
@@ -28,8 +30,6 @@ from .packages import RpmPackage, decode_package
 PULP_TYPE = "rpm.package"
 NATURAL_KEY = ("name", "epoch", "version", "release", "arch", "checksum_type", "pkgId")
 REPOSITORY_KEY = ("name", "epoch", "version", "release", "arch", "location_href")
-
-UnitResult = rpm.PackageRow | str  # what a unit becomes, or why it cannot be migrated
 
 
 def staged_binary(fields: Mapping[str, Any], content_type: str, name: str, value: Any) -> bytes:
@@ -79,12 +79,12 @@ def package_size(fields: Mapping[str, Any], content_type: str) -> int:
 
 
 def _row(
-    unit: content.StagedUnit,
     content_type: ContentType,
-    package: RpmPackage,
-    size: int,
-    artifact: content.ArtifactRow | None,
+    unit: content.StagedUnit,
+    decoded: tuple[RpmPackage, int],
+    stored: storage.StoredArtifact | None,
 ) -> rpm.PackageRow:
+    package, size = decoded
     keys = key_fields(package)
     fields = dataclasses.asdict(package)
     del fields["content_type"]
@@ -95,67 +95,47 @@ def _row(
             repo_key=content_type.repository_key_of(keys),
             relative_path=package.location_href,
             digest=package.pkg_id,
-            size=size,
-            artifact=artifact,
+            size=size if stored is None else stored.size,
+            artifact=None if stored is None else content.ArtifactRow.of(stored),
         ),
         fields=fields,
     )
 
 
-async def _migrate_units(
-    content_type: ContentType, units: Sequence[content.StagedUnit], settings: Settings
-) -> list[UnitResult]:
-    outcomes: dict[int, UnitResult] = {}
-    downloaded: list[tuple[content.StagedUnit, RpmPackage, unit_files.UnitFile]] = []
+def _decode(content_type: ContentType, unit: content.StagedUnit) -> tuple[RpmPackage, int] | str:
+    """The unit's package and the size of its file, or why it is invalid."""
     kind = content_type.pulp2_type
-    for unit in units:
-        try:
-            fields = staged_fields(unit, content_type)
-            package = decode_package(fields, kind)
-            size = package_size(fields, kind)
-        except InvalidRpmUnit as error:
-            outcomes[unit.id] = error.reason
-            continue
-        if not unit.downloaded:
-            outcomes[unit.id] = _row(unit, content_type, package, size, None)
-        elif unit.storage_path is None:
-            outcomes[unit.id] = "downloaded unit has no _storage_path"
-        else:
-            sha256 = package.pkg_id if package.checksum_type == "sha256" else None
-            downloaded.append((unit, package, unit_files.UnitFile(unit.storage_path, size, sha256)))
-    imported = await unit_files.import_files([file for _, _, file in downloaded], settings)
-    for (unit, package, _), stored in zip(downloaded, imported, strict=True):
-        outcomes[unit.id] = (
-            stored
-            if isinstance(stored, str)
-            else _row(unit, content_type, package, stored.size, content.ArtifactRow.of(stored))
-        )
-    return [outcomes[unit.id] for unit in units]
+    try:
+        fields = staged_fields(unit, content_type)
+        return decode_package(fields, kind), package_size(fields, kind)
+    except InvalidRpmUnit as error:
+        return error.reason
 
 
-async def _migrate(
+def _expected(decoded: tuple[RpmPackage, int]) -> tuple[int, str | None]:
+    """The file's size, and its sha256 when Pulp 2 recorded one (otherwise it is hashed)."""
+    package, size = decoded
+    return size, package.pkg_id if package.checksum_type == "sha256" else None
+
+
+async def migrate_packages(
     content_type: ContentType,
     connection: asyncpg.Connection,
     units: Sequence[content.StagedUnit],
     settings: Settings,
 ) -> MigratedUnits:
-    rows, failures = split_outcomes(units, await _migrate_units(content_type, units, settings))
+    """Migrate ``rpm`` or ``srpm`` units (locked by the batch); idempotent, as it upserts on
+    natural keys."""
+    outcomes = await unit_files.units_with_artifacts(
+        units,
+        settings,
+        functools.partial(_decode, content_type),
+        _expected,
+        functools.partial(_row, content_type),
+    )
+    rows, failures = split_outcomes(units, outcomes)
     migrated = await rpm.save_packages(connection, content_type.pulp_type, rows)
     return MigratedUnits(migrated=migrated, failures=failures)
-
-
-async def migrate_rpms(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
-) -> MigratedUnits:
-    """Migrate ``rpm`` units (locked by the batch); idempotent, as it upserts on natural keys."""
-    return await _migrate(RPM, connection, units, settings)
-
-
-async def migrate_srpms(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
-) -> MigratedUnits:
-    """Migrate ``srpm`` units, as ``migrate_rpms`` does."""
-    return await _migrate(SRPM, connection, units, settings)
 
 
 RPM = ContentType(
@@ -164,18 +144,20 @@ RPM = ContentType(
     natural_key=NATURAL_KEY,
     repository_key=REPOSITORY_KEY,
     description="Migrate RPM packages: files become artifacts, repodata becomes packages",
-    migrate=migrate_rpms,
+    migrate=migrate_packages,
 )
 SRPM = dataclasses.replace(
     RPM,
     pulp2_type="srpm",
     description="Migrate source RPM packages, as binary ones",
-    migrate=migrate_srpms,
 )
 
 
 async def count_drpms(
-    connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
+    content_type: ContentType,
+    connection: asyncpg.Connection,
+    units: Sequence[content.StagedUnit],
+    settings: Settings,
 ) -> MigratedUnits:
     """Delta RPMs have no Pulp 3 counterpart: each is named as not migrated."""
     reason = "a delta RPM (drpm) has no Pulp 3 counterpart: not migrated"

@@ -386,24 +386,16 @@ def _content_type(
     needs: tuple[str, ...] = (),
     binary_fields: tuple[str, ...] = (),
 ) -> ContentType:
-    content_type: ContentType
-
-    async def migrate(
-        connection: asyncpg.Connection, units: Sequence[content.StagedUnit], settings: Settings
-    ) -> MigratedUnits:
-        return await migrate_metadata(content_type, connection, units, settings)
-
-    content_type = ContentType(
+    return ContentType(
         pulp2_type=pulp2_type,
         pulp_type=pulp_type,
         natural_key=natural_key,
         repository_key=repository_key,
         description=description,
-        migrate=migrate,
+        migrate=migrate_metadata,
         needs=needs,
         binary_fields=binary_fields,
     )
-    return content_type
 
 
 MODULEMD = _content_type(
