@@ -35,7 +35,6 @@ from .decode import (
 )
 
 
-
 def _content(
     unit: content.StagedUnit,
     content_type: ContentType,
