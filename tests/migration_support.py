@@ -12,8 +12,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -165,3 +165,12 @@ def workers(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[b
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@asynccontextmanager
+async def writes_held(pool: asyncpg.Pool, table: str) -> AsyncIterator[None]:
+    """Until the block ends, whatever writes ``table`` waits (readers do not): the step that
+    writes it stays running, however fast it is, so that a test can act on it while it runs."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        yield

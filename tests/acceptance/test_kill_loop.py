@@ -24,7 +24,7 @@ from tests.migration_http_support import (
     start,
     wait_finished,
 )
-from tests.migration_support import worker_env
+from tests.migration_support import worker_env, writes_held
 from tests.waiting_support import eventually
 
 SAMPLE: dict[str, Any] = dict(repos=40, units=2000, on_demand=0.5, overlap=0.3, seed=13)
@@ -58,14 +58,16 @@ async def test_workers_killed_in_a_loop_lose_nothing(
     async with TestClient(TestServer(http_app.init(settings, pool)), headers=HEADERS) as client:
         for _ in range(3):
             await fleet.start()
-        report_href = await start(client, sample)
-        migration_id = report_href.rstrip("/").rsplit("/", 1)[-1]
-        for step_code in ("migrate_content.iso", "create_repositories"):
-            await eventually(
-                lambda code=step_code: fleet.kill_busy(code, chooser),  # type: ignore[misc]
-                120,
-                f"a worker running a task of {step_code} to be killed",
-            )
+        # create_repositories takes a fraction of a second: held, its tasks wait to be killed.
+        async with writes_held(pool, "repository"):
+            report_href = await start(client, sample)
+            migration_id = report_href.rstrip("/").rsplit("/", 1)[-1]
+            for step_code in ("migrate_content.iso", "create_repositories"):
+                await eventually(
+                    lambda code=step_code: fleet.kill_busy(code, chooser),  # type: ignore[misc]
+                    120,
+                    f"a worker running a task of {step_code} to be killed",
+                )
         await eventually(
             lambda: fleet.kill_coordinator(migration_id),
             120,

@@ -25,7 +25,7 @@ from tests.migration_http_support import (
     start,
     wait_finished,
 )
-from tests.migration_support import worker_env, workers
+from tests.migration_support import worker_env, workers, writes_held
 from tests.waiting_support import eventually
 
 pytestmark = pytest.mark.timeout(300)
@@ -146,8 +146,16 @@ async def test_a_repository_the_plan_no_longer_names_loses_its_distributions_onl
     await check_result(pool, sample, media_root)
 
 
-# Each step with at least two after it: a coordinator poll (0.5 s) apart each, they leave time
-# to cancel once it is seen running.
+# Each step with at least two after it, canceled while it runs.
+# A table each step writes and none before it: held, it keeps the step running until canceled.
+WRITTEN_BY = {
+    "premigrate": "pulp2_repository",
+    "migrate_content.iso": "content",
+    "create_repositories": "repository",
+    "create_repo_versions": "repository_content",
+}
+
+
 @pytest.mark.parametrize("step_code", STEP_ORDER[:-2])
 async def test_a_run_after_a_cancel_in_any_step_equals_a_clean_run(
     client: Client,
@@ -159,18 +167,19 @@ async def test_a_run_after_a_cancel_in_any_step_equals_a_clean_run(
 ) -> None:
     media_root = tmp_path / "media"
     with workers(2, worker_env(db_url, sample, media_root)):
-        report_href = await start(client, sample)
+        async with writes_held(pool, WRITTEN_BY[step_code]):
+            report_href = await start(client, sample)
 
-        async def step_running() -> bool:
-            report = await call(client, "GET", report_href, 200)
-            return any(
-                step["code"] == step_code and step["status"] == "running"
-                for step in report["steps"]
-            )
+            async def step_running() -> bool:
+                report = await call(client, "GET", report_href, 200)
+                return any(
+                    step["code"] == step_code and step["status"] == "running"
+                    for step in report["steps"]
+                )
 
-        await eventually(step_running, 60, f"{step_code} to run")
-        canceled = await call(client, "PATCH", report_href, 200, {"status": "canceled"})
-        assert canceled["status"] == "canceled"
+            await eventually(step_running, 60, f"{step_code} to run")
+            canceled = await call(client, "PATCH", report_href, 200, {"status": "canceled"})
+            assert canceled["status"] == "canceled"
 
         async def all_stopped() -> bool:
             return not await job_states(pool, report_href)
