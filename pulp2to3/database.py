@@ -30,11 +30,14 @@ DEAD_CLIENT_SETTINGS = {
 
 # SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shuts down, crashed, or
 # is not accepting connections yet): the database is out of reach, the request itself is fine.
+# And asyncpg's InternalClientError ("another operation is in progress"): seen when the server
+# shut down in the middle of a statement, on the pooled connection of that statement.
 _UNAVAILABLE = (
     pg_errors.PostgresConnectionError,
     pg_errors.AdminShutdownError,
     pg_errors.CrashShutdownError,
     pg_errors.CannotConnectNowError,
+    asyncpg.InternalClientError,
 )
 
 # One statement per `-- name --` line, optionally followed by `-- description` lines.

@@ -61,7 +61,7 @@ async def _record(
     try:
         async with context.app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
             await write(connection)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
         log.exception("task_record_failed")
 
 

@@ -18,6 +18,10 @@ from pulp2to3.database import is_unavailable
         pg_errors.AdminShutdownError("terminating connection due to administrator command"),
         pg_errors.CrashShutdownError("terminating connection because of crash"),
         pg_errors.CannotConnectNowError("the database system is starting up"),
+        # What a pooled connection raised when the server shut down during its statement.
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
     ],
 )
 def test_connection_class_errors_are_an_outage(error: Exception) -> None:
