@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from pulp2to3 import storage
 from pulp2to3.plugins import ContentType, MigratedUnits, split_outcomes, unit_files
 from pulp2to3.settings import Settings
 from pulp2to3.store import content, deb
@@ -66,6 +67,17 @@ def _package_row(
     )
 
 
+def _decode_package(unit: content.StagedUnit) -> DebPackage | str:
+    try:
+        return decode_package(unit.fields)
+    except InvalidDebUnit as error:
+        return f"invalid deb unit: {error}"
+
+
+def _expected(package: DebPackage) -> tuple[int, str]:
+    return package.size, package.sha256
+
+
 async def migrate_packages(
     content_type: ContentType,
     connection: asyncpg.Connection,
@@ -73,41 +85,22 @@ async def migrate_packages(
     settings: Settings,
 ) -> MigratedUnits:
     """Migrate ``deb`` units (locked by the batch); idempotent."""
-    outcomes: dict[int, deb.PackageRow | str] = {}
-    decoded: dict[int, DebPackage] = {}
-    for unit in units:
-        try:
-            decoded[unit.id] = decode_package(unit.fields)
-        except InvalidDebUnit as error:
-            outcomes[unit.id] = f"invalid deb unit: {error}"
-    on_demand = [unit for unit in units if unit.id in decoded and not unit.downloaded]
-    fetchable = await deb.lazy_units(connection, [unit.pulp2_id for unit in on_demand])
-    for unit in on_demand:
-        outcomes[unit.id] = (
-            _package_row(content_type, unit, decoded[unit.id], None)
-            if unit.pulp2_id in fetchable
-            else "not downloaded, and no lazy catalog entry says where to fetch it"
-        )
-    downloaded = [unit for unit in units if unit.id in decoded and unit.downloaded]
-    for unit in [unit for unit in downloaded if unit.storage_path is None]:
-        outcomes[unit.id] = "downloaded unit has no _storage_path"
-    with_files = [unit for unit in downloaded if unit.storage_path is not None]
-    imported = await unit_files.import_files(
-        [
-            unit_files.UnitFile(
-                str(unit.storage_path), decoded[unit.id].size, decoded[unit.id].sha256
-            )
-            for unit in with_files
-        ],
-        settings,
+    fetchable = await deb.lazy_units(
+        connection, [unit.pulp2_id for unit in units if not unit.downloaded]
     )
-    for unit, stored in zip(with_files, imported, strict=True):
-        outcomes[unit.id] = (
-            stored
-            if isinstance(stored, str)
-            else _package_row(content_type, unit, decoded[unit.id], content.ArtifactRow.of(stored))
-        )
-    rows, failures = split_outcomes(units, [outcomes[unit.id] for unit in units])
+
+    def row(
+        unit: content.StagedUnit, package: DebPackage, stored: storage.StoredArtifact | None
+    ) -> deb.PackageRow | str:
+        if stored is None and unit.pulp2_id not in fetchable:
+            return "not downloaded, and no lazy catalog entry says where to fetch it"
+        artifact = content.ArtifactRow.of(stored) if stored is not None else None
+        return _package_row(content_type, unit, package, artifact)
+
+    outcomes = await unit_files.units_with_artifacts(
+        units, settings, _decode_package, _expected, row
+    )
+    rows, failures = split_outcomes(units, outcomes)
     migrated = await deb.save_packages(connection, content_type.pulp_type, rows)
     return MigratedUnits(migrated=migrated, failures=failures)
 
