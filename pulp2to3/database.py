@@ -21,11 +21,15 @@ CONNECT_TIMEOUT = 5.0
 # worker sees its connection fail instead of waiting for ever for an answer that was lost. A live
 # peer's kernel answers the probes, however busy the process.
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT, USER_TIMEOUT_MS = 5, 2, 3, 10000
-DEAD_CLIENT_SETTINGS = {
+# Every statement here touches a batch's rows, yet the planner's estimates of joins over the
+# growing tables can pass JIT's cost threshold: compiling then took longer than the statement
+# (370 of 706 ms for a batch's remote artifacts). Hence "jit": "off".
+SERVER_SETTINGS = {
     "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
     "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
     "tcp_keepalives_count": str(KEEPALIVE_COUNT),
     "tcp_user_timeout": str(USER_TIMEOUT_MS),
+    "jit": "off",
 }
 
 # SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shuts down, crashed, or
@@ -121,16 +125,10 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
-# Every statement here touches a batch's rows, yet the planner's estimates of joins over the
-# growing tables can pass JIT's cost threshold: compiling then took longer than the statement
-# (370 of 706 ms for a batch's remote artifacts).
-SERVER_SETTINGS = {"jit": "off"}
-
-
 async def _open(dsn: str, **options: Any) -> asyncpg.Connection:
     """``asyncpg.connect`` with a timeout; a socket that cannot reach the server (refused, reset,
     timed out) is reported as SQLSTATE 08001, so that it is told apart from file errors."""
-    settings = DEAD_CLIENT_SETTINGS | SERVER_SETTINGS | (options.pop("server_settings", None) or {})
+    settings = SERVER_SETTINGS | (options.pop("server_settings", None) or {})
     try:
         connection = await asyncpg.connect(
             dsn, timeout=CONNECT_TIMEOUT, server_settings=settings, **options
