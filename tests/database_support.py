@@ -14,6 +14,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,13 +80,22 @@ def template_database(server_url: str) -> Iterator[str]:
     asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextmanager
+def fresh_database(server_url: str, template_database: str) -> Iterator[str]:
+    """The URL of a new database holding the schema, dropped when the block ends."""
+    name = f"pulp2to3_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    try:
+        yield database.with_database(server_url, name)
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def db_url(server_url: str, template_database: str) -> Iterator[str]:
     """The URL of a fresh database holding the schema, dropped after the test."""
-    name = f"pulp2to3_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    yield database.with_database(server_url, name)
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture

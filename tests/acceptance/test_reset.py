@@ -15,18 +15,14 @@ import pytest
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.migration_http_support import (
     API,
-    STEP_ORDER,
     Client,
     api_client,
     call,
-    check_report,
     check_result,
-    job_states,
     start,
     wait_finished,
 )
-from tests.migration_support import worker_env, workers, writes_held
-from tests.waiting_support import eventually
+from tests.migration_support import worker_env, workers
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -143,47 +139,4 @@ async def test_a_repository_the_plan_no_longer_names_loses_its_distributions_onl
     assert outside["pulp3_repository_version"] == served["pulp3_repository_version"]
     # Named again, it is served again: the whole target is a single clean run's.
     assert (await pulp2_repository(client, repo_id))["not_in_plan"] is False
-    await check_result(pool, sample, media_root)
-
-
-# Each step with at least two after it, canceled while it runs.
-# A table each step writes and none before it: held, it keeps the step running until canceled.
-WRITTEN_BY = {
-    "premigrate": "pulp2_repository",
-    "migrate_content.iso": "content",
-    "create_repositories": "repository",
-    "create_repo_versions": "repository_content",
-}
-
-
-@pytest.mark.parametrize("step_code", STEP_ORDER[:-2])
-async def test_a_run_after_a_cancel_in_any_step_equals_a_clean_run(
-    client: Client,
-    db_url: str,
-    pool: asyncpg.Pool,
-    sample: SampleSummary,
-    tmp_path: Path,
-    step_code: str,
-) -> None:
-    media_root = tmp_path / "media"
-    with workers(2, worker_env(db_url, sample, media_root)):
-        async with writes_held(pool, WRITTEN_BY[step_code]):
-            report_href = await start(client, sample)
-
-            async def step_running() -> bool:
-                report = await call(client, "GET", report_href, 200)
-                return any(
-                    step["code"] == step_code and step["status"] == "running"
-                    for step in report["steps"]
-                )
-
-            await eventually(step_running, 60, f"{step_code} to run")
-            canceled = await call(client, "PATCH", report_href, 200, {"status": "canceled"})
-            assert canceled["status"] == "canceled"
-
-        async def all_stopped() -> bool:
-            return not await job_states(pool, report_href)
-
-        await eventually(all_stopped, 10, "every job of the canceled migration to stop")
-        check_report(await wait_finished(client, await start(client, sample)))
     await check_result(pool, sample, media_root)

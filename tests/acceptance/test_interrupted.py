@@ -1,0 +1,73 @@
+"""A migration canceled, or its worker killed, at a seeded random point and then finished holds
+the same target as a clean run of the same sample, row for row (issue 10, item 5).
+
+The clean run is made once per module; each test interrupts its own migration of the sample
+(``tests/interruption_support.py``) and compares every target table, the artifacts' files and
+the report's counters with it. ``benchmarks/interruptions.py`` loops over many seeds."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from pulp2to3.sample import SampleSummary, generate_sample
+from tests.database_support import fresh_database
+from tests.interruption_support import Interruption, Outcome, migrate
+from tests.target_support import differences
+
+# Enough units for three content batches, some files revised upstream, half on_demand.
+SAMPLE: dict[str, Any] = dict(
+    repos=6, units=2100, on_demand=0.5, overlap=0.3, revisions=0.05, seed=11
+)
+
+pytestmark = pytest.mark.timeout(400)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
+    return generate_sample(tmp_path_factory.mktemp("sample"), **SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def clean(
+    server_url: str,
+    template_database: str,
+    sample: SampleSummary,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Outcome:
+    with fresh_database(server_url, template_database) as url:
+        return asyncio.run(migrate(url, sample, tmp_path_factory.mktemp("clean") / "media"))
+
+
+OTHER_PLUGINS = {
+    "rpm_package", "rpm_metadata", "rpm_module_package", "deb_package", "deb_release",
+    "deb_release_component", "deb_package_release_component",
+}  # fmt: skip
+
+# Seeds whose points fall in five of the six steps.
+CANCELS = [2, 4, 7, 9, 5]  # premigrate, content after 1 batch, repositories, versions, publications
+KILLS = [1, 7, 5]  # a batch of content, of repositories, of publications
+
+
+@pytest.mark.parametrize(
+    ("how", "seed"), [("cancel", seed) for seed in CANCELS] + [("kill", seed) for seed in KILLS]
+)
+async def test_an_interrupted_migration_finishes_as_a_clean_run(
+    db_url: str,
+    sample: SampleSummary,
+    clean: Outcome,
+    tmp_path: Path,
+    how: Literal["cancel", "kill"],
+    seed: int,
+) -> None:
+    assert clean.batches["migrate_content.iso"] == 3, "content batches to cancel between"
+    empty = [table for table, rows in clean.target.items() if not rows]
+    assert set(empty) == OTHER_PLUGINS, "every table an ISO migration writes is compared"
+    interruption = Interruption.choose(seed, how, clean.batches)
+    outcome = await migrate(db_url, sample, tmp_path / "media", interruption, seed)
+    where = f"{interruption}: {outcome.landed}"
+    assert differences(clean.target, outcome.target) == {}, where
+    assert outcome.counters == clean.counters, where
