@@ -111,27 +111,3 @@ class WorkerFleet:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-TARGET_TABLES = (
-    "content",
-    "file_content",
-    "artifact",
-    "content_artifact",
-    "remote",
-    "remote_artifact",
-    "repository",
-    "repository_version",
-    "repository_content",
-    "publication",
-    "published_artifact",
-    "published_metadata",
-    "distribution",
-)
-
-
-async def row_counts(connection: asyncpg.Connection) -> dict[str, int]:
-    """How many rows each target table holds: a run that wrote a row twice has more."""
-    return {
-        table: await connection.fetchval(f"SELECT count(*) FROM {table}") for table in TARGET_TABLES
-    }
