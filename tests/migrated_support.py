@@ -206,8 +206,8 @@ async def populate(
             for row in await connection.fetch(
                 "INSERT INTO pulp2_repository (pulp2_object_id, pulp2_repo_id, pulp2_repo_type,"
                 " is_migrated, not_in_plan, pulp3_repository_id) VALUES"
-                " ('oid-file', 'file', 'iso', true, false, $1),"
-                " ('oid-skipped', 'skipped', 'iso', false, true, NULL)"
+                " ('oid-file', 'file', 'iso-repo', true, false, $1),"
+                " ('oid-skipped', 'skipped', 'iso-repo', false, true, NULL)"
                 " RETURNING pulp2_repo_id, pulp_id",
                 repository["id"],
             )

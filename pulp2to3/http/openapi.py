@@ -403,7 +403,11 @@ SCHEMAS: dict[str, Schema] = {
             **PULP_OBJECT,
             "pulp2_object_id": STRING,
             "pulp2_repo_id": STRING,
-            "pulp2_repo_type": nullable(STRING),
+            "pulp2_repo_type": {
+                **nullable(STRING),
+                "description": "The plan's plugin type (iso, rpm, deb); null for a repository"
+                " of no supported plugin.",
+            },
             "is_migrated": BOOLEAN,
             "not_in_plan": BOOLEAN,
             "pulp3_repository_href": nullable(HREF),
@@ -430,6 +434,11 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "No repository of the plan holds the unit.",
             },
             "pulp3_content": nullable(HREF),
+            "pulp3_repository_version": {
+                **nullable(HREF),
+                "description": "Always null: pulp-2to3-migration set it only on units it staged"
+                " once per repository (errata); here each unit is one row and one content.",
+            },
         }
     ),
 }

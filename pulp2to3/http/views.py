@@ -20,6 +20,7 @@ from pulp2to3.http import filters, state
 from pulp2to3.http.errors import NOT_FOUND, APIError
 from pulp2to3.http.pagination import PageRequest, page_of, page_response
 from pulp2to3.http.rendering import json_response, rfc3339
+from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.store import pulp2_lists
 from pulp2to3.store import views as store
 from pulp2to3.store.pulp2_lists import Op
@@ -190,6 +191,11 @@ def content_json(content: store.Content) -> dict[str, Any]:
     return body
 
 
+# pulp-2to3-migration's pulp2_repo_type is the plan's plugin type ("iso"), not the Pulp 2 note
+# ("iso-repo") staged here; a repository of no plugin's type has none.
+PLUGIN_OF_REPO_TYPE = {plugin.pulp2_repo_type: name for name, plugin in PLUGINS.items()}
+
+
 def pulp2_repository_json(repository: store.Pulp2Repository) -> dict[str, Any]:
     version = repository.version
     return {
@@ -197,7 +203,7 @@ def pulp2_repository_json(repository: store.Pulp2Repository) -> dict[str, Any]:
         "pulp_created": rfc3339(repository.created_at),
         "pulp2_object_id": repository.pulp2_object_id,
         "pulp2_repo_id": repository.pulp2_repo_id,
-        "pulp2_repo_type": repository.pulp2_repo_type,
+        "pulp2_repo_type": PLUGIN_OF_REPO_TYPE.get(repository.pulp2_repo_type or ""),
         "is_migrated": repository.is_migrated,
         "not_in_plan": repository.not_in_plan,
         "pulp3_repository_href": _maybe(repository_href, repository.repository_pulp_id),
@@ -222,6 +228,9 @@ def pulp2_content_json(content: store.Pulp2Content) -> dict[str, Any]:
         "is_migrated": content.is_migrated,
         "not_in_plan": content.not_in_plan,
         "pulp3_content": _maybe(content_href, content.content_pulp_id),
+        # pulp-2to3-migration set it only on a unit staged once per repository (an erratum, one
+        # Pulp 3 advisory per repository); here every unit is one row and one Pulp 3 content.
+        "pulp3_repository_version": None,
     }
 
 

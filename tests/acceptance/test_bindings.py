@@ -178,7 +178,18 @@ def check_content_filters(clients: Clients, sample: SampleSummary) -> None:
     assert all(c.pulp_href is None and c.pulp2_id for c in shaped)
     assert all(c.pulp3_content is None for c in listed(api, exclude_fields="pulp3_content"))
     detail = api.read(first.pulp_href)
-    assert detail.pulp2_id == first.pulp2_id
+    assert detail.to_dict() == first.to_dict()
+    # Every field of pulp-2to3-migration 0.17's Pulp2ContentSerializer, with its type.
+    for unit in everything:
+        assert isinstance(unit.pulp_created, datetime.datetime)
+        assert unit.pulp2_content_type_id == "iso"
+        assert isinstance(unit.pulp2_last_updated, int)
+        assert unit.pulp2_storage_path.startswith("/var/lib/pulp/content/")
+        assert isinstance(unit.downloaded, bool)
+        assert unit.pulp3_content.startswith("/pulp/api/v3/content/")
+        assert unit.pulp3_repository_version is None
+    assert any(unit.downloaded for unit in everything)
+    assert not all(unit.downloaded for unit in everything)
 
 
 def check_repository_filters(clients: Clients, sample: SampleSummary) -> None:
@@ -198,7 +209,20 @@ def check_repository_filters(clients: Clients, sample: SampleSummary) -> None:
     assert listed(api, not_in_plan=True) == []
     names = [r.pulp2_repo_id for r in listed(api, ordering="-pulp2_repo_id")]
     assert names == sorted(names, reverse=True)
-    assert api.read(first.pulp_href).pulp2_repo_id == first.pulp2_repo_id
+    assert api.read(first.pulp_href).to_dict() == first.to_dict()
+    # Every field of pulp-2to3-migration 0.17's Pulp2RepositoriesSerializer, with its type.
+    for repository in everything:
+        assert isinstance(repository.pulp_created, datetime.datetime)
+        assert repository.pulp2_object_id
+        assert repository.pulp2_repo_type == "iso"
+        assert repository.pulp3_repository_version.startswith(
+            f"{repository.pulp3_repository_href}versions/"
+        )
+        assert repository.pulp3_remote_href.split("/")[4] == "remotes"
+        assert repository.pulp3_publication_href.split("/")[4] == "publications"
+        assert [href.split("/")[4] for href in repository.pulp3_distribution_hrefs] == [
+            "distributions"
+        ]
 
 
 def check_tasks(clients: Clients, group: Any) -> None:

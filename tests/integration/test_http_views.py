@@ -369,6 +369,7 @@ async def test_pulp2_content_shows_what_it_became(client: Client, migrated: Migr
         "is_migrated": True,
         "not_in_plan": False,
         "pulp3_content": f"{API}content/{migrated.content['a.iso']}/",
+        "pulp3_repository_version": None,
     }
     assert (skipped["not_in_plan"], skipped["pulp3_content"]) == (True, None)
     assert orphan["not_in_plan"] is True
