@@ -17,7 +17,7 @@ import yarl
 from aiohttp import web
 
 from pulp2to3.http.errors import APIError
-from pulp2to3.store.pulp2_lists import Condition, Op, Order
+from pulp2to3.store.lists import Condition, Op, Order
 
 T = TypeVar("T")
 
@@ -59,6 +59,40 @@ def timestamp(raw: str) -> int:
     return int(moment.timestamp())
 
 
+def moment(raw: str) -> datetime.datetime:
+    """An ISO 8601 date and time (UTC unless it says)."""
+    try:
+        parsed = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidValue("Enter a valid date/time.") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=datetime.UTC)
+
+
+MAX_JOB_ID = 2**63 - 1  # a task's id is its job's, a bigint
+
+
+def task_id(raw: str) -> int:
+    """The job id at the end of a task's href (or full URL), or the id itself."""
+    last = yarl.URL(raw).path.rstrip("/").rsplit("/", 1)[-1]
+    if not last.isdigit() or int(last) > MAX_JOB_ID:
+        raise InvalidValue("Invalid hyperlink - No URL match.")
+    return int(last)
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """One of ``values``, as pulpcore's choice filters take them."""
+
+    values: tuple[str, ...]
+
+    def __call__(self, raw: str) -> str:
+        if raw not in self.values:
+            raise InvalidValue(
+                f'Select a valid choice. "{raw}" is not one of the available choices.'
+            )
+        return raw
+
+
 def uuid_of_href(raw: str) -> uuid.UUID:
     """The UUID at the end of an href (or full URL) of an object, or the UUID itself."""
     try:
@@ -74,7 +108,7 @@ class Filter:
     parse: Callable[[str], Any]
 
     def parameter(self, op: Op) -> str:
-        return self.field if op is Op.EQ else f"{self.field}__{op.value}"
+        return self.field if op in (Op.EQ, Op.ALL) else f"{self.field}__{op.value}"
 
 
 def _values(raw: str) -> list[str]:
@@ -83,7 +117,9 @@ def _values(raw: str) -> list[str]:
 
 def _condition(declared: Filter, op: Op, name: str, raw: str) -> Condition:
     try:
-        if op is Op.IN:
+        if op is Op.ISNULL:
+            return Condition(declared.field, op, boolean(raw))
+        if op in (Op.IN, Op.ALL):
             values = _values(raw)
             return Condition(declared.field, op, [declared.parse(value) for value in values])
         if op is Op.RANGE:
@@ -133,7 +169,9 @@ def list_query(
         )
     conditions = []
     for name, (field, op) in by_parameter.items():
-        raw = request.query.get(name)
+        # A list is comma-separated, repeated, or both; another value is given once.
+        many = op in (Op.IN, Op.ALL)
+        raw = ",".join(request.query.getall(name, [])) if many else request.query.get(name)
         if raw:
             conditions.append(_condition(field, op, name, raw))
     return conditions, _ordering(request, orderable)

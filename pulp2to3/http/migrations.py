@@ -8,8 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from pulp2to3.coordination import MigrationStatus, TaskState
-from pulp2to3.hrefs import migration_id_of
-from pulp2to3.http import state
+from pulp2to3.http import filters, state
 from pulp2to3.http.bodies import json_object
 from pulp2to3.http.errors import NOT_FOUND, APIError
 from pulp2to3.http.pagination import page_of
@@ -28,13 +27,13 @@ from pulp2to3.queue.control import Outcome, cancel_migration, pause_migration, r
 from pulp2to3.queue.dispatch import queue_migration
 from pulp2to3.queue.resets import queue_reset
 from pulp2to3.store import migrations, plans, tasks
+from pulp2to3.store.lists import Op
 
 API = "/pulp/api/v3/"
 PLANS = f"{API}migration-plans/"
 REPORTS = f"{API}migrationreport/"
 TASKS = f"{API}tasks/"
 TASK_GROUPS = f"{API}task-groups/"
-MAX_JOB_ID = 2**63 - 1  # job ids are bigints
 CREATED_HREF = {
     tasks.ResourceKind.REPOSITORY: repository_href,
     tasks.ResourceKind.REMOTE: remote_href,
@@ -322,39 +321,58 @@ async def patch_report(request: web.Request) -> web.Response:
 # --- tasks ------------------------------------------------------------------------------------
 
 
-def _migration_filter(request: web.Request, name: str) -> uuid.UUID | None:
-    """The migration named by a report's or task group's href (or id) in ``?name=``."""
-    raw = request.query.get(name) or None
-    try:
-        return None if raw is None else migration_id_of(raw)
-    except ValueError:
-        raise APIError.field_errors({name: [f"Must be a valid {name} id."]}) from None
+_CHANGES = (Op.EQ, Op.LT, Op.LTE, Op.GT, Op.GTE, Op.RANGE)
+
+# pulpcore 3.49's task filters (its TaskFilter), and ``report`` and ``step`` of ours. ``q``
+# (pulpcore's filter expressions) is not offered; resources are named by the href of the plan a
+# task reserves, and no task has a parent or children.
+TASK_FILTERS = (
+    filters.Filter("state", (Op.EQ, Op.IN, Op.NE), filters.Choice(tuple(TaskState))),
+    filters.Filter("worker", (Op.EQ, Op.IN, Op.ISNULL), filters.text),
+    filters.Filter("name", (Op.EQ, Op.CONTAINS, Op.IN, Op.NE), filters.text),
+    filters.Filter("logging_cid", (Op.EQ, Op.CONTAINS), filters.text),
+    filters.Filter("started_at", _CHANGES, filters.moment),
+    filters.Filter("finished_at", _CHANGES, filters.moment),
+    filters.Filter("parent_task", (Op.EQ,), filters.task_id),
+    filters.Filter("child_tasks", (Op.EQ,), filters.task_id),
+    filters.Filter("task_group", (Op.EQ,), filters.uuid_of_href),
+    filters.Filter("created_resources", (Op.EQ,), filters.uuid_of_href),
+    filters.Filter("pulp_href", (Op.IN,), filters.task_id),
+    filters.Filter("pulp_id", (Op.IN,), filters.task_id),
+    filters.Filter("reserved_resources_record", (Op.ALL,), filters.uuid_of_href),
+    filters.Filter("reserved_resources", (Op.EQ, Op.IN), filters.uuid_of_href),
+    filters.Filter("exclusive_resources", (Op.EQ, Op.IN), filters.uuid_of_href),
+    filters.Filter("shared_resources", (Op.EQ, Op.IN), filters.uuid_of_href),
+    filters.Filter("report", (Op.EQ,), filters.uuid_of_href),
+    filters.Filter("step", (Op.EQ,), filters.text),
+)
+# pulpcore's orderings but enc_args, enc_kwargs and versions, which no task here records.
+TASK_ORDERING = (
+    "pulp_id", "pk", "pulp_created", "pulp_last_updated", "state", "name", "logging_cid",
+    "unblocked_at", "started_at", "finished_at", "error", "reserved_resources_record",
+)  # fmt: skip
 
 
 async def list_tasks(request: web.Request) -> web.Response:
     page = page_of(request)
-    report, group = _migration_filter(request, "report"), _migration_filter(request, "task_group")
-    if report is not None and group is not None and report != group:
-        message = "The report and the task group of a task are one migration: give one."
-        raise APIError.field_errors({"report": [message], "task_group": [message]})
-    where = tasks.TaskFilter(
-        migration_id=report or group,
-        step=request.query.get("step") or None,
-        state=_choice(request, "state", frozenset(TaskState)),
-    )
+    conditions, ordering = filters.list_query(request, TASK_FILTERS, TASK_ORDERING)
     return await list_response(
         request,
         page,
-        lambda connection, limit, offset: tasks.list_tasks(connection, where, limit, offset),
-        task_json,
+        lambda connection, limit, offset: tasks.list_tasks(
+            connection, conditions, ordering, limit, offset
+        ),
+        filters.shaped(request, task_json),
     )
 
 
 async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isdigit() or int(raw) > MAX_JOB_ID:
+    if not raw.isdigit() or int(raw) > filters.MAX_JOB_ID:
         raise APIError(404, NOT_FOUND)
-    return await detail_response(request, int(raw), tasks.get_task, task_json)
+    return await detail_response(
+        request, int(raw), tasks.get_task, filters.shaped(request, task_json)
+    )
 
 
 def add_routes(app: web.Application) -> None:

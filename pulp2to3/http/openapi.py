@@ -17,12 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from pulp2to3.coordination import MigrationStatus, StepStatus, TaskState
-from pulp2to3.http import content_app, dashboard, filters, metrics, task_groups, views
+from pulp2to3.http import content_app, dashboard, filters, metrics, migrations, task_groups, views
 from pulp2to3.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pulp2to3.http.rendering import json_response
 from pulp2to3.plan import SCHEMA as PLAN_SCHEMA
-from pulp2to3.store import pulp2_lists
-from pulp2to3.store.pulp2_lists import Op
+from pulp2to3.store import lists
+from pulp2to3.store.lists import Op
 
 API = "/pulp/api/v3/"
 DOC_PATH = f"{API}docs/api.json"
@@ -444,7 +444,7 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 # With ``fields`` or ``exclude_fields``, an object of these has only some of its fields.
-SHAPED = ("Pulp2Repository", "Pulp2Content")
+SHAPED = ("Pulp2Repository", "Pulp2Content", "Task")
 for _item in SHAPED:
     SCHEMAS[f"{_item}Fields"] = {
         **{key: value for key, value in SCHEMAS[_item].items() if key != "required"},
@@ -453,9 +453,9 @@ for _item in SHAPED:
     SCHEMAS[f"{_item}OrFields"] = {"anyOf": [ref(_item), ref(f"{_item}Fields")]}
 
 LISTED = (
-    "MigrationPlan", "MigrationReport", "Task", "TaskGroup", "Repository", "RepositoryVersion",
-    "Publication",
-    "Distribution", "Remote", "Content", "Pulp2RepositoryOrFields", "Pulp2ContentOrFields",
+    "MigrationPlan", "MigrationReport", "TaskOrFields", "TaskGroup", "Repository",
+    "RepositoryVersion", "Publication", "Distribution", "Remote", "Content",
+    "Pulp2RepositoryOrFields", "Pulp2ContentOrFields",
 )  # fmt: skip
 for _item in LISTED:
     SCHEMAS[f"Paginated{_item}List"] = _paginated(_item)
@@ -623,6 +623,10 @@ _OPERATORS = {
     Op.GT: "is greater than",
     Op.GTE: "is at least",
     Op.RANGE: "is between (low,high, both included)",
+    Op.NE: "is not",
+    Op.CONTAINS: "contains",
+    Op.ISNULL: "is null (true) or not (false) as",
+    Op.ALL: "holds each of (comma-separated or repeated)",
 }
 _VALUES: dict[Any, Schema] = {
     filters.text: STRING,
@@ -632,7 +636,19 @@ _VALUES: dict[Any, Schema] = {
         "description": "Seconds since the epoch, or an ISO 8601 date and time.",
     },
     filters.uuid_of_href: HREF,
+    filters.moment: {"type": "string", "format": "date-time"},
+    filters.task_id: {"type": "string", "description": "A task's href, or its id."},
 }
+
+
+def _value_schema(declared: filters.Filter, op: Op) -> Schema:
+    if op in (Op.IN, Op.RANGE, Op.ALL):
+        return STRING
+    if op is Op.ISNULL:
+        return BOOLEAN_FILTER
+    if isinstance(declared.parse, filters.Choice):
+        return {"type": "string", "enum": list(declared.parse.values)}
+    return _VALUES[declared.parse]
 
 
 def _declared_filters(declared: Sequence[filters.Filter], orderable: Iterable[str]) -> list[Schema]:
@@ -640,7 +656,7 @@ def _declared_filters(declared: Sequence[filters.Filter], orderable: Iterable[st
     parameters = [
         _query(
             declared_filter.parameter(op),
-            STRING if op in (Op.IN, Op.RANGE) else _VALUES[declared_filter.parse],
+            _value_schema(declared_filter, op),
             f"Only those whose {declared_filter.field} {_OPERATORS[op]} this. Any parameter "
             "this list does not declare is refused (400).",
         )
@@ -812,14 +828,10 @@ def _paths() -> dict[str, Schema]:
                 "tasks_list",
                 "Tasks",
                 "List the tasks of migrations",
-                "Task",
+                "TaskOrFields",
                 [
-                    _query("state", enum(TaskState), "Only the tasks in this state."),
-                    _query("report", STRING, "Only the tasks of this report (its id or href)."),
-                    _query(
-                        "task_group", STRING, "Only the tasks of this task group (its id or href)."
-                    ),
-                    _query("step", STRING, "Only the tasks of this step (its code)."),
+                    *_declared_filters(migrations.TASK_FILTERS, migrations.TASK_ORDERING),
+                    *SHAPING_PARAMETERS,
                 ],
             )
         },
@@ -828,7 +840,11 @@ def _paths() -> dict[str, Schema]:
                 "tasks_read",
                 "Tasks",
                 "A task",
-                {"200": _ok(ref("Task")), "404": _response("NotFound")},
+                {
+                    "200": _ok(ref("TaskOrFields")),
+                    "400": _response("BadRequest"),
+                    "404": _response("NotFound"),
+                },
                 parameters=[
                     {
                         "name": "id",
@@ -836,7 +852,8 @@ def _paths() -> dict[str, Schema]:
                         "required": True,
                         "description": "The task's job id.",
                         "schema": {"type": "integer", "minimum": 0},
-                    }
+                    },
+                    *SHAPING_PARAMETERS,
                 ],
             )
         },
@@ -913,9 +930,7 @@ def _paths() -> dict[str, Schema]:
                 "List Pulp 2 repositories and what they became",
                 "A Pulp 2 repository and what it became",
             ),
-            _declared_filters(
-                views.PULP2_REPOSITORY_FILTERS, pulp2_lists.PULP2_REPOSITORIES.columns
-            ),
+            _declared_filters(views.PULP2_REPOSITORY_FILTERS, lists.PULP2_REPOSITORIES.columns),
             shaped=True,
         ),
         **_collection(
@@ -927,7 +942,7 @@ def _paths() -> dict[str, Schema]:
                 "List Pulp 2 content units and what they became",
                 "A Pulp 2 content unit and what it became",
             ),
-            _declared_filters(views.PULP2_CONTENT_FILTERS, pulp2_lists.PULP2_CONTENT.columns),
+            _declared_filters(views.PULP2_CONTENT_FILTERS, lists.PULP2_CONTENT.columns),
             shaped=True,
         ),
         f"{content_app.ROOT}{{path}}": _content_app_path(),

@@ -21,9 +21,9 @@ from pulp2to3.http.errors import NOT_FOUND, APIError
 from pulp2to3.http.pagination import PageRequest, page_of, page_response
 from pulp2to3.http.rendering import json_response, rfc3339
 from pulp2to3.plugins.registry import PLUGINS
-from pulp2to3.store import pulp2_lists
+from pulp2to3.store import lists
 from pulp2to3.store import views as store
-from pulp2to3.store.pulp2_lists import Op
+from pulp2to3.store.lists import Op
 
 API = "/pulp/api/v3/"
 REPOSITORIES = f"{API}repositories/"
@@ -425,12 +425,12 @@ PULP2_CONTENT_FILTERS = (
 
 async def list_pulp2_repositories(request: web.Request) -> web.Response:
     conditions, ordering = filters.list_query(
-        request, PULP2_REPOSITORY_FILTERS, pulp2_lists.PULP2_REPOSITORIES.columns
+        request, PULP2_REPOSITORY_FILTERS, lists.PULP2_REPOSITORIES.columns
     )
     return await list_response(
         request,
         page_of(request),
-        lambda connection, limit, offset: pulp2_lists.list_pulp2_repositories(
+        lambda connection, limit, offset: lists.list_pulp2_repositories(
             connection, conditions, ordering, limit, offset
         ),
         filters.shaped(request, pulp2_repository_json),
@@ -448,12 +448,12 @@ async def get_pulp2_repository(request: web.Request) -> web.Response:
 
 async def list_pulp2_content(request: web.Request) -> web.Response:
     conditions, ordering = filters.list_query(
-        request, PULP2_CONTENT_FILTERS, pulp2_lists.PULP2_CONTENT.columns
+        request, PULP2_CONTENT_FILTERS, lists.PULP2_CONTENT.columns
     )
     return await list_response(
         request,
         page_of(request),
-        lambda connection, limit, offset: pulp2_lists.list_pulp2_content(
+        lambda connection, limit, offset: lists.list_pulp2_content(
             connection, conditions, ordering, limit, offset
         ),
         filters.shaped(request, pulp2_content_json),

@@ -84,28 +84,9 @@ SELECT s.migration_id, s.code, s.description, s.status, s.needs, s.total, s.star
  WHERE s.migration_id = ANY($1::uuid[])
  ORDER BY s.migration_id, s.position
 
--- count_tasks --
--- How many tasks match the filters (report, step, state)
-SELECT count(*)
-  FROM migration_task t
-  JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE ($1::uuid IS NULL OR t.migration_id = $1)
-   AND ($2::text IS NULL OR t.step_code = $2)
-   AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
-
--- page_tasks --
--- The job ids of a page of tasks matching the filters (report, step, state)
-SELECT t.job_id
-  FROM migration_task t
-  JOIN procrastinate_jobs j ON j.id = t.job_id
- WHERE ($1::uuid IS NULL OR t.migration_id = $1)
-   AND ($2::text IS NULL OR t.step_code = $2)
-   AND ($3::text IS NULL OR pulp2to3_task_state(j.status::text, j.abort_requested) = $3)
- ORDER BY t.job_id
- LIMIT $4 OFFSET $5
-
--- get_tasks --
--- Tasks by job id ($1), with their times, their migration's plan and their batch's progress
+-- task_rows --
+-- Every task, with its times, its migration's plan and its batch's progress: what the tasks
+-- list filters and orders (store/tasks.py puts it in a FROM)
 SELECT t.job_id, t.migration_id, t.step_code, t.worker_name, t.error_description,
        t.error_traceback, t.created_resources, t.created_at,
        j.task_name, pulp2to3_task_state(j.status::text, j.abort_requested) AS state,
@@ -134,8 +115,6 @@ SELECT t.job_id, t.migration_id, t.step_code, t.worker_name, t.error_description
          -- event at that time, which has no RFC 3339 form.
          WHERE e.job_id = t.job_id AND isfinite(e.at)
        ) ev ON true
- WHERE t.job_id = ANY($1::bigint[])
- ORDER BY t.job_id
 
 -- distribution_base_paths --
 -- Where the migrated distributions are served, for the one-shot runner to print

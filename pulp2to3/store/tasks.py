@@ -6,10 +6,13 @@ import dataclasses
 import datetime
 import enum
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
-from pulp2to3.store.views import ListQueries, Page, get_rows, read_one, read_page
+from pulp2to3.database import queries
+from pulp2to3.store.lists import Column, Condition, Listing, Op, Order, read_list
+from pulp2to3.store.views import Page
 
 
 class ResourceKind(enum.StrEnum):
@@ -25,13 +28,6 @@ class ResourceKind(enum.StrEnum):
 class CreatedResource:
     kind: ResourceKind
     pulp_id: uuid.UUID
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskFilter:
-    migration_id: uuid.UUID | None = None
-    step: str | None = None
-    state: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,23 +91,69 @@ class TaskRow:
         )
 
 
+_TIME = "timestamptz"
+_FROM = f"({queries['task_rows']}) AS t"
+
+# pulpcore 3.49's task filters and orderings (TaskFilter), over what a task is here: a task's
+# migration is its task group (and report) and its logging_cid; its plan, the one resource it
+# reserves (exclusively). No task has a parent or children; no job records arguments.
+TASKS = Listing(
+    table=_FROM,
+    columns={
+        "pulp_id": Column("t.job_id", "bigint"),
+        "pk": Column("t.job_id", "bigint"),
+        "pulp_href": Column("t.job_id", "bigint"),
+        "pulp_created": Column("t.created_at", _TIME),
+        "pulp_last_updated": Column("t.last_updated_at", _TIME),
+        "state": Column("t.state", "text"),
+        "name": Column("t.task_name", "text"),
+        "logging_cid": Column("t.migration_id::text", "text"),
+        "unblocked_at": Column("t.unblocked_at", _TIME),
+        "started_at": Column("t.started_at", _TIME),
+        "finished_at": Column("t.finished_at", _TIME),
+        "error": Column("t.error_description", "text"),
+        "worker": Column("t.worker_name", "text"),
+        "parent_task": Column("NULL::bigint", "bigint"),
+        "child_tasks": Column("NULL::bigint", "bigint"),
+        "task_group": Column("t.migration_id", "uuid"),
+        "report": Column("t.migration_id", "uuid"),
+        "step": Column("t.step_code", "text"),
+        "created_resources": Column(
+            "ARRAY(SELECT (r ->> 'pulp_id')::uuid"
+            " FROM jsonb_array_elements(t.created_resources) AS r)",
+            "uuid",
+            many=True,
+        ),
+        "reserved_resources_record": Column("ARRAY[t.plan_id]", "uuid", many=True),
+        "reserved_resources": Column("ARRAY[t.plan_id]", "uuid", many=True),
+        "exclusive_resources": Column("ARRAY[t.plan_id]", "uuid", many=True),
+        "shared_resources": Column("'{}'::uuid[]", "uuid", many=True),
+    },
+    get=f"SELECT * FROM {_FROM} WHERE t.job_id = ANY($1::bigint[]) ORDER BY t.job_id",
+    key="job_id",
+    tiebreak="t.job_id",
+)
+
+
 async def list_tasks(
-    connection: asyncpg.Connection, where: TaskFilter, limit: int, offset: int
+    connection: asyncpg.Connection,
+    conditions: Sequence[Condition],
+    ordering: Sequence[Order],
+    limit: int,
+    offset: int,
 ) -> Page[TaskRow]:
-    filters = (where.migration_id, where.step, where.state)
-    return await read_page(
-        connection,
-        ListQueries("count_tasks", "page_tasks", "get_tasks"),
-        filters,
-        limit,
-        offset,
-        TaskRow.from_row,
-    )
+    return await read_list(connection, TASKS, conditions, ordering, limit, offset, TaskRow.from_row)
+
+
+def report_is(migration_id: uuid.UUID) -> Condition:
+    """The condition of the tasks of one migration."""
+    return Condition("report", Op.EQ, migration_id)
 
 
 async def get_tasks(connection: asyncpg.Connection, job_ids: list[int]) -> list[TaskRow]:
-    return [TaskRow.from_row(row) for row in await get_rows(connection, "get_tasks", job_ids)]
+    return [TaskRow.from_row(row) for row in await connection.fetch(TASKS.get, job_ids)]
 
 
 async def get_task(connection: asyncpg.Connection, job_id: int) -> TaskRow | None:
-    return await read_one(connection, "get_tasks", job_id, TaskRow.from_row)
+    found = await get_tasks(connection, [job_id])
+    return found[0] if found else None

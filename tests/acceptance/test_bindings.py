@@ -242,6 +242,68 @@ def check_tasks(clients: Clients, group: Any) -> None:
     assert all(step.done <= step.total for step in group.group_progress_reports)
 
 
+def check_task_filters(clients: Clients, group: Any, plan_href: str) -> None:
+    """Every filter of pulpcore 3.49's task list, through TasksApi.list, on a group's tasks."""
+    everything = [clients.tasks.read(t.pulp_href) for t in group.tasks]
+    mine = sorted(t.pulp_href for t in everything)
+
+    def hrefs(**filters: Any) -> list[str]:
+        page = clients.tasks.list(limit=1000, task_group=group.pulp_href, **filters)
+        assert page.count == len(page.results)
+        return sorted(t.pulp_href for t in page.results)
+
+    def those(check: Callable[[Any], bool]) -> list[str]:
+        return sorted(t.pulp_href for t in everything if check(t))
+
+    one = next(t for t in everything if t.created_resources)
+    assert hrefs() == mine
+    assert hrefs(state="completed") == mine
+    assert hrefs(state__in=["completed", "failed"]) == mine
+    assert hrefs(state__ne="completed") == []
+    assert hrefs(name=one.name) == those(lambda t: t.name == one.name)
+    assert hrefs(name__contains=one.name[-6:]) == those(lambda t: one.name[-6:] in t.name)
+    assert hrefs(name__in=[one.name]) == those(lambda t: t.name == one.name)
+    assert hrefs(name__ne=one.name) == those(lambda t: t.name != one.name)
+    assert hrefs(logging_cid=one.logging_cid) == mine
+    assert hrefs(logging_cid__contains=one.logging_cid[:8]) == mine
+    assert hrefs(worker=one.worker) == those(lambda t: t.worker == one.worker)
+    assert hrefs(worker__in=[one.worker]) == those(lambda t: t.worker == one.worker)
+    assert hrefs(worker__isnull=False) == those(lambda t: t.worker is not None)
+    for moment in ("started_at", "finished_at"):
+        times = sorted(getattr(t, moment) for t in everything)
+        middle = times[len(times) // 2]
+        for op, holds in (
+            ("", lambda a, b: a == b),
+            ("__lt", lambda a, b: a < b),
+            ("__lte", lambda a, b: a <= b),
+            ("__gt", lambda a, b: a > b),
+            ("__gte", lambda a, b: a >= b),
+        ):
+            expected = those(
+                lambda t, h=holds, m=moment, at=middle: h(getattr(t, m), at)  # type: ignore[misc]
+            )
+            assert hrefs(**{moment + op: middle}) == expected, moment + op
+        assert hrefs(**{moment + "__range": [times[0], times[-1]]}) == mine
+    assert hrefs(parent_task=one.pulp_href) == []
+    assert hrefs(child_tasks=one.pulp_href) == []
+    assert hrefs(created_resources=one.created_resources[0]) == [one.pulp_href]
+    assert hrefs(pulp_href__in=[one.pulp_href]) == [one.pulp_href]
+    assert hrefs(pulp_id__in=[one.pulp_href.split("/")[-2]]) == [one.pulp_href]
+    assert hrefs(reserved_resources_record=[plan_href]) == mine
+    assert hrefs(reserved_resources=plan_href) == mine
+    assert hrefs(reserved_resources__in=[plan_href]) == mine
+    assert hrefs(exclusive_resources=plan_href) == mine
+    assert hrefs(exclusive_resources__in=[plan_href]) == mine
+    assert hrefs(shared_resources=plan_href) == []
+    assert hrefs(shared_resources__in=[plan_href]) == []
+    newest = clients.tasks.list(limit=1000, task_group=group.pulp_href, ordering=["-started_at"])
+    starts = [t.started_at for t in newest.results]
+    assert starts == sorted(starts, reverse=True)
+    asked = ["pulp_href", "name", "logging_cid", "state"]  # it requires name and logging_cid
+    shaped = clients.tasks.list(task_group=group.pulp_href, fields=asked)
+    assert all(t.state == "completed" and t.started_at is None for t in shaped.results)
+
+
 def test_the_generated_clients_drive_a_migration_a_reset_and_a_second_migration(
     api_url: str, env: dict[str, str], sample: SampleSummary
 ) -> None:
@@ -261,6 +323,7 @@ def test_the_generated_clients_drive_a_migration_a_reset_and_a_second_migration(
 
         group = run_and_wait(clients, plan.pulp_href)
         check_tasks(clients, group)
+        check_task_filters(clients, group, plan.pulp_href)
         check_content_filters(clients, sample)
         check_repository_filters(clients, sample)
 

@@ -110,7 +110,9 @@ async def test_independent_types_overlap_and_a_type_waits_for_those_it_needs(
             # Long enough for a batch that waits in vain for its partner to fail twice.
             await eventually(finished, 4 * graph_plugin.MEET_WITHIN, "the migration to finish")
             report = await migrations.get_migration(connection, migration_id)
-            _, rows = await tasks.list_tasks(connection, tasks.TaskFilter(migration_id), 100, 0)
+            _, rows = await tasks.list_tasks(
+                connection, [tasks.report_is(migration_id)], [], 100, 0
+            )
 
     assert report is not None
     assert (report.status, report.error) == ("completed", None)

@@ -250,6 +250,16 @@ async def test_reports_and_tasks_are_listed_and_filtered(client: Client) -> None
     mine = await call(client, "GET", f"{API}tasks/?report={migration_id}", 200)
     assert [t["pulp_href"] for t in mine["results"]] == [second["task"]]
     await call(client, "GET", f"{API}tasks/?state=bogus", 400)
+    # A filter pulpcore does not declare, or one not offered here (q), is refused; a value the
+    # filter cannot take is a field error, never a server error.
+    for refused in ("bogus=1", "q=state%3Dcompleted", "ordering=versions"):
+        assert set(await call(client, "GET", f"{API}tasks/?{refused}", 400)) == {
+            refused.split("=")[0]
+        }
+    for bad in ("started_at__lt=yesterday", "parent_task=abc", f"pulp_id__in={2**63}",
+                "worker__isnull=maybe", "finished_at__range=2020-01-01"):  # fmt: skip
+        assert set(await call(client, "GET", f"{API}tasks/?{bad}", 400)) == {bad.split("=")[0]}
+    assert (await call(client, "GET", f"{API}tasks/?state__ne=canceled", 200))["count"] == 1
     await call(client, "GET", f"{API}tasks/999999/", 404)
     await call(client, "GET", f"{API}tasks/abc/", 404)
     await call(client, "GET", f"{API}tasks/{2**63}/", 404)  # past a job id (bigint)

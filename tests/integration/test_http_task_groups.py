@@ -72,9 +72,9 @@ async def test_a_run_is_a_task_group_its_task_belongs_to(client: Client) -> None
     await call(client, "GET", other, 404)
     await call(client, "GET", f"{API}task-groups/not-a-uuid/", 404)
     await call(client, "GET", f"{API}tasks/?task_group=nonsense", 400)
+    # Filters add up, as pulpcore's do: a report of another task group gives nothing.
     both = f"{API}tasks/?task_group={other}&report={started['report']}"
-    errors = await call(client, "GET", both, 400)
-    assert set(errors) == {"report", "task_group"}
+    assert (await call(client, "GET", both, 200))["count"] == 0
 
 
 async def _run_with_steps(

@@ -124,7 +124,7 @@ async def test_a_held_task_is_listed_with_finite_times(
     # that time: the task's times must not take it (the API writes them in RFC 3339).
     async with pool.acquire() as connection:
         assert await pause_migration(connection, dispatched.id) is Outcome.DONE
-        page = await tasks.list_tasks(connection, tasks.TaskFilter(dispatched.id), 10, 0)
+        page = await tasks.list_tasks(connection, [tasks.report_is(dispatched.id)], [], 10, 0)
     _count, [held] = page
     assert held.unblocked_at is None
     assert held.last_updated_at.tzinfo is not None

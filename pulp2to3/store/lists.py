@@ -1,9 +1,9 @@
-"""Lists of the Pulp 2 mapping filtered and ordered as pulp-2to3-migration's API allowed: any
+"""Lists filtered and ordered as pulpcore's and pulp-2to3-migration's APIs allowed: any
 combination of conditions on named fields, and any order of them.
 
 The statements are put together here from fixed pieces: a field name picks a column expression
-of :data:`PULP2_CONTENT` or :data:`PULP2_REPOSITORIES` (an unknown one is a ``KeyError``, a bug
-of the caller), and every value is a query parameter.
+of a :class:`Listing` (:data:`PULP2_CONTENT`, :data:`PULP2_REPOSITORIES`, ``tasks.TASKS``; an
+unknown one is a ``KeyError``, a bug of the caller), and every value is a query parameter.
 """
 
 from __future__ import annotations
@@ -29,9 +29,13 @@ class Op(enum.Enum):
     GT = "gt"
     GTE = "gte"
     RANGE = "range"
+    NE = "ne"
+    CONTAINS = "contains"
+    ISNULL = "isnull"  # its value is a boolean
+    ALL = "all"  # a column of many values holding every one given (a list of them)
 
 
-_COMPARISONS = {Op.EQ: "=", Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">="}
+_COMPARISONS = {Op.EQ: "=", Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">=", Op.NE: "<>"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,13 +54,16 @@ class Order:
 class Column(NamedTuple):
     expression: str  # over the table's alias ``t``
     pg_type: str  # what a value compared with it is cast to
+    many: bool = False  # an array: ``=`` is "holds", ``in`` is "holds one of"
 
 
 @dataclasses.dataclass(frozen=True)
 class Listing:
     table: str  # with its alias ``t``
     columns: Mapping[str, Column]
-    get_query: str  # the named query giving the rows of some pulp_ids
+    get: str  # the statement giving the rows of some keys ($1), each with its ``key``
+    key: str = "pulp_id"  # the column of ``t`` that names a row
+    tiebreak: str = "t.id"  # what orders rows that the ordering asked for does not
 
 
 _CONTENT_IN_PLAN = """EXISTS (SELECT FROM pulp2_repo_content AS rc
@@ -83,7 +90,7 @@ PULP2_CONTENT = Listing(
             "(SELECT c.pulp_id FROM content AS c WHERE c.id = t.pulp3_content_id)", "uuid"
         ),
     },
-    get_query="view_get_pulp2_content",
+    get=queries["view_get_pulp2_content"],
 )
 
 _REPOSITORY_TEXT = ("pulp2_object_id", "pulp2_repo_id", "pulp2_repo_type")
@@ -95,7 +102,7 @@ PULP2_REPOSITORIES = Listing(
         **{name: Column(f"t.{name}", "text") for name in _REPOSITORY_TEXT},
         "not_in_plan": Column("t.not_in_plan", "boolean"),
     },
-    get_query="view_get_pulp2_repositories",
+    get=queries["view_get_pulp2_repositories"],
 )
 
 
@@ -110,15 +117,25 @@ def _where(listing: Listing, conditions: Sequence[Condition]) -> tuple[str, list
     for condition in conditions:
         column = listing.columns[condition.field]
         expression = column.expression
-        if condition.op is Op.IN:
+        if condition.op is Op.ISNULL:
+            clauses.append(f"({expression} IS NULL) = {argument(condition.value, 'boolean')}")
+        elif condition.op is Op.CONTAINS:
+            clauses.append(f"strpos({expression}, {argument(condition.value, 'text')}) > 0")
+        elif condition.op is Op.ALL:
             values = argument(list(condition.value), f"{column.pg_type}[]")
-            clauses.append(f"{expression} = ANY({values})")
+            clauses.append(f"{expression} @> {values}")
+        elif condition.op is Op.IN:
+            values = argument(list(condition.value), f"{column.pg_type}[]")
+            holds = f"{expression} && {values}" if column.many else f"{expression} = ANY({values})"
+            clauses.append(holds)
         elif condition.op is Op.RANGE:
             low, high = condition.value
             clauses.append(
                 f"{expression} BETWEEN {argument(low, column.pg_type)}"
                 f" AND {argument(high, column.pg_type)}"
             )
+        elif column.many:
+            clauses.append(f"{argument(condition.value, column.pg_type)} = ANY({expression})")
         else:
             value = argument(condition.value, column.pg_type)
             clauses.append(f"{expression} {_COMPARISONS[condition.op]} {value}")
@@ -130,10 +147,10 @@ def _order_by(listing: Listing, ordering: Sequence[Order]) -> str:
         f"{listing.columns[order.field].expression} {'DESC' if order.descending else 'ASC'}"
         for order in ordering
     ]
-    return ", ".join([*keys, "t.id"])  # insertion order breaks ties, and is the default
+    return ", ".join([*keys, listing.tiebreak])
 
 
-async def _read(
+async def read_list(
     connection: asyncpg.Connection,
     listing: Listing,
     conditions: Sequence[Condition],
@@ -149,18 +166,18 @@ async def _read(
             f"SELECT count(*) FROM {listing.table} WHERE {where}", *arguments
         )
         keys = [
-            row["pulp_id"]
+            row[0]
             for row in await connection.fetch(
-                f"SELECT t.pulp_id FROM {listing.table} WHERE {where}"
+                f"SELECT t.{listing.key} FROM {listing.table} WHERE {where}"
                 f" ORDER BY {_order_by(listing, ordering)} LIMIT ${n + 1} OFFSET ${n + 2}",
                 *arguments,
                 limit,
                 offset,
             )
         ]
-        rows = await connection.fetch(queries[listing.get_query], keys) if keys else []
+        rows = await connection.fetch(listing.get, keys) if keys else []
     position = {key: index for index, key in enumerate(keys)}
-    return count, [make(row) for row in sorted(rows, key=lambda row: position[row["pulp_id"]])]
+    return count, [make(row) for row in sorted(rows, key=lambda row: position[row[listing.key]])]
 
 
 async def list_pulp2_content(
@@ -170,7 +187,7 @@ async def list_pulp2_content(
     limit: int,
     offset: int,
 ) -> Page[Pulp2Content]:
-    return await _read(
+    return await read_list(
         connection, PULP2_CONTENT, conditions, ordering, limit, offset, Pulp2Content.from_row
     )
 
@@ -182,7 +199,7 @@ async def list_pulp2_repositories(
     limit: int,
     offset: int,
 ) -> Page[Pulp2Repository]:
-    return await _read(
+    return await read_list(
         connection,
         PULP2_REPOSITORIES,
         conditions,
