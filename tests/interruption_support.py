@@ -109,8 +109,8 @@ async def migrate(
     interruption: Interruption | None = None,
     seed: int = 0,
 ) -> Outcome:
-    """Migrate ``sample`` into the empty database ``db_url`` with real workers, through the
-    API: at once, or interrupted as ``interruption`` says and then finished."""
+    """Migrate ``sample`` into ``db_url`` (the schema, nothing migrated) with real workers,
+    through the API: at once, or interrupted as ``interruption`` says and then finished."""
     async with await create_pool(db_url, min_size=1, max_size=6) as pool:
         fleet = WorkerFleet(pool, worker_env(db_url, sample, media_root))
         try:
