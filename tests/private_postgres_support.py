@@ -29,7 +29,7 @@ from pulp2to3.schema import init_db
 
 BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"),)
 SYSTEM_USER = "postgres"
-DEBIAN_VERSION = "15"
+DEBIAN_INSTALLS = Path("/usr/lib/postgresql")  # <major version>/bin/ of each installed server
 DEBIAN_TOOLS = ("pg_createcluster", "pg_ctlcluster", "pg_dropcluster")
 KINDS = ("pg_ctl", "pg_ctlcluster", "embedded")  # what --server / the tests' parameter name
 
@@ -138,10 +138,10 @@ class DebianCluster:
     ``main``): created with ``pg_createcluster``, run with ``pg_ctlcluster``, dropped at the end.
     """
 
-    def __init__(self, name: str, port: int) -> None:
-        self.name, self.port = name, port
+    def __init__(self, version: str, name: str, port: int) -> None:
+        self.version, self.name, self.port = version, name, port
         _run_quietly(
-            "pg_createcluster", DEBIAN_VERSION, name, "-p", str(port), "--start-conf", "manual",
+            "pg_createcluster", version, name, "-p", str(port), "--start-conf", "manual",
             "--", "--auth=trust",
         )  # fmt: skip
 
@@ -151,13 +151,11 @@ class DebianCluster:
 
     def _ctl(self, action: str) -> None:
         # The cluster is the test's own: run it directly even where systemd manages clusters.
-        _run_quietly(
-            "pg_ctlcluster", "--skip-systemctl-redirect", DEBIAN_VERSION, self.name, action
-        )
+        _run_quietly("pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, action)
 
     @property
     def running(self) -> bool:
-        status = ["pg_ctlcluster", DEBIAN_VERSION, self.name, "status"]
+        status = ["pg_ctlcluster", self.version, self.name, "status"]
         return subprocess.run(status, capture_output=True).returncode == 0
 
     def start(self) -> None:
@@ -170,7 +168,7 @@ class DebianCluster:
         self._ctl("restart")
 
     def drop(self) -> None:
-        _run_quietly("pg_dropcluster", "--stop", DEBIAN_VERSION, self.name)
+        _run_quietly("pg_dropcluster", "--stop", self.version, self.name)
 
 
 def _run_quietly(*command: str) -> None:
@@ -186,7 +184,14 @@ def debian_cluster(name: str | None = None, port: int | None = None) -> Iterator
         pytest.skip(f"no {', '.join(missing)} (Debian's postgresql-common) on this machine")
     if os.geteuid() != 0:
         pytest.skip("pg_createcluster makes clusters under /etc and /var/lib only as root")
-    cluster = DebianCluster(name or f"pulp2to3_{uuid.uuid4().hex[:8]}", port or _free_port())
+    versions = sorted(
+        (int(path.parent.parent.name) for path in DEBIAN_INSTALLS.glob("*/bin/initdb")),
+        reverse=True,
+    )
+    if not versions:
+        pytest.skip(f"no PostgreSQL server under {DEBIAN_INSTALLS} for pg_createcluster")
+    name = name or f"pulp2to3_{uuid.uuid4().hex[:8]}"
+    cluster = DebianCluster(str(versions[0]), name, port or _free_port())
     try:
         cluster.start()
         yield cluster
