@@ -269,13 +269,12 @@ def any_server(request: pytest.FixtureRequest) -> Iterator[RestartableServer]:
 async def test_the_api_answers_503_while_the_database_is_away(
     any_server: RestartableServer,
 ) -> None:
-    server = any_server
-    async with database_on(server) as outage_db:
+    async with database_on(any_server) as outage_db:
         pool = await database.create_pool(outage_db, min_size=0, command_timeout=COMMAND_TIMEOUT)
         async with pool, client_for(app_for(outage_db, pool), authenticated=True) as client:
             for path in ENDPOINTS:
                 assert (await client.get(path)).status == 200
-            await asyncio.to_thread(server.stop)
+            await asyncio.to_thread(any_server.stop)
             for path in [*ENDPOINTS, "/pulp/content/somewhere/file.iso"]:
                 response = await client.get(path)
                 assert response.status == 503, path
@@ -284,7 +283,7 @@ async def test_the_api_answers_503_while_the_database_is_away(
             status = await client.get(f"{API}status/")
             assert status.status == 200
             assert (await status.json())["database_connection"]["connected"] is False
-            await asyncio.to_thread(server.start)
+            await asyncio.to_thread(any_server.start)
 
             async def answered() -> bool:
                 return all([(await client.get(path)).status == 200 for path in ENDPOINTS])
