@@ -107,6 +107,9 @@ class CliWorker:
     async def logged(self, event: str) -> bool:
         return event in self.log.read_text(errors="replace")
 
+    def lines(self, event: str) -> list[str]:
+        return [line for line in self.log.read_text(errors="replace").splitlines() if event in line]
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -138,6 +141,9 @@ async def test_a_busy_worker_lives_through_a_restart_and_its_job_runs_again_unco
     # The job's next look for its release meets the outage; the failure cannot be recorded either.
     await eventually(lambda: cli_worker.logged("task_record_failed"), 30, "the job to fail")
     assert await cli_worker.logged("database_unreachable")
+    # An outage is to be expected: a warning, without a traceback (the job is requeued).
+    recorded = cli_worker.lines("task_record_failed")
+    assert all("warning" in line for line in recorded), recorded
     await asyncio.to_thread(server.start)
 
     async def started_again() -> bool:
