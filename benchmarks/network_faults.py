@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import common
-from delay_proxy import DelayProxy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
@@ -39,6 +38,7 @@ from pulp2to3 import runner
 from pulp2to3.coordination import FINISHED_MIGRATION_STATUSES, MigrationStatus
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.store import migrations
+from tests.delay_proxy_support import DelayProxy
 from tests.kill_loop_support import WORKER_COMMAND
 from tests.migration_support import actual_state, expected_state
 from tests.netns_support import Namespace, namespace, why_no_namespace

@@ -61,7 +61,7 @@ def _bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -76,7 +76,7 @@ class PrivateServer:
         lets in besides this host's."""
         self.bin = _bin_dir()
         self.pgdata = root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.listen = ",".join(listen)
         self._as_root = os.geteuid() == 0
         if self._as_root:
@@ -191,7 +191,7 @@ def debian_cluster(name: str | None = None, port: int | None = None) -> Iterator
     if not versions:
         pytest.skip(f"no PostgreSQL server under {DEBIAN_INSTALLS} for pg_createcluster")
     name = name or f"pulp2to3_{uuid.uuid4().hex[:8]}"
-    cluster = DebianCluster(str(versions[0]), name, port or _free_port())
+    cluster = DebianCluster(str(versions[0]), name, port or free_port())
     try:
         cluster.start()
         yield cluster
