@@ -92,7 +92,12 @@ async def restart_then_hold(
             if await server_started_at(db_url) <= before:
                 return False
             holder = await holding(db_url, table)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # away, or going
+        except (  # away, or going (a statement cut by the shutdown: InternalClientError)
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ):
             return False
         return True
 
