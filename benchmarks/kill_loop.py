@@ -29,7 +29,7 @@ from pathlib import Path
 
 import aiohttp
 import common
-from database_restarts import API_BIND, answers_200
+from database_restarts import answers_200
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
@@ -111,8 +111,9 @@ async def migrate(
         async with pool:
             async with pool.acquire() as connection:
                 await init_db(connection)
+            api_bind = f"127.0.0.1:{common.free_port()}"
             env = common.migration_environment(
-                url, sample, media, admin_user=USER, admin_password=PASSWORD, api_bind=API_BIND
+                url, sample, media, admin_user=USER, admin_password=PASSWORD, api_bind=api_bind
             )
             fleet = WorkerFleet(pool, env)
             faults: Faults | None = None
@@ -125,7 +126,7 @@ async def migrate(
                     migration_id = await runner.submit(connection, sample.plan_path.read_text())
                 if kill_every is not None:
                     faults = Faults(fleet, env, str(migration_id), seed)
-                async with aiohttp.ClientSession(headers=auth) as session:
+                async with aiohttp.ClientSession(f"http://{api_bind}", headers=auth) as session:
                     while True:
                         async with pool.acquire() as connection:
                             report = await migrations.get_migration(connection, migration_id)

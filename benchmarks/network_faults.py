@@ -4,10 +4,12 @@ A private server (never the shared cluster) listens on loopback and on the host'
 pair; one ``pulp2to3 worker`` runs in a network namespace and reaches it over the veth.
 
 ``--fault cut``: that worker and ``--workers - 1`` others on loopback migrate a generated sample;
-while the namespaced worker runs a task of each of ``--steps``, its link goes down
-(``ip link set down``) for ``--cut-seconds``. Reported: when its job was retried and finished
-elsewhere, what the worker did when the link came back, the migration's time beside an
-undisturbed run, and whether the target and the counters are the expected ones.
+``--cuts`` times in a row, once the namespaced worker runs a task of one of ``--steps``, its link
+goes down (``ip link set down``); once its job has been run again elsewhere and at least
+``--cut-seconds`` have passed, the link comes back, the worker registers again, and the next cut
+waits for its next task. Reported: for each cut, when its job was retried and finished
+elsewhere, what the worker did when the link came back; the number of cuts; the migration's
+time beside an undisturbed run, and whether the target and the counters are the expected ones.
 
 ``--fault delay``: the namespaced worker alone migrates the sample through a proxy on the veth
 that adds ``--delay-ms`` to every round trip, beside the same run through the proxy without
@@ -24,16 +26,19 @@ import signal
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import common
-from delay_proxy import DelayProxy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
 from pulp2to3 import runner
+from pulp2to3.coordination import FINISHED_MIGRATION_STATUSES, MigrationStatus
 from pulp2to3.sample import SampleSummary, generate_sample
+from pulp2to3.store import migrations
+from tests.delay_proxy_support import DelayProxy
 from tests.kill_loop_support import WORKER_COMMAND
 from tests.migration_support import actual_state, expected_state
 from tests.netns_support import Namespace, namespace, why_no_namespace
@@ -85,9 +90,10 @@ async def run_cut(
     work: Path,
     workers: int,
     steps: list[str],
+    cuts: int,
     cut_seconds: float,
 ) -> None:
-    label = f"{len(steps)} cut(s) of {cut_seconds:g} s" if steps else "no fault"
+    cut_count = 0
     async with database_on(server) as url:
         media = work / "media"
         env = common.migration_environment(url, sample, media)
@@ -104,8 +110,11 @@ async def run_cut(
                 started = time.monotonic()
                 async with runner.connection_to(url) as connection:
                     migration_id = await runner.submit(connection, sample.plan_path.read_text())
-                for step in steps:
-                    worker_id = await cut(url, ns, log, worker_id, step, cut_seconds)
+                while cut_count < cuts:
+                    back_as = await cut(url, ns, log, worker_id, steps, cut_seconds, migration_id)
+                    if back_as is None:
+                        break
+                    worker_id, cut_count = back_as, cut_count + 1
                 async with runner.pool_to(url) as pool:
                     report = await runner.watch(pool, migration_id, lambda *_: None)
                 elapsed = time.monotonic() - started
@@ -115,6 +124,7 @@ async def run_cut(
             exact = await counted_once(url, sample)
         finally:
             runner.stop_processes([cut_off])
+    label = f"{cut_count} cut(s) of {cut_seconds:g} s or more" if cuts else "no fault"
     print(
         f"{label}: {report.status} in {elapsed:.1f} s; processes alive {alive}/{workers};"
         f" target as expected: {same}; counters exact: {exact}",
@@ -127,40 +137,43 @@ async def registered(url: str, count: int) -> bool:
 
 
 async def cut(
-    url: str, ns: Namespace, log: Path, worker_id: int, step: str, cut_seconds: float
-) -> int:
-    """Cut the namespaced worker's link while it runs a task of ``step``; restore it after
-    ``cut_seconds``; return the worker's id once it is registered again."""
+    url: str,
+    ns: Namespace,
+    log: Path,
+    worker_id: int,
+    steps: list[str],
+    cut_seconds: float,
+    migration_id: uuid.UUID,
+) -> int | None:
+    """Cut the namespaced worker's link while it runs a task of one of ``steps``; restore it
+    once its jobs finished elsewhere and ``cut_seconds`` passed; return the worker's id once it
+    is registered again (None: the migration ended first, no cut)."""
 
-    async def running() -> bool:
-        return bool(
-            await value(
-                url,
-                "SELECT count(*) FROM migration_task t JOIN procrastinate_jobs j ON j.id = t.job_id"
-                " WHERE j.status = 'doing' AND t.step_code = $1 AND j.worker_id = $2",
-                step,
-                worker_id,
-            )
+    async def running_step() -> str | None:
+        step: str | None = await value(
+            url,
+            "SELECT min(t.step_code) FROM migration_task t JOIN procrastinate_jobs j"
+            " ON j.id = t.job_id WHERE j.status = 'doing' AND t.step_code = ANY($1)"
+            " AND j.worker_id = $2",
+            steps,
+            worker_id,
         )
+        return step
 
-    async def step_over() -> bool:
-        return bool(
-            await value(
-                url,
-                "SELECT count(*) > 0 AND bool_and(j.status NOT IN ('todo', 'doing'))"
-                " FROM migration_task t JOIN procrastinate_jobs j ON j.id = t.job_id"
-                " WHERE t.step_code = $1",
-                step,
-            )
-        )
+    async def migration_over() -> bool:
+        async with runner.connection_to(url) as connection:
+            report = await migrations.get_migration(connection, migration_id)
+        assert report is not None
+        return MigrationStatus(report.status) in FINISHED_MIGRATION_STATUSES
 
     async def running_or_over() -> bool:
-        return await running() or await step_over()
+        return await running_step() is not None or await migration_over()
 
-    await common.wait_for(running_or_over, f"the namespaced worker to run a task of {step}")
-    if not await running():
-        print(f"no cut during {step}: no task of it came to the namespaced worker", flush=True)
-        return worker_id
+    await common.wait_for(running_or_over, "the namespaced worker to run a task of --steps")
+    step = await running_step()
+    if step is None:
+        print("no more cuts: the migration ended first", flush=True)
+        return None
     ns.cut()
     cut_at = time.monotonic()
     held = await value(
@@ -255,7 +268,10 @@ async def main() -> None:
     parser.add_argument(
         "--steps", nargs="*", default=["migrate_content.iso", "create_publications"]
     )
-    parser.add_argument("--cut-seconds", type=float, default=30)
+    parser.add_argument("--cuts", type=int, default=1, help="--fault cut: cuts in a row")
+    parser.add_argument(
+        "--cut-seconds", type=float, default=30, help="--fault cut: each cut lasts at least"
+    )
     parser.add_argument("--delay-ms", type=float, default=50)
     parser.add_argument("--baseline", action="store_true", help="first a run without fault")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pulp2to3-net")
@@ -270,9 +286,16 @@ async def main() -> None:
         with private_server(listen=listen, trust=(ns.network,)) as server:
             if args.fault == "cut":
                 if args.baseline:
-                    await run_cut(server, ns, sample, args.work, args.workers, [], 0)
+                    await run_cut(server, ns, sample, args.work, args.workers, [], 0, 0)
                 await run_cut(
-                    server, ns, sample, args.work, args.workers, args.steps, args.cut_seconds
+                    server,
+                    ns,
+                    sample,
+                    args.work,
+                    args.workers,
+                    args.steps,
+                    args.cuts,
+                    args.cut_seconds,
                 )
             else:
                 if args.baseline:

@@ -50,13 +50,18 @@ def forget_dead_owners(pgdata: Path) -> list[int]:
     return dead
 
 
+def server_folder(data_dir: Path) -> Path:
+    """The embedded server's data folder (PGDATA) under PULP2TO3_DATA_DIR."""
+    return (data_dir / "postgres").resolve()
+
+
 def start_embedded_server(data_dir: Path) -> str:
     """Start (or attach to) the server in ``data_dir/postgres`` and return its admin URL.
 
     pgserver counts the processes using a data folder and stops the server when the last of
     them exits (our exit handler runs first and forgets owners that died meanwhile).
     """
-    pgdata = (data_dir / "postgres").resolve()
+    pgdata = server_folder(data_dir)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     if pgdata.is_dir():
         dead = forget_dead_owners(pgdata)

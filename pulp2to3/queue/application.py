@@ -61,8 +61,18 @@ async def _record(
     try:
         async with context.app.connector.pool.acquire() as connection:  # type: ignore[attr-defined]
             await write(connection)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
-        log.exception("task_record_failed")
+    except (
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
+        OSError,
+    ) as exc:
+        if database.is_unavailable(exc):
+            # The outage is logged once by the worker (database_unreachable): no traceback
+            # at error level for each job it interrupted.
+            log.warning("task_record_failed", error=f"{type(exc).__name__}: {exc}")
+        else:
+            log.exception("task_record_failed")
 
 
 async def job_middleware(

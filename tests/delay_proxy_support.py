@@ -1,8 +1,7 @@
 """A TCP proxy that makes a link slow: what the target sends reaches the client ``delay`` seconds
 later, in order, as ``tc qdisc ... netem delay`` on the client's link would (this machine's
-kernel has no netem). Each round trip through it takes ``delay`` longer.
-
-Imported as ``delay_proxy`` by the benchmarks, which run as scripts.
+kernel has no netem). Each round trip through it takes ``delay`` longer. Used by the suite's
+slow-database test and by ``benchmarks/network_faults.py --fault delay``.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
 class DelayProxy:
     def __init__(self, listen: tuple[str, int], target: tuple[str, int], delay: float) -> None:
         self.listen, self.target, self.delay = listen, target, delay
+        self.connections = 0  # relayed so far
         self._server: asyncio.Server | None = None
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
@@ -45,6 +45,7 @@ class DelayProxy:
         except OSError:
             client_w.close()
             return
+        self.connections += 1
         with contextlib.suppress(OSError):
             await asyncio.gather(
                 _pipe(client_r, target_w, 0), _pipe(target_r, client_w, self.delay)
