@@ -28,6 +28,7 @@ from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.schema import init_db
 from tests.load_support import Load, apply_load
 from tests.migration_support import actual_state, expected_state
+from tests.ports_support import free_port
 
 API = "/pulp/api/v3/"
 USER, PASSWORD = "admin", secrets.token_urlsafe(12)
@@ -46,7 +47,7 @@ async def api_up(session: aiohttp.ClientSession, base: str) -> None:
 
 
 async def run(sample: SampleSummary, work: Path, workers: int, clients: int) -> None:
-    bind = f"127.0.0.1:{common.free_port()}"
+    bind = f"127.0.0.1:{free_port()}"
     base = f"http://{bind}"
     async with common.scratch_database(common.LOCAL_SERVER) as url:
         async with runner.connection_to(url) as connection:

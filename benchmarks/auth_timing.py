@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pulp2to3 import runner
 from pulp2to3.schema import init_db
+from tests.ports_support import free_port
 
 USER, PASSWORD = "admin", "correct-horse-battery"
 TASKS = "/pulp/api/v3/tasks/"
@@ -73,7 +74,7 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--flood", type=int, default=50)
     args = parser.parse_args()
-    bind = f"127.0.0.1:{common.free_port()}"
+    bind = f"127.0.0.1:{free_port()}"
     url = f"http://{bind}{TASKS}"
     async with common.scratch_database(common.LOCAL_SERVER) as db:
         async with runner.connection_to(db) as connection:

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -109,11 +108,3 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, within: floa
             raise SystemExit(f"not within {within:g} s: {what}")
         await asyncio.sleep(0.1)
     return time.monotonic() - started
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now, for a process the benchmark starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

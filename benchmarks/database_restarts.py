@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpe
 from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.migration_support import MigrationState, actual_state, expected_state
+from tests.ports_support import free_port
 from tests.private_postgres_support import (
     KINDS,
     RestartableServer,
@@ -108,7 +109,7 @@ async def run(
     label = f"{len(steps)} outage(s) of {outage_seconds:g} s" if steps else "no fault"
     async with database_on(server) as url:
         media = work / "media"
-        api_bind = f"127.0.0.1:{common.free_port()}"
+        api_bind = f"127.0.0.1:{free_port()}"
         env = common.migration_environment(
             url, sample, media, admin_user=USER, admin_password=PASSWORD, api_bind=api_bind
         )

@@ -41,6 +41,7 @@ from pulp2to3.schema import init_db
 from pulp2to3.store import migrations
 from tests.kill_loop_support import WorkerFleet
 from tests.migration_support import MigrationState, actual_state, expected_state
+from tests.ports_support import free_port
 from tests.target_support import Target, differences, target
 
 SERVER_URL = os.environ.get("PULP2TO3_BENCH_SERVER_URL", common.LOCAL_SERVER)
@@ -111,7 +112,7 @@ async def migrate(
         async with pool:
             async with pool.acquire() as connection:
                 await init_db(connection)
-            api_bind = f"127.0.0.1:{common.free_port()}"
+            api_bind = f"127.0.0.1:{free_port()}"
             env = common.migration_environment(
                 url, sample, media, admin_user=USER, admin_password=PASSWORD, api_bind=api_bind
             )

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,13 +19,6 @@ from tests.waiting_support import eventually
 
 CLI = [sys.executable, "-m", "pulp2to3.cli"]
 PASSWORD = "operator-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def run_cli(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -26,6 +25,7 @@ import pytest
 
 from pulp2to3 import database
 from pulp2to3.schema import init_db
+from tests.ports_support import free_port
 
 BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"),)
 SYSTEM_USER = "postgres"
@@ -59,13 +59,6 @@ def _bin_dir() -> Path:
     except ImportError:
         pytest.skip("no initdb/pg_ctl (PostgreSQL server binaries) on this machine")
     return Path(POSTGRES_BIN_PATH)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class PrivateServer:

@@ -8,7 +8,6 @@ import dataclasses
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,19 +16,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.ports_support import free_port
 from tests.waiting_support import eventually
 
 OPEN_FILES = 300  # the API's soft and hard limit: what 20,000 connections are to 1,024
 HALF_OPEN = 1000
 READ_TIMEOUT = 2
 STATUS = "/pulp/api/v3/status/"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # ``pulp2to3 api`` with few open files: the limit is set in the API's process, before it runs.

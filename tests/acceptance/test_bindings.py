@@ -9,7 +9,6 @@ import asyncio
 import datetime
 import json
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,19 +22,13 @@ from pulpcore.client import pulpcore as core_client
 
 from pulp2to3.sample import SampleSummary, generate_sample
 from tests.migration_support import worker_env, workers
+from tests.ports_support import free_port
 from tests.waiting_support import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
 PASSWORD = "secret"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import asyncpg
 import pytest
 
 from pulp2to3.sample import SampleSummary, generate_sample
-from tests.cli_support import CLI, free_port, submit
+from tests.cli_support import CLI, submit
 from tests.embedded_support import embedded_data_dir
 from tests.migration_support import worker_env, workers
+from tests.ports_support import free_port
 from tests.waiting_support import eventually
 
 pytestmark = pytest.mark.timeout(240)

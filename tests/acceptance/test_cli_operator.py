@@ -14,12 +14,12 @@ from tests.cli_support import (
     CLI,
     PASSWORD,
     api_server,
-    free_port,
     read_until,
     run_cli,
     submit,
 )
 from tests.migration_support import worker_env, workers
+from tests.ports_support import free_port
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -19,7 +19,8 @@ from tests.migration_http_support import (
     wait_finished,
 )
 from tests.migration_support import worker_env, workers
-from tests.private_postgres_support import database_on, free_port, private_server
+from tests.ports_support import free_port
+from tests.private_postgres_support import database_on, private_server
 
 DELAY = 0.05
 
