@@ -39,36 +39,41 @@ from pulp2to3.store import progress
 
 STEPS = (repositories.STEP, repo_versions.STEP, publications.STEP, distributions.STEP)
 
-# What each step writes, emptied from the last step back to the one runs start from.
-EMPTY_STEP_TABLES = {
-    "create_distributions": """
-        TRUNCATE distribution;
-        UPDATE pulp2_distributor SET pulp3_distribution_id = NULL, is_migrated = false
-         WHERE pulp3_distribution_id IS NOT NULL OR is_migrated;
-    """,
-    "create_publications": """
-        CREATE TEMPORARY TABLE manifest_artifact AS
-        SELECT artifact_id AS id FROM published_metadata;
-        TRUNCATE distribution, published_metadata, published_artifact, publication;
-        DELETE FROM artifact WHERE id IN (SELECT id FROM manifest_artifact);
-        DROP TABLE manifest_artifact;
-        UPDATE pulp2_distributor SET pulp3_publication_id = NULL
-         WHERE pulp3_publication_id IS NOT NULL;
-    """,
-    # Version 0 of each repository is create_repositories' (TRUNCATE when that runs again).
-    "create_repo_versions": """
-        TRUNCATE repository_version_origin, repository_content;
-        DELETE FROM repository_version WHERE number > 0;
-    """,
+# What each step writes: the tables it fills, emptied by one TRUNCATE for every step that runs
+# (TRUNCATE refuses a table another table's foreign key names, unless both go at once)...
+STEP_TABLES = {
+    "create_repositories": (
+        "repository_version",
+        "repository",
+        "remote_artifact",
+        "remote",
+    ),
+    "create_repo_versions": ("repository_version_origin", "repository_content"),
+    "create_publications": ("published_metadata", "published_artifact", "publication"),
+    "create_distributions": ("distribution",),
+}
+# ...and what else it changes, undone before that TRUNCATE...
+BEFORE_TRUNCATE = {
     "create_repositories": """
-        TRUNCATE repository_version_origin, repository_content, repository_version, repository,
-                 remote_artifact, remote;
         UPDATE pulp2_repository SET pulp3_repository_id = NULL, is_migrated = false
          WHERE pulp3_repository_id IS NOT NULL OR is_migrated;
         UPDATE pulp2_importer SET pulp3_remote_id = NULL, is_migrated = false
          WHERE pulp3_remote_id IS NOT NULL OR is_migrated;
     """,
+    "create_publications": """
+        WITH manifests AS (DELETE FROM published_metadata RETURNING artifact_id)
+        DELETE FROM artifact WHERE id IN (SELECT artifact_id FROM manifests);
+        UPDATE pulp2_distributor SET pulp3_publication_id = NULL
+         WHERE pulp3_publication_id IS NOT NULL;
+    """,
+    "create_distributions": """
+        UPDATE pulp2_distributor SET pulp3_distribution_id = NULL, is_migrated = false
+         WHERE pulp3_distribution_id IS NOT NULL OR is_migrated;
+    """,
 }
+# ...or after it: version 0 of each repository is create_repositories' (gone with the TRUNCATE
+# when that runs again).
+AFTER_TRUNCATE = {"create_repo_versions": "DELETE FROM repository_version WHERE number > 0"}
 FORGET_PROGRESS = "DELETE FROM migration_batch_progress WHERE step_code = ANY($1::text[])"
 LAST_MIGRATION = (
     "SELECT id FROM migration WHERE kind = 'migration' ORDER BY created_at DESC LIMIT 1"
@@ -138,9 +143,15 @@ async def main_async(args: argparse.Namespace) -> None:
     try:
         codes = [step.code for step in STEPS]
         steps = STEPS[codes.index(args.start) :]
-        async with pool.acquire() as connection:
-            for step in reversed(steps):
-                await connection.execute(EMPTY_STEP_TABLES[step.code])
+        tables = [table for step in steps for table in STEP_TABLES[step.code]]
+        async with pool.acquire() as connection, connection.transaction():
+            for step in steps:
+                if step.code in BEFORE_TRUNCATE:
+                    await connection.execute(BEFORE_TRUNCATE[step.code])
+            await connection.execute(f"TRUNCATE {', '.join(tables)}")
+            for step in steps:
+                if step.code in AFTER_TRUNCATE:
+                    await connection.execute(AFTER_TRUNCATE[step.code])
             await connection.execute(FORGET_PROGRESS, [step.code for step in steps])
             migration_id: uuid.UUID = await connection.fetchval(LAST_MIGRATION)
             loaded = await load_migration(connection, migration_id)
