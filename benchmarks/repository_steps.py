@@ -136,8 +136,7 @@ def report(step: Step, times: StepTimes, queries: bool) -> None:
             print(f"    {name}: {seconds:.2f} s")
 
 
-async def main_async(args: argparse.Namespace) -> None:
-    media = args.media or Path(tempfile.mkdtemp(prefix="pulp2to3-steps-"))
+async def main_async(args: argparse.Namespace, media: Path) -> None:
     settings = dataclasses.replace(load_settings({}), media_root=media)
     pool = await database.create_pool(args.database, max_size=args.concurrency + 1)
     try:
@@ -168,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", required=True, help="URL of a migrated database")
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--media", type=Path, help="media root (default: a new temporary one)")
+    parser.add_argument("--media", type=Path, help="media root (default: a temporary one)")
     parser.add_argument("--queries", action="store_true", help="time per named query")
     parser.add_argument(
         "--from",
@@ -179,7 +178,12 @@ def main() -> None:
     )
     # One line per batch would drown the figures: only warnings and errors are logged.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
-    asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    if args.media is not None:
+        asyncio.run(main_async(args, args.media))
+    else:
+        with tempfile.TemporaryDirectory(prefix="pulp2to3-steps-") as media:
+            asyncio.run(main_async(args, Path(media)))
 
 
 if __name__ == "__main__":
