@@ -147,7 +147,9 @@ async def _step_figures(
     return figures
 
 
-async def measure(sample: SampleSummary, work: Path, workers: int) -> RunFigures:
+async def measure(
+    sample: SampleSummary, work: Path, workers: int, keep_database: bool = False
+) -> RunFigures:
     url = await fresh_database()
     env = common.migration_environment(
         url,
@@ -170,7 +172,10 @@ async def measure(sample: SampleSummary, work: Path, workers: int) -> RunFigures
         api_rss = peak_rss_mib(api.pid)
     finally:
         runner.stop_processes([api])
-    await common.drop_database(SERVER_URL, url)
+    if keep_database:
+        print(f"kept database: {url}", flush=True)
+    else:
+        await common.drop_database(SERVER_URL, url)
     assert report.finished_at is not None
     return RunFigures(
         workers,
@@ -249,6 +254,11 @@ async def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pulp2to3-bench")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="keep each run's database (and media) to profile its steps again; prints its URL",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures there (plot.py reads)")
     args = parser.parse_args()
     sample_dir = args.work / f"sample-{'-'.join(args.plugins)}-{args.repos}-{args.units}"
@@ -280,7 +290,7 @@ async def main() -> None:
         lines_printed = 0
     runs: list[RunFigures] = []
     for count in args.workers:
-        run = await measure(sample, args.work, count)
+        run = await measure(sample, args.work, count, args.keep_database)
         runs.append(run)
         lines += [*run_table(run, limits), ""]
         print("\n".join(lines[lines_printed:]), flush=True)

@@ -454,9 +454,11 @@ $$;
 CREATE UNIQUE INDEX IF NOT EXISTS publication_one_per_version
     ON publication (repository_version_id);
 
--- What a publication publishes: content files by their content artifact...
+-- What a publication publishes: content files by their content artifact... Written only for a
+-- publication made in the same transaction, and deleted with it (reset_publications): no foreign
+-- key, whose check per row was a tenth of a publication batch (as repository_content has none).
 CREATE TABLE IF NOT EXISTS published_artifact (
-    publication_id       bigint NOT NULL REFERENCES publication (id) ON DELETE CASCADE,
+    publication_id       bigint NOT NULL,
     relative_path        text   NOT NULL,
     content_artifact_id  bigint NOT NULL,
     PRIMARY KEY (publication_id, relative_path)

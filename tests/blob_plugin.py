@@ -130,14 +130,14 @@ def base_path(config: Mapping[str, Any], repo_id: str) -> str:
 async def publish(
     connection: asyncpg.Connection, new: Sequence[NewPublication], settings: Settings
 ) -> None:
-    await publications.publish_version_content(connection, [p.id for p in new])
+    files = await publications.publish_version_files(connection, [p.id for p in new])
+    paths: dict[int, list[str]] = {p.id: [] for p in new}
+    async for entry in files:
+        paths[entry.publication_id].append(entry.relative_path)
     for publication in new:
-        paths = [
-            e.relative_path async for e in publications.manifest_entries(connection, publication.id)
-        ]
         writer = storage.ArtifactWriter(settings.media_root)
         try:
-            writer.write("".join(f"{path}\n" for path in paths).encode())
+            writer.write("".join(f"{path}\n" for path in paths[publication.id]).encode())
             stored = writer.commit()
         finally:
             writer.discard()

@@ -13,7 +13,7 @@ partial file under that name.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +28,41 @@ from pulp2to3.store import publications as store
 _LINES_PER_WRITE = 10_000
 
 
-async def write_manifest(
-    connection: asyncpg.Connection, publication_id: int, media_root: Path
-) -> store.MetadataArtifact:
-    """The PULP_MANIFEST of a publication, stored as an artifact file (not yet a row)."""
-    target = await asyncio.to_thread(storage.ArtifactWriter, media_root)
+async def write_manifests(
+    files: AsyncIterable[store.ManifestEntry], publication_ids: Sequence[int], media_root: Path
+) -> list[store.MetadataArtifact]:
+    """The PULP_MANIFEST of each publication, from ``files`` (by publication, then path),
+    stored as artifact files (not yet rows); flushed to disk together."""
+    writers: dict[int, storage.ArtifactWriter] = {}
     try:
+        for publication_id in publication_ids:
+            writers[publication_id] = await asyncio.to_thread(storage.ArtifactWriter, media_root)
         lines: list[str] = []
-        async for entry in store.manifest_entries(connection, publication_id):
-            lines.append(iso.manifest_line(entry.relative_path, entry.sha256, entry.size))
-            if len(lines) >= _LINES_PER_WRITE:
-                await asyncio.to_thread(target.write, "".join(lines).encode())
+        current = 0
+        async for entry in files:
+            if lines and (entry.publication_id != current or len(lines) >= _LINES_PER_WRITE):
+                await asyncio.to_thread(writers[current].write, "".join(lines).encode())
                 lines = []
-        await asyncio.to_thread(target.write, "".join(lines).encode())
-        stored = await asyncio.to_thread(target.commit)
+            current = entry.publication_id
+            lines.append(iso.manifest_line(entry.relative_path, entry.sha256, entry.size))
+        if lines:
+            await asyncio.to_thread(writers[current].write, "".join(lines).encode())
+        # One fsync after the other took 2-3 ms each; at once they share the journal's commits.
+        outcomes = await asyncio.gather(
+            *(asyncio.to_thread(writer.commit) for writer in writers.values()),
+            return_exceptions=True,
+        )
     finally:
-        await asyncio.to_thread(target.discard)
-    return store.MetadataArtifact(
-        publication_id=publication_id, sha256=stored.sha256, size=stored.size, file=stored.file
-    )
+        for writer in writers.values():
+            await asyncio.to_thread(writer.discard)
+    stored = []
+    for publication_id, outcome in zip(writers, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        stored.append(
+            store.MetadataArtifact(publication_id, outcome.sha256, outcome.size, outcome.file)
+        )
+    return stored
 
 
 async def publish(
@@ -54,11 +70,8 @@ async def publish(
 ) -> None:
     """Every content file of each publication's version, and its PULP_MANIFEST."""
     ids = sorted(publication.id for publication in publications)
-    await store.publish_version_content(connection, ids)
-    manifests = [
-        await write_manifest(connection, publication_id, settings.media_root)
-        for publication_id in ids
-    ]
+    files = await store.publish_version_files(connection, ids)
+    manifests = await write_manifests(files, ids, settings.media_root)
     await store.publish_metadata(connection, iso.MANIFEST_NAME, manifests)
 
 

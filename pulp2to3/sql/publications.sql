@@ -22,25 +22,35 @@ SELECT $1::text, v.id
     ON CONFLICT (repository_version_id) DO NOTHING
 RETURNING id, repository_version_id
 
--- publications_insert_published_artifacts --
--- What publications $1 publish: every content artifact of their version at its relative path
--- (on_demand ones too: their artifact is null); when two contents share a path the newest wins
-INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)
-SELECT DISTINCT ON (p.id, ca.relative_path) p.id, ca.relative_path, ca.id
-  FROM unnest($1::bigint[]) AS p(id)
- CROSS JOIN LATERAL pulp2to3_publication_content(p.id) AS pc
-  JOIN content_artifact AS ca ON ca.content_id = pc.content_id
- ORDER BY p.id, ca.relative_path, ca.content_id DESC
-    ON CONFLICT (publication_id, relative_path) DO NOTHING
-
--- publications_manifest_entries --
--- The PULP_MANIFEST entries of publication $1 (file content), sorted by path in code point order
-SELECT pa.relative_path, fc.digest AS sha256, fc.size
-  FROM published_artifact AS pa
-  JOIN content_artifact AS ca ON ca.id = pa.content_artifact_id
-  JOIN file_content AS fc ON fc.content_id = ca.content_id
- WHERE pa.publication_id = $1
- ORDER BY pa.relative_path COLLATE "C"
+-- publications_publish_version_files --
+-- Publications $1 publish every content artifact of their version at its relative path
+-- (on_demand ones too: their artifact is null); when two contents share a path the newest wins.
+-- Returns what they publish of file content, the PULP_MANIFEST entries: by publication, and by
+-- path in code point order. One statement for a batch's publications, each row read once: a
+-- version's content by its repository, each content's artifacts and file by index probes
+-- (LATERAL ... OFFSET 0; the planner chose a scan of every content artifact otherwise). The
+-- publications are new (made in this transaction), so nothing is there to conflict with.
+WITH published AS MATERIALIZED (
+    SELECT DISTINCT ON (p.id, ca.relative_path COLLATE "C")
+           p.id AS publication_id, ca.relative_path, ca.id AS content_artifact_id, ca.content_id
+      FROM unnest($1::bigint[]) AS p(id)
+     CROSS JOIN LATERAL pulp2to3_publication_content(p.id) AS pc
+     CROSS JOIN LATERAL (
+           SELECT ca.id, ca.relative_path, ca.content_id
+             FROM content_artifact AS ca
+            WHERE ca.content_id = pc.content_id
+           OFFSET 0) AS ca
+     ORDER BY p.id, ca.relative_path COLLATE "C", ca.content_id DESC
+), inserted AS (
+    INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)
+    SELECT publication_id, relative_path, content_artifact_id FROM published
+)
+SELECT p.publication_id, p.relative_path, fc.digest AS sha256, fc.size
+  FROM published AS p
+ CROSS JOIN LATERAL (
+       SELECT fc.digest, fc.size FROM file_content AS fc WHERE fc.content_id = p.content_id
+       OFFSET 0) AS fc
+ ORDER BY p.publication_id, p.relative_path COLLATE "C"
 
 -- publications_insert_artifacts --
 -- Artifacts of generated metadata files ($1 sha256, $2 sizes, $3 files); one already there is kept

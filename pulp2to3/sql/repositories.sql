@@ -184,7 +184,10 @@ SELECT w.repository_id, w.position
 -- membership rows: content that leaves gets version_removed, content that arrives a new row
 -- version_added.
 -- Everything is computed from the memberships as they were before this statement, and nothing
--- happens for a version that exists already. Returns the versions it created.
+-- happens for a version that exists already. What the repositories hold now is read by
+-- repository (LATERAL ... OFFSET 0: an index range each), never by a scan of all memberships,
+-- which the planner chose and which grew with the table (half a batch's time at 1,000,000
+-- units). Returns the versions it created.
 WITH wanted AS (
     SELECT w.repository_id, w.number, w.pulp2_repo_id
       FROM unnest($1::bigint[], $2::integer[], $3::text[]) AS w(repository_id, number, pulp2_repo_id)
@@ -193,29 +196,35 @@ WITH wanted AS (
     SELECT repository_id, number FROM wanted ORDER BY repository_id
         ON CONFLICT (repository_id, number) DO NOTHING
     RETURNING repository_id, number
-), target AS (
+), target AS MATERIALIZED (
     SELECT c.repository_id, c.number, t.content_id
       FROM created AS c
       JOIN wanted AS w ON w.repository_id = c.repository_id AND w.number = c.number
      CROSS JOIN LATERAL pulp2to3_version_content(w.pulp2_repo_id) AS t
+), held AS MATERIALIZED (
+    SELECT c.repository_id, c.number, h.content_id, h.version_added
+      FROM created AS c
+     CROSS JOIN LATERAL (
+           SELECT cur.content_id, cur.version_added
+             FROM repository_content AS cur
+            WHERE cur.repository_id = c.repository_id AND cur.version_removed IS NULL
+           OFFSET 0) AS h
 ), removed AS (
     UPDATE repository_content AS cur
-       SET version_removed = c.number
-      FROM created AS c
-     WHERE cur.repository_id = c.repository_id
-       AND cur.version_removed IS NULL
+       SET version_removed = h.number
+      FROM held AS h
+     WHERE cur.repository_id = h.repository_id
+       AND cur.content_id = h.content_id
+       AND cur.version_added = h.version_added
        AND NOT EXISTS (SELECT FROM target AS t
-                        WHERE t.repository_id = cur.repository_id
-                          AND t.content_id = cur.content_id)
+                        WHERE t.repository_id = h.repository_id AND t.content_id = h.content_id)
     RETURNING 1
 ), added AS (
     INSERT INTO repository_content (repository_id, content_id, version_added)
     SELECT t.repository_id, t.content_id, t.number
       FROM target AS t
-     WHERE NOT EXISTS (SELECT FROM repository_content AS cur
-                        WHERE cur.repository_id = t.repository_id
-                          AND cur.content_id = t.content_id
-                          AND cur.version_removed IS NULL)
+     WHERE NOT EXISTS (SELECT FROM held AS h
+                        WHERE h.repository_id = t.repository_id AND h.content_id = t.content_id)
      ORDER BY t.repository_id, t.content_id
     RETURNING 1
 )

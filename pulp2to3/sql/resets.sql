@@ -10,8 +10,14 @@ INSERT INTO migration (plan_id, kind) VALUES ($1, 'reset') RETURNING id
 DELETE FROM distribution WHERE pulp_type = $1
 
 -- reset_publications --
--- The plugin's publications ($1: their type); what they publish goes with them
-DELETE FROM publication WHERE pulp_type = $1
+-- The plugin's publications ($1: their type) and what they publish (published_metadata goes by
+-- ON DELETE CASCADE; published_artifact has no foreign key)
+WITH publications AS (
+    SELECT id FROM publication WHERE pulp_type = $1
+), files AS (
+    DELETE FROM published_artifact WHERE publication_id IN (SELECT id FROM publications)
+)
+DELETE FROM publication WHERE id IN (SELECT id FROM publications)
 
 -- reset_repository_versions --
 -- The versions of the plugin's repositories ($1: their type), what they hold and their origins

@@ -33,6 +33,7 @@ class PlannedVersion:
 
 @dataclasses.dataclass(frozen=True)
 class ManifestEntry:
+    publication_id: int
     relative_path: str
     sha256: str
     size: int
@@ -109,25 +110,34 @@ async def insert_publications(
     return {row["repository_version_id"]: row["id"] for row in rows}
 
 
-async def publish_version_content(
+class PublishedFiles:
+    """What ``publish_version_files`` published of file content: the PULP_MANIFEST entries of
+    each publication, by publication and path, streamed from the server ``MANIFEST_PREFETCH``
+    at a time (memory stays bounded however big the versions are)."""
+
+    def __init__(self, cursor: asyncpg.cursor.Cursor[asyncpg.Record], first: list[Any]) -> None:
+        self._cursor = cursor
+        self._first = first
+
+    async def __aiter__(self) -> AsyncIterator[ManifestEntry]:
+        rows = self._first
+        while rows:
+            for row in rows:
+                yield ManifestEntry(
+                    row["publication_id"], row["relative_path"], row["sha256"], row["size"]
+                )
+            rows = await self._cursor.fetch(MANIFEST_PREFETCH)
+
+
+async def publish_version_files(
     connection: asyncpg.Connection, publication_ids: Collection[int]
-) -> None:
-    """Publish every content file of each publication's version, set-based."""
-    await connection.execute(
-        queries["publications_insert_published_artifacts"], sorted(publication_ids)
+) -> PublishedFiles:
+    """Publish every content file of each new publication's version, in one statement for them
+    all; the entries of their manifests stream from what this returns (needs a transaction)."""
+    cursor = await connection.cursor(
+        queries["publications_publish_version_files"], sorted(publication_ids)
     )
-
-
-async def manifest_entries(
-    connection: asyncpg.Connection, publication_id: int
-) -> AsyncIterator[ManifestEntry]:
-    """The files publication ``publication_id`` publishes, sorted by path, streamed by a cursor
-    (memory stays bounded however big the repository is; needs a transaction)."""
-    cursor = connection.cursor(
-        queries["publications_manifest_entries"], publication_id, prefetch=MANIFEST_PREFETCH
-    )
-    async for row in cursor:
-        yield from_record(ManifestEntry, row)
+    return PublishedFiles(cursor, await cursor.fetch(MANIFEST_PREFETCH))
 
 
 async def publish_metadata(
