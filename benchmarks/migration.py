@@ -34,9 +34,12 @@ import asyncpg
 import baseline
 import common
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
+
 from pulp2to3 import runner
 from pulp2to3.sample import SampleSummary, generate_sample
 from pulp2to3.schema import init_db
+from tests.ports_support import free_port
 
 SERVER_URL = os.environ.get("PULP2TO3_BENCH_SERVER_URL", common.LOCAL_SERVER)
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -156,7 +159,7 @@ async def measure(
         sample,
         work / f"media-{workers}",
         admin_password=secrets.token_urlsafe(12),
-        api_bind="127.0.0.1:24899",
+        api_bind=f"127.0.0.1:{free_port()}",
     )
     api = runner.api_process(env)
     try:
