@@ -119,9 +119,9 @@ async def main_async(args: argparse.Namespace) -> None:
                     await init_db(connection)
                     await stage(connection, write_tree(root, args.units))
                     migration = await new_migration(connection, settings)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 done, failed, planning = await run_step(pool, migration, args.concurrency)
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
                 async with pool.acquire() as connection:
                     counts = await connection.fetchrow(
                         "SELECT (SELECT count(*) FROM artifact) AS artifacts,"
@@ -133,7 +133,7 @@ async def main_async(args: argparse.Namespace) -> None:
         f"{args.units} units ({done} migrated, {failed} failed; {counts['contents']} contents,"
         f" {counts['artifacts']} artifacts), concurrency {args.concurrency}"
         f"{', verify' if args.verify else ''}: {elapsed:.2f} s (planning {planning:.2f} s),"
-        f" {done / elapsed:,.0f} units/s"
+        f" {done / elapsed:,.0f} units/s; this process's CPU {cpu:.2f} s"
     )
 
 
