@@ -106,6 +106,23 @@ async def run_step(
     return sum(d for d, _ in results), sum(f for _, f in results), planning
 
 
+async def backend_cpu(connection: asyncpg.Connection) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend of the database (a local server)."""
+    pids = await connection.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+    )
+    return {row["pid"]: used for row in pids if (used := process_cpu(row["pid"])) is not None}
+
+
+def process_cpu(pid: int) -> float | None:
+    """User and system CPU seconds of a process so far; None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def main_async(args: argparse.Namespace) -> None:
     async with common.scratch_database(SERVER_URL) as url:
         with tempfile.TemporaryDirectory(prefix="pulp2to3-bench-") as scratch:
@@ -119,10 +136,16 @@ async def main_async(args: argparse.Namespace) -> None:
                     await init_db(connection)
                     await stage(connection, write_tree(root, args.units))
                     migration = await new_migration(connection, settings)
-                started = time.perf_counter()
-                done, failed, planning = await run_step(pool, migration, args.concurrency)
-                elapsed = time.perf_counter() - started
                 async with pool.acquire() as connection:
+                    database_before = await backend_cpu(connection)
+                started, cpu = time.perf_counter(), time.process_time()
+                done, failed, planning = await run_step(pool, migration, args.concurrency)
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                async with pool.acquire() as connection:
+                    database_after = await backend_cpu(connection)
+                    database_cpu = sum(
+                        used - database_before.get(pid, 0.0) for pid, used in database_after.items()
+                    )
                     counts = await connection.fetchrow(
                         "SELECT (SELECT count(*) FROM artifact) AS artifacts,"
                         "       (SELECT count(*) FROM content) AS contents"
@@ -133,7 +156,8 @@ async def main_async(args: argparse.Namespace) -> None:
         f"{args.units} units ({done} migrated, {failed} failed; {counts['contents']} contents,"
         f" {counts['artifacts']} artifacts), concurrency {args.concurrency}"
         f"{', verify' if args.verify else ''}: {elapsed:.2f} s (planning {planning:.2f} s),"
-        f" {done / elapsed:,.0f} units/s"
+        f" {done / elapsed:,.0f} units/s; CPU: this process {cpu:.2f} s, PostgreSQL backends"
+        f" {database_cpu:.2f} s (a local server)"
     )
 
 

@@ -247,8 +247,6 @@ def store_artifact(
     """
     file = artifact_relative_path(sha256)
     target = media_root / file
-    if target.exists():
-        return _existing(target, sha256, size, file)
     try:
         return _store(source, target, sha256, size, file, link, stop)
     except OSError as exc:
@@ -270,14 +268,24 @@ def _store(
     link: LinkFunction | None,
     stop: threading.Event | None,
 ) -> StoredArtifact:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # The link is tried first: for most files it is the only system call (a folder is made
+    # once, when a link finds it missing; an artifact stored already makes the link fail).
     try:
-        (link or os.link)(source, target)
-    except FileExistsError:  # another batch stored the same file meanwhile
+        try:
+            (link or os.link)(source, target)
+        except FileNotFoundError:
+            if target.parent.is_dir():  # the source is missing: the link's error says so
+                raise
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (link or os.link)(source, target)
+    except FileExistsError:  # stored already, by another unit or batch
         return _existing(target, sha256, size, file)
     except OSError as exc:
         if exc.errno not in _COPY_INSTEAD:
             raise
+        if target.exists():
+            return _existing(target, sha256, size, file)
+        target.parent.mkdir(parents=True, exist_ok=True)
         _copy(source, target, stop)
         return StoredArtifact(sha256=sha256, size=size, file=file, how=Stored.COPIED)
     return StoredArtifact(sha256=sha256, size=size, file=file, how=Stored.LINKED)
@@ -293,13 +301,15 @@ def import_unit_file(
     verify: bool,
     link: LinkFunction | None = None,
     stop: threading.Event | None = None,
+    resolved_root: Path | None = None,
 ) -> StoredArtifact:
     """The artifact of a downloaded unit whose file Pulp 2 recorded at ``storage_path``.
 
     Raises ``UnsafePath`` (the path leads outside ``pulp2_root``) or ``SourceFileError``, and
-    ``Interrupted`` when ``stop`` is set while a file is hashed or copied.
+    ``Interrupted`` when ``stop`` is set while a file is hashed or copied. ``resolved_root``:
+    ``pulp2_root`` already resolved (``paths.confine_to_root``).
     """
-    source = resolve_storage_path(storage_path, pulp2_root)
+    source = resolve_storage_path(storage_path, pulp2_root, resolved_root=resolved_root)
     check_source(source, size=size, sha256=sha256, verify=verify, stop=stop)
     return store_artifact(source, media_root, sha256=sha256, size=size, link=link, stop=stop)
 

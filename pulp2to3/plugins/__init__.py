@@ -102,8 +102,13 @@ class NewPublication:
     structured: bool = True
 
 
+# One encoder for every key (``json.dumps`` with options makes one per call, a fifth of the
+# Python time of an ISO batch in the profile).
+_KEY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _key_text(fields: Mapping[str, Any], names: Sequence[str]) -> str:
-    return json.dumps([fields[name] for name in names], ensure_ascii=False, separators=(",", ":"))
+    return _KEY_ENCODER.encode([fields[name] for name in names])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,11 +13,12 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from pulp2to3 import storage
 from pulp2to3.plugins import CorruptFile
-from pulp2to3.pulp2.paths import UnsafePath, resolve_storage_path
+from pulp2to3.pulp2.paths import UnsafePath, real_root, resolve_storage_path
 from pulp2to3.settings import Settings
 from pulp2to3.store.content import StagedUnit
 
@@ -55,7 +56,9 @@ def _measure(file: UnitFile, settings: Settings, stop: threading.Event) -> tuple
         os.close(fd)
 
 
-def _import_one(file: UnitFile, settings: Settings, stop: threading.Event) -> Imported:
+def _import_one(
+    file: UnitFile, settings: Settings, resolved_root: Path, stop: threading.Event
+) -> Imported:
     try:
         size, sha256 = file.size, file.sha256
         if size is None or sha256 is None:
@@ -70,6 +73,7 @@ def _import_one(file: UnitFile, settings: Settings, stop: threading.Event) -> Im
             size=size,
             verify=settings.verify_checksums and file.sha256 is not None,
             stop=stop,
+            resolved_root=resolved_root,
         )
     except UnsafePath as exc:
         return f"unsafe _storage_path: {exc.reason}"
@@ -83,11 +87,15 @@ def _import_group(
     group: Sequence[UnitFile], settings: Settings, stop: threading.Event
 ) -> list[Imported]:
     """Blocking, in a thread."""
+    try:
+        resolved_root = real_root(settings.pulp2_root)
+    except UnsafePath as exc:
+        return [f"unsafe _storage_path: {exc.reason}"] * len(group)
     imported: list[Imported] = []
     for file in group:
         if stop.is_set():
             raise storage.Interrupted
-        imported.append(_import_one(file, settings, stop))
+        imported.append(_import_one(file, settings, resolved_root, stop))
     return imported
 
 

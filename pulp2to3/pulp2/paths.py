@@ -40,22 +40,37 @@ def map_storage_path(
     return root.joinpath(*relative.parts)
 
 
-def confine_to_root(path: Path, root: Path) -> Path:
-    """``path`` with symbolic links resolved, if it stays inside ``root`` (resolved too)."""
+def real_root(root: Path) -> Path:
+    """``root`` with symbolic links resolved (what ``confine_to_root`` checks paths against)."""
     try:
-        real_root = root.resolve()
+        return root.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        raise UnsafePath(str(root), f"cannot be resolved: {exc}") from exc
+
+
+def confine_to_root(path: Path, root: Path, *, resolved_root: Path | None = None) -> Path:
+    """``path`` with symbolic links resolved, if it stays inside ``root`` (resolved too, unless
+    the caller, checking many paths, passes ``real_root(root)`` as ``resolved_root``)."""
+    real_top = real_root(root) if resolved_root is None else resolved_root
+    try:
         real = path.resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
         raise UnsafePath(str(path), f"cannot be resolved: {exc}") from exc
-    if real == real_root or not real.is_relative_to(real_root):
+    if real == real_top or not real.is_relative_to(real_top):
         raise UnsafePath(
-            str(path), f"resolves to {real}, outside {real_root} (a symbolic link leads out)"
+            str(path), f"resolves to {real}, outside {real_top} (a symbolic link leads out)"
         )
     return real
 
 
 def resolve_storage_path(
-    storage_path: object, root: Path, *, source_root: PurePosixPath = PULP2_ROOT
+    storage_path: object,
+    root: Path,
+    *,
+    source_root: PurePosixPath = PULP2_ROOT,
+    resolved_root: Path | None = None,
 ) -> Path:
-    """The real file ``storage_path`` names under ``root``, checked to stay inside ``root``."""
-    return confine_to_root(map_storage_path(storage_path, root, source_root=source_root), root)
+    """The real file ``storage_path`` names under ``root``, checked to stay inside ``root``
+    (``resolved_root``: see ``confine_to_root``)."""
+    mapped = map_storage_path(storage_path, root, source_root=source_root)
+    return confine_to_root(mapped, root, resolved_root=resolved_root)

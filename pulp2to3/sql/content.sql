@@ -22,8 +22,10 @@ SELECT id, pulp2_id, storage_path, downloaded, fields
    FOR UPDATE
 
 -- content_create_file_stage --
--- The temporary table a batch of content is COPYed into (dropped at commit); content without a
--- file (no relative path) gets no content artifact
+-- The temporary table a batch of content is COPYed into, one per connection, emptied at every
+-- commit (a table created and dropped per batch leaves dead rows in the system catalogs at each
+-- batch, and its statements cannot be prepared once); content without a file (no relative
+-- path) gets no content artifact
 CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
     unit_id          bigint NOT NULL,
     natural_key      text   NOT NULL,
@@ -37,11 +39,12 @@ CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
     -- Filled by content_resolve_ids once the artifacts and content rows exist
     content_id       bigint,
     artifact_id      bigint
-) ON COMMIT DROP
+) ON COMMIT DELETE ROWS
 
 -- content_clear_file_stage --
--- Empty the stage table (a second batch in the same transaction)
-TRUNCATE pg_temp.content_file_stage
+-- Empty the stage table (a second batch in the same transaction): DELETE, as a TRUNCATE gives
+-- the table a new file, a new row version in pg_class each time
+DELETE FROM pg_temp.content_file_stage
 
 -- content_analyze_file_stage --
 -- Temporary tables get no statistics from autovacuum: give the planner some before the joins

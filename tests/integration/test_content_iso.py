@@ -480,6 +480,49 @@ async def test_a_batch_after_a_crash_half_way_ends_as_a_clean_run(
         assert hashlib.sha256((tree.media / file).read_bytes()).hexdigest() == sha
 
 
+async def test_batches_on_one_connection_share_its_stage_table_and_never_its_rows(
+    pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
+) -> None:
+    """The stage table outlives a batch on its connection: a batch rolled back, then the
+    others, one after the other on that connection, each see only their own rows."""
+    for n in range(6):
+        tree.unit(f"u{n}", f"f{n}.iso", f"bytes {n % 4}".encode(), downloaded=n % 3 != 2)
+    await stage(pool, tree)
+    migration = await new_migration(PLAN, settings_for(tree))
+    first, second, third = await plan(pool, migration, batch_size=2)
+
+    class Crash(Exception):
+        pass
+
+    async def work_then_die(connection: asyncpg.Connection) -> None:
+        async with connection.transaction():
+            await STEP.work(connection, migration, first.args)
+            raise Crash
+
+    async with pool.acquire() as connection:
+        with pytest.raises(Crash):
+            await work_then_die(connection)
+        results = []
+        for batch in (second, first, third):
+            async with connection.transaction():
+                results.append(await STEP.work(connection, migration, batch.args))
+            assert await connection.fetchval("SELECT count(*) FROM pg_temp.content_file_stage") == 0
+
+    assert results == [BatchResult(done=2)] * 3
+    rows = await snapshot(pool)
+    # Units 0 and 4 hold the same bytes: one artifact; units 2 and 5 were not downloaded.
+    assert [len(rows[t]) for t in ("artifact", "content", "file_content", "content_artifact")] == [
+        3,
+        6,
+        6,
+        6,
+    ]
+    content_ids = {content_id for content_id, *_ in rows["file_content"]}
+    assert {content_id for _, migrated, content_id in rows["pulp2_content"] if migrated} == (
+        content_ids
+    )
+
+
 async def test_concurrent_batches_sharing_artifacts_and_content(
     pool: asyncpg.Pool, new_migration: NewMigration, tree: Pulp2Tree
 ) -> None:

@@ -20,7 +20,7 @@ RELEASED_SCHEMA = Path(__file__).with_name("schema_released.sql")
 # lists it.
 CATALOG = {
     "relations": """
-        SELECT c.relname, c.relkind::text, c.relpersistence::text
+        SELECT c.relname, c.relkind::text, c.relpersistence::text, c.reloptions::text
           FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
          WHERE n.nspname = 'public'""",
     "columns": """
