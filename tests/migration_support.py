@@ -149,7 +149,8 @@ def workers(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[b
             [sys.executable, "-m", "pulp2to3.cli", "--log-level", "WARNING", "worker"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            # Inherited: pytest shows what the workers logged (warnings and up) when a test fails.
+            stderr=None,
         )
         for _ in range(count)
     ]

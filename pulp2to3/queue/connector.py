@@ -66,7 +66,15 @@ def _translate(exc: BaseException) -> exceptions.ConnectorException:
     return exceptions.ConnectorException(str(exc))
 
 
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# InternalClientError ("another operation is in progress") is what a pooled connection broken
+# mid-statement by a server shutdown raises at its next use: the worker must see it as the
+# database being away, as it sees the others, not as an error that ends its run loop.
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 @contextlib.contextmanager
