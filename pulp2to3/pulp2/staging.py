@@ -359,6 +359,30 @@ def collections_to_read(
     ]
 
 
+def dump_parts(
+    available: Collection[str],
+    content_types: Collection[str],
+    documents: Collection[str] = (),
+    *,
+    max_parts: int,
+) -> list[list[str]]:
+    """The collections to read cut into at most ``max_parts`` parts, each read on its own.
+
+    The repositories with their importers and distributors are one part; each other collection
+    (the big ones: memberships, units, the catalog) is one, dealt round-robin when there are
+    too many. Collections the dump does not hold (``available``) are left out.
+    """
+    wanted = [name for name in collections_to_read(content_types, documents) if name in available]
+    small = [name for name in wanted if name in (REPOS, IMPORTERS, DISTRIBUTORS)]
+    big = [name for name in wanted if name not in small]
+    parts: list[list[str]] = [small] if small else []
+    room = max_parts - len(parts)
+    parts.extend([name] for name in big[:room])
+    for index, name in enumerate(big[room:]):
+        parts[index % max_parts].append(name)
+    return parts or [wanted]
+
+
 @dataclasses.dataclass(frozen=True)
 class Rejected:
     """A document that became no row, and why."""
@@ -448,12 +472,14 @@ def stage_dump(
     documents: Collection[str] = (),
     binary_fields: Mapping[str, Collection[str]] | None = None,
     chunk_documents: int = 10_000,
+    part: Collection[str] | None = None,
 ) -> Generator[StagedChunk, None, None]:
     """The staging rows of ``dump``, in chunks of at most ``chunk_documents`` documents.
 
     ``documents`` are other collections a plugin reads (RPM's ``erratum_pkglists``): each
     document is staged as a unit whose content type is the collection's name.
     ``binary_fields`` names, per content type, the fields staged as binary (``unit_fields``).
+    ``part`` (one of :func:`dump_parts`) reads only those collections; by default, all.
 
     One pass over the dump (``Dump.iter_documents``); blocking, so run it off the event loop.
     A :class:`~pulp2to3.pulp2.errors.DumpError` raises when the pass reaches the fault.
@@ -462,7 +488,8 @@ def stage_dump(
         raise ValueError(f"chunk_documents must be at least 1, not {chunk_documents}")
     stager = _Stager(content_types, documents, binary_fields or {})
     chunk = StagedChunk()
-    for collection, document in dump.iter_documents(collections_to_read(content_types, documents)):
+    names = collections_to_read(content_types, documents) if part is None else part
+    for collection, document in dump.iter_documents(names):
         stager.add(chunk, collection, document)
         if chunk.documents >= chunk_documents:
             yield chunk

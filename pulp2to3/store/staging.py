@@ -1,7 +1,8 @@
 """The staging tables' side of premigrate: COPY rows into load tables, then merge set-based.
 
-All of it runs in the caller's transaction: the load tables are temporary (``ON COMMIT DROP``),
-so a batch that fails or is aborted half-way leaves the staging tables as they were.
+Each part of the dump loads in its batch's transaction, so a batch that fails or is aborted
+half-way leaves neither load rows nor staging changes; the merge of every part is one
+transaction too (that of the part that finds the others loaded).
 """
 
 from __future__ import annotations
@@ -23,21 +24,15 @@ from pulp2to3.pulp2.staging import (
     StagedChunk,
 )
 
-
-class LoadTable(NamedTuple):
-    row: type[NamedTuple]
-    """The row type whose fields are the table's columns (besides ``seq``), in order."""
-    create: str
-    """The named query that creates it."""
-
-
-LOAD_TABLES: Mapping[str, LoadTable] = {
-    "premigrate_load_repository": LoadTable(RepositoryRow, "staging_create_load_repository"),
-    "premigrate_load_importer": LoadTable(ImporterRow, "staging_create_load_importer"),
-    "premigrate_load_distributor": LoadTable(DistributorRow, "staging_create_load_distributor"),
-    "premigrate_load_repo_content": LoadTable(RepoContentRow, "staging_create_load_repo_content"),
-    "premigrate_load_content": LoadTable(ContentRow, "staging_create_load_content"),
-    "premigrate_load_lazy_catalog": LoadTable(LazyCatalogRow, "staging_create_load_lazy_catalog"),
+# Each load table by the row type whose fields are its columns after ``part`` (``seq`` is the
+# table's own), in order.
+LOAD_TABLES: Mapping[str, type[NamedTuple]] = {
+    "premigrate_load_repository": RepositoryRow,
+    "premigrate_load_importer": ImporterRow,
+    "premigrate_load_distributor": DistributorRow,
+    "premigrate_load_repo_content": RepoContentRow,
+    "premigrate_load_content": ContentRow,
+    "premigrate_load_lazy_catalog": LazyCatalogRow,
 }
 
 
@@ -78,22 +73,44 @@ class StagingChanges:
         return flat
 
 
-async def create_load_tables(connection: asyncpg.Connection) -> None:
-    """The empty load tables, dropped when the caller's transaction ends."""
+async def clear_load_tables(connection: asyncpg.Connection) -> None:
+    """Forget what a failed load left (the coordinator plans a new one)."""
+    await connection.execute(queries["staging_clear_load_tables"])
+
+
+async def empty_load_tables(connection: asyncpg.Connection) -> None:
+    """Empty the load tables (the merge is done, or a load of the whole dump starts)."""
+    await connection.execute(queries["staging_empty_load_tables"])
+
+
+async def start_part(connection: asyncpg.Connection, part: int) -> None:
+    """Make ready to load ``part``: the rows an earlier attempt committed go."""
     if not connection.is_in_transaction():
         raise NotInTransaction("premigrate must run inside a transaction")
-    for load_table in LOAD_TABLES.values():
-        await connection.execute(queries[load_table.create])
+    if await connection.fetchval(queries["staging_part_was_loaded"], part):
+        await connection.execute(queries["staging_lock_load_parts"])
+        await connection.execute(queries["staging_forget_part"], part)
 
 
-async def drop_load_tables(connection: asyncpg.Connection) -> None:
-    await connection.execute(queries["staging_drop_load_tables"])
+async def finish_part(connection: asyncpg.Connection, part: int, parts: int) -> bool:
+    """Record ``part`` (of ``parts``) as loaded; True when every part is loaded, then.
+
+    Of parts that finish at the same time exactly one gets True: the checks take turns (a
+    transaction lock), each seeing the parts that committed before it.
+    """
+    await connection.execute(queries["staging_lock_load_parts"])
+    await connection.execute(queries["staging_part_loaded"], part, parts)
+    return bool(await connection.fetchval(queries["staging_all_parts_loaded"], parts))
 
 
-async def _copy(connection: asyncpg.Connection, table: str, rows: Sequence[Any]) -> None:
+async def _copy(
+    connection: asyncpg.Connection, table: str, part: int, rows: Sequence[tuple[Any, ...]]
+) -> None:
     if rows:
         await connection.copy_records_to_table(
-            table, records=rows, columns=list(LOAD_TABLES[table].row._fields)
+            table,
+            records=[(part, *row) for row in rows],
+            columns=["part", *LOAD_TABLES[table]._fields],
         )
 
 
@@ -105,14 +122,14 @@ async def importer_configs(
     return {row["pulp2_object_id"]: row["config"] for row in rows if row["config"]}
 
 
-async def copy_chunk(connection: asyncpg.Connection, chunk: StagedChunk) -> None:
-    """COPY a chunk's rows into the load tables: one COPY per table that has rows."""
-    await _copy(connection, "premigrate_load_repository", chunk.repositories)
-    await _copy(connection, "premigrate_load_importer", chunk.importers)
-    await _copy(connection, "premigrate_load_distributor", chunk.distributors)
-    await _copy(connection, "premigrate_load_repo_content", chunk.memberships)
-    await _copy(connection, "premigrate_load_content", chunk.content)
-    await _copy(connection, "premigrate_load_lazy_catalog", chunk.lazy_catalog)
+async def copy_chunk(connection: asyncpg.Connection, part: int, chunk: StagedChunk) -> None:
+    """COPY a chunk's rows into the load tables as ``part``'s: one COPY per table with rows."""
+    await _copy(connection, "premigrate_load_repository", part, chunk.repositories)
+    await _copy(connection, "premigrate_load_importer", part, chunk.importers)
+    await _copy(connection, "premigrate_load_distributor", part, chunk.distributors)
+    await _copy(connection, "premigrate_load_repo_content", part, chunk.memberships)
+    await _copy(connection, "premigrate_load_content", part, chunk.content)
+    await _copy(connection, "premigrate_load_lazy_catalog", part, chunk.lazy_catalog)
 
 
 async def _merge(connection: asyncpg.Connection, query: str, *args: object) -> Merged:

@@ -33,6 +33,7 @@ from pulp2to3.pulp2.staging import (
     collections_to_read,
     content_row,
     distributor_row,
+    dump_parts,
     epoch_seconds,
     importer_row,
     jsonable,
@@ -454,3 +455,39 @@ def test_every_document_of_a_generated_sample_converts(tmp_path: Path) -> None:
     assert sum(len(chunk.lazy_catalog) for chunk in chunks) == summary.lazy_entries
     assert sum(len(chunk.importers) for chunk in chunks) == summary.repos
     assert max(chunk.documents for chunk in chunks) <= 40
+
+
+def test_dump_parts_are_the_repositories_then_one_per_big_collection() -> None:
+    available = {
+        "repos",
+        "repo_importers",
+        "repo_distributors",
+        "repo_content_units",
+        "units_rpm",
+        "units_erratum",
+        "erratum_pkglists",
+        "lazy_content_catalog",
+        "users",
+    }
+    types = ["rpm", "srpm", "erratum"]  # no units_srpm in this dump
+    assert dump_parts(available, types, ["erratum_pkglists"], max_parts=8) == [
+        ["repos", "repo_importers", "repo_distributors"],
+        ["repo_content_units"],
+        ["units_rpm"],
+        ["units_erratum"],
+        ["erratum_pkglists"],
+        ["lazy_content_catalog"],
+    ]
+    # Beyond max_parts, the big collections are dealt over the parts.
+    assert dump_parts(available, types, ["erratum_pkglists"], max_parts=3) == [
+        ["repos", "repo_importers", "repo_distributors", "units_erratum"],
+        ["repo_content_units", "erratum_pkglists"],
+        ["units_rpm", "lazy_content_catalog"],
+    ]
+    every_part = dump_parts(available, types, ["erratum_pkglists"], max_parts=3)
+    read = [name for part in every_part for name in part]
+    assert sorted(read) == sorted(set(collections_to_read(types, ["erratum_pkglists"])) & available)
+
+
+def test_a_dump_of_none_of_the_collections_is_one_empty_part() -> None:
+    assert dump_parts({"users"}, ["iso"], max_parts=4) == [[]]
