@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import math
 import uuid
 from collections.abc import Collection, Generator, Mapping
@@ -86,7 +87,9 @@ class ContentRow(NamedTuple):
     last_updated: int
     storage_path: str | None
     downloaded: bool
-    fields: dict[str, Any]
+    fields: str
+    """The unit's own fields as JSON text: encoded here, in the reader's thread, and measured
+    (``StagedChunk.size``); the merge casts it to ``jsonb``."""
 
 
 class LazyCatalogRow(NamedTuple):
@@ -317,7 +320,7 @@ def content_row(content_type: str, document: Document, binary: Collection[str] =
         last_updated=epoch_seconds(document.get("_last_updated"), "_last_updated"),
         storage_path=storage_path,
         downloaded=_flag(document, "downloaded", storage_path is not None),
-        fields=unit_fields(document, binary),
+        fields=json.dumps(unit_fields(document, binary)),
     )
 
 
@@ -409,6 +412,8 @@ class StagedChunk:
     rejected: list[Rejected] = dataclasses.field(default_factory=list)
     documents: int = 0
     """Documents read, whether they became a row, were skipped, or were rejected."""
+    size: int = 0
+    """Characters of the units' fields: what makes a chunk of big units (RPM's) big."""
     skipped: int = 0
     """Memberships and catalog entries of content types premigrate does not stage."""
 
@@ -444,9 +449,9 @@ class _Stager:
     def _add(self, chunk: StagedChunk, collection: str, document: Document) -> None:
         content_type = self._units.get(collection)
         if content_type is not None:
-            chunk.content.append(
-                content_row(content_type, document, self._binary.get(content_type, ()))
-            )
+            row = content_row(content_type, document, self._binary.get(content_type, ()))
+            chunk.content.append(row)
+            chunk.size += len(row.fields)
         elif collection == MEMBERSHIPS:
             if document.get("unit_type_id") in self._types:
                 chunk.memberships.append(repo_content_row(document))
@@ -472,9 +477,11 @@ def stage_dump(
     documents: Collection[str] = (),
     binary_fields: Mapping[str, Collection[str]] | None = None,
     chunk_documents: int = 10_000,
+    chunk_size: int = 8 * 1024 * 1024,
     part: Collection[str] | None = None,
 ) -> Generator[StagedChunk, None, None]:
-    """The staging rows of ``dump``, in chunks of at most ``chunk_documents`` documents.
+    """The staging rows of ``dump``, in chunks of at most ``chunk_documents`` documents, cut
+    sooner when their units' fields reach ``chunk_size`` characters.
 
     ``documents`` are other collections a plugin reads (RPM's ``erratum_pkglists``): each
     document is staged as a unit whose content type is the collection's name.
@@ -491,7 +498,7 @@ def stage_dump(
     names = collections_to_read(content_types, documents) if part is None else part
     for collection, document in dump.iter_documents(names):
         stager.add(chunk, collection, document)
-        if chunk.documents >= chunk_documents:
+        if chunk.documents >= chunk_documents or chunk.size >= chunk_size:
             yield chunk
             chunk = StagedChunk()
     if chunk.documents:

@@ -184,7 +184,7 @@ WITH latest AS (
 ), merged AS (
     INSERT INTO pulp2_content AS c (pulp2_id, content_type, last_updated, storage_path,
                                     downloaded, fields)
-    SELECT pulp2_id, content_type, last_updated, storage_path, downloaded, fields
+    SELECT pulp2_id, content_type, last_updated, storage_path, downloaded, fields::jsonb
       FROM latest
         ON CONFLICT (pulp2_id) DO UPDATE
        SET content_type = EXCLUDED.content_type,

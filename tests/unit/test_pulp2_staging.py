@@ -201,7 +201,7 @@ def test_a_unit_keeps_its_own_fields_only() -> None:
         last_updated=1519278835,
         storage_path="/var/lib/pulp/content/units/iso/c7/7e83/sample.iso",
         downloaded=False,
-        fields={"name": "sample.iso", "checksum": "b688b983", "size": 60},
+        fields=json.dumps({"name": "sample.iso", "checksum": "b688b983", "size": 60}),
     )
 
 
@@ -211,7 +211,7 @@ def test_unit_fields_become_json() -> None:
         requires=[{"name": "glibc", "epoch": None}],
         build_time=Int64(1),
     )
-    fields = content_row("rpm", rpm).fields
+    fields = json.loads(content_row("rpm", rpm).fields)
     assert fields["repodata"] == {"primary": base64.b64encode(b"<xml/>").decode()}
     assert fields["requires"] == [{"name": "glibc", "epoch": None}]
     json.dumps(fields, allow_nan=False)
@@ -444,6 +444,15 @@ def test_stage_dump_of_nothing_yields_nothing() -> None:
     assert list(stage_dump(ListDump([]), ["iso"])) == []
     with pytest.raises(ValueError, match="chunk_documents"):
         next(stage_dump(ListDump([]), ["iso"], chunk_documents=0))
+
+
+def test_big_units_cut_chunks_sooner() -> None:
+    """A chunk's memory is bounded by its units' fields too, not only by its documents."""
+    big = [("units_iso", iso_unit(_id=f"u{n}", name="x" * 1000)) for n in range(10)]
+    small = [("units_iso", iso_unit(_id=f"s{n}")) for n in range(10)]
+    chunks = list(stage_dump(ListDump(big + small), ["iso"], chunk_size=3000))
+    assert [chunk.documents for chunk in chunks] == [3, 3, 3, 11]
+    assert all(chunk.size >= 3000 for chunk in chunks[:-1])
 
 
 def test_every_document_of_a_generated_sample_converts(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_content (
     last_updated  bigint   NOT NULL,
     storage_path  text,
     downloaded    boolean  NOT NULL,
-    fields        jsonb    NOT NULL
+    fields        text     NOT NULL  -- JSON text, cast to jsonb by the merge
 );
 
 CREATE TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
