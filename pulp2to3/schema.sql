@@ -229,11 +229,11 @@ CREATE INDEX IF NOT EXISTS pulp2_lazy_catalog_importer ON pulp2_lazy_catalog (im
 -- premigrate's load tables: each part of the dump (a batch) COPYs its rows here and commits;
 -- the part that finds every part loaded merges them into the staging tables above and empties
 -- them. `part` then `seq` keep the dump order, so that of two documents with the same key the
--- later one wins, the same way every time. Logged tables: a PostgreSQL restart must not lose a
--- part that its batch recorded as loaded.
+-- later one wins, the same way every time. Unlogged, for speed (WAL made the load 1.6x slower):
+-- what a crash loses, the merge loads again (premigrate_load_part_present).
 -- ---------------------------------------------------------------------------------------------
 
-CREATE TABLE IF NOT EXISTS premigrate_load_repository (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repository (
     part                 integer     NOT NULL,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
@@ -244,7 +244,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_repository (
     last_unit_removed    timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_importer (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_importer (
     part              integer     NOT NULL,
     seq               bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id   text        NOT NULL,
@@ -254,7 +254,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_importer (
     last_updated      timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_distributor (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_distributor (
     part                 integer     NOT NULL,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
@@ -267,7 +267,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_distributor (
     last_updated         timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_repo_content (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repo_content (
     part           integer     NOT NULL,
     seq            bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_repo_id  text        NOT NULL,
@@ -277,7 +277,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_repo_content (
     updated        timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_content (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_content (
     part          integer  NOT NULL,
     seq           bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_id      text     NOT NULL,
@@ -288,7 +288,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_content (
     fields        text     NOT NULL  -- JSON text, cast to jsonb by the merge
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
     part                integer  NOT NULL,
     seq                 bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_unit_id       text     NOT NULL,
@@ -301,10 +301,18 @@ CREATE TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
     revision            integer  NOT NULL
 );
 
--- The parts loaded so far, of how many.
+-- The parts loaded so far, of how many, and their collections (NULL: the whole dump). Logged:
+-- a part whose rows the unlogged tables lost is known, and loaded again by the merge.
 CREATE TABLE IF NOT EXISTS premigrate_load_part (
-    part   integer PRIMARY KEY,
-    parts  integer NOT NULL
+    part         integer PRIMARY KEY,
+    parts        integer NOT NULL,
+    collections  text[]
+);
+
+-- The parts whose rows the load tables hold: emptied with them when PostgreSQL recovers from
+-- a crash.
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_part_present (
+    part  integer PRIMARY KEY
 );
 
 -- ---------------------------------------------------------------------------------------------

@@ -134,11 +134,10 @@ async def premigrate_dump(
     are loaded. Without ``args``, the whole dump is the one part."""
     part, parts = int(args.get("part", 0)), int(args.get("parts", 1))
     collections: list[str] | None = args.get("collections")
-    path = migration.settings.pulp2_dump
     await staging.start_part(connection, part)
     if parts == 1:
         await staging.empty_load_tables(connection)
-    if path is None:
+    if migration.settings.pulp2_dump is None:
         raise DumpUnreadable.not_configured()
     if part == 0:
         # Premigrate runs first in every migration: no batch is storing files now, so the
@@ -148,7 +147,26 @@ async def premigrate_dump(
         )
         if removed:
             log.warning("temporary_files_removed", files=removed)
-    content_types = plan_content_types(migration.plan)
+    rejected, more = await _load_part(connection, migration, part, collections)
+    if await staging.finish_part(connection, part, parts, collections):
+        for lost, lost_collections in await staging.lost_parts(connection):
+            log.warning("premigrate_part_lost", part=lost, why="PostgreSQL recovered from a crash")
+            await _load_part(connection, migration, lost, lost_collections)
+            await staging.part_present(connection, lost)
+        await _merge(connection, migration)
+    return BatchResult(done=1, failures=_failures(rejected, more))
+
+
+async def _load_part(
+    connection: asyncpg.Connection,
+    migration: Migration,
+    part: int,
+    collections: list[str] | None,
+) -> tuple[list[Rejected], int]:
+    """COPY the rows of the part's collections (None: all) into the load tables; the
+    documents rejected, named (up to ``MAX_NAMED_REJECTS``) and counted beyond."""
+    path = migration.settings.pulp2_dump
+    assert path is not None
     started = time.monotonic()
     try:
         dump = await asyncio.to_thread(open_dump, path)
@@ -157,7 +175,7 @@ async def premigrate_dump(
             part,
             stage_dump(
                 dump,
-                content_types,
+                plan_content_types(migration.plan),
                 documents=plan_staged_collections(migration.plan),
                 binary_fields=plan_binary_fields(migration.plan),
                 chunk_documents=CHUNK_DOCUMENTS,
@@ -167,31 +185,25 @@ async def premigrate_dump(
         )
     except DumpError as exc:
         raise DumpUnreadable.because(exc) from exc
-    loaded = time.monotonic()
     log.info(
         "premigrate_part_loaded",
         dump=str(path),
         part=part,
-        parts=parts,
         collections=collections,
         documents=documents,
         rejected=len(rejected) + more,
-        load_seconds=round(loaded - started, 3),
+        load_seconds=round(time.monotonic() - started, 3),
     )
-    if await staging.finish_part(connection, part, parts):
-        await _merge(connection, migration, content_types)
-    return BatchResult(done=1, failures=_failures(rejected, more))
+    return rejected, more
 
 
-async def _merge(
-    connection: asyncpg.Connection, migration: Migration, content_types: list[str]
-) -> None:
+async def _merge(connection: asyncpg.Connection, migration: Migration) -> None:
     """Merge every loaded part into the staging tables, then empty the load tables."""
     started = time.monotonic()
     repo_ids, repo_types = planned_pulp2_repositories(migration.plan)
     changes = await staging.merge_load_tables(
         connection,
-        content_types=content_types,
+        content_types=plan_content_types(migration.plan),
         planned_repo_ids=repo_ids,
         planned_repo_types=repo_types,
     )

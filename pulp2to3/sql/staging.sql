@@ -7,6 +7,7 @@
 -- Forget what a failed load left, as a new one is planned. DELETE, not TRUNCATE: the
 -- coordinator runs it, and must not wait on a lock held by a worker cut off from the server
 DELETE FROM premigrate_load_part;
+DELETE FROM premigrate_load_part_present;
 DELETE FROM premigrate_load_repository;
 DELETE FROM premigrate_load_importer;
 DELETE FROM premigrate_load_distributor;
@@ -16,7 +17,8 @@ DELETE FROM premigrate_load_lazy_catalog
 
 -- staging_empty_load_tables --
 -- Empty the load tables: the merge is done, or a load of the whole dump starts
-TRUNCATE premigrate_load_part, premigrate_load_repository, premigrate_load_importer,
+TRUNCATE premigrate_load_part, premigrate_load_part_present, premigrate_load_repository,
+         premigrate_load_importer,
          premigrate_load_distributor, premigrate_load_repo_content, premigrate_load_content,
          premigrate_load_lazy_catalog
 
@@ -37,14 +39,28 @@ WITH r AS (DELETE FROM premigrate_load_repository WHERE part = $1),
      d AS (DELETE FROM premigrate_load_distributor WHERE part = $1),
      m AS (DELETE FROM premigrate_load_repo_content WHERE part = $1),
      c AS (DELETE FROM premigrate_load_content WHERE part = $1),
-     l AS (DELETE FROM premigrate_load_lazy_catalog WHERE part = $1)
+     l AS (DELETE FROM premigrate_load_lazy_catalog WHERE part = $1),
+     p AS (DELETE FROM premigrate_load_part_present WHERE part = $1)
 DELETE FROM premigrate_load_part WHERE part = $1
 
 -- staging_part_loaded --
--- Part $1 of $2 is loaded (under staging_lock_load_parts: the parts' checks take turns, each
--- seeing the parts committed before it, so that of parts that finish together exactly one, the
--- last to commit, sees them all)
-INSERT INTO premigrate_load_part (part, parts) VALUES ($1, $2)
+-- Part $1 of $2, the collections $3 (NULL: all), is loaded (under staging_lock_load_parts: the
+-- parts' checks take turns, each seeing the parts committed before it, so that of parts that
+-- finish together exactly one, the last to commit, sees them all)
+WITH present AS (INSERT INTO premigrate_load_part_present (part) VALUES ($1))
+INSERT INTO premigrate_load_part (part, parts, collections) VALUES ($1, $2, $3)
+
+-- staging_lost_parts --
+-- The loaded parts whose rows the load tables no longer hold (PostgreSQL recovered from a crash
+-- since), with their collections
+SELECT part, collections
+  FROM premigrate_load_part AS p
+ WHERE NOT EXISTS (SELECT FROM premigrate_load_part_present AS q WHERE q.part = p.part)
+ ORDER BY part
+
+-- staging_part_present --
+-- The rows of lost part $1 are loaded again
+INSERT INTO premigrate_load_part_present (part) VALUES ($1)
 
 -- staging_all_parts_loaded --
 -- Whether parts 0 to $1 - 1 are all loaded (after staging_part_loaded, in the same transaction)

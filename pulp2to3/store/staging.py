@@ -92,15 +92,29 @@ async def start_part(connection: asyncpg.Connection, part: int) -> None:
         await connection.execute(queries["staging_forget_part"], part)
 
 
-async def finish_part(connection: asyncpg.Connection, part: int, parts: int) -> bool:
-    """Record ``part`` (of ``parts``) as loaded; True when every part is loaded, then.
+async def finish_part(
+    connection: asyncpg.Connection, part: int, parts: int, collections: Sequence[str] | None
+) -> bool:
+    """Record ``part`` (of ``parts``; its ``collections``, None for all) as loaded; True when
+    every part is loaded, then.
 
     Of parts that finish at the same time exactly one gets True: the checks take turns (a
     transaction lock), each seeing the parts that committed before it.
     """
     await connection.execute(queries["staging_lock_load_parts"])
-    await connection.execute(queries["staging_part_loaded"], part, parts)
+    await connection.execute(queries["staging_part_loaded"], part, parts, collections)
     return bool(await connection.fetchval(queries["staging_all_parts_loaded"], parts))
+
+
+async def lost_parts(connection: asyncpg.Connection) -> list[tuple[int, list[str] | None]]:
+    """The loaded parts whose rows a crash of PostgreSQL lost (the load tables are unlogged),
+    with their collections: the merge loads them again (then ``part_present``)."""
+    rows = await connection.fetch(queries["staging_lost_parts"])
+    return [(row["part"], row["collections"]) for row in rows]
+
+
+async def part_present(connection: asyncpg.Connection, part: int) -> None:
+    await connection.execute(queries["staging_part_present"], part)
 
 
 async def _copy(

@@ -435,7 +435,7 @@ async def test_parts_loaded_at_once_stage_what_the_whole_dump_does(
 async def load_rows(pool: asyncpg.Pool) -> int:
     rows = 0
     async with pool.acquire() as connection:
-        for table in (*LOAD_TABLES, "premigrate_load_part"):
+        for table in (*LOAD_TABLES, "premigrate_load_part", "premigrate_load_part_present"):
             rows += await connection.fetchval(f"SELECT count(*) FROM {table}")
     return rows
 
@@ -455,6 +455,31 @@ async def test_a_part_loaded_again_after_the_merge_changes_nothing(
     assert await snapshot(pool) == staged  # no merge: the other parts are not loaded again
     assert await stage_in_parts(pool, run) == [BatchResult(done=1)] * 4
     assert await snapshot(pool) == staged  # and the next run starts clean: nothing changed
+
+
+async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
+) -> None:
+    run = await run_for(new_migration, sample)
+    async with pool.acquire() as connection, connection.transaction():
+        batches = await premigrate.STEP.plan_batches(connection, run)
+    for batch in batches[:-1]:
+        async with pool.acquire() as connection, connection.transaction():
+            await premigrate_dump(connection, run, batch.args)
+    async with pool.acquire() as connection:
+        # What crash recovery does to unlogged tables: it empties them.
+        unlogged = await connection.fetch(
+            "SELECT relname FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r'"
+            " AND relname LIKE 'premigrate_load_%'"
+        )
+        assert len(unlogged) == len(LOAD_TABLES) + 1
+        await connection.execute("TRUNCATE " + ", ".join(row["relname"] for row in unlogged))
+    async with pool.acquire() as connection, connection.transaction():
+        result = await premigrate_dump(connection, run, batches[-1].args)
+
+    assert result == BatchResult(done=1)
+    assert_staged_as(await snapshot(pool), sample_docs)
+    assert await load_rows(pool) == 0
 
 
 @pytest.mark.parametrize("compress", [False, True])

@@ -1,7 +1,8 @@
 -- premigrate in parallel parts (issue 11): the load tables, temporary until now, are shared by
--- the part batches, which COPY into them in their own transactions.
+-- the part batches, which COPY into them in their own transactions. Unlogged, for speed: what a
+-- crash loses, the merge loads again (premigrate_load_part_present).
 
-CREATE TABLE IF NOT EXISTS premigrate_load_repository (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repository (
     part                 integer     NOT NULL,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
@@ -12,7 +13,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_repository (
     last_unit_removed    timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_importer (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_importer (
     part              integer     NOT NULL,
     seq               bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id   text        NOT NULL,
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_importer (
     last_updated      timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_distributor (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_distributor (
     part                 integer     NOT NULL,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_distributor (
     last_updated         timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_repo_content (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repo_content (
     part           integer     NOT NULL,
     seq            bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_repo_id  text        NOT NULL,
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_repo_content (
     updated        timestamptz
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_content (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_content (
     part          integer  NOT NULL,
     seq           bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_id      text     NOT NULL,
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS premigrate_load_content (
     fields        text     NOT NULL  -- JSON text, cast to jsonb by the merge
 );
 
-CREATE TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
     part                integer  NOT NULL,
     seq                 bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_unit_id       text     NOT NULL,
@@ -69,8 +70,16 @@ CREATE TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
     revision            integer  NOT NULL
 );
 
--- The parts loaded so far, of how many.
+-- The parts loaded so far, of how many, and their collections (NULL: the whole dump). Logged:
+-- a part whose rows the unlogged tables lost is known, and loaded again by the merge.
 CREATE TABLE IF NOT EXISTS premigrate_load_part (
-    part   integer PRIMARY KEY,
-    parts  integer NOT NULL
+    part         integer PRIMARY KEY,
+    parts        integer NOT NULL,
+    collections  text[]
+);
+
+-- The parts whose rows the load tables hold: emptied with them when PostgreSQL recovers from
+-- a crash.
+CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_part_present (
+    part  integer PRIMARY KEY
 );
