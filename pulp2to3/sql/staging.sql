@@ -66,6 +66,11 @@ INSERT INTO premigrate_load_part_present (part) VALUES ($1)
 -- Whether parts 0 to $1 - 1 are all loaded (after staging_part_loaded, in the same transaction)
 SELECT count(*) = $1 FROM premigrate_load_part WHERE parts = $1 AND part < $1
 
+-- staging_merge_work_mem --
+-- The merges sort the loaded rows by key (DISTINCT ON): in memory rather than in files, up to
+-- 100,000 units' worth, for the rest of the merge's transaction
+SET LOCAL work_mem = '64MB'
+
 -- staging_analyze_load_tables --
 -- The load tables were empty a moment ago: give the planner their statistics before the merges
 ANALYZE premigrate_load_repository, premigrate_load_importer, premigrate_load_distributor,

@@ -165,6 +165,7 @@ async def merge_load_tables(
     left alone. Repositories are ``not_in_plan`` unless named in ``planned_repo_ids`` or of a
     type in ``planned_repo_types``; the distributions of those outside the plan are removed.
     """
+    await connection.execute(queries["staging_merge_work_mem"])
     await connection.execute(queries["staging_analyze_load_tables"])
     repositories = await _merge(connection, "staging_merge_repositories")
     importers = await _merge(connection, "staging_merge_importers")
