@@ -229,12 +229,13 @@ CREATE INDEX IF NOT EXISTS pulp2_lazy_catalog_importer ON pulp2_lazy_catalog (im
 -- premigrate's load tables: each part of the dump (a batch) COPYs its rows here and commits;
 -- the part that finds every part loaded merges them into the staging tables above and empties
 -- them. `part` then `seq` keep the dump order, so that of two documents with the same key the
--- later one wins, the same way every time. Unlogged, for speed (WAL made the load 1.6x slower):
--- what a crash loses, the merge loads again (premigrate_load_part_present).
+-- later one wins, the same way every time; a part's COPY leaves `part` to its default, the
+-- setting its transaction made (no Python per row). Unlogged, for speed (WAL made the load
+-- 1.6x slower): what a crash loses, the merge loads again (premigrate_load_part_present).
 -- ---------------------------------------------------------------------------------------------
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repository (
-    part                 integer     NOT NULL,
+    part                 integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
     pulp2_repo_id        text        NOT NULL,
@@ -245,7 +246,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repository (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_importer (
-    part              integer     NOT NULL,
+    part              integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq               bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id   text        NOT NULL,
     pulp2_repo_id     text        NOT NULL,
@@ -255,7 +256,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_importer (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_distributor (
-    part                 integer     NOT NULL,
+    part                 integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
     pulp2_repo_id        text        NOT NULL,
@@ -268,7 +269,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_distributor (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repo_content (
-    part           integer     NOT NULL,
+    part           integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq            bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_repo_id  text        NOT NULL,
     pulp2_unit_id  text        NOT NULL,
@@ -278,7 +279,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repo_content (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_content (
-    part          integer  NOT NULL,
+    part          integer  NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq           bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_id      text     NOT NULL,
     content_type  text     NOT NULL,
@@ -289,7 +290,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_content (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
-    part                integer  NOT NULL,
+    part                integer  NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq                 bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_unit_id       text     NOT NULL,
     unit_type_id        text     NOT NULL,

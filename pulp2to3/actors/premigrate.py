@@ -220,6 +220,7 @@ async def _load(
     keys: Keys,
 ) -> tuple[int, list[Rejected], int]:
     """COPY the chunks into the load tables as ``part``'s; the documents read and rejected."""
+    await staging.load_as_part(connection, part)
     reader = _Reader(chunks)
     documents = 0
     rejected: list[Rejected] = []
@@ -227,7 +228,7 @@ async def _load(
     try:
         while (chunk := await reader.next()) is not None:
             await _seal_importers(connection, chunk, keys)
-            await staging.copy_chunk(connection, part, chunk)
+            await staging.copy_chunk(connection, chunk)
             documents += chunk.documents
             room = max(0, MAX_NAMED_REJECTS - len(rejected))
             rejected.extend(chunk.rejected[:room])

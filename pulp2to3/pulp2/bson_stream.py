@@ -53,19 +53,18 @@ class BsonStream:
 
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes; fewer only at the end of the stream."""
-        chunks = []
-        wanted = size
         try:
-            while wanted > 0:
-                chunk = self._raw.read(wanted)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                wanted -= len(chunk)
+            data = self._raw.read(size)  # all of it, but near the end or a gzip member's
+            if 0 < len(data) < size:
+                chunks = [data]
+                wanted = size - len(data)
+                while wanted > 0 and (chunk := self._raw.read(wanted)):
+                    chunks.append(chunk)
+                    wanted -= len(chunk)
+                data = b"".join(chunks)
         except (OSError, EOFError, zlib.error) as exc:
             # Gzip faults (bad header, CRC or length mismatch, cut stream) and disk errors.
             raise self.error(f"cannot read: {exc}") from exc
-        data = b"".join(chunks)
         self.offset += len(data)
         return data
 

@@ -43,6 +43,10 @@ WITH r AS (DELETE FROM premigrate_load_repository WHERE part = $1),
      p AS (DELETE FROM premigrate_load_part_present WHERE part = $1)
 DELETE FROM premigrate_load_part WHERE part = $1
 
+-- staging_load_as_part --
+-- The rows COPYed from now on in this transaction are part $1's (the load tables' default)
+SELECT set_config('premigrate.part', $1, true)
+
 -- staging_part_loaded --
 -- Part $1 of $2, the collections $3 (NULL: all), is loaded (under staging_lock_load_parts: the
 -- parts' checks take turns, each seeing the parts committed before it, so that of parts that

@@ -24,8 +24,8 @@ from pulp2to3.pulp2.staging import (
     StagedChunk,
 )
 
-# Each load table by the row type whose fields are its columns after ``part`` (``seq`` is the
-# table's own), in order.
+# Each load table by the row type whose fields are its columns after ``part`` and ``seq`` (both
+# defaults), in order.
 LOAD_TABLES: Mapping[str, type[NamedTuple]] = {
     "premigrate_load_repository": RepositoryRow,
     "premigrate_load_importer": ImporterRow,
@@ -117,14 +117,15 @@ async def part_present(connection: asyncpg.Connection, part: int) -> None:
     await connection.execute(queries["staging_part_present"], part)
 
 
-async def _copy(
-    connection: asyncpg.Connection, table: str, part: int, rows: Sequence[tuple[Any, ...]]
-) -> None:
+async def load_as_part(connection: asyncpg.Connection, part: int) -> None:
+    """The rows :func:`copy_chunk` loads from now on in this transaction are ``part``'s."""
+    await connection.execute(queries["staging_load_as_part"], str(part))
+
+
+async def _copy(connection: asyncpg.Connection, table: str, rows: Sequence[Any]) -> None:
     if rows:
         await connection.copy_records_to_table(
-            table,
-            records=[(part, *row) for row in rows],
-            columns=["part", *LOAD_TABLES[table]._fields],
+            table, records=rows, columns=list(LOAD_TABLES[table]._fields)
         )
 
 
@@ -136,14 +137,15 @@ async def importer_configs(
     return {row["pulp2_object_id"]: row["config"] for row in rows if row["config"]}
 
 
-async def copy_chunk(connection: asyncpg.Connection, part: int, chunk: StagedChunk) -> None:
-    """COPY a chunk's rows into the load tables as ``part``'s: one COPY per table with rows."""
-    await _copy(connection, "premigrate_load_repository", part, chunk.repositories)
-    await _copy(connection, "premigrate_load_importer", part, chunk.importers)
-    await _copy(connection, "premigrate_load_distributor", part, chunk.distributors)
-    await _copy(connection, "premigrate_load_repo_content", part, chunk.memberships)
-    await _copy(connection, "premigrate_load_content", part, chunk.content)
-    await _copy(connection, "premigrate_load_lazy_catalog", part, chunk.lazy_catalog)
+async def copy_chunk(connection: asyncpg.Connection, chunk: StagedChunk) -> None:
+    """COPY a chunk's rows into the load tables (as the part :func:`load_as_part` named): one
+    COPY per table that has rows."""
+    await _copy(connection, "premigrate_load_repository", chunk.repositories)
+    await _copy(connection, "premigrate_load_importer", chunk.importers)
+    await _copy(connection, "premigrate_load_distributor", chunk.distributors)
+    await _copy(connection, "premigrate_load_repo_content", chunk.memberships)
+    await _copy(connection, "premigrate_load_content", chunk.content)
+    await _copy(connection, "premigrate_load_lazy_catalog", chunk.lazy_catalog)
 
 
 async def _merge(connection: asyncpg.Connection, query: str, *args: object) -> Merged:

@@ -3,7 +3,7 @@
 -- crash loses, the merge loads again (premigrate_load_part_present).
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repository (
-    part                 integer     NOT NULL,
+    part                 integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
     pulp2_repo_id        text        NOT NULL,
@@ -14,7 +14,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repository (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_importer (
-    part              integer     NOT NULL,
+    part              integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq               bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id   text        NOT NULL,
     pulp2_repo_id     text        NOT NULL,
@@ -24,7 +24,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_importer (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_distributor (
-    part                 integer     NOT NULL,
+    part                 integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq                  bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_object_id      text        NOT NULL,
     pulp2_repo_id        text        NOT NULL,
@@ -37,7 +37,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_distributor (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repo_content (
-    part           integer     NOT NULL,
+    part           integer     NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq            bigint      GENERATED ALWAYS AS IDENTITY,
     pulp2_repo_id  text        NOT NULL,
     pulp2_unit_id  text        NOT NULL,
@@ -47,7 +47,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_repo_content (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_content (
-    part          integer  NOT NULL,
+    part          integer  NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq           bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_id      text     NOT NULL,
     content_type  text     NOT NULL,
@@ -58,7 +58,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_content (
 );
 
 CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_lazy_catalog (
-    part                integer  NOT NULL,
+    part                integer  NOT NULL DEFAULT current_setting('premigrate.part')::integer,
     seq                 bigint   GENERATED ALWAYS AS IDENTITY,
     pulp2_unit_id       text     NOT NULL,
     unit_type_id        text     NOT NULL,
