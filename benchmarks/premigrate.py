@@ -1,10 +1,15 @@
-"""Time premigrate: ``python benchmarks/premigrate.py --units 100000``.
+"""Time premigrate: ``python benchmarks/premigrate.py --units 100000 [--parts]``.
 
 Generates a sample, creates a scratch database with the schema on the server named by
 ``PULP2TO3_DATABASE_URL`` (default: the local cluster), stages the dump into it (a first run,
 then a re-run that finds nothing changed) and drops the database. Each run also reports the
 longest stall of the event loop (a task that ticks every 10 ms): premigrate reads the dump in a
 thread so that a worker's heartbeats and abort checks go on during the load.
+
+By default the whole dump is one load, in one transaction; ``--parts`` loads the step's planned
+parts one after the other, each in its transaction (as one worker runs them), and prints each
+part's time (the last one's includes the merge). How they shorten with workers:
+``benchmarks/migration.py``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import common
 
 from pulp2to3 import database
+from pulp2to3.actors import premigrate
 from pulp2to3.actors.premigrate import premigrate_dump
 from pulp2to3.actors.steps import Migration
 from pulp2to3.plan import parse_plan
@@ -41,7 +48,24 @@ async def _longest_stall(stop: asyncio.Event) -> float:
     return longest
 
 
-async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
+async def _stage(connection: asyncpg.Connection, migration: Migration, parts: bool) -> list[float]:
+    """Stage the dump (whole, or its planned parts one after the other); each part's time."""
+    if not parts:
+        async with connection.transaction():
+            await premigrate_dump(connection, migration, {})
+        return []
+    async with connection.transaction():
+        batches = await premigrate.STEP.plan_batches(connection, migration)
+    times = []
+    for batch in batches:
+        started = time.perf_counter()
+        async with connection.transaction():
+            await premigrate_dump(connection, migration, batch.args)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+async def _bench(server: str, summary: SampleSummary, runs: int, parts: bool) -> None:
     async with common.scratch_database(server) as url:
         connection = await database.connect(url)
         try:
@@ -62,8 +86,7 @@ async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
                 ticker = asyncio.create_task(_longest_stall(stop), name="bench_ticker")
                 started = time.perf_counter()
                 try:
-                    async with connection.transaction():
-                        await premigrate_dump(connection, migration, {})
+                    times = await _stage(connection, migration, parts)
                 finally:
                     stop.set()
                 elapsed = time.perf_counter() - started
@@ -71,6 +94,7 @@ async def _bench(server: str, summary: SampleSummary, runs: int) -> None:
                     f"run {number}: {documents:,} documents in {elapsed:.2f} s, "
                     f"{documents / elapsed:,.0f} documents/s; "
                     f"longest event-loop stall {await ticker:.3f} s"
+                    + (f"; parts {', '.join(f'{t:.2f}' for t in times)} s" if parts else "")
                 )
         finally:
             await connection.close()
@@ -80,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     common.add_sample_arguments(parser)
     parser.add_argument("--runs", type=int, default=2, help="the first stages, the others re-run")
+    parser.add_argument("--parts", action="store_true", help="the planned parts, one by one")
     args = parser.parse_args()
     server = os.environ.get("PULP2TO3_DATABASE_URL") or common.LOCAL_SERVER
     with tempfile.TemporaryDirectory() as scratch:
@@ -90,7 +115,7 @@ def main() -> None:
             f"{summary.lazy_entries:,} catalog entries, {common.sample_form(args)}, "
             f"generated in {time.perf_counter() - started:.1f} s"
         )
-        asyncio.run(_bench(server, summary, args.runs))
+        asyncio.run(_bench(server, summary, args.runs, args.parts))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The premigrate step: stream the Pulp 2 dump into the staging tables, noting what changed.
 
-One task reads the whole dump in one pass. The reader blocks, so it runs in a thread, one chunk
-ahead of the COPY of the previous chunk, and the event loop stays free for the worker's
-heartbeats and abort checks. Memory is bounded by two chunks, whatever the size of the dump.
+The dump is cut into parts by collection (``dump_parts``), one batch each, which workers load
+at the same time: a part COPYs its documents' rows into the load tables and commits. The part
+that finds every part loaded merges them all into the staging tables, in its transaction.
+A part's reader blocks, so it runs in a thread, one chunk ahead of the COPY of the previous
+chunk, and the event loop stays free for the worker's heartbeats and abort checks. Memory is
+bounded by two chunks, whatever the size of the dump.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Collection, Generator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import asyncpg
@@ -22,15 +25,18 @@ from pulp2to3.encryption import Keys, load_keys
 from pulp2to3.plan import Plan
 from pulp2to3.plugins.pulp2_configs import SECRET_OPTIONS
 from pulp2to3.plugins.registry import PLUGINS
-from pulp2to3.pulp2.dump import Dump, open_dump
+from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
-from pulp2to3.pulp2.staging import Rejected, StagedChunk, stage_dump
+from pulp2to3.pulp2.staging import Rejected, StagedChunk, dump_parts, stage_dump
 from pulp2to3.store import staging
 
 log = structlog.get_logger(__name__)
 
 STEP_CODE = "premigrate"
 CHUNK_DOCUMENTS = 10_000
+# Parts of an archive each read it through (seeking past the other parts' documents, or
+# decompressing them when gzipped); a folder's parts read their own files.
+MAX_PARTS = 4
 # Malformed documents are named one by one up to this many; the rest are counted in one line.
 MAX_NAMED_REJECTS = 1_000
 
@@ -123,69 +129,99 @@ class _Reader:
 async def premigrate_dump(
     connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
-    """Stage the whole dump, in the caller's transaction (the batch's)."""
-    path = migration.settings.pulp2_dump
-    if path is None:
+    """Load part ``args["part"]`` (of ``args["parts"]``: the collections ``args["collections"]``)
+    of the dump, in the caller's transaction (the batch's), and merge every part if the others
+    are loaded. Without ``args``, the whole dump is the one part."""
+    part, parts = int(args.get("part", 0)), int(args.get("parts", 1))
+    collections: list[str] | None = args.get("collections")
+    await staging.start_part(connection, part)
+    if parts == 1:
+        await staging.empty_load_tables(connection)
+    if migration.settings.pulp2_dump is None:
         raise DumpUnreadable.not_configured()
-    content_types = plan_content_types(migration.plan)
-    # Premigrate runs alone, first in every migration: no batch is storing files now, so the
-    # temporary files under the media root are leftovers of a killed process.
-    removed = await asyncio.to_thread(storage.remove_temporary_files, migration.settings.media_root)
-    if removed:
-        log.warning("temporary_files_removed", files=removed)
+    if part == 0:
+        # Premigrate runs first in every migration: no batch is storing files now, so the
+        # temporary files under the media root are leftovers of a killed process.
+        removed = await asyncio.to_thread(
+            storage.remove_temporary_files, migration.settings.media_root
+        )
+        if removed:
+            log.warning("temporary_files_removed", files=removed)
+    rejected, more = await _load_part(connection, migration, part, collections)
+    if await staging.finish_part(connection, part, parts, collections):
+        for lost, lost_collections in await staging.lost_parts(connection):
+            log.warning("premigrate_part_lost", part=lost, why="PostgreSQL recovered from a crash")
+            await _load_part(connection, migration, lost, lost_collections)
+            await staging.part_present(connection, lost)
+        await _merge(connection, migration)
+    return BatchResult(done=1, failures=_failures(rejected, more))
+
+
+async def _load_part(
+    connection: asyncpg.Connection,
+    migration: Migration,
+    part: int,
+    collections: list[str] | None,
+) -> tuple[list[Rejected], int]:
+    """COPY the rows of the part's collections (None: all) into the load tables; the
+    documents rejected, named (up to ``MAX_NAMED_REJECTS``) and counted beyond."""
+    path = migration.settings.pulp2_dump
+    assert path is not None
     started = time.monotonic()
     try:
         dump = await asyncio.to_thread(open_dump, path)
         documents, rejected, more = await _load(
             connection,
-            dump,
-            content_types,
-            plan_staged_collections(migration.plan),
-            plan_binary_fields(migration.plan),
+            part,
+            stage_dump(
+                dump,
+                plan_content_types(migration.plan),
+                documents=plan_staged_collections(migration.plan),
+                binary_fields=plan_binary_fields(migration.plan),
+                chunk_documents=CHUNK_DOCUMENTS,
+                part=collections,
+            ),
             load_keys(migration.settings.db_encryption_key, migration.settings.data_dir),
         )
     except DumpError as exc:
         raise DumpUnreadable.because(exc) from exc
-    loaded = time.monotonic()
+    log.info(
+        "premigrate_part_loaded",
+        dump=str(path),
+        part=part,
+        collections=collections,
+        documents=documents,
+        rejected=len(rejected) + more,
+        load_seconds=round(time.monotonic() - started, 3),
+    )
+    return rejected, more
+
+
+async def _merge(connection: asyncpg.Connection, migration: Migration) -> None:
+    """Merge every loaded part into the staging tables, then empty the load tables."""
+    started = time.monotonic()
     repo_ids, repo_types = planned_pulp2_repositories(migration.plan)
     changes = await staging.merge_load_tables(
         connection,
-        content_types=content_types,
+        content_types=plan_content_types(migration.plan),
         planned_repo_ids=repo_ids,
         planned_repo_types=repo_types,
     )
-    await staging.drop_load_tables(connection)
+    await staging.empty_load_tables(connection)
     log.info(
-        "premigrate_finished",
-        dump=str(path),
-        documents=documents,
-        rejected=len(rejected) + more,
-        load_seconds=round(loaded - started, 3),
-        merge_seconds=round(time.monotonic() - loaded, 3),
-        **changes.as_log(),
+        "premigrate_merged", merge_seconds=round(time.monotonic() - started, 3), **changes.as_log()
     )
-    return BatchResult(done=1, failures=_failures(rejected, more))
 
 
 async def _load(
     connection: asyncpg.Connection,
-    dump: Dump,
-    content_types: Collection[str],
-    collections: Collection[str],
-    binary_fields: Mapping[str, Collection[str]],
+    part: int,
+    chunks: Generator[StagedChunk, None, None],
     keys: Keys,
 ) -> tuple[int, list[Rejected], int]:
-    """COPY the dump into the load tables; the documents read and those rejected."""
-    await staging.create_load_tables(connection)
-    reader = _Reader(
-        stage_dump(
-            dump,
-            content_types,
-            documents=collections,
-            binary_fields=binary_fields,
-            chunk_documents=CHUNK_DOCUMENTS,
-        )
-    )
+    """COPY the chunks into the load tables as ``part``'s; the documents read and rejected."""
+    await staging.load_as_part(connection, part)
+    reader = _Reader(chunks)
     documents = 0
     rejected: list[Rejected] = []
     more = 0
@@ -217,7 +253,30 @@ async def _seal_importers(connection: asyncpg.Connection, chunk: StagedChunk, ke
 
 
 async def plan_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
-    return [Batch(key="dump", units=1, args={})]
+    """One batch per part of the dump; one for the whole dump when it cannot be opened here
+    (its batch then fails saying why)."""
+    await staging.clear_load_tables(connection)  # what a failed run left
+    path = migration.settings.pulp2_dump
+    try:
+        available = None if path is None else (await asyncio.to_thread(open_dump, path))
+    except DumpError:
+        available = None
+    if available is None:
+        return [Batch(key="dump", units=1, args={})]
+    parts = dump_parts(
+        available.collections(),
+        plan_content_types(migration.plan),
+        plan_staged_collections(migration.plan),
+        max_parts=MAX_PARTS,
+    )
+    return [
+        Batch(
+            key=f"part-{index}",
+            units=1,
+            args={"part": index, "parts": len(parts), "collections": collections},
+        )
+        for index, collections in enumerate(parts)
+    ]
 
 
 STEP = make_step(

@@ -160,18 +160,27 @@ class ArchiveDump:
                         after,
                     )
                 continue
-            collect = namespace in wanted
-            while True:
-                offset = stream.offset
-                item = stream.read_item()
-                if item is Mark.TERMINATOR:
-                    break
-                if item is Mark.END:
-                    raise stream.error(f"truncated: the archive ends inside a block of {label}")
-                if collect:
-                    if self._verify_crc:
-                        crcs[namespace] = crc64(item, crcs.get(namespace, 0))
-                    yield namespace[1], stream.decode(item, offset)
+            if namespace in wanted:
+                yield from self._read_block(stream, namespace, crcs)
+            else:
+                while (mark := stream.skip_item()) is not Mark.TERMINATOR:
+                    if mark is Mark.END:
+                        raise stream.error(f"truncated: the archive ends inside a block of {label}")
+
+    def _read_block(
+        self, stream: BsonStream, namespace: Namespace, crcs: dict[Namespace, int]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        while True:
+            offset = stream.offset
+            item = stream.read_item()
+            if item is Mark.TERMINATOR:
+                return
+            if item is Mark.END:
+                label = ".".join(namespace)
+                raise stream.error(f"truncated: the archive ends inside a block of {label}")
+            if self._verify_crc:
+                crcs[namespace] = crc64(item, crcs.get(namespace, 0))
+            yield namespace[1], stream.decode(item, offset)
 
     def _check_crc(
         self, stream: BsonStream, label: str, expected: int, actual: int, offset: int

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import gzip
+import io
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +21,8 @@ from .errors import DumpError
 class Readable(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
 
 class Mark(enum.Enum):
     """What :meth:`BsonStream.read_item` found instead of a document."""
@@ -33,11 +37,14 @@ class BsonStream:
     When ``compressed``, ``raw`` yields the decompressed bytes and offsets are in them.
     """
 
-    def __init__(self, raw: Readable, path: Path, *, compressed: bool) -> None:
+    def __init__(
+        self, raw: Readable, path: Path, *, compressed: bool, size: int | None = None
+    ) -> None:
         self._raw = raw
         self.path = path
         self.compressed = compressed
         self.offset = 0
+        self._size = size  # of a seekable uncompressed file: what skip_item may seek past
 
     def error(self, reason: str, offset: int | None = None) -> DumpError:
         """A :class:`DumpError` about this stream, at ``offset`` (default: the current one)."""
@@ -46,19 +53,18 @@ class BsonStream:
 
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes; fewer only at the end of the stream."""
-        chunks = []
-        wanted = size
         try:
-            while wanted > 0:
-                chunk = self._raw.read(wanted)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                wanted -= len(chunk)
+            data = self._raw.read(size)  # all of it, but near the end or a gzip member's
+            if 0 < len(data) < size:
+                chunks = [data]
+                wanted = size - len(data)
+                while wanted > 0 and (chunk := self._raw.read(wanted)):
+                    chunks.append(chunk)
+                    wanted -= len(chunk)
+                data = b"".join(chunks)
         except (OSError, EOFError, zlib.error) as exc:
             # Gzip faults (bad header, CRC or length mismatch, cut stream) and disk errors.
             raise self.error(f"cannot read: {exc}") from exc
-        data = b"".join(chunks)
         self.offset += len(data)
         return data
 
@@ -68,6 +74,35 @@ class BsonStream:
         With ``terminators`` false the terminator bytes are reported as a bad length.
         """
         start = self.offset
+        head = self._read_head(start, terminators)
+        if isinstance(head, Mark):
+            return head
+        size = int.from_bytes(head, "little", signed=True)
+        body = self.read(size - 4)
+        self._check_body(start, size, len(body), body[-1:])
+        return head + body
+
+    def skip_item(self) -> Mark | None:
+        """Pass the next document, checked as :meth:`read_item` checks it; or the terminator,
+        or the clean end of the stream, found there. Uncompressed, the document is not read."""
+        start = self.offset
+        head = self._read_head(start, terminators=True)
+        if isinstance(head, Mark):
+            return head
+        size = int.from_bytes(head, "little", signed=True)
+        if self._size is None:  # gzip: only read on is possible
+            body = self.read(size - 4)
+            self._check_body(start, size, len(body), body[-1:])
+            return None
+        present = min(size - 4, self._size - self.offset)
+        if present > 1:
+            self._raw.seek(present - 1, io.SEEK_CUR)
+            self.offset += present - 1
+        last = self.read(1) if present else b""
+        self._check_body(start, size, present, last)
+        return None
+
+    def _read_head(self, start: int, terminators: bool) -> bytes | Mark:
         head = self.read(4)
         if not head:
             return Mark.END
@@ -82,14 +117,15 @@ class BsonStream:
                 f"{MAX_DOCUMENT_SIZE}{' or a terminator' if terminators else ''})",
                 start,
             )
-        body = self.read(size - 4)
-        if len(body) < size - 4:
+        return head
+
+    def _check_body(self, start: int, size: int, present: int, last: bytes) -> None:
+        if present < size - 4:
             raise self.error(
-                f"truncated: document of {size} bytes ends after {len(body) + 4} bytes", start
+                f"truncated: document of {size} bytes ends after {present + 4} bytes", start
             )
-        if body[-1] != 0:
+        if last != b"\x00":
             raise self.error(f"BSON document of {size} bytes does not end with a 0 byte", start)
-        return head + body
 
     def decode(self, raw: bytes, offset: int) -> dict[str, Any]:
         """``raw`` (read at ``offset``) decoded; a :class:`DumpError` if it is not valid BSON."""
@@ -121,4 +157,5 @@ def open_bson_stream(path: Path, *, compressed: bool | None = None) -> Iterator[
             with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
                 yield BsonStream(unzipped, path, compressed=True)
         else:
-            yield BsonStream(handle, path, compressed=False)
+            size = os.fstat(handle.fileno()).st_size
+            yield BsonStream(handle, path, compressed=False, size=size)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import math
 import uuid
 from collections.abc import Collection, Generator, Mapping
@@ -86,7 +87,9 @@ class ContentRow(NamedTuple):
     last_updated: int
     storage_path: str | None
     downloaded: bool
-    fields: dict[str, Any]
+    fields: str
+    """The unit's own fields as JSON text: encoded here, in the reader's thread, and measured
+    (``StagedChunk.size``); the merge casts it to ``jsonb``."""
 
 
 class LazyCatalogRow(NamedTuple):
@@ -317,7 +320,7 @@ def content_row(content_type: str, document: Document, binary: Collection[str] =
         last_updated=epoch_seconds(document.get("_last_updated"), "_last_updated"),
         storage_path=storage_path,
         downloaded=_flag(document, "downloaded", storage_path is not None),
-        fields=unit_fields(document, binary),
+        fields=json.dumps(unit_fields(document, binary)),
     )
 
 
@@ -359,6 +362,30 @@ def collections_to_read(
     ]
 
 
+def dump_parts(
+    available: Collection[str],
+    content_types: Collection[str],
+    documents: Collection[str] = (),
+    *,
+    max_parts: int,
+) -> list[list[str]]:
+    """The collections to read cut into at most ``max_parts`` parts, each read on its own.
+
+    The repositories with their importers and distributors are one part; each other collection
+    (the big ones: memberships, units, the catalog) is one, dealt round-robin when there are
+    too many. Collections the dump does not hold (``available``) are left out.
+    """
+    wanted = [name for name in collections_to_read(content_types, documents) if name in available]
+    small = [name for name in wanted if name in (REPOS, IMPORTERS, DISTRIBUTORS)]
+    big = [name for name in wanted if name not in small]
+    parts: list[list[str]] = [small] if small else []
+    room = max_parts - len(parts)
+    parts.extend([name] for name in big[:room])
+    for index, name in enumerate(big[room:]):
+        parts[index % max_parts].append(name)
+    return parts or [wanted]
+
+
 @dataclasses.dataclass(frozen=True)
 class Rejected:
     """A document that became no row, and why."""
@@ -385,6 +412,8 @@ class StagedChunk:
     rejected: list[Rejected] = dataclasses.field(default_factory=list)
     documents: int = 0
     """Documents read, whether they became a row, were skipped, or were rejected."""
+    size: int = 0
+    """Characters of the units' fields: what makes a chunk of big units (RPM's) big."""
     skipped: int = 0
     """Memberships and catalog entries of content types premigrate does not stage."""
 
@@ -420,9 +449,9 @@ class _Stager:
     def _add(self, chunk: StagedChunk, collection: str, document: Document) -> None:
         content_type = self._units.get(collection)
         if content_type is not None:
-            chunk.content.append(
-                content_row(content_type, document, self._binary.get(content_type, ()))
-            )
+            row = content_row(content_type, document, self._binary.get(content_type, ()))
+            chunk.content.append(row)
+            chunk.size += len(row.fields)
         elif collection == MEMBERSHIPS:
             if document.get("unit_type_id") in self._types:
                 chunk.memberships.append(repo_content_row(document))
@@ -448,12 +477,16 @@ def stage_dump(
     documents: Collection[str] = (),
     binary_fields: Mapping[str, Collection[str]] | None = None,
     chunk_documents: int = 10_000,
+    chunk_size: int = 8 * 1024 * 1024,
+    part: Collection[str] | None = None,
 ) -> Generator[StagedChunk, None, None]:
-    """The staging rows of ``dump``, in chunks of at most ``chunk_documents`` documents.
+    """The staging rows of ``dump``, in chunks of at most ``chunk_documents`` documents, cut
+    sooner when their units' fields reach ``chunk_size`` characters.
 
     ``documents`` are other collections a plugin reads (RPM's ``erratum_pkglists``): each
     document is staged as a unit whose content type is the collection's name.
     ``binary_fields`` names, per content type, the fields staged as binary (``unit_fields``).
+    ``part`` (one of :func:`dump_parts`) reads only those collections; by default, all.
 
     One pass over the dump (``Dump.iter_documents``); blocking, so run it off the event loop.
     A :class:`~pulp2to3.pulp2.errors.DumpError` raises when the pass reaches the fault.
@@ -462,9 +495,10 @@ def stage_dump(
         raise ValueError(f"chunk_documents must be at least 1, not {chunk_documents}")
     stager = _Stager(content_types, documents, binary_fields or {})
     chunk = StagedChunk()
-    for collection, document in dump.iter_documents(collections_to_read(content_types, documents)):
+    names = collections_to_read(content_types, documents) if part is None else part
+    for collection, document in dump.iter_documents(names):
         stager.add(chunk, collection, document)
-        if chunk.documents >= chunk_documents:
+        if chunk.documents >= chunk_documents or chunk.size >= chunk_size:
             yield chunk
             chunk = StagedChunk()
     if chunk.documents:

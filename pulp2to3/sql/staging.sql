@@ -1,92 +1,84 @@
--- Named queries of premigrate: the dump is COPYed into temporary load tables (dropped at commit),
--- then merged set-based into the pulp2_* staging tables, recording what changed since the last
--- run by clearing is_migrated. A `seq` column keeps the dump order, so that of two documents
--- with the same key the later one wins, the same way every time.
+-- Named queries of premigrate: each part of the dump is COPYed into the premigrate_load_* tables
+-- (schema.sql), then all of them are merged set-based into the pulp2_* staging tables, recording
+-- what changed since the last run by clearing is_migrated. `part` then `seq` keep the dump order,
+-- so that of two documents with the same key the later one wins, the same way every time.
 
--- staging_create_load_repository --
--- The repos documents of this dump
-CREATE TEMPORARY TABLE premigrate_load_repository (
-    seq                  bigint GENERATED ALWAYS AS IDENTITY,
-    pulp2_object_id      text        NOT NULL,
-    pulp2_repo_id        text        NOT NULL,
-    pulp2_repo_type      text,
-    content_unit_counts  jsonb       NOT NULL,
-    last_unit_added      timestamptz,
-    last_unit_removed    timestamptz
-) ON COMMIT DROP
+-- staging_clear_load_tables --
+-- Forget what a failed load left, as a new one is planned. DELETE, not TRUNCATE: the
+-- coordinator runs it, and must not wait on a lock held by a worker cut off from the server
+DELETE FROM premigrate_load_part;
+DELETE FROM premigrate_load_part_present;
+DELETE FROM premigrate_load_repository;
+DELETE FROM premigrate_load_importer;
+DELETE FROM premigrate_load_distributor;
+DELETE FROM premigrate_load_repo_content;
+DELETE FROM premigrate_load_content;
+DELETE FROM premigrate_load_lazy_catalog
 
--- staging_create_load_importer --
--- The repo_importers documents of this dump
-CREATE TEMPORARY TABLE premigrate_load_importer (
-    seq               bigint GENERATED ALWAYS AS IDENTITY,
-    pulp2_object_id   text        NOT NULL,
-    pulp2_repo_id     text        NOT NULL,
-    importer_type_id  text        NOT NULL,
-    config            jsonb       NOT NULL,
-    last_updated      timestamptz
-) ON COMMIT DROP
+-- staging_empty_load_tables --
+-- Empty the load tables: the merge is done, or a load of the whole dump starts
+TRUNCATE premigrate_load_part, premigrate_load_part_present, premigrate_load_repository,
+         premigrate_load_importer,
+         premigrate_load_distributor, premigrate_load_repo_content, premigrate_load_content,
+         premigrate_load_lazy_catalog
 
--- staging_create_load_distributor --
--- The repo_distributors documents of this dump
-CREATE TEMPORARY TABLE premigrate_load_distributor (
-    seq                  bigint GENERATED ALWAYS AS IDENTITY,
-    pulp2_object_id      text        NOT NULL,
-    pulp2_repo_id        text        NOT NULL,
-    distributor_id       text        NOT NULL,
-    distributor_type_id  text        NOT NULL,
-    config               jsonb       NOT NULL,
-    auto_publish         boolean     NOT NULL,
-    last_publish         timestamptz,
-    last_updated         timestamptz
-) ON COMMIT DROP
+-- staging_part_was_loaded --
+-- Whether an earlier attempt loaded part $1 (it committed, then its worker died before the
+-- queue heard of it)
+SELECT EXISTS (SELECT FROM premigrate_load_part WHERE part = $1)
 
--- staging_create_load_repo_content --
--- The repo_content_units documents of this dump (of the staged content types)
-CREATE TEMPORARY TABLE premigrate_load_repo_content (
-    seq            bigint GENERATED ALWAYS AS IDENTITY,
-    pulp2_repo_id  text        NOT NULL,
-    pulp2_unit_id  text        NOT NULL,
-    unit_type_id   text        NOT NULL,
-    created        timestamptz,
-    updated        timestamptz
-) ON COMMIT DROP
+-- staging_lock_load_parts --
+-- Take turns at the parts' bookkeeping (held until commit)
+SELECT pg_advisory_xact_lock(hashtext('premigrate_load_part'))
 
--- staging_create_load_content --
--- The units_<type> documents of this dump (of the staged content types)
-CREATE TEMPORARY TABLE premigrate_load_content (
-    seq           bigint GENERATED ALWAYS AS IDENTITY,
-    pulp2_id      text     NOT NULL,
-    content_type  text     NOT NULL,
-    last_updated  bigint   NOT NULL,
-    storage_path  text,
-    downloaded    boolean  NOT NULL,
-    fields        jsonb    NOT NULL
-) ON COMMIT DROP
+-- staging_forget_part --
+-- Forget part $1 and its rows (under staging_lock_load_parts, so that no part counts it loaded
+-- while it loads again)
+WITH r AS (DELETE FROM premigrate_load_repository WHERE part = $1),
+     i AS (DELETE FROM premigrate_load_importer WHERE part = $1),
+     d AS (DELETE FROM premigrate_load_distributor WHERE part = $1),
+     m AS (DELETE FROM premigrate_load_repo_content WHERE part = $1),
+     c AS (DELETE FROM premigrate_load_content WHERE part = $1),
+     l AS (DELETE FROM premigrate_load_lazy_catalog WHERE part = $1),
+     p AS (DELETE FROM premigrate_load_part_present WHERE part = $1)
+DELETE FROM premigrate_load_part WHERE part = $1
 
--- staging_create_load_lazy_catalog --
--- The lazy_content_catalog documents of this dump (of the staged content types)
-CREATE TEMPORARY TABLE premigrate_load_lazy_catalog (
-    seq                 bigint GENERATED ALWAYS AS IDENTITY,
-    pulp2_unit_id       text     NOT NULL,
-    unit_type_id        text     NOT NULL,
-    importer_id         text     NOT NULL,
-    url                 text     NOT NULL,
-    path                text,
-    checksum            text,
-    checksum_algorithm  text,
-    revision            integer  NOT NULL
-) ON COMMIT DROP
+-- staging_load_as_part --
+-- The rows COPYed from now on in this transaction are part $1's (the load tables' default)
+SELECT set_config('premigrate.part', $1, true)
+
+-- staging_part_loaded --
+-- Part $1 of $2, the collections $3 (NULL: all), is loaded (under staging_lock_load_parts: the
+-- parts' checks take turns, each seeing the parts committed before it, so that of parts that
+-- finish together exactly one, the last to commit, sees them all)
+WITH present AS (INSERT INTO premigrate_load_part_present (part) VALUES ($1))
+INSERT INTO premigrate_load_part (part, parts, collections) VALUES ($1, $2, $3)
+
+-- staging_lost_parts --
+-- The loaded parts whose rows the load tables no longer hold (PostgreSQL recovered from a crash
+-- since), with their collections
+SELECT part, collections
+  FROM premigrate_load_part AS p
+ WHERE NOT EXISTS (SELECT FROM premigrate_load_part_present AS q WHERE q.part = p.part)
+ ORDER BY part
+
+-- staging_part_present --
+-- The rows of lost part $1 are loaded again
+INSERT INTO premigrate_load_part_present (part) VALUES ($1)
+
+-- staging_all_parts_loaded --
+-- Whether parts 0 to $1 - 1 are all loaded (after staging_part_loaded, in the same transaction)
+SELECT count(*) = $1 FROM premigrate_load_part WHERE parts = $1 AND part < $1
+
+-- staging_merge_work_mem --
+-- The merges sort the loaded rows by key (DISTINCT ON): in memory rather than in files, up to
+-- 100,000 units' worth, for the rest of the merge's transaction
+SET LOCAL work_mem = '64MB'
 
 -- staging_analyze_load_tables --
--- Temporary tables get no statistics from autovacuum: give the planner some before the merges
+-- The load tables were empty a moment ago: give the planner their statistics before the merges
 ANALYZE premigrate_load_repository, premigrate_load_importer, premigrate_load_distributor,
         premigrate_load_repo_content, premigrate_load_content, premigrate_load_lazy_catalog
-
--- staging_drop_load_tables --
--- Free the load tables as soon as the merge is done (they would go at commit anyway)
-DROP TABLE IF EXISTS premigrate_load_repository, premigrate_load_importer,
-     premigrate_load_distributor, premigrate_load_repo_content, premigrate_load_content,
-     premigrate_load_lazy_catalog
 
 -- staging_merge_repositories --
 -- Upsert the repositories by repo_id; one whose units were added or removed since the last run
@@ -94,11 +86,11 @@ DROP TABLE IF EXISTS premigrate_load_repository, premigrate_load_importer,
 WITH by_object AS (
     SELECT DISTINCT ON (pulp2_object_id) *
       FROM premigrate_load_repository
-     ORDER BY pulp2_object_id, seq DESC
+     ORDER BY pulp2_object_id, part DESC, seq DESC
 ), latest AS (
     SELECT DISTINCT ON (pulp2_repo_id) *
       FROM by_object
-     ORDER BY pulp2_repo_id, seq DESC
+     ORDER BY pulp2_repo_id, part DESC, seq DESC
 ), merged AS (
     INSERT INTO pulp2_repository AS r (pulp2_object_id, pulp2_repo_id, pulp2_repo_type,
                                        content_unit_counts, last_unit_added, last_unit_removed)
@@ -138,11 +130,11 @@ SELECT pulp2_object_id, config
 WITH by_object AS (
     SELECT DISTINCT ON (pulp2_object_id) *
       FROM premigrate_load_importer
-     ORDER BY pulp2_object_id, seq DESC
+     ORDER BY pulp2_object_id, part DESC, seq DESC
 ), latest AS (
     SELECT DISTINCT ON (pulp2_repo_id) *
       FROM by_object
-     ORDER BY pulp2_repo_id, seq DESC
+     ORDER BY pulp2_repo_id, part DESC, seq DESC
 ), merged AS (
     INSERT INTO pulp2_importer AS i (pulp2_object_id, pulp2_repo_id, importer_type_id, config,
                                      last_updated)
@@ -171,11 +163,11 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted,
 WITH by_object AS (
     SELECT DISTINCT ON (pulp2_object_id) *
       FROM premigrate_load_distributor
-     ORDER BY pulp2_object_id, seq DESC
+     ORDER BY pulp2_object_id, part DESC, seq DESC
 ), latest AS (
     SELECT DISTINCT ON (pulp2_repo_id, distributor_id) *
       FROM by_object
-     ORDER BY pulp2_repo_id, distributor_id, seq DESC
+     ORDER BY pulp2_repo_id, distributor_id, part DESC, seq DESC
 ), merged AS (
     INSERT INTO pulp2_distributor AS d (pulp2_object_id, pulp2_repo_id, distributor_id,
                                         distributor_type_id, config, auto_publish, last_publish,
@@ -213,11 +205,11 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted,
 WITH latest AS (
     SELECT DISTINCT ON (pulp2_id) *
       FROM premigrate_load_content
-     ORDER BY pulp2_id, seq DESC
+     ORDER BY pulp2_id, part DESC, seq DESC
 ), merged AS (
     INSERT INTO pulp2_content AS c (pulp2_id, content_type, last_updated, storage_path,
                                     downloaded, fields)
-    SELECT pulp2_id, content_type, last_updated, storage_path, downloaded, fields
+    SELECT pulp2_id, content_type, last_updated, storage_path, downloaded, fields::jsonb
       FROM latest
         ON CONFLICT (pulp2_id) DO UPDATE
        SET content_type = EXCLUDED.content_type,
@@ -270,7 +262,7 @@ WITH latest AS (
     SELECT DISTINCT ON (l.pulp2_unit_id, l.importer_id, l.url) l.*
       FROM premigrate_load_lazy_catalog AS l
      WHERE EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = l.pulp2_unit_id)
-     ORDER BY l.pulp2_unit_id, l.importer_id, l.url, l.seq DESC
+     ORDER BY l.pulp2_unit_id, l.importer_id, l.url, l.part DESC, l.seq DESC
 ), merged AS (
     INSERT INTO pulp2_lazy_catalog AS e (pulp2_unit_id, unit_type_id, importer_id, url, path,
                                          checksum, checksum_algorithm, revision)
@@ -328,7 +320,7 @@ WITH latest AS (
     SELECT DISTINCT ON (l.pulp2_repo_id, l.pulp2_unit_id) l.*
       FROM premigrate_load_repo_content AS l
      WHERE EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = l.pulp2_unit_id)
-     ORDER BY l.pulp2_repo_id, l.pulp2_unit_id, l.seq DESC
+     ORDER BY l.pulp2_repo_id, l.pulp2_unit_id, l.part DESC, l.seq DESC
 ), merged AS (
     INSERT INTO pulp2_repo_content AS m (pulp2_repo_id, pulp2_unit_id, unit_type_id, created,
                                          updated)

@@ -1,7 +1,8 @@
 """The staging tables' side of premigrate: COPY rows into load tables, then merge set-based.
 
-All of it runs in the caller's transaction: the load tables are temporary (``ON COMMIT DROP``),
-so a batch that fails or is aborted half-way leaves the staging tables as they were.
+Each part of the dump loads in its batch's transaction, so a batch that fails or is aborted
+half-way leaves neither load rows nor staging changes; the merge of every part is one
+transaction too (that of the part that finds the others loaded).
 """
 
 from __future__ import annotations
@@ -23,21 +24,15 @@ from pulp2to3.pulp2.staging import (
     StagedChunk,
 )
 
-
-class LoadTable(NamedTuple):
-    row: type[NamedTuple]
-    """The row type whose fields are the table's columns (besides ``seq``), in order."""
-    create: str
-    """The named query that creates it."""
-
-
-LOAD_TABLES: Mapping[str, LoadTable] = {
-    "premigrate_load_repository": LoadTable(RepositoryRow, "staging_create_load_repository"),
-    "premigrate_load_importer": LoadTable(ImporterRow, "staging_create_load_importer"),
-    "premigrate_load_distributor": LoadTable(DistributorRow, "staging_create_load_distributor"),
-    "premigrate_load_repo_content": LoadTable(RepoContentRow, "staging_create_load_repo_content"),
-    "premigrate_load_content": LoadTable(ContentRow, "staging_create_load_content"),
-    "premigrate_load_lazy_catalog": LoadTable(LazyCatalogRow, "staging_create_load_lazy_catalog"),
+# Each load table by the row type whose fields are its columns after ``part`` and ``seq`` (both
+# defaults), in order.
+LOAD_TABLES: Mapping[str, type[NamedTuple]] = {
+    "premigrate_load_repository": RepositoryRow,
+    "premigrate_load_importer": ImporterRow,
+    "premigrate_load_distributor": DistributorRow,
+    "premigrate_load_repo_content": RepoContentRow,
+    "premigrate_load_content": ContentRow,
+    "premigrate_load_lazy_catalog": LazyCatalogRow,
 }
 
 
@@ -78,22 +73,59 @@ class StagingChanges:
         return flat
 
 
-async def create_load_tables(connection: asyncpg.Connection) -> None:
-    """The empty load tables, dropped when the caller's transaction ends."""
+async def clear_load_tables(connection: asyncpg.Connection) -> None:
+    """Forget what a failed load left (the coordinator plans a new one)."""
+    await connection.execute(queries["staging_clear_load_tables"])
+
+
+async def empty_load_tables(connection: asyncpg.Connection) -> None:
+    """Empty the load tables (the merge is done, or a load of the whole dump starts)."""
+    await connection.execute(queries["staging_empty_load_tables"])
+
+
+async def start_part(connection: asyncpg.Connection, part: int) -> None:
+    """Make ready to load ``part``: the rows an earlier attempt committed go."""
     if not connection.is_in_transaction():
         raise NotInTransaction("premigrate must run inside a transaction")
-    for load_table in LOAD_TABLES.values():
-        await connection.execute(queries[load_table.create])
+    if await connection.fetchval(queries["staging_part_was_loaded"], part):
+        await connection.execute(queries["staging_lock_load_parts"])
+        await connection.execute(queries["staging_forget_part"], part)
 
 
-async def drop_load_tables(connection: asyncpg.Connection) -> None:
-    await connection.execute(queries["staging_drop_load_tables"])
+async def finish_part(
+    connection: asyncpg.Connection, part: int, parts: int, collections: Sequence[str] | None
+) -> bool:
+    """Record ``part`` (of ``parts``; its ``collections``, None for all) as loaded; True when
+    every part is loaded, then.
+
+    Of parts that finish at the same time exactly one gets True: the checks take turns (a
+    transaction lock), each seeing the parts that committed before it.
+    """
+    await connection.execute(queries["staging_lock_load_parts"])
+    await connection.execute(queries["staging_part_loaded"], part, parts, collections)
+    return bool(await connection.fetchval(queries["staging_all_parts_loaded"], parts))
+
+
+async def lost_parts(connection: asyncpg.Connection) -> list[tuple[int, list[str] | None]]:
+    """The loaded parts whose rows a crash of PostgreSQL lost (the load tables are unlogged),
+    with their collections: the merge loads them again (then ``part_present``)."""
+    rows = await connection.fetch(queries["staging_lost_parts"])
+    return [(row["part"], row["collections"]) for row in rows]
+
+
+async def part_present(connection: asyncpg.Connection, part: int) -> None:
+    await connection.execute(queries["staging_part_present"], part)
+
+
+async def load_as_part(connection: asyncpg.Connection, part: int) -> None:
+    """The rows :func:`copy_chunk` loads from now on in this transaction are ``part``'s."""
+    await connection.execute(queries["staging_load_as_part"], str(part))
 
 
 async def _copy(connection: asyncpg.Connection, table: str, rows: Sequence[Any]) -> None:
     if rows:
         await connection.copy_records_to_table(
-            table, records=rows, columns=list(LOAD_TABLES[table].row._fields)
+            table, records=rows, columns=list(LOAD_TABLES[table]._fields)
         )
 
 
@@ -106,7 +138,8 @@ async def importer_configs(
 
 
 async def copy_chunk(connection: asyncpg.Connection, chunk: StagedChunk) -> None:
-    """COPY a chunk's rows into the load tables: one COPY per table that has rows."""
+    """COPY a chunk's rows into the load tables (as the part :func:`load_as_part` named): one
+    COPY per table that has rows."""
     await _copy(connection, "premigrate_load_repository", chunk.repositories)
     await _copy(connection, "premigrate_load_importer", chunk.importers)
     await _copy(connection, "premigrate_load_distributor", chunk.distributors)
@@ -134,6 +167,7 @@ async def merge_load_tables(
     left alone. Repositories are ``not_in_plan`` unless named in ``planned_repo_ids`` or of a
     type in ``planned_repo_types``; the distributions of those outside the plan are removed.
     """
+    await connection.execute(queries["staging_merge_work_mem"])
     await connection.execute(queries["staging_analyze_load_tables"])
     repositories = await _merge(connection, "staging_merge_repositories")
     importers = await _merge(connection, "staging_merge_importers")

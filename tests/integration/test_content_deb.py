@@ -42,7 +42,7 @@ async def stage(pool: asyncpg.Pool, kind: str, documents: list[dict[str, Any]]) 
         for document in documents:
             await connection.execute(
                 "INSERT INTO pulp2_content (pulp2_id, content_type, last_updated, storage_path,"
-                " downloaded, fields) VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+                " downloaded, fields) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
                 *content_row(kind, document, ()),
             )
 

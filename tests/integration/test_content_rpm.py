@@ -53,7 +53,7 @@ async def stage(
             row = content_row(content_type, document, binary)
             await connection.execute(
                 "INSERT INTO pulp2_content (pulp2_id, content_type, last_updated, storage_path,"
-                " downloaded, fields) VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+                " downloaded, fields) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
                 *row,
             )
 

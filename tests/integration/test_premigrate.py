@@ -16,7 +16,7 @@ import pytest
 
 from pulp2to3.actors import premigrate
 from pulp2to3.actors.premigrate import premigrate_dump
-from pulp2to3.actors.steps import BatchResult, Migration
+from pulp2to3.actors.steps import Batch, BatchResult, Migration
 from pulp2to3.plan import parse_plan
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.pulp2.errors import DumpUnreadable
@@ -29,7 +29,7 @@ from pulp2to3.sample import (
 )
 from pulp2to3.sample.writer import ArchiveDumpWriter, DumpWriter, FolderDumpWriter
 from pulp2to3.settings import load_settings
-from pulp2to3.store.staging import NotInTransaction
+from pulp2to3.store.staging import LOAD_TABLES, NotInTransaction
 from tests.database_support import NewMigration
 from tests.waiting_support import eventually
 
@@ -356,15 +356,156 @@ def sample_docs(sample: SampleSummary) -> Documents:
 # ---------------------------------------------------------------------------------------------
 
 
-async def test_the_step_is_one_batch_for_the_whole_dump(
+async def test_the_step_is_one_batch_per_part_of_the_dump(
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    samples: dict[tuple[DumpFormat, bool], SampleSummary],
+    tmp_path: Path,
+) -> None:
+    expected = [
+        ["repos", "repo_importers", "repo_distributors"],
+        ["repo_content_units"],
+        ["units_iso"],
+        ["lazy_content_catalog"],
+    ]
+    run = await run_for(new_migration, samples["archive", False])
+    for fmt, compress in DUMP_FORMS:
+        async with pool.acquire() as connection:
+            batches = await premigrate.STEP.plan_batches(
+                connection, reading(run, samples[fmt, compress].dump_path)
+            )
+        assert [(b.key, b.units, dict(b.args)) for b in batches] == [
+            (f"part-{index}", 1, {"part": index, "parts": 4, "collections": collections})
+            for index, collections in enumerate(expected)
+        ], (fmt, compress)
+    assert premigrate.STEP.code == "premigrate"
+    assert premigrate.STEP.actor.name == "pulp2to3.premigrate"
+    # A dump that cannot be opened is one batch, which fails saying why (below).
+    unreadable = reading(run, tmp_path / "nowhere.archive")
+    async with pool.acquire() as connection:
+        batches = await premigrate.STEP.plan_batches(connection, unreadable)
+    assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
+
+
+async def stage_in_parts(
+    pool: asyncpg.Pool, migration: Migration, *, again: int | None = None
+) -> list[BatchResult | BaseException]:
+    """Plan the parts and load them at the same time, each in its transaction, as workers do.
+
+    ``again``: that part loads once more first, as when its worker died after it committed.
+    """
+    async with pool.acquire() as connection, connection.transaction():
+        batches = await premigrate.STEP.plan_batches(connection, migration)
+
+    async def load(batch: Batch) -> BatchResult:
+        async with pool.acquire() as connection, connection.transaction():
+            return await premigrate_dump(connection, migration, batch.args)
+
+    if again is not None:
+        await load(batches[again])
+    return await asyncio.gather(*(load(batch) for batch in batches), return_exceptions=True)
+
+
+@pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
+async def test_parts_loaded_at_once_stage_what_the_whole_dump_does(
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    samples: dict[tuple[DumpFormat, bool], SampleSummary],
+    sample_docs: Documents,
+    fmt: DumpFormat,
+    compress: bool,
+) -> None:
+    summary = samples[fmt, compress]
+    results = await stage_in_parts(pool, await run_for(new_migration, summary), again=1)
+
+    assert results == [BatchResult(done=1)] * 4
+    tables = await snapshot(pool)
+    assert {table: len(rows) for table, rows in tables.items()} == {
+        "pulp2_repository": summary.repos,
+        "pulp2_importer": summary.repos,
+        "pulp2_distributor": summary.collection_counts["repo_distributors"],
+        "pulp2_repo_content": summary.memberships,
+        "pulp2_content": summary.units,
+        "pulp2_lazy_catalog": summary.lazy_entries,
+    }
+    assert_staged_as(tables, sample_docs)
+    assert await load_rows(pool) == 0  # the merge emptied the load tables
+
+
+async def load_rows(pool: asyncpg.Pool) -> int:
+    rows = 0
+    async with pool.acquire() as connection:
+        for table in (*LOAD_TABLES, "premigrate_load_part", "premigrate_load_part_present"):
+            rows += await connection.fetchval(f"SELECT count(*) FROM {table}")
+    return rows
+
+
+async def test_a_part_loaded_again_after_the_merge_changes_nothing(
     pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary
 ) -> None:
     run = await run_for(new_migration, sample)
-    async with pool.acquire() as connection:
+    await stage_in_parts(pool, run)
+    await mark_all_migrated(pool)
+    staged = await snapshot(pool)
+    async with pool.acquire() as connection, connection.transaction():
         batches = await premigrate.STEP.plan_batches(connection, run)
-    assert premigrate.STEP.code == "premigrate"
-    assert premigrate.STEP.actor.name == "pulp2to3.premigrate"
-    assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
+    async with pool.acquire() as connection, connection.transaction():
+        await premigrate_dump(connection, run, batches[2].args)  # its worker died, it runs again
+
+    assert await snapshot(pool) == staged  # no merge: the other parts are not loaded again
+    assert await stage_in_parts(pool, run) == [BatchResult(done=1)] * 4
+    assert await snapshot(pool) == staged  # and the next run starts clean: nothing changed
+
+
+async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
+) -> None:
+    run = await run_for(new_migration, sample)
+    async with pool.acquire() as connection, connection.transaction():
+        batches = await premigrate.STEP.plan_batches(connection, run)
+    for batch in batches[:-1]:
+        async with pool.acquire() as connection, connection.transaction():
+            await premigrate_dump(connection, run, batch.args)
+    async with pool.acquire() as connection:
+        # What crash recovery does to unlogged tables: it empties them.
+        unlogged = await connection.fetch(
+            "SELECT relname FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r'"
+            " AND relname LIKE 'premigrate_load_%'"
+        )
+        assert len(unlogged) == len(LOAD_TABLES) + 1
+        await connection.execute("TRUNCATE " + ", ".join(row["relname"] for row in unlogged))
+    async with pool.acquire() as connection, connection.transaction():
+        result = await premigrate_dump(connection, run, batches[-1].args)
+
+    assert result == BatchResult(done=1)
+    assert_staged_as(await snapshot(pool), sample_docs)
+    assert await load_rows(pool) == 0
+
+
+@pytest.mark.parametrize("compress", [False, True])
+async def test_a_broken_part_stages_nothing_and_the_next_run_starts_clean(
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    samples: dict[tuple[DumpFormat, bool], SampleSummary],
+    sample_docs: Documents,
+    tmp_path: Path,
+    compress: bool,
+) -> None:
+    summary = samples["archive", compress]
+    broken = tmp_path / "broken.archive"
+    data = summary.dump_path.read_bytes()
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    run = await run_for(new_migration, summary, dump=broken)
+
+    results = await stage_in_parts(pool, run)
+
+    failed = [result for result in results if isinstance(result, DumpUnreadable)]
+    assert failed
+    assert all(str(broken) in str(result) for result in failed)
+    assert len(failed) + results.count(BatchResult(done=1)) == 4
+    assert all(not rows for rows in (await snapshot(pool)).values())
+    assert await stage_in_parts(pool, reading(run, summary.dump_path)) == [BatchResult(done=1)] * 4
+    assert_staged_as(await snapshot(pool), sample_docs)
 
 
 @pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)

@@ -295,6 +295,44 @@ def test_invalid_bson_inside_a_document(tmp_path: Path) -> None:
     assert_names_place(caught.value, path)
 
 
+def skipped_fault(fault: str) -> bytes:
+    """A block of ``a`` whose second document has ``fault``, then ``b``, which ends the file."""
+    doc = bytearray(document(x=1, y="z" * 20))
+    if fault == "length":
+        doc[:4] = (3).to_bytes(4, "little")
+    elif fault == "zero":
+        doc[-1] = 7
+    body = block("a", document(x=0), bytes(doc)) + eof("a") + block("b", document(b=1)) + eof("b")
+    if fault == "truncated":
+        body = block("a", document(x=0), bytes(doc))[:-10]
+    return prelude("a", "b") + body
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("length", "invalid BSON document length 3"),
+        ("zero", "does not end with a 0 byte"),
+        ("truncated", "truncated: document of 40 bytes ends after 34 bytes"),
+    ],
+)
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_collection_passed_over_is_checked_as_one_read(
+    tmp_path: Path, fault: str, reason: str, compress: bool
+) -> None:
+    """A part of the dump passes over the other parts' documents (seeking past them in a plain
+    archive), and still finds their faults, at the same offsets, as a reader of them does."""
+    data = skipped_fault(fault)
+    path = write(tmp_path / "x", gzip.compress(data) if compress else data)
+    errors = []
+    for wanted in ({"a"}, {"b"}):
+        with pytest.raises(DumpError, match=re.escape(reason)) as caught:
+            list(open_dump(path).iter_documents(wanted))
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert_names_place(caught.value, path)
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

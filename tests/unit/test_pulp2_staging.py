@@ -33,6 +33,7 @@ from pulp2to3.pulp2.staging import (
     collections_to_read,
     content_row,
     distributor_row,
+    dump_parts,
     epoch_seconds,
     importer_row,
     jsonable,
@@ -200,7 +201,7 @@ def test_a_unit_keeps_its_own_fields_only() -> None:
         last_updated=1519278835,
         storage_path="/var/lib/pulp/content/units/iso/c7/7e83/sample.iso",
         downloaded=False,
-        fields={"name": "sample.iso", "checksum": "b688b983", "size": 60},
+        fields=json.dumps({"name": "sample.iso", "checksum": "b688b983", "size": 60}),
     )
 
 
@@ -210,7 +211,7 @@ def test_unit_fields_become_json() -> None:
         requires=[{"name": "glibc", "epoch": None}],
         build_time=Int64(1),
     )
-    fields = content_row("rpm", rpm).fields
+    fields = json.loads(content_row("rpm", rpm).fields)
     assert fields["repodata"] == {"primary": base64.b64encode(b"<xml/>").decode()}
     assert fields["requires"] == [{"name": "glibc", "epoch": None}]
     json.dumps(fields, allow_nan=False)
@@ -445,6 +446,15 @@ def test_stage_dump_of_nothing_yields_nothing() -> None:
         next(stage_dump(ListDump([]), ["iso"], chunk_documents=0))
 
 
+def test_big_units_cut_chunks_sooner() -> None:
+    """A chunk's memory is bounded by its units' fields too, not only by its documents."""
+    big = [("units_iso", iso_unit(_id=f"u{n}", name="x" * 1000)) for n in range(10)]
+    small = [("units_iso", iso_unit(_id=f"s{n}")) for n in range(10)]
+    chunks = list(stage_dump(ListDump(big + small), ["iso"], chunk_size=3000))
+    assert [chunk.documents for chunk in chunks] == [3, 3, 3, 11]
+    assert all(chunk.size >= 3000 for chunk in chunks[:-1])
+
+
 def test_every_document_of_a_generated_sample_converts(tmp_path: Path) -> None:
     summary = generate_sample(tmp_path, repos=3, units=50, seed=5)
     chunks = list(stage_dump(open_dump(summary.dump_path), ["iso"], chunk_documents=40))
@@ -454,3 +464,39 @@ def test_every_document_of_a_generated_sample_converts(tmp_path: Path) -> None:
     assert sum(len(chunk.lazy_catalog) for chunk in chunks) == summary.lazy_entries
     assert sum(len(chunk.importers) for chunk in chunks) == summary.repos
     assert max(chunk.documents for chunk in chunks) <= 40
+
+
+def test_dump_parts_are_the_repositories_then_one_per_big_collection() -> None:
+    available = {
+        "repos",
+        "repo_importers",
+        "repo_distributors",
+        "repo_content_units",
+        "units_rpm",
+        "units_erratum",
+        "erratum_pkglists",
+        "lazy_content_catalog",
+        "users",
+    }
+    types = ["rpm", "srpm", "erratum"]  # no units_srpm in this dump
+    assert dump_parts(available, types, ["erratum_pkglists"], max_parts=8) == [
+        ["repos", "repo_importers", "repo_distributors"],
+        ["repo_content_units"],
+        ["units_rpm"],
+        ["units_erratum"],
+        ["erratum_pkglists"],
+        ["lazy_content_catalog"],
+    ]
+    # Beyond max_parts, the big collections are dealt over the parts.
+    assert dump_parts(available, types, ["erratum_pkglists"], max_parts=3) == [
+        ["repos", "repo_importers", "repo_distributors", "units_erratum"],
+        ["repo_content_units", "erratum_pkglists"],
+        ["units_rpm", "lazy_content_catalog"],
+    ]
+    every_part = dump_parts(available, types, ["erratum_pkglists"], max_parts=3)
+    read = [name for part in every_part for name in part]
+    assert sorted(read) == sorted(set(collections_to_read(types, ["erratum_pkglists"])) & available)
+
+
+def test_a_dump_of_none_of_the_collections_is_one_empty_part() -> None:
+    assert dump_parts({"users"}, ["iso"], max_parts=4) == [[]]
