@@ -68,11 +68,14 @@ async def test_workers_killed_in_a_loop_lose_nothing(
                     120,
                     f"a worker running a task of {step_code} to be killed",
                 )
-        await eventually(
-            lambda: fleet.kill_coordinator(migration_id),
-            120,
-            "the worker running the coordinator's poll to be killed",
-        )
+        # Held until the coordinator's worker is killed: the migration cannot end meanwhile,
+        # and the coordinator polls while create_distributions waits (its polls are brief).
+        async with writes_held(pool, "distribution"):
+            await eventually(
+                lambda: fleet.kill_coordinator(migration_id),
+                120,
+                "the worker running the coordinator's poll to be killed",
+            )
         report = await wait_finished(client, report_href, within=240)
     assert fleet.killed == 3
     assert len(fleet.alive()) == 3
