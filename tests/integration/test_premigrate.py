@@ -482,6 +482,14 @@ async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
     assert await load_rows(pool) == 0
 
 
+def truncated_copy(summary: SampleSummary, folder: Path) -> Path:
+    """The sample's archive cut after two thirds of its bytes, in the middle of a document."""
+    broken = folder / "broken.archive"
+    data = summary.dump_path.read_bytes()
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    return broken
+
+
 @pytest.mark.parametrize("compress", [False, True])
 async def test_a_broken_part_stages_nothing_and_the_next_run_starts_clean(
     pool: asyncpg.Pool,
@@ -492,9 +500,7 @@ async def test_a_broken_part_stages_nothing_and_the_next_run_starts_clean(
     compress: bool,
 ) -> None:
     summary = samples["archive", compress]
-    broken = tmp_path / "broken.archive"
-    data = summary.dump_path.read_bytes()
-    broken.write_bytes(data[: len(data) * 2 // 3])
+    broken = truncated_copy(summary, tmp_path)
     run = await run_for(new_migration, summary, dump=broken)
 
     results = await stage_in_parts(pool, run)
@@ -837,9 +843,7 @@ async def test_a_truncated_archive_fails_naming_the_file_and_stages_nothing(
     compress: bool,
 ) -> None:
     summary = samples["archive", compress]
-    broken = tmp_path / "broken.archive"
-    data = summary.dump_path.read_bytes()
-    broken.write_bytes(data[: len(data) * 2 // 3])
+    broken = truncated_copy(summary, tmp_path)
     run = await run_for(new_migration, summary, dump=broken)
     with pytest.raises(DumpUnreadable) as caught:
         await stage(pool, run)
