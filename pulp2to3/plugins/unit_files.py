@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from pulp2to3 import storage
 from pulp2to3.plugins import CorruptFile
-from pulp2to3.pulp2.paths import UnsafePath, real_root, resolve_storage_path
+from pulp2to3.pulp2.paths import UnsafePath, real_path, resolve_storage_path
 from pulp2to3.settings import Settings
 from pulp2to3.store.content import StagedUnit
 
@@ -88,7 +88,7 @@ def _import_group(
 ) -> list[Imported]:
     """Blocking, in a thread."""
     try:
-        resolved_root = real_root(settings.pulp2_root)
+        resolved_root = real_path(settings.pulp2_root)
     except UnsafePath as exc:
         return [f"unsafe _storage_path: {exc.reason}"] * len(group)
     imported: list[Imported] = []

@@ -40,22 +40,19 @@ def map_storage_path(
     return root.joinpath(*relative.parts)
 
 
-def real_root(root: Path) -> Path:
-    """``root`` with symbolic links resolved (what ``confine_to_root`` checks paths against)."""
+def real_path(path: Path) -> Path:
+    """``path`` with symbolic links resolved (a root: what ``confine_to_root`` checks against)."""
     try:
-        return root.resolve()
+        return path.resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
-        raise UnsafePath(str(root), f"cannot be resolved: {exc}") from exc
+        raise UnsafePath(str(path), f"cannot be resolved: {exc}") from exc
 
 
 def confine_to_root(path: Path, root: Path, *, resolved_root: Path | None = None) -> Path:
     """``path`` with symbolic links resolved, if it stays inside ``root`` (resolved too, unless
-    the caller, checking many paths, passes ``real_root(root)`` as ``resolved_root``)."""
-    real_top = real_root(root) if resolved_root is None else resolved_root
-    try:
-        real = path.resolve()
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
-        raise UnsafePath(str(path), f"cannot be resolved: {exc}") from exc
+    the caller, checking many paths, passes ``real_path(root)`` as ``resolved_root``)."""
+    real_top = real_path(root) if resolved_root is None else resolved_root
+    real = real_path(path)
     if real == real_top or not real.is_relative_to(real_top):
         raise UnsafePath(
             str(path), f"resolves to {real}, outside {real_top} (a symbolic link leads out)"

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from pulp2to3.pulp2 import UnsafePath, confine_to_root, map_storage_path, resolve_storage_path
-from pulp2to3.pulp2.paths import real_root
+from pulp2to3.pulp2.paths import real_path
 
 UNIT = "/var/lib/pulp/content/units/iso/ab/cdef/image.iso"
 
@@ -139,7 +139,7 @@ def test_a_root_resolved_once_checks_every_path_as_before(
     (root / "content/evil.iso").symlink_to(secret)
     alias = tmp_path / "alias"
     alias.symlink_to(root)
-    resolved = real_root(alias)
+    resolved = real_path(alias)
     assert resolved == root.resolve()
     found = resolve_storage_path(UNIT, alias, resolved_root=resolved)
     assert found == resolve_storage_path(UNIT, alias)
@@ -151,4 +151,4 @@ def test_a_root_in_a_symlink_loop_is_refused(tmp_path: Path) -> None:
     os.symlink("loop-b", tmp_path / "loop-a")
     os.symlink("loop-a", tmp_path / "loop-b")
     with pytest.raises(UnsafePath, match="cannot be resolved"):
-        real_root(tmp_path / "loop-a")
+        real_path(tmp_path / "loop-a")
