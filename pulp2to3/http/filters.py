@@ -51,12 +51,9 @@ def timestamp(raw: str) -> int:
     except ValueError:
         pass
     try:
-        moment = datetime.datetime.fromisoformat(raw)
-    except ValueError:
+        return int(moment(raw).timestamp())
+    except InvalidValue:
         raise InvalidValue("Enter a whole number or an ISO 8601 date and time.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return int(moment.timestamp())
 
 
 def moment(raw: str) -> datetime.datetime:
