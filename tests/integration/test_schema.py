@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
@@ -120,3 +121,23 @@ async def test_task_states_are_mapped_from_job_statuses(
             "SELECT pulp2to3_task_state($1, $2)", job_status, abort_requested
         )
     assert mapped == state
+
+
+async def test_new_pulp_ids_are_time_ordered_version_7_uuids(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as connection:
+        before = await connection.fetchval("SELECT clock_timestamp()")
+        ids = [
+            await connection.fetchval(
+                "INSERT INTO content (pulp_type, natural_key) VALUES ('file.file', $1)"
+                " RETURNING pulp_id",
+                f"key-{number}",
+            )
+            for number in range(3)
+        ]
+        after = await connection.fetchval("SELECT clock_timestamp()")
+    assert [pulp_id.version for pulp_id in ids] == [7, 7, 7]
+    assert [pulp_id.variant for pulp_id in ids] == [uuid.RFC_4122] * 3
+    milliseconds = [pulp_id.int >> 80 for pulp_id in ids]
+    assert milliseconds == sorted(milliseconds)
+    assert int(before.timestamp() * 1000) - 1 <= milliseconds[0]
+    assert milliseconds[-1] <= int(after.timestamp() * 1000) + 1
