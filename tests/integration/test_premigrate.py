@@ -16,7 +16,7 @@ import pytest
 
 from pulp2to3.actors import premigrate
 from pulp2to3.actors.premigrate import premigrate_dump
-from pulp2to3.actors.steps import Batch, BatchResult, Migration
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, Step
 from pulp2to3.plan import parse_plan
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.pulp2.errors import DumpUnreadable
@@ -387,23 +387,44 @@ async def test_the_step_is_one_batch_per_part_of_the_dump(
     assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
 
 
-async def stage_in_parts(
-    pool: asyncpg.Pool, migration: Migration, *, again: int | None = None
+async def run_at_once(
+    pool: asyncpg.Pool, migration: Migration, step: Step, batches: list[Batch]
 ) -> list[BatchResult | BaseException]:
-    """Plan the parts and load them at the same time, each in its transaction, as workers do.
+    """Run the step's batches at the same time, each in its transaction, as workers do."""
+
+    async def run(batch: Batch) -> BatchResult:
+        async with pool.acquire() as connection, connection.transaction():
+            return await step.work(connection, migration, batch.args)
+
+    return await asyncio.gather(*(run(batch) for batch in batches), return_exceptions=True)
+
+
+def merge_batches(ranges: int) -> list[Batch]:
+    """The premigrate_merge batches ``ranges`` workers would be given."""
+    return [
+        Batch(key=f"range-{index}", units=1, args={"range": index, "ranges": ranges})
+        for index in range(ranges)
+    ]
+
+
+async def stage_in_parts(
+    pool: asyncpg.Pool, migration: Migration, *, again: int | None = None, ranges: int = 3
+) -> list[BatchResult | BaseException]:
+    """Plan the parts and load them at the same time, then merge ``ranges`` key ranges at the
+    same time (when every part loaded), each in its transaction, as workers do; the parts'
+    results.
 
     ``again``: that part loads once more first, as when its worker died after it committed.
     """
     async with pool.acquire() as connection, connection.transaction():
         batches = await premigrate.STEP.plan_batches(connection, migration)
-
-    async def load(batch: Batch) -> BatchResult:
-        async with pool.acquire() as connection, connection.transaction():
-            return await premigrate_dump(connection, migration, batch.args)
-
     if again is not None:
-        await load(batches[again])
-    return await asyncio.gather(*(load(batch) for batch in batches), return_exceptions=True)
+        await run_at_once(pool, migration, premigrate.STEP, [batches[again]])
+    results = await run_at_once(pool, migration, premigrate.STEP, batches)
+    if all(isinstance(result, BatchResult) for result in results):
+        merged = await run_at_once(pool, migration, premigrate.MERGE_STEP, merge_batches(ranges))
+        assert merged == [BatchResult(done=1)] * ranges
+    return results
 
 
 @pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
@@ -435,7 +456,12 @@ async def test_parts_loaded_at_once_stage_what_the_whole_dump_does(
 async def load_rows(pool: asyncpg.Pool) -> int:
     rows = 0
     async with pool.acquire() as connection:
-        for table in (*LOAD_TABLES, "premigrate_load_part", "premigrate_load_part_present"):
+        for table in (
+            *LOAD_TABLES,
+            "premigrate_load_part",
+            "premigrate_load_part_present",
+            "premigrate_merge_range",
+        ):
             rows += await connection.fetchval(f"SELECT count(*) FROM {table}")
     return rows
 
@@ -453,6 +479,11 @@ async def test_a_part_loaded_again_after_the_merge_changes_nothing(
         await premigrate_dump(connection, run, batches[2].args)  # its worker died, it runs again
 
     assert await snapshot(pool) == staged  # no merge: the other parts are not loaded again
+    # A range merged again after the last one emptied the load tables merges nothing.
+    assert await run_at_once(pool, run, premigrate.MERGE_STEP, merge_batches(3)[1:2]) == [
+        BatchResult(done=1)
+    ]
+    assert await snapshot(pool) == staged
     assert await stage_in_parts(pool, run) == [BatchResult(done=1)] * 4
     assert await snapshot(pool) == staged  # and the next run starts clean: nothing changed
 
@@ -466,18 +497,42 @@ async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
     for batch in batches[:-1]:
         async with pool.acquire() as connection, connection.transaction():
             await premigrate_dump(connection, run, batch.args)
+    await crash_recovery(pool)
+    async with pool.acquire() as connection, connection.transaction():
+        result = await premigrate_dump(connection, run, batches[-1].args)
+    merged = await run_at_once(pool, run, premigrate.MERGE_STEP, merge_batches(3))
+
+    assert result == BatchResult(done=1)
+    assert merged == [BatchResult(done=1)] * 3
+    assert_staged_as(await snapshot(pool), sample_docs)
+    assert await load_rows(pool) == 0
+
+
+async def crash_recovery(pool: asyncpg.Pool) -> None:
+    """What crash recovery does to unlogged tables: it empties them."""
     async with pool.acquire() as connection:
-        # What crash recovery does to unlogged tables: it empties them.
         unlogged = await connection.fetch(
             "SELECT relname FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r'"
             " AND relname LIKE 'premigrate_load_%'"
         )
         assert len(unlogged) == len(LOAD_TABLES) + 1
         await connection.execute("TRUNCATE " + ", ".join(row["relname"] for row in unlogged))
-    async with pool.acquire() as connection, connection.transaction():
-        result = await premigrate_dump(connection, run, batches[-1].args)
 
-    assert result == BatchResult(done=1)
+
+async def test_parts_a_crash_of_postgresql_lost_during_the_merge_are_loaded_again(
+    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
+) -> None:
+    run = await run_for(new_migration, sample)
+    async with pool.acquire() as connection, connection.transaction():
+        batches = await premigrate.STEP.plan_batches(connection, run)
+    assert await run_at_once(pool, run, premigrate.STEP, batches) == [BatchResult(done=1)] * 4
+    ranges = merge_batches(3)
+    assert await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[:1]) == [BatchResult(done=1)]
+    await crash_recovery(pool)
+    # The other ranges at once: one loads the lost parts again, the others wait for it.
+    merged = await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[1:])
+
+    assert merged == [BatchResult(done=1)] * 2
     assert_staged_as(await snapshot(pool), sample_docs)
     assert await load_rows(pool) == 0
 
