@@ -762,14 +762,54 @@ def membership_sets(docs: Documents) -> dict[str, set[str]]:
     return sets
 
 
-@pytest.mark.parametrize(("fmt", "compress"), [("archive", True), ("folder", False)])
+async def stage_merge_failed_half_way(
+    pool: asyncpg.Pool, migration: Migration, repo_id: str
+) -> list[dict[str, Any]]:
+    """Load the dump and merge it in three ranges at once, the range of ``repo_id`` failing when
+    it deletes one of that repository's memberships (a trigger: after it merged its units), the
+    others committing; then run premigrate again, whole, as the next migration does. The units
+    staged just after the failure."""
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "CREATE FUNCTION fail_merge() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'merge failed half-way'; END $$"
+        )
+        await connection.execute(
+            "CREATE TRIGGER fail_merge BEFORE DELETE ON pulp2_repo_content FOR EACH ROW"
+            f" WHEN (OLD.pulp2_repo_id = {quote(repo_id)}) EXECUTE FUNCTION fail_merge()"
+        )
+    async with pool.acquire() as connection, connection.transaction():
+        parts = await premigrate.STEP.plan_batches(connection, migration)
+    assert await run_at_once(pool, migration, premigrate.STEP, parts) == [BatchResult(done=1)] * 4
+    merged = await run_at_once(pool, migration, premigrate.MERGE_STEP, merge_batches(3))
+    failed = [result for result in merged if isinstance(result, asyncpg.RaiseError)]
+    assert len(failed) == 1, merged
+    assert merged.count(BatchResult(done=1)) == 2, merged
+    half_way = (await snapshot(pool))["pulp2_content"]
+    async with pool.acquire() as connection:
+        await connection.execute("DROP TRIGGER fail_merge ON pulp2_repo_content")
+    assert await stage_in_parts(pool, migration) == [BatchResult(done=1)] * 4
+    return half_way
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "compress", "how"),
+    [("archive", True, "whole"), ("folder", False, "whole"), ("archive", False, "half-way")],
+)
 async def test_a_newer_dump_flags_only_what_changed(
     pool: asyncpg.Pool,
     new_migration: NewMigration,
     tmp_path: Path,
     fmt: DumpFormat,
     compress: bool,
+    how: str,
 ) -> None:
+    """``half-way``: the newer dump's merge fails with some of its ranges committed, and runs
+    again: what the committed ranges flagged, the run again finds unchanged, and keeps."""
     first = generate_sample(
         tmp_path / "first", repos=8, units=300, fmt=fmt, gzip=compress, seed=SEED
     )
@@ -787,10 +827,16 @@ async def test_a_newer_dump_flags_only_what_changed(
     await stage(pool, run)
     await mark_all_migrated(pool)
     before = await snapshot(pool)
-    result = await stage(pool, reading(run, second_dump))
+    if how == "whole":
+        assert await stage(pool, reading(run, second_dump)) == BatchResult(done=1)
+    else:
+        half_way = await stage_merge_failed_half_way(
+            pool, reading(run, second_dump), changes.dropped_membership[0]
+        )
+        # Units the run again finds unchanged: flagged by a committed range, kept (below).
+        assert not_migrated(half_way, "pulp2_id"), "a committed range flagged units"
     after = await snapshot(pool)
 
-    assert result == BatchResult(done=1)
     # Memberships are exactly the newer dump's: the dropped one and the orphan's are gone.
     assert staged_table(after, "pulp2_repo_content") == expected_memberships(new_docs)
     memberships = staged(after["pulp2_repo_content"], "pulp2_repo_id", "pulp2_unit_id")
