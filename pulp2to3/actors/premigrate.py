@@ -345,7 +345,11 @@ async def plan_merge_batches(connection: asyncpg.Connection, migration: Migratio
     """One batch per key range: as many as workers are live (one at least, ``MAX_RANGES`` at
     most)."""
     workers = await staging.online_workers(connection, STALLED_AFTER)
-    ranges = min(MAX_RANGES, max(1, workers))
+    return merge_batches(min(MAX_RANGES, max(1, workers)))
+
+
+def merge_batches(ranges: int) -> list[Batch]:
+    """The merge cut into ``ranges`` key ranges, a batch each."""
     return [
         Batch(key=f"range-{index}", units=1, args={"range": index, "ranges": ranges})
         for index in range(ranges)

@@ -399,14 +399,6 @@ async def run_at_once(
     return await asyncio.gather(*(run(batch) for batch in batches), return_exceptions=True)
 
 
-def merge_batches(ranges: int) -> list[Batch]:
-    """The premigrate_merge batches ``ranges`` workers would be given."""
-    return [
-        Batch(key=f"range-{index}", units=1, args={"range": index, "ranges": ranges})
-        for index in range(ranges)
-    ]
-
-
 async def stage_in_parts(
     pool: asyncpg.Pool, migration: Migration, *, again: int | None = None, ranges: int = 3
 ) -> list[BatchResult | BaseException]:
@@ -422,7 +414,9 @@ async def stage_in_parts(
         await run_at_once(pool, migration, premigrate.STEP, [batches[again]])
     results = await run_at_once(pool, migration, premigrate.STEP, batches)
     if all(isinstance(result, BatchResult) for result in results):
-        merged = await run_at_once(pool, migration, premigrate.MERGE_STEP, merge_batches(ranges))
+        merged = await run_at_once(
+            pool, migration, premigrate.MERGE_STEP, premigrate.merge_batches(ranges)
+        )
         assert merged == [BatchResult(done=1)] * ranges
     return results
 
@@ -480,9 +474,9 @@ async def test_a_part_loaded_again_after_the_merge_changes_nothing(
 
     assert await snapshot(pool) == staged  # no merge: the other parts are not loaded again
     # A range merged again after the last one emptied the load tables merges nothing.
-    assert await run_at_once(pool, run, premigrate.MERGE_STEP, merge_batches(3)[1:2]) == [
-        BatchResult(done=1)
-    ]
+    assert await run_at_once(
+        pool, run, premigrate.MERGE_STEP, premigrate.merge_batches(3)[1:2]
+    ) == [BatchResult(done=1)]
     assert await snapshot(pool) == staged
     assert await stage_in_parts(pool, run) == [BatchResult(done=1)] * 4
     assert await snapshot(pool) == staged  # and the next run starts clean: nothing changed
@@ -500,7 +494,7 @@ async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
     await crash_recovery(pool)
     async with pool.acquire() as connection, connection.transaction():
         result = await premigrate_dump(connection, run, batches[-1].args)
-    merged = await run_at_once(pool, run, premigrate.MERGE_STEP, merge_batches(3))
+    merged = await run_at_once(pool, run, premigrate.MERGE_STEP, premigrate.merge_batches(3))
 
     assert result == BatchResult(done=1)
     assert merged == [BatchResult(done=1)] * 3
@@ -526,7 +520,7 @@ async def test_parts_a_crash_of_postgresql_lost_during_the_merge_are_loaded_agai
     async with pool.acquire() as connection, connection.transaction():
         batches = await premigrate.STEP.plan_batches(connection, run)
     assert await run_at_once(pool, run, premigrate.STEP, batches) == [BatchResult(done=1)] * 4
-    ranges = merge_batches(3)
+    ranges = premigrate.merge_batches(3)
     assert await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[:1]) == [BatchResult(done=1)]
     await crash_recovery(pool)
     # The other ranges at once: one loads the lost parts again, the others wait for it.
@@ -781,7 +775,7 @@ async def stage_merge_failed_half_way(
     async with pool.acquire() as connection, connection.transaction():
         parts = await premigrate.STEP.plan_batches(connection, migration)
     assert await run_at_once(pool, migration, premigrate.STEP, parts) == [BatchResult(done=1)] * 4
-    merged = await run_at_once(pool, migration, premigrate.MERGE_STEP, merge_batches(3))
+    merged = await run_at_once(pool, migration, premigrate.MERGE_STEP, premigrate.merge_batches(3))
     failed = [result for result in merged if isinstance(result, asyncpg.RaiseError)]
     assert len(failed) == 1, merged
     assert merged.count(BatchResult(done=1)) == 2, merged

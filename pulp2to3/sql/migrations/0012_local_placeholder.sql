@@ -1,0 +1,1 @@
+-- local placeholder for another helper's 0012 (not committed)
