@@ -698,6 +698,7 @@ async def test_work_needs_a_transaction(
 class Changes:
     removed_unit: str
     updated_unit: str
+    revised_unit: str  # one of its catalog entries changed
     dropped_membership: tuple[str, str]
     changed_importer: str
     changed_distributor: tuple[str, str]
@@ -717,6 +718,11 @@ def change(docs: Documents, base: Documents) -> Changes:
         d for d in units if len(members[d["_id"]]) > 1 and d["_id"] not in (removed["_id"],)
     )
     dropped = (members[shared["_id"]][-1], shared["_id"])
+    revised = next(
+        d
+        for d in units
+        if d["_id"] in lazy_units and d["_id"] not in (removed["_id"], updated["_id"])
+    )
     removal = datetime(2031, 1, 1)
 
     # An orphaned unit: gone with its memberships and catalog entries.
@@ -734,6 +740,8 @@ def change(docs: Documents, base: Documents) -> Changes:
         if repo["repo_id"] in touched:
             repo["last_unit_removed"] = removal
     updated["_last_updated"] += 3600
+    entry = next(d for d in docs["lazy_content_catalog"] if d["unit_id"] == revised["_id"])
+    entry["revision"] += 1
     importer = docs["repo_importers"][1]
     importer["last_updated"] += timedelta(days=1)
     importer["config"]["ssl_validation"] = False
@@ -743,6 +751,7 @@ def change(docs: Documents, base: Documents) -> Changes:
     return Changes(
         removed_unit=removed["_id"],
         updated_unit=updated["_id"],
+        revised_unit=revised["_id"],
         dropped_membership=dropped,
         changed_importer=importer["repo_id"],
         changed_distributor=(distributor["repo_id"], distributor["distributor_id"]),
@@ -843,7 +852,8 @@ async def test_a_newer_dump_flags_only_what_changed(
     content = by(after["pulp2_content"], "pulp2_id")
     assert set(content) == old_ids | new_ids
     assert not_migrated(after["pulp2_content"], "pulp2_id") == (new_ids - old_ids) | {
-        changes.updated_unit
+        changes.updated_unit,
+        changes.revised_unit,
     }
     assert (
         content[changes.removed_unit]
