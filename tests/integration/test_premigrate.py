@@ -482,26 +482,6 @@ async def test_a_part_loaded_again_after_the_merge_changes_nothing(
     assert await snapshot(pool) == staged  # and the next run starts clean: nothing changed
 
 
-async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
-    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
-) -> None:
-    run = await run_for(new_migration, sample)
-    async with pool.acquire() as connection, connection.transaction():
-        batches = await premigrate.STEP.plan_batches(connection, run)
-    for batch in batches[:-1]:
-        async with pool.acquire() as connection, connection.transaction():
-            await premigrate_dump(connection, run, batch.args)
-    await crash_recovery(pool)
-    async with pool.acquire() as connection, connection.transaction():
-        result = await premigrate_dump(connection, run, batches[-1].args)
-    merged = await run_at_once(pool, run, premigrate.MERGE_STEP, premigrate.merge_batches(3))
-
-    assert result == BatchResult(done=1)
-    assert merged == [BatchResult(done=1)] * 3
-    assert_staged_as(await snapshot(pool), sample_docs)
-    assert await load_rows(pool) == 0
-
-
 async def crash_recovery(pool: asyncpg.Pool) -> None:
     """What crash recovery does to unlogged tables: it empties them."""
     async with pool.acquire() as connection:
@@ -513,20 +493,29 @@ async def crash_recovery(pool: asyncpg.Pool) -> None:
         await connection.execute("TRUNCATE " + ", ".join(row["relname"] for row in unlogged))
 
 
-async def test_parts_a_crash_of_postgresql_lost_during_the_merge_are_loaded_again(
-    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
+@pytest.mark.parametrize("during", ["load", "merge"])
+async def test_parts_a_crash_of_postgresql_lost_are_loaded_again(
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    sample: SampleSummary,
+    sample_docs: Documents,
+    during: str,
 ) -> None:
+    """``load``: before the last part, which loads the lost ones again; ``merge``: after the
+    first range, and the other ranges at once: one loads them again, the other waits for it."""
     run = await run_for(new_migration, sample)
     async with pool.acquire() as connection, connection.transaction():
-        batches = await premigrate.STEP.plan_batches(connection, run)
-    assert await run_at_once(pool, run, premigrate.STEP, batches) == [BatchResult(done=1)] * 4
+        parts = await premigrate.STEP.plan_batches(connection, run)
     ranges = premigrate.merge_batches(3)
-    assert await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[:1]) == [BatchResult(done=1)]
+    # The parts and the ranges done before the crash.
+    loaded, merged = (len(parts) - 1, 0) if during == "load" else (len(parts), 1)
+    results = await run_at_once(pool, run, premigrate.STEP, parts[:loaded])
+    results += await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[:merged])
     await crash_recovery(pool)
-    # The other ranges at once: one loads the lost parts again, the others wait for it.
-    merged = await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[1:])
+    results += await run_at_once(pool, run, premigrate.STEP, parts[loaded:])
+    results += await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[merged:])
 
-    assert merged == [BatchResult(done=1)] * 2
+    assert results == [BatchResult(done=1)] * (len(parts) + len(ranges))
     assert_staged_as(await snapshot(pool), sample_docs)
     assert await load_rows(pool) == 0
 
