@@ -337,6 +337,13 @@ CREATE UNLOGGED TABLE IF NOT EXISTS premigrate_load_part_present (
     part  integer PRIMARY KEY
 );
 
+-- The key ranges the premigrate_merge step has merged, of how many: the last range to finish
+-- empties the load tables, and a range run again after it committed merges nothing twice.
+CREATE TABLE IF NOT EXISTS premigrate_merge_range (
+    range   integer PRIMARY KEY,
+    ranges  integer NOT NULL
+);
+
 -- ---------------------------------------------------------------------------------------------
 -- The Pulp 3-shaped target
 -- ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from tests.waiting_support import eventually
 # A table each step writes and no step before it: held, the step's batches wait on it.
 WRITTEN_BY = {
     "premigrate": "pulp2_repository",
+    "premigrate_merge": "pulp2_content",
     "migrate_content.iso": "content",
     "create_repositories": "repository",
     "create_repo_versions": "repository_content",

@@ -30,6 +30,7 @@ CREATED_BY_STEP = {
 HEADERS = {"Authorization": aiohttp.encode_basic_auth("admin", "secret")}
 STEP_ORDER = [
     "premigrate",
+    "premigrate_merge",
     "migrate_content.iso",
     "create_repositories",
     "create_repo_versions",

@@ -2,7 +2,9 @@
 
 The dump is cut into parts by collection (``dump_parts``), one batch each, which workers load
 at the same time: a part COPYs its documents' rows into the load tables and commits. The part
-that finds every part loaded merges them all into the staging tables, in its transaction.
+that finds every part loaded merges the repositories, importers and distributors; the units,
+their catalog entries and the memberships are merged by key range in the next step
+(``premigrate_merge``, ``MERGE_STEP``), whose ranges workers run at the same time.
 A part's reader blocks, so it runs in a thread, one chunk ahead of the COPY of the previous
 chunk, and the event loop stays free for the worker's heartbeats and abort checks. Memory is
 bounded by two chunks, whatever the size of the dump.
@@ -28,15 +30,20 @@ from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
 from pulp2to3.pulp2.staging import Rejected, StagedChunk, dump_parts, stage_dump
+from pulp2to3.queue.application import STALLED_AFTER
 from pulp2to3.store import staging
 
 log = structlog.get_logger(__name__)
 
 STEP_CODE = "premigrate"
+MERGE_STEP_CODE = "premigrate_merge"
 CHUNK_DOCUMENTS = 10_000
 # Parts of an archive each read it through (seeking past the other parts' documents, or
 # decompressing them when gzipped); a folder's parts read their own files.
 MAX_PARTS = 4
+# The merge's key ranges: one per live worker, up to this many (a range reads the whole load
+# tables to pick its rows, so a range more than workers costs a pass over them for nothing).
+MAX_RANGES = 4
 # Malformed documents are named one by one up to this many; the rest are counted in one line.
 MAX_NAMED_REJECTS = 1_000
 
@@ -130,12 +137,14 @@ async def premigrate_dump(
     connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Load part ``args["part"]`` (of ``args["parts"]``: the collections ``args["collections"]``)
-    of the dump, in the caller's transaction (the batch's), and merge every part if the others
-    are loaded. Without ``args``, the whole dump is the one part."""
+    of the dump, in the caller's transaction (the batch's), and merge the repositories,
+    importers and distributors if the others are loaded. Without ``args``, the whole dump is the
+    one part, merged whole (the units and memberships too: one range)."""
+    whole = "part" not in args
     part, parts = int(args.get("part", 0)), int(args.get("parts", 1))
     collections: list[str] | None = args.get("collections")
     await staging.start_part(connection, part)
-    if parts == 1:
+    if whole:
         await staging.empty_load_tables(connection)
     if migration.settings.pulp2_dump is None:
         raise DumpUnreadable.not_configured()
@@ -149,12 +158,24 @@ async def premigrate_dump(
             log.warning("temporary_files_removed", files=removed)
     rejected, more = await _load_part(connection, migration, part, collections)
     if await staging.finish_part(connection, part, parts, collections):
-        for lost, lost_collections in await staging.lost_parts(connection):
-            log.warning("premigrate_part_lost", part=lost, why="PostgreSQL recovered from a crash")
-            await _load_part(connection, migration, lost, lost_collections)
-            await staging.part_present(connection, lost)
-        await _merge(connection, migration)
+        await reload_lost_parts(connection, migration)
+        await staging.analyze_load_tables(connection)
+        await _merge_repositories(connection, migration)
+        if whole:
+            await merge_key_range(connection, migration, 0, 1)
     return BatchResult(done=1, failures=_failures(rejected, more))
+
+
+async def reload_lost_parts(connection: asyncpg.Connection, migration: Migration) -> None:
+    """Load again the loaded parts whose rows a crash of PostgreSQL lost (the load tables are
+    unlogged), under the parts' lock: held until commit, so that the others wait for them."""
+    if not await staging.lost_parts(connection):
+        return
+    await staging.lock_load_parts(connection)
+    for lost, lost_collections in await staging.lost_parts(connection):
+        log.warning("premigrate_part_lost", part=lost, why="PostgreSQL recovered from a crash")
+        await _load_part(connection, migration, lost, lost_collections)
+        await staging.part_present(connection, lost)
 
 
 async def _load_part(
@@ -197,19 +218,37 @@ async def _load_part(
     return rejected, more
 
 
-async def _merge(connection: asyncpg.Connection, migration: Migration) -> None:
-    """Merge every loaded part into the staging tables, then empty the load tables."""
+async def _merge_repositories(connection: asyncpg.Connection, migration: Migration) -> None:
+    """Merge the loaded repositories, importers and distributors into the staging tables."""
     started = time.monotonic()
     repo_ids, repo_types = planned_pulp2_repositories(migration.plan)
-    changes = await staging.merge_load_tables(
-        connection,
-        content_types=plan_content_types(migration.plan),
-        planned_repo_ids=repo_ids,
-        planned_repo_types=repo_types,
+    changes = await staging.merge_repositories(
+        connection, planned_repo_ids=repo_ids, planned_repo_types=repo_types
     )
-    await staging.empty_load_tables(connection)
     log.info(
-        "premigrate_merged", merge_seconds=round(time.monotonic() - started, 3), **changes.as_log()
+        "premigrate_repositories_merged",
+        merge_seconds=round(time.monotonic() - started, 3),
+        **changes.as_log(),
+    )
+
+
+async def merge_key_range(
+    connection: asyncpg.Connection, migration: Migration, index: int, ranges: int
+) -> None:
+    """Merge key range ``index`` (of ``ranges``) of the loaded units, catalog entries and
+    memberships into the staging tables; the last range to be merged empties the load tables."""
+    started = time.monotonic()
+    changes = await staging.merge_range(
+        connection, content_types=plan_content_types(migration.plan), index=index, ranges=ranges
+    )
+    if await staging.finish_range(connection, index, ranges):
+        await staging.empty_load_tables(connection)
+    log.info(
+        "premigrate_range_merged",
+        range=index,
+        ranges=ranges,
+        merge_seconds=round(time.monotonic() - started, 3),
+        **changes.as_log(),
     )
 
 
@@ -281,4 +320,46 @@ async def plan_batches(connection: asyncpg.Connection, migration: Migration) -> 
 
 STEP = make_step(
     STEP_CODE, "Read the Pulp 2 dump into the staging tables", premigrate_dump, plan_batches
+)
+
+
+async def merge_dump_range(
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
+) -> BatchResult:
+    """Merge range ``args["range"]`` of ``args["ranges"]``, in the batch's transaction: a range
+    that fails or is aborted half-way changes nothing; the ranges committed before stay merged,
+    with the changes they flagged, and the next migration merges the whole dump again."""
+    index, ranges = int(args["range"]), int(args["ranges"])
+    # Merged already: this batch committed, then its worker died before the queue heard of it
+    # (once every range is merged, the load tables hold no dump).
+    if await staging.range_was_merged(connection, index) or not await staging.dump_loaded(
+        connection
+    ):
+        return BatchResult(done=1)
+    await reload_lost_parts(connection, migration)
+    await merge_key_range(connection, migration, index, ranges)
+    return BatchResult(done=1)
+
+
+async def plan_merge_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
+    """One batch per key range: as many as workers are live (one at least, ``MAX_RANGES`` at
+    most)."""
+    workers = await staging.online_workers(connection, STALLED_AFTER)
+    return merge_batches(min(MAX_RANGES, max(1, workers)))
+
+
+def merge_batches(ranges: int) -> list[Batch]:
+    """The merge cut into ``ranges`` key ranges, a batch each."""
+    return [
+        Batch(key=f"range-{index}", units=1, args={"range": index, "ranges": ranges})
+        for index in range(ranges)
+    ]
+
+
+# The merge of what the parts loaded, by key range, that workers run at the same time.
+MERGE_STEP = make_step(
+    MERGE_STEP_CODE,
+    "Merge the loaded dump into the staging tables",
+    merge_dump_range,
+    plan_merge_batches,
 )

@@ -42,13 +42,15 @@ def _content_steps(plan: Plan, first: str) -> list[Step]:
 def steps_for(plan: Plan) -> list[Step]:
     """The steps of a migration as a graph, each after the steps it needs.
 
-    premigrate comes first; the content steps of the plan's plugins follow it, each type's after
-    those of the types it needs (types that need nothing of each other run at the same time);
-    create_repositories needs every content step; then versions, publications, distributions.
+    premigrate comes first, then premigrate_merge; the content steps of the plan's plugins follow
+    it, each type's after those of the types it needs (types that need nothing of each other run
+    at the same time); create_repositories needs every content step; then versions,
+    publications, distributions.
     """
-    content = _content_steps(plan, premigrate.STEP.code)
-    steps = [premigrate.STEP, *content]
-    previous = tuple(step.code for step in content) or (premigrate.STEP.code,)
+    merge = dataclasses.replace(premigrate.MERGE_STEP, needs=(premigrate.STEP.code,))
+    content = _content_steps(plan, merge.code)
+    steps = [premigrate.STEP, merge, *content]
+    previous = tuple(step.code for step in content) or (merge.code,)
     for step in (repositories.STEP, repo_versions.STEP, publications.STEP, distributions.STEP):
         steps.append(dataclasses.replace(step, needs=previous))
         previous = (step.code,)

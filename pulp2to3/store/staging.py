@@ -1,8 +1,10 @@
 """The staging tables' side of premigrate: COPY rows into load tables, then merge set-based.
 
 Each part of the dump loads in its batch's transaction, so a batch that fails or is aborted
-half-way leaves neither load rows nor staging changes; the merge of every part is one
-transaction too (that of the part that finds the others loaded).
+half-way leaves neither load rows nor staging changes. The part that finds the others loaded
+merges the repositories, importers and distributors; then each key range of the units, their
+catalog entries and the memberships merges in its own transaction (a batch of
+premigrate_merge), and the last range to finish empties the load tables.
 """
 
 from __future__ import annotations
@@ -47,19 +49,8 @@ class Merged:
 
 
 @dataclasses.dataclass(frozen=True)
-class StagingChanges:
-    """What one merge changed in the staging tables."""
-
-    repositories: Merged
-    importers: Merged
-    distributors: Merged
-    content: Merged
-    lazy_catalog: Merged
-    lazy_catalog_deleted: int
-    memberships: Merged
-    memberships_deleted: int
-    not_in_plan_changed: int
-    distributions_removed: int  # those of repositories outside the plan
+class _Changes:
+    """What a merge changed in the staging tables, flat for a log line."""
 
     def as_log(self) -> dict[str, int]:
         flat: dict[str, int] = {}
@@ -73,6 +64,28 @@ class StagingChanges:
         return flat
 
 
+@dataclasses.dataclass(frozen=True)
+class RepositoryChanges(_Changes):
+    """What the merge of the repositories, importers and distributors changed."""
+
+    repositories: Merged
+    importers: Merged
+    distributors: Merged
+    not_in_plan_changed: int
+    distributions_removed: int  # those of repositories outside the plan
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeChanges(_Changes):
+    """What the merge of a key range of units and memberships changed."""
+
+    content: Merged
+    lazy_catalog: Merged
+    lazy_catalog_deleted: int
+    memberships: Merged
+    memberships_deleted: int
+
+
 async def clear_load_tables(connection: asyncpg.Connection) -> None:
     """Forget what a failed load left (the coordinator plans a new one)."""
     await connection.execute(queries["staging_clear_load_tables"])
@@ -83,12 +96,17 @@ async def empty_load_tables(connection: asyncpg.Connection) -> None:
     await connection.execute(queries["staging_empty_load_tables"])
 
 
+async def lock_load_parts(connection: asyncpg.Connection) -> None:
+    """Take turns at the parts' and ranges' bookkeeping, until commit."""
+    await connection.execute(queries["staging_lock_load_parts"])
+
+
 async def start_part(connection: asyncpg.Connection, part: int) -> None:
     """Make ready to load ``part``: the rows an earlier attempt committed go."""
     if not connection.is_in_transaction():
         raise NotInTransaction("premigrate must run inside a transaction")
     if await connection.fetchval(queries["staging_part_was_loaded"], part):
-        await connection.execute(queries["staging_lock_load_parts"])
+        await lock_load_parts(connection)
         await connection.execute(queries["staging_forget_part"], part)
 
 
@@ -101,7 +119,7 @@ async def finish_part(
     Of parts that finish at the same time exactly one gets True: the checks take turns (a
     transaction lock), each seeing the parts that committed before it.
     """
-    await connection.execute(queries["staging_lock_load_parts"])
+    await lock_load_parts(connection)
     await connection.execute(queries["staging_part_loaded"], part, parts, collections)
     return bool(await connection.fetchval(queries["staging_all_parts_loaded"], parts))
 
@@ -154,46 +172,86 @@ async def _merge(connection: asyncpg.Connection, query: str, *args: object) -> M
     return Merged(inserted=row["inserted"], updated=row["updated"])
 
 
-async def merge_load_tables(
+async def analyze_load_tables(connection: asyncpg.Connection) -> None:
+    """Give the planner the loaded tables' statistics (they were empty a moment ago)."""
+    await connection.execute(queries["staging_analyze_load_tables"])
+
+
+async def merge_repositories(
     connection: asyncpg.Connection,
     *,
-    content_types: Collection[str],
     planned_repo_ids: Collection[str],
     planned_repo_types: Collection[str],
-) -> StagingChanges:
-    """Merge the loaded dump into the staging tables, recording what changed since last time.
+) -> RepositoryChanges:
+    """Merge the loaded repositories, importers and distributors into the staging tables,
+    recording what changed since last time.
 
-    ``content_types`` are the types whose units were loaded: memberships of other types are
-    left alone. Repositories are ``not_in_plan`` unless named in ``planned_repo_ids`` or of a
-    type in ``planned_repo_types``; the distributions of those outside the plan are removed.
+    Repositories are ``not_in_plan`` unless named in ``planned_repo_ids`` or of a type in
+    ``planned_repo_types``; the distributions of those outside the plan are removed.
     """
-    await connection.execute(queries["staging_merge_work_mem"])
-    await connection.execute(queries["staging_analyze_load_tables"])
     repositories = await _merge(connection, "staging_merge_repositories")
     importers = await _merge(connection, "staging_merge_importers")
     distributors = await _merge(connection, "staging_merge_distributors")
-    content = await _merge(connection, "staging_merge_content")
-    lazy_deleted = await connection.fetchval(queries["staging_delete_vanished_lazy_catalog"])
-    lazy = await _merge(connection, "staging_merge_lazy_catalog")
-    memberships_deleted = await connection.fetchval(
-        queries["staging_delete_vanished_repo_content"], sorted(content_types)
-    )
-    memberships = await _merge(connection, "staging_merge_repo_content")
     not_in_plan = await connection.fetchval(
         queries["staging_mark_not_in_plan"], sorted(planned_repo_ids), sorted(planned_repo_types)
     )
     distributions_removed = await connection.fetchval(
         queries["staging_remove_unplanned_distributions"]
     )
-    return StagingChanges(
+    return RepositoryChanges(
         repositories=repositories,
         importers=importers,
         distributors=distributors,
+        not_in_plan_changed=not_in_plan,
+        distributions_removed=distributions_removed,
+    )
+
+
+async def merge_range(
+    connection: asyncpg.Connection, *, content_types: Collection[str], index: int, ranges: int
+) -> RangeChanges:
+    """Merge key range ``index`` (of ``ranges``) of the loaded units, catalog entries and
+    memberships into the staging tables, recording what changed since last time.
+
+    ``content_types`` are the types whose units were loaded: memberships of other types are
+    left alone. The ranges may merge at the same time, in any order (staging.sql says why).
+    """
+    await connection.execute(queries["staging_merge_work_mem"])
+    content = await _merge(connection, "staging_merge_content", ranges, index)
+    lazy_deleted = await connection.fetchval(
+        queries["staging_delete_vanished_lazy_catalog"], ranges, index
+    )
+    lazy = await _merge(connection, "staging_merge_lazy_catalog", ranges, index)
+    memberships_deleted = await connection.fetchval(
+        queries["staging_delete_vanished_repo_content"], ranges, index, sorted(content_types)
+    )
+    memberships = await _merge(connection, "staging_merge_repo_content", ranges, index)
+    return RangeChanges(
         content=content,
         lazy_catalog=lazy,
         lazy_catalog_deleted=lazy_deleted,
         memberships=memberships,
         memberships_deleted=memberships_deleted,
-        not_in_plan_changed=not_in_plan,
-        distributions_removed=distributions_removed,
     )
+
+
+async def dump_loaded(connection: asyncpg.Connection) -> bool:
+    """Whether the load tables hold every part of a dump, to merge."""
+    return bool(await connection.fetchval(queries["staging_dump_loaded"]))
+
+
+async def range_was_merged(connection: asyncpg.Connection, index: int) -> bool:
+    return bool(await connection.fetchval(queries["staging_range_was_merged"], index))
+
+
+async def finish_range(connection: asyncpg.Connection, index: int, ranges: int) -> bool:
+    """Record range ``index`` (of ``ranges``) as merged; True when every range is merged, then
+    (exactly one of ranges that finish at the same time: as :func:`finish_part`)."""
+    await lock_load_parts(connection)
+    await connection.execute(queries["staging_range_merged"], index, ranges)
+    return bool(await connection.fetchval(queries["staging_all_ranges_merged"], ranges))
+
+
+async def online_workers(connection: asyncpg.Connection, stalled_after: float) -> int:
+    """How many workers beat their heart within ``stalled_after`` seconds."""
+    return len(await connection.fetch(queries["online_workers"], stalled_after))

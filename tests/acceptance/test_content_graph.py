@@ -119,8 +119,9 @@ async def test_independent_types_overlap_and_a_type_waits_for_those_it_needs(
     steps = {step.code: step for step in report.steps}
     assert {code: step.needs for code, step in steps.items()} == {
         "premigrate": [],
-        A: ["premigrate"],
-        B: ["premigrate"],
+        "premigrate_merge": ["premigrate"],
+        A: ["premigrate_merge"],
+        B: ["premigrate_merge"],
         C: [A, B],
         "create_repositories": [A, B, C],
         "create_repo_versions": ["create_repositories"],

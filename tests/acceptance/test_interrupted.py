@@ -47,9 +47,16 @@ OTHER_PLUGINS = {
     "deb_release_component", "deb_package_release_component",
 }  # fmt: skip
 
-# Seeds whose points fall in five of the six steps.
-CANCELS = [2, 4, 7, 9, 5]  # premigrate, content after 1 batch, repositories, versions, publications
-KILLS = [1, 7, 5]  # a batch of content, of repositories, of publications
+# Seeds whose points fall in six of the seven steps.
+CANCELS = [
+    2,  # premigrate
+    4,  # premigrate_merge after 1 of its 2 ranges: the other is not merged
+    13,  # content after 1 batch
+    9,  # repositories
+    5,  # versions
+    19,  # publications
+]
+KILLS = [7, 0, 19, 1]  # a batch of content, of repositories, of publications, a merge range
 
 
 @pytest.mark.parametrize(

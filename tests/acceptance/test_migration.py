@@ -76,7 +76,7 @@ async def test_a_full_migration_through_http_with_two_workers(
     await check_result(pool, sample, media_root)
     await check_files(pool, sample, media_root)
 
-    content_step = report["steps"][1]
+    content_step = report["steps"][STEP_ORDER.index("migrate_content.iso")]
     assert content_step["total"] == sample.units
     tasks = [await call(client, "GET", href, 200) for href in content_step["tasks"]]
     assert all(task["state"] == "completed" for task in tasks)

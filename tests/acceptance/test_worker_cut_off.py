@@ -113,11 +113,12 @@ async def cut_off_mid_batch(
             await fetchval(
                 pool,
                 "SELECT count(*) > 0 AND bool_and(j.status = 'succeeded') FROM migration_task t"
-                " JOIN procrastinate_jobs j ON j.id = t.job_id WHERE t.step_code = 'premigrate'",
+                " JOIN procrastinate_jobs j ON j.id = t.job_id"
+                " WHERE t.step_code = 'premigrate_merge'",
             )
         )
 
-    await eventually(premigrated, 120, "premigrate to complete")
+    await eventually(premigrated, 120, "premigrate_merge to complete")
     async with pool.acquire() as blocker, blocker.transaction():
         await blocker.execute("LOCK TABLE migration_batch_progress IN SHARE MODE")
 

@@ -16,7 +16,7 @@ import pytest
 
 from pulp2to3.actors import premigrate
 from pulp2to3.actors.premigrate import premigrate_dump
-from pulp2to3.actors.steps import Batch, BatchResult, Migration
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, Step
 from pulp2to3.plan import parse_plan
 from pulp2to3.pulp2 import open_dump
 from pulp2to3.pulp2.errors import DumpUnreadable
@@ -387,23 +387,38 @@ async def test_the_step_is_one_batch_per_part_of_the_dump(
     assert [(b.key, b.units, dict(b.args)) for b in batches] == [("dump", 1, {})]
 
 
-async def stage_in_parts(
-    pool: asyncpg.Pool, migration: Migration, *, again: int | None = None
+async def run_at_once(
+    pool: asyncpg.Pool, migration: Migration, step: Step, batches: list[Batch]
 ) -> list[BatchResult | BaseException]:
-    """Plan the parts and load them at the same time, each in its transaction, as workers do.
+    """Run the step's batches at the same time, each in its transaction, as workers do."""
+
+    async def run(batch: Batch) -> BatchResult:
+        async with pool.acquire() as connection, connection.transaction():
+            return await step.work(connection, migration, batch.args)
+
+    return await asyncio.gather(*(run(batch) for batch in batches), return_exceptions=True)
+
+
+async def stage_in_parts(
+    pool: asyncpg.Pool, migration: Migration, *, again: int | None = None, ranges: int = 3
+) -> list[BatchResult | BaseException]:
+    """Plan the parts and load them at the same time, then merge ``ranges`` key ranges at the
+    same time (when every part loaded), each in its transaction, as workers do; the parts'
+    results.
 
     ``again``: that part loads once more first, as when its worker died after it committed.
     """
     async with pool.acquire() as connection, connection.transaction():
         batches = await premigrate.STEP.plan_batches(connection, migration)
-
-    async def load(batch: Batch) -> BatchResult:
-        async with pool.acquire() as connection, connection.transaction():
-            return await premigrate_dump(connection, migration, batch.args)
-
     if again is not None:
-        await load(batches[again])
-    return await asyncio.gather(*(load(batch) for batch in batches), return_exceptions=True)
+        await run_at_once(pool, migration, premigrate.STEP, [batches[again]])
+    results = await run_at_once(pool, migration, premigrate.STEP, batches)
+    if all(isinstance(result, BatchResult) for result in results):
+        merged = await run_at_once(
+            pool, migration, premigrate.MERGE_STEP, premigrate.merge_batches(ranges)
+        )
+        assert merged == [BatchResult(done=1)] * ranges
+    return results
 
 
 @pytest.mark.parametrize(("fmt", "compress"), DUMP_FORMS)
@@ -435,7 +450,12 @@ async def test_parts_loaded_at_once_stage_what_the_whole_dump_does(
 async def load_rows(pool: asyncpg.Pool) -> int:
     rows = 0
     async with pool.acquire() as connection:
-        for table in (*LOAD_TABLES, "premigrate_load_part", "premigrate_load_part_present"):
+        for table in (
+            *LOAD_TABLES,
+            "premigrate_load_part",
+            "premigrate_load_part_present",
+            "premigrate_merge_range",
+        ):
             rows += await connection.fetchval(f"SELECT count(*) FROM {table}")
     return rows
 
@@ -453,31 +473,49 @@ async def test_a_part_loaded_again_after_the_merge_changes_nothing(
         await premigrate_dump(connection, run, batches[2].args)  # its worker died, it runs again
 
     assert await snapshot(pool) == staged  # no merge: the other parts are not loaded again
+    # A range merged again after the last one emptied the load tables merges nothing.
+    assert await run_at_once(
+        pool, run, premigrate.MERGE_STEP, premigrate.merge_batches(3)[1:2]
+    ) == [BatchResult(done=1)]
+    assert await snapshot(pool) == staged
     assert await stage_in_parts(pool, run) == [BatchResult(done=1)] * 4
     assert await snapshot(pool) == staged  # and the next run starts clean: nothing changed
 
 
-async def test_parts_a_crash_of_postgresql_lost_are_loaded_again_by_the_merge(
-    pool: asyncpg.Pool, new_migration: NewMigration, sample: SampleSummary, sample_docs: Documents
-) -> None:
-    run = await run_for(new_migration, sample)
-    async with pool.acquire() as connection, connection.transaction():
-        batches = await premigrate.STEP.plan_batches(connection, run)
-    for batch in batches[:-1]:
-        async with pool.acquire() as connection, connection.transaction():
-            await premigrate_dump(connection, run, batch.args)
+async def crash_recovery(pool: asyncpg.Pool) -> None:
+    """What crash recovery does to unlogged tables: it empties them."""
     async with pool.acquire() as connection:
-        # What crash recovery does to unlogged tables: it empties them.
         unlogged = await connection.fetch(
             "SELECT relname FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r'"
             " AND relname LIKE 'premigrate_load_%'"
         )
         assert len(unlogged) == len(LOAD_TABLES) + 1
         await connection.execute("TRUNCATE " + ", ".join(row["relname"] for row in unlogged))
-    async with pool.acquire() as connection, connection.transaction():
-        result = await premigrate_dump(connection, run, batches[-1].args)
 
-    assert result == BatchResult(done=1)
+
+@pytest.mark.parametrize("during", ["load", "merge"])
+async def test_parts_a_crash_of_postgresql_lost_are_loaded_again(
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    sample: SampleSummary,
+    sample_docs: Documents,
+    during: str,
+) -> None:
+    """``load``: before the last part, which loads the lost ones again; ``merge``: after the
+    first range, and the other ranges at once: one loads them again, the other waits for it."""
+    run = await run_for(new_migration, sample)
+    async with pool.acquire() as connection, connection.transaction():
+        parts = await premigrate.STEP.plan_batches(connection, run)
+    ranges = premigrate.merge_batches(3)
+    # The parts and the ranges done before the crash.
+    loaded, merged = (len(parts) - 1, 0) if during == "load" else (len(parts), 1)
+    results = await run_at_once(pool, run, premigrate.STEP, parts[:loaded])
+    results += await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[:merged])
+    await crash_recovery(pool)
+    results += await run_at_once(pool, run, premigrate.STEP, parts[loaded:])
+    results += await run_at_once(pool, run, premigrate.MERGE_STEP, ranges[merged:])
+
+    assert results == [BatchResult(done=1)] * (len(parts) + len(ranges))
     assert_staged_as(await snapshot(pool), sample_docs)
     assert await load_rows(pool) == 0
 
@@ -649,6 +687,7 @@ async def test_work_needs_a_transaction(
 class Changes:
     removed_unit: str
     updated_unit: str
+    revised_unit: str  # one of its catalog entries changed
     dropped_membership: tuple[str, str]
     changed_importer: str
     changed_distributor: tuple[str, str]
@@ -668,6 +707,11 @@ def change(docs: Documents, base: Documents) -> Changes:
         d for d in units if len(members[d["_id"]]) > 1 and d["_id"] not in (removed["_id"],)
     )
     dropped = (members[shared["_id"]][-1], shared["_id"])
+    revised = next(
+        d
+        for d in units
+        if d["_id"] in lazy_units and d["_id"] not in (removed["_id"], updated["_id"])
+    )
     removal = datetime(2031, 1, 1)
 
     # An orphaned unit: gone with its memberships and catalog entries.
@@ -685,6 +729,8 @@ def change(docs: Documents, base: Documents) -> Changes:
         if repo["repo_id"] in touched:
             repo["last_unit_removed"] = removal
     updated["_last_updated"] += 3600
+    entry = next(d for d in docs["lazy_content_catalog"] if d["unit_id"] == revised["_id"])
+    entry["revision"] += 1
     importer = docs["repo_importers"][1]
     importer["last_updated"] += timedelta(days=1)
     importer["config"]["ssl_validation"] = False
@@ -694,6 +740,7 @@ def change(docs: Documents, base: Documents) -> Changes:
     return Changes(
         removed_unit=removed["_id"],
         updated_unit=updated["_id"],
+        revised_unit=revised["_id"],
         dropped_membership=dropped,
         changed_importer=importer["repo_id"],
         changed_distributor=(distributor["repo_id"], distributor["distributor_id"]),
@@ -707,14 +754,54 @@ def membership_sets(docs: Documents) -> dict[str, set[str]]:
     return sets
 
 
-@pytest.mark.parametrize(("fmt", "compress"), [("archive", True), ("folder", False)])
+async def stage_merge_failed_half_way(
+    pool: asyncpg.Pool, migration: Migration, repo_id: str
+) -> list[dict[str, Any]]:
+    """Load the dump and merge it in three ranges at once, the range of ``repo_id`` failing when
+    it deletes one of that repository's memberships (a trigger: after it merged its units), the
+    others committing; then run premigrate again, whole, as the next migration does. The units
+    staged just after the failure."""
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "CREATE FUNCTION fail_merge() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'merge failed half-way'; END $$"
+        )
+        await connection.execute(
+            "CREATE TRIGGER fail_merge BEFORE DELETE ON pulp2_repo_content FOR EACH ROW"
+            f" WHEN (OLD.pulp2_repo_id = {quote(repo_id)}) EXECUTE FUNCTION fail_merge()"
+        )
+    async with pool.acquire() as connection, connection.transaction():
+        parts = await premigrate.STEP.plan_batches(connection, migration)
+    assert await run_at_once(pool, migration, premigrate.STEP, parts) == [BatchResult(done=1)] * 4
+    merged = await run_at_once(pool, migration, premigrate.MERGE_STEP, premigrate.merge_batches(3))
+    failed = [result for result in merged if isinstance(result, asyncpg.RaiseError)]
+    assert len(failed) == 1, merged
+    assert merged.count(BatchResult(done=1)) == 2, merged
+    half_way = (await snapshot(pool))["pulp2_content"]
+    async with pool.acquire() as connection:
+        await connection.execute("DROP TRIGGER fail_merge ON pulp2_repo_content")
+    assert await stage_in_parts(pool, migration) == [BatchResult(done=1)] * 4
+    return half_way
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "compress", "how"),
+    [("archive", True, "whole"), ("folder", False, "whole"), ("archive", False, "half-way")],
+)
 async def test_a_newer_dump_flags_only_what_changed(
     pool: asyncpg.Pool,
     new_migration: NewMigration,
     tmp_path: Path,
     fmt: DumpFormat,
     compress: bool,
+    how: str,
 ) -> None:
+    """``half-way``: the newer dump's merge fails with some of its ranges committed, and runs
+    again: what the committed ranges flagged, the run again finds unchanged, and keeps."""
     first = generate_sample(
         tmp_path / "first", repos=8, units=300, fmt=fmt, gzip=compress, seed=SEED
     )
@@ -732,10 +819,16 @@ async def test_a_newer_dump_flags_only_what_changed(
     await stage(pool, run)
     await mark_all_migrated(pool)
     before = await snapshot(pool)
-    result = await stage(pool, reading(run, second_dump))
+    if how == "whole":
+        assert await stage(pool, reading(run, second_dump)) == BatchResult(done=1)
+    else:
+        half_way = await stage_merge_failed_half_way(
+            pool, reading(run, second_dump), changes.dropped_membership[0]
+        )
+        # Units the run again finds unchanged: flagged by a committed range, kept (below).
+        assert not_migrated(half_way, "pulp2_id"), "a committed range flagged units"
     after = await snapshot(pool)
 
-    assert result == BatchResult(done=1)
     # Memberships are exactly the newer dump's: the dropped one and the orphan's are gone.
     assert staged_table(after, "pulp2_repo_content") == expected_memberships(new_docs)
     memberships = staged(after["pulp2_repo_content"], "pulp2_repo_id", "pulp2_unit_id")
@@ -748,7 +841,8 @@ async def test_a_newer_dump_flags_only_what_changed(
     content = by(after["pulp2_content"], "pulp2_id")
     assert set(content) == old_ids | new_ids
     assert not_migrated(after["pulp2_content"], "pulp2_id") == (new_ids - old_ids) | {
-        changes.updated_unit
+        changes.updated_unit,
+        changes.revised_unit,
     }
     assert (
         content[changes.removed_unit]

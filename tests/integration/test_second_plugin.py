@@ -186,6 +186,7 @@ async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
 
     assert list(results) == [
         "premigrate",
+        "premigrate_merge",
         "migrate_content.iso",
         "migrate_content.blob",
         "migrate_content.blob_tag",  # declared before blob, which it needs
@@ -197,6 +198,7 @@ async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
     done = {code: sum(r.done for r in batches) for code, batches in results.items()}
     assert done == {
         "premigrate": 4,  # one per part of the dump (MAX_PARTS)
+        "premigrate_merge": 1,  # one key range per live worker: none here
         "migrate_content.iso": 2,
         "migrate_content.blob": 2,
         "migrate_content.blob_tag": 1,

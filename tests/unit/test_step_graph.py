@@ -23,7 +23,8 @@ def needs_of(plan: dict[str, object]) -> dict[str, tuple[str, ...]]:
 def test_iso_steps_run_one_after_the_other() -> None:
     assert needs_of({"plugins": [{"type": "iso"}]}) == {
         "premigrate": (),
-        "migrate_content.iso": ("premigrate",),
+        "premigrate_merge": ("premigrate",),
+        "migrate_content.iso": ("premigrate_merge",),
         "create_repositories": ("migrate_content.iso",),
         **AFTER_CONTENT,
     }
@@ -38,6 +39,7 @@ def test_content_types_need_the_types_they_need_and_plugins_run_side_by_side(
     # In an order where each step comes after those it needs (c is declared first).
     assert list(needs) == [
         "premigrate",
+        "premigrate_merge",
         a,
         b,
         c,
@@ -47,10 +49,11 @@ def test_content_types_need_the_types_they_need_and_plugins_run_side_by_side(
     ]
     assert needs == {
         "premigrate": (),
-        a: ("premigrate",),
-        b: ("premigrate",),
+        "premigrate_merge": ("premigrate",),
+        a: ("premigrate_merge",),
+        b: ("premigrate_merge",),
         c: (a, b),
-        "migrate_content.iso": ("premigrate",),
+        "migrate_content.iso": ("premigrate_merge",),
         "create_repositories": (a, b, c, "migrate_content.iso"),
         **AFTER_CONTENT,
     }
