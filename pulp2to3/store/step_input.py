@@ -45,7 +45,8 @@ async def ensure(
     await connection.execute(queries["step_input_lock"], step_code)
     if await connection.fetchval(is_current, step_code, migration_id, digest):
         return False  # another batch computed it meanwhile
-    await connection.execute(queries["step_input_work_mem"])
+    await connection.execute(queries["step_input_settings"])
     await compute()
+    await connection.execute(queries["step_input_settings_reset"])
     await connection.execute(queries["step_input_record"], step_code, migration_id, digest)
     return True
