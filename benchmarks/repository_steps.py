@@ -75,6 +75,9 @@ BEFORE_TRUNCATE = {
 # when that runs again).
 AFTER_TRUNCATE = {"create_repo_versions": "DELETE FROM repository_version WHERE number > 0"}
 FORGET_PROGRESS = "DELETE FROM migration_batch_progress WHERE step_code = ANY($1::text[])"
+# The steps' inputs (store/step_input.py) were computed for this migration: computed again, as a
+# first migration does.
+FORGET_INPUTS = "DELETE FROM step_input WHERE step_code = ANY($1::text[])"
 LAST_MIGRATION = (
     "SELECT id FROM migration WHERE kind = 'migration' ORDER BY created_at DESC LIMIT 1"
 )
@@ -152,6 +155,7 @@ async def main_async(args: argparse.Namespace, media: Path) -> None:
                 if step.code in AFTER_TRUNCATE:
                     await connection.execute(AFTER_TRUNCATE[step.code])
             await connection.execute(FORGET_PROGRESS, [step.code for step in steps])
+            await connection.execute(FORGET_INPUTS, [step.code for step in steps])
             migration_id: uuid.UUID = await connection.fetchval(LAST_MIGRATION)
             loaded = await load_migration(connection, migration_id)
         migration = dataclasses.replace(loaded, settings=settings)

@@ -533,17 +533,20 @@ CREATE TABLE IF NOT EXISTS repository_version_origin (
     PRIMARY KEY (repository_id, position)
 );
 
--- What a repository version made from Pulp 2 repository `repo` holds: the content its migrated
--- units became, one per type and repository key, as Pulp 3 keeps one file per relative path.
--- Among units sharing a key, the one added to the Pulp 2 repository last wins.
-CREATE OR REPLACE FUNCTION pulp2to3_version_content(repo text)
-    RETURNS TABLE (content_id bigint) LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (c.pulp_type, coalesce(c.repo_key, c.natural_key)) c.id
-      FROM pulp2_repo_content AS rc
+-- What the repository versions made from Pulp 2 repositories `repos` hold: for each, the content
+-- its migrated units became, one per type and repository key, as Pulp 3 keeps one file per
+-- relative path. Among units sharing a key, the one added to the Pulp 2 repository last wins.
+-- All of them at once, set-based (create_repo_versions' step input): by repository, one index
+-- probe of pulp2_content and of content per unit cost more than hashing both whole tables.
+CREATE OR REPLACE FUNCTION pulp2to3_version_content(repos text[])
+    RETURNS TABLE (pulp2_repo_id text, content_id bigint) LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (rc.pulp2_repo_id, c.pulp_type, coalesce(c.repo_key, c.natural_key))
+           rc.pulp2_repo_id, c.id
+      FROM (SELECT DISTINCT repo FROM unnest(repos) AS r(repo)) AS w
+      JOIN pulp2_repo_content AS rc ON rc.pulp2_repo_id = w.repo
       JOIN pulp2_content AS pc ON pc.pulp2_id = rc.pulp2_unit_id
       JOIN content AS c ON c.id = pc.pulp3_content_id
-     WHERE rc.pulp2_repo_id = repo
-     ORDER BY c.pulp_type, coalesce(c.repo_key, c.natural_key),
+     ORDER BY rc.pulp2_repo_id, c.pulp_type, coalesce(c.repo_key, c.natural_key),
               rc.created DESC NULLS LAST, pc.last_updated DESC, c.id DESC
 $$;
 
@@ -600,3 +603,53 @@ CREATE TABLE IF NOT EXISTS distribution (
     publication_id  bigint      REFERENCES publication (id),
     created_at      timestamptz NOT NULL DEFAULT now()
 );
+
+-- ---------------------------------------------------------------------------------------------
+-- The repository steps' inputs. create_repositories, create_repo_versions and
+-- create_publications each read what their batches need from these tables, computed once per
+-- migration by the first batch that runs, set-based (hash joins over the whole staging and
+-- content tables; per row, index probes into tables far bigger than the server's buffers cost
+-- several times more). `step_input` says which migration, and which of its plan's repositories,
+-- a step's table was computed for. The first batch takes the step's advisory lock, computes the
+-- table and records it in its transaction, so the others wait for its commit; a batch that fails
+-- or is killed takes it with it, and the next batch computes it again. Unlogged: a crash of the
+-- server empties them, `step_input` too, and the next batch computes them again. They keep the
+-- last migration's rows until the next migration's step replaces them.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE UNLOGGED TABLE IF NOT EXISTS step_input (
+    step_code     text PRIMARY KEY,
+    migration_id  uuid NOT NULL,
+    -- What the input was computed for (a digest of the plan's part the step gives it).
+    arguments     text NOT NULL
+);
+
+-- create_repositories: the remote artifacts each planned importer's lazy catalog gives.
+CREATE UNLOGGED TABLE IF NOT EXISTS remote_artifact_input (
+    importer_id          text   NOT NULL,
+    content_artifact_id  bigint NOT NULL,
+    url                  text   NOT NULL,
+    sha256               text,
+    size                 bigint
+);
+CREATE INDEX IF NOT EXISTS remote_artifact_input_importer
+    ON remote_artifact_input (importer_id, content_artifact_id);
+
+-- create_repo_versions: what a version made from each planned Pulp 2 repository holds.
+CREATE UNLOGGED TABLE IF NOT EXISTS version_content_input (
+    pulp2_repo_id  text   NOT NULL,
+    content_id     bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS version_content_input_repository
+    ON version_content_input (pulp2_repo_id);
+
+-- create_publications: the files a publication of each version to publish serves (with the
+-- sha256 and size of file content, for PULP_MANIFEST).
+CREATE UNLOGGED TABLE IF NOT EXISTS published_file_input (
+    version_id           bigint NOT NULL,
+    relative_path        text   NOT NULL,
+    content_artifact_id  bigint NOT NULL,
+    sha256               text,
+    size                 bigint
+);
+CREATE INDEX IF NOT EXISTS published_file_input_version ON published_file_input (version_id);

@@ -167,4 +167,5 @@ PLUGIN = Plugin(
     publication_options=publication_options,
     base_path=base_path,
     publish=publish,
+    publishes_version_files=True,
 )

@@ -20,6 +20,7 @@ import asyncpg
 from pulp2to3.actors import repositories
 from pulp2to3.actors.steps import BatchResult, Migration, Step
 from pulp2to3.settings import Settings, load_settings
+from tests.database_support import NewMigration
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,6 +294,19 @@ async def run_step(pool: asyncpg.Pool, step: Step, migration: Migration) -> list
     async with pool.acquire() as connection:
         batches = await step.plan_batches(connection, migration)
     return [await run_batch(pool, step, migration, batch.args) for batch in batches]
+
+
+async def next_migration(
+    pool: asyncpg.Pool, new_migration: NewMigration, finished: Migration, plan: Mapping[str, Any]
+) -> Migration:
+    """A migration of ``plan`` after ``finished`` (now completed: one runs at a time), as after
+    a premigrate that staged what the test changed: the steps compute their inputs again."""
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "UPDATE migration SET status = 'completed', finished_at = now() WHERE id = $1",
+            finished.id,
+        )
+    return await new_migration(dict(plan), finished.settings)
 
 
 async def snapshot(pool: asyncpg.Pool, tables: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:

@@ -5,6 +5,8 @@ plugin's publication type, which the plugin fills (``Plugin.publish``) with the 
 configs of those repositories' distributors give (``Plugin.publication_options``). A version is
 published once (a unique index decides): a batch run again finds its publications and changes
 nothing. The distributors of the listed Pulp 2 repositories are recorded as publishing it.
+The files of the versions whose plugin publishes them with ``publish_version_files`` are
+computed once, by the first batch (``store.step_input``).
 """
 
 from __future__ import annotations
@@ -102,6 +104,16 @@ async def create_publications(
 ) -> BatchResult:
     """Publish the batch's versions that have no publication yet."""
     planned = planned_repositories(migration.plan)
+    await store.prepare_version_files(
+        connection,
+        STEP_CODE,
+        migration.id,
+        [
+            (repository.name, number)
+            for repository, number, _ in published_versions(planned)
+            if repository.plugin.publishes_version_files
+        ],
+    )
     keys = [(str(name), int(number)) for name, number in args["versions"]]
     versions = await store.planned_versions(connection, keys)
     failures: list[tuple[str, str]] = []

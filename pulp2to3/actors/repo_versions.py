@@ -12,9 +12,10 @@ content gone from version ``n`` gets ``version_removed = n``.
 
 A batch takes whole repositories (a version builds on the one before it) and creates, level by
 level, the versions after each repository's latest: one set-based statement per level for all
-the batch's repositories. Plan versions whose version is up to date are left alone, so a batch
-run again changes nothing. A plan version whose Pulp 2 repository is not staged fails, with the
-versions after it.
+the batch's repositories. What every plan version's Pulp 2 repository gives is computed once,
+by the first batch (``store.step_input``). Plan versions whose version is up to date are left
+alone, so a batch run again changes nothing. A plan version whose Pulp 2 repository is not
+staged fails, with the versions after it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ async def create_repo_versions(
     connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """New versions for the plan versions of the batch's repositories that are out of date."""
+    await store.prepare_version_content(
+        connection,
+        STEP_CODE,
+        migration.id,
+        {
+            version.pulp2_repository_id
+            for repository in planned_repositories(migration.plan).values()
+            for version in repository.plan.versions
+        },
+    )
     wanted = resolve(migration.plan, args["repositories"])
     repositories = await store.repositories_by_name(connection, [r.name for r in wanted])
     staged = await store.staged_pulp2_repositories(

@@ -4,7 +4,8 @@ Each plan repository becomes a repository (with its empty version 0, as Pulp 3 h
 plan names an importer, the importer becomes the repository's remote, and every lazy catalog
 entry of that importer a remote artifact of the content its unit became. Batches group up to
 ``REPOSITORIES_PER_BATCH`` plan repositories; everything is an upsert on a name, so a batch run
-again (or after a crash) leaves the same rows.
+again (or after a crash) leaves the same rows. The remote artifacts of every importer of the
+plan are computed once, by the first batch (``store.step_input``).
 """
 
 from __future__ import annotations
@@ -93,6 +94,16 @@ async def create_repositories(
     connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """Repositories, remotes and remote artifacts of the batch's plan repositories."""
+    await store.prepare_remote_artifacts(
+        connection,
+        STEP_CODE,
+        migration.id,
+        {
+            repository.plan.pulp2_importer_repository_id
+            for repository in planned_repositories(migration.plan).values()
+            if repository.plan.pulp2_importer_repository_id is not None
+        },
+    )
     wanted = resolve(migration.plan, args["repositories"])
     repositories, new_repositories = await store.ensure_repositories(
         connection, {repository.name: repository.plugin.pulp3.repository for repository in wanted}

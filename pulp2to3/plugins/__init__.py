@@ -183,6 +183,9 @@ class Plugin:
     # Its publications have pulp_deb's layouts: a plan repository may ask for ``simple``,
     # ``structured`` (the default) or both; a plan asking it of another plugin is refused.
     layouts: bool = False
+    # Its ``publish`` publishes its versions' files with ``store.publications.
+    # publish_version_files``, whose input create_publications then computes for them.
+    publishes_version_files: bool = False
 
     @property
     def reported_distributor_types(self) -> tuple[str, ...]:

@@ -95,4 +95,5 @@ PLUGIN = Plugin(
     publication_options=publication_options,
     base_path=pulp2_configs.base_path,
     publish=publish,
+    publishes_version_files=True,
 )

@@ -22,35 +22,55 @@ SELECT $1::text, v.id
     ON CONFLICT (repository_version_id) DO NOTHING
 RETURNING id, repository_version_id
 
+-- publications_clear_published_file_input --
+-- Empty create_publications' input (store/step_input.py) before it is computed again
+TRUNCATE published_file_input
+
+-- publications_compute_published_file_input --
+-- create_publications' input: for each version that holds one of the plan versions ($1
+-- repository names, $2 positions) and has no publication, every content artifact of the
+-- version at its relative path (on_demand ones too: their artifact is null), the newest content
+-- winning when two share a path, with the sha256 and size of file content. One statement for
+-- the whole step: hash joins over the memberships, content_artifact and file_content, rows by
+-- version and path in code point order
+INSERT INTO published_file_input (version_id, relative_path, content_artifact_id, sha256, size)
+SELECT DISTINCT ON (v.id, ca.relative_path COLLATE "C")
+       v.id, ca.relative_path, ca.id, fc.digest, fc.size
+  FROM unnest($1::text[], $2::integer[]) AS w(name, position)
+  JOIN repository AS r ON r.name = w.name
+  JOIN repository_version_origin AS o ON o.repository_id = r.id AND o.position = w.position
+  JOIN repository_version AS v ON v.id = o.version_id
+  JOIN repository_content AS rc
+    ON rc.repository_id = v.repository_id
+   AND rc.version_added <= v.number
+   AND (rc.version_removed IS NULL OR rc.version_removed > v.number)
+  JOIN content_artifact AS ca ON ca.content_id = rc.content_id
+  LEFT JOIN file_content AS fc ON fc.content_id = ca.content_id
+ WHERE NOT EXISTS (SELECT FROM publication AS p WHERE p.repository_version_id = v.id)
+ ORDER BY v.id, ca.relative_path COLLATE "C", ca.content_id DESC
+
 -- publications_publish_version_files --
--- Publications $1 publish every content artifact of their version at its relative path
--- (on_demand ones too: their artifact is null); when two contents share a path the newest wins.
--- Returns what they publish of file content, the PULP_MANIFEST entries: by publication, and by
--- path in code point order. One statement for a batch's publications, each row read once: a
--- version's content by its repository, each content's artifacts and file by index probes
--- (LATERAL ... OFFSET 0; the planner chose a scan of every content artifact otherwise). The
--- publications are new (made in this transaction), so nothing is there to conflict with.
+-- Publications $1 publish the files of their version (published_file_input) at their relative
+-- paths. Returns what they publish of file content, the PULP_MANIFEST entries: by publication,
+-- and by path in code point order. Each version's files are one index range of the input; the
+-- publications are new (made in this transaction), so nothing is there to conflict with
 WITH published AS MATERIALIZED (
-    SELECT DISTINCT ON (p.id, ca.relative_path COLLATE "C")
-           p.id AS publication_id, ca.relative_path, ca.id AS content_artifact_id, ca.content_id
+    SELECT p.id AS publication_id, f.relative_path, f.content_artifact_id, f.sha256, f.size
       FROM unnest($1::bigint[]) AS p(id)
-     CROSS JOIN LATERAL pulp2to3_publication_content(p.id) AS pc
+      JOIN publication AS pub ON pub.id = p.id
      CROSS JOIN LATERAL (
-           SELECT ca.id, ca.relative_path, ca.content_id
-             FROM content_artifact AS ca
-            WHERE ca.content_id = pc.content_id
-           OFFSET 0) AS ca
-     ORDER BY p.id, ca.relative_path COLLATE "C", ca.content_id DESC
+           SELECT f.relative_path, f.content_artifact_id, f.sha256, f.size
+             FROM published_file_input AS f
+            WHERE f.version_id = pub.repository_version_id
+           OFFSET 0) AS f
 ), inserted AS (
     INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)
     SELECT publication_id, relative_path, content_artifact_id FROM published
 )
-SELECT p.publication_id, p.relative_path, fc.digest AS sha256, fc.size
-  FROM published AS p
- CROSS JOIN LATERAL (
-       SELECT fc.digest, fc.size FROM file_content AS fc WHERE fc.content_id = p.content_id
-       OFFSET 0) AS fc
- ORDER BY p.publication_id, p.relative_path COLLATE "C"
+SELECT publication_id, relative_path, sha256, size
+  FROM published
+ WHERE sha256 IS NOT NULL
+ ORDER BY publication_id, relative_path COLLATE "C"
 
 -- publications_insert_artifacts --
 -- Artifacts of generated metadata files ($1 sha256, $2 sizes, $3 files); one already there is kept

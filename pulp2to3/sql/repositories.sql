@@ -64,54 +64,59 @@ UPDATE repository AS r
   FROM unnest($1::text[], $2::bigint[]) AS w(name, remote_id)
  WHERE r.name = w.name AND r.remote_id IS DISTINCT FROM w.remote_id
 
--- repositories_upsert_remote_artifacts --
--- Every lazy catalog entry of importer $1[i] becomes a remote artifact of remote $2[i] for the
--- content artifact of the content its unit became; one per content artifact and remote (the
--- newest revision wins); the sha256 is the catalog's checksum when it is a sha256. A content
--- of several files (a kickstart tree) takes, for each file, the entry whose path ends with it.
--- The batch's entries are found by importer, and each one's content artifacts and file size, by
--- index probes: LATERAL ... OFFSET 0 keeps the planner from scanning the whole catalog and
--- hashing the whole of content_artifact and file_content for every batch, a cost that grows
--- with the tables and was most of the step's time
-INSERT INTO remote_artifact AS ra (content_artifact_id, remote_id, url, sha256, size)
-SELECT DISTINCT ON (ca.id, m.remote_id)
-       ca.id, m.remote_id, lc.url,
+-- repositories_clear_remote_artifact_input --
+-- Empty create_repositories' input (store/step_input.py) before it is computed again
+TRUNCATE remote_artifact_input
+
+-- repositories_compute_remote_artifact_input --
+-- create_repositories' input: every lazy catalog entry of the importers of the Pulp 2
+-- repositories $1 as the remote artifact it gives, for the content artifact of the content its
+-- unit became; one per importer and content artifact (the newest revision wins); the sha256 is
+-- the catalog's checksum when it is a sha256. A content of several files (a kickstart tree)
+-- takes, for each file, the entry whose path ends with it. One statement for the whole step:
+-- hash joins over the catalog, pulp2_content, content_artifact and file_content, rows in
+-- importer order
+INSERT INTO remote_artifact_input (importer_id, content_artifact_id, url, sha256, size)
+SELECT DISTINCT ON (lc.importer_id, ca.id)
+       lc.importer_id, ca.id, lc.url,
        CASE WHEN lower(lc.checksum_algorithm) = 'sha256' THEN lower(lc.checksum) END,
        fc.size
+  FROM pulp2_importer AS i
+  JOIN pulp2_lazy_catalog AS lc ON lc.importer_id = i.pulp2_object_id
+  JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
+  JOIN content_artifact AS ca ON ca.content_id = pc.pulp3_content_id
+  LEFT JOIN file_content AS fc ON fc.content_id = ca.content_id
+ WHERE i.pulp2_repo_id = ANY($1::text[])
+   AND (right(lc.path, length(ca.relative_path) + 1) = '/' || ca.relative_path
+        OR NOT EXISTS (SELECT FROM content_artifact AS other
+                        WHERE other.content_id = ca.content_id AND other.id <> ca.id))
+ ORDER BY lc.importer_id, ca.id, lc.revision DESC, lc.url
+
+-- repositories_upsert_remote_artifacts --
+-- The remote artifacts the lazy catalog of importer $1[i] gives (remote_artifact_input) become
+-- remote artifacts of remote $2[i]; each importer's are read as one index range
+INSERT INTO remote_artifact AS ra (content_artifact_id, remote_id, url, sha256, size)
+SELECT i.content_artifact_id, m.remote_id, i.url, i.sha256, i.size
   FROM unnest($1::text[], $2::bigint[]) AS m(importer_id, remote_id)
  CROSS JOIN LATERAL (
-       SELECT * FROM pulp2_lazy_catalog AS lc WHERE lc.importer_id = m.importer_id OFFSET 0
-       ) AS lc
-  JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
- CROSS JOIN LATERAL (
-       SELECT ca.id, ca.content_id
-         FROM content_artifact AS ca
-        WHERE ca.content_id = pc.pulp3_content_id
-          AND (right(lc.path, length(ca.relative_path) + 1) = '/' || ca.relative_path
-               OR NOT EXISTS (SELECT FROM content_artifact AS other
-                               WHERE other.content_id = ca.content_id AND other.id <> ca.id))
-       OFFSET 0) AS ca
-  LEFT JOIN LATERAL (
-       SELECT fc.size FROM file_content AS fc WHERE fc.content_id = ca.content_id OFFSET 0
-       ) AS fc ON true
- ORDER BY ca.id, m.remote_id, lc.revision DESC, lc.url
+       SELECT * FROM remote_artifact_input AS i WHERE i.importer_id = m.importer_id OFFSET 0
+       ) AS i
+ ORDER BY i.content_artifact_id, m.remote_id
     ON CONFLICT (content_artifact_id, remote_id) DO UPDATE
    SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, size = EXCLUDED.size
  WHERE (ra.url, ra.sha256, ra.size)
        IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.sha256, EXCLUDED.size)
 
 -- repositories_delete_stale_remote_artifacts --
--- Remote artifacts of remote $2[i] that no lazy catalog entry of importer $1[i] gives any more
--- (or of remote $2[i] with no importer: $1[i] null)
+-- Remote artifacts of remote $2[i] that the lazy catalog of importer $1[i] does not give any
+-- more (remote_artifact_input; all of them when $1[i] is null: no importer)
 DELETE FROM remote_artifact AS ra
  USING unnest($1::text[], $2::bigint[]) AS m(importer_id, remote_id)
  WHERE ra.remote_id = m.remote_id
    AND NOT EXISTS (
        SELECT
-         FROM pulp2_lazy_catalog AS lc
-         JOIN pulp2_content AS pc ON pc.pulp2_id = lc.pulp2_unit_id
-         JOIN content_artifact AS ca ON ca.content_id = pc.pulp3_content_id
-        WHERE lc.importer_id = m.importer_id AND ca.id = ra.content_artifact_id)
+         FROM remote_artifact_input AS i
+        WHERE i.importer_id = m.importer_id AND i.content_artifact_id = ra.content_artifact_id)
 
 -- repositories_mark_pulp2_repositories --
 -- Map Pulp 2 repositories ($1 repo ids) to the Pulp 3 repositories ($2 ids) they feed
@@ -151,10 +156,20 @@ SELECT pulp2_repo_id
   FROM pulp2_repository
  WHERE pulp2_repo_id = ANY($1::text[])
 
+-- repo_versions_clear_version_content_input --
+-- Empty create_repo_versions' input (store/step_input.py) before it is computed again
+TRUNCATE version_content_input
+
+-- repo_versions_compute_version_content_input --
+-- create_repo_versions' input: what a version made from each of the Pulp 2 repositories $1
+-- holds (pulp2to3_version_content), in Pulp 2 repository order
+INSERT INTO version_content_input (pulp2_repo_id, content_id)
+SELECT pulp2_repo_id, content_id FROM pulp2to3_version_content($1::text[])
+
 -- repo_versions_outdated --
 -- Which plan versions ($1 repositories, $2 positions, $3 their Pulp 2 repositories) need a new
 -- repository version: none holds them yet, theirs came from another Pulp 2 repository, or it
--- holds other content than the Pulp 2 repository gives now (pulp2to3_version_content)
+-- holds other content than the Pulp 2 repository gives now (version_content_input)
 WITH wanted AS (
     SELECT w.repository_id, w.position, w.pulp2_repo_id, v.number
       FROM unnest($1::bigint[], $2::integer[], $3::text[])
@@ -169,7 +184,9 @@ SELECT w.repository_id, w.position
  WHERE w.number IS NULL
     OR EXISTS (
         SELECT
-          FROM pulp2to3_version_content(w.pulp2_repo_id) AS target
+          FROM (SELECT t.content_id
+                  FROM version_content_input AS t
+                 WHERE t.pulp2_repo_id = w.pulp2_repo_id) AS target
           FULL JOIN (SELECT c.content_id
                        FROM repository_content AS c
                       WHERE c.repository_id = w.repository_id
@@ -180,7 +197,7 @@ SELECT w.repository_id, w.position
 
 -- repo_versions_create --
 -- Version $2[i] of repository $1[i] (one number per repository, the one after its latest)
--- holding exactly what Pulp 2 repository $3[i] gives (pulp2to3_version_content). Pulp 3's
+-- holding exactly what Pulp 2 repository $3[i] gives (version_content_input). Pulp 3's
 -- membership rows: content that leaves gets version_removed, content that arrives a new row
 -- version_added.
 -- Everything is computed from the memberships as they were before this statement, and nothing
@@ -200,7 +217,11 @@ WITH wanted AS (
     SELECT c.repository_id, c.number, t.content_id
       FROM created AS c
       JOIN wanted AS w ON w.repository_id = c.repository_id AND w.number = c.number
-     CROSS JOIN LATERAL pulp2to3_version_content(w.pulp2_repo_id) AS t
+     CROSS JOIN LATERAL (
+           SELECT t.content_id
+             FROM version_content_input AS t
+            WHERE t.pulp2_repo_id = w.pulp2_repo_id
+           OFFSET 0) AS t
 ), held AS MATERIALIZED (
     SELECT c.repository_id, c.number, h.content_id, h.version_added
       FROM created AS c

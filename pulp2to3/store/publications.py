@@ -7,12 +7,14 @@ the actors never touch raw records.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.store import step_input
 from pulp2to3.store.repositories import from_record, in_key_order, staged_config
 
 # Rows fetched from the server at a time while a PULP_MANIFEST is streamed.
@@ -129,11 +131,34 @@ class PublishedFiles:
             rows = await self._cursor.fetch(MANIFEST_PREFETCH)
 
 
+async def prepare_version_files(
+    connection: asyncpg.Connection,
+    step_code: str,
+    migration_id: uuid.UUID,
+    versions: Collection[tuple[str, int]],
+) -> None:
+    """The step's input (``store.step_input``): the files a publication of each version that
+    holds one of these plan versions ``(repository name, position)`` and has none would publish
+    (``publish_version_files``)."""
+    ordered = sorted(versions)
+
+    async def compute() -> None:
+        await connection.execute(queries["publications_clear_published_file_input"])
+        await connection.execute(
+            queries["publications_compute_published_file_input"],
+            [name for name, _ in ordered],
+            [position for _, position in ordered],
+        )
+
+    await step_input.ensure(connection, step_code, migration_id, ordered, compute)
+
+
 async def publish_version_files(
     connection: asyncpg.Connection, publication_ids: Collection[int]
 ) -> PublishedFiles:
-    """Publish every content file of each new publication's version, in one statement for them
-    all; the entries of their manifests stream from what this returns (needs a transaction)."""
+    """Publish every content file of each new publication's version (``prepare_version_files``'
+    input, which must cover their versions), in one statement for them all; the entries of
+    their manifests stream from what this returns (needs a transaction)."""
     cursor = await connection.cursor(
         queries["publications_publish_version_files"], sorted(publication_ids)
     )

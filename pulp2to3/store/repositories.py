@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +17,7 @@ import asyncpg
 
 from pulp2to3.database import queries
 from pulp2to3.encryption import REMOTE_SECRET_FIELDS, Keys
+from pulp2to3.store import step_input
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -169,6 +171,24 @@ async def set_repository_remotes(
     await connection.execute(queries["repositories_set_remotes"], *in_key_order(remotes))
 
 
+async def prepare_remote_artifacts(
+    connection: asyncpg.Connection,
+    step_code: str,
+    migration_id: uuid.UUID,
+    importer_repo_ids: Collection[str],
+) -> None:
+    """The step's input (``store.step_input``): the remote artifacts the lazy catalogs of the
+    importers of these Pulp 2 repositories (every one the migration's plan names) give."""
+
+    ordered = sorted(importer_repo_ids)
+
+    async def compute() -> None:
+        await connection.execute(queries["repositories_clear_remote_artifact_input"])
+        await connection.execute(queries["repositories_compute_remote_artifact_input"], ordered)
+
+    await step_input.ensure(connection, step_code, migration_id, ordered, compute)
+
+
 async def sync_remote_artifacts(
     connection: asyncpg.Connection,
     sources: Sequence[RemoteSource],
@@ -176,6 +196,7 @@ async def sync_remote_artifacts(
     previously_existing: Collection[int] = (),
 ) -> int:
     """The remote artifacts of each remote from its importer's lazy catalog; how many written.
+    Reads ``prepare_remote_artifacts``' input, which must cover these importers.
 
     Remotes in ``previously_existing`` (made by an earlier migration) also lose the remote artifacts
     their catalog no longer gives; a new remote has none to lose.
@@ -222,11 +243,30 @@ async def staged_pulp2_repositories(
     return frozenset(row["pulp2_repo_id"] for row in rows)
 
 
+async def prepare_version_content(
+    connection: asyncpg.Connection,
+    step_code: str,
+    migration_id: uuid.UUID,
+    pulp2_repo_ids: Collection[str],
+) -> None:
+    """The step's input (``store.step_input``): what a version made from each of these Pulp 2
+    repositories (every one the migration's plan names) holds."""
+
+    ordered = sorted(pulp2_repo_ids)
+
+    async def compute() -> None:
+        await connection.execute(queries["repo_versions_clear_version_content_input"])
+        await connection.execute(queries["repo_versions_compute_version_content_input"], ordered)
+
+    await step_input.ensure(connection, step_code, migration_id, ordered, compute)
+
+
 async def outdated_versions(
     connection: asyncpg.Connection, sources: Collection[PlanVersionSource]
 ) -> frozenset[tuple[int, int]]:
     """``(repository id, position)`` of the plan versions that need a new repository version:
-    none holds them yet, or the one that does differs from their Pulp 2 repository now."""
+    none holds them yet, or the one that does differs from their Pulp 2 repository now (as
+    ``prepare_version_content``' input, which must cover them, gives it)."""
     ordered = sorted(sources, key=lambda source: (source.repository_id, source.position))
     rows = await connection.fetch(
         queries["repo_versions_outdated"],
@@ -261,7 +301,8 @@ class VersionsCreated:
 async def create_versions(
     connection: asyncpg.Connection, versions: Sequence[NewVersion]
 ) -> VersionsCreated:
-    """Create these versions (at most one per repository) with their memberships.
+    """Create these versions (at most one per repository) with their memberships, their
+    content read from ``prepare_version_content``' input, which must cover them.
 
     A version that exists already is left alone; returns what was created.
     """

@@ -19,6 +19,7 @@ from tests.repository_steps_support import (
     Source,
     assert_rerun_changes_nothing,
     build_world,
+    next_migration,
     run_batch,
 )
 
@@ -280,9 +281,10 @@ async def test_running_a_batch_twice_changes_nothing(
 async def test_a_rerun_follows_a_changed_importer_and_catalog(
     pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
+    """A later migration, after a premigrate that found the importer and its catalog changed."""
     world = await build_world(pool)
-    migration = await new_migration(PLAN)
-    await run_batch(pool, STEP, migration, {"repositories": ["beta"]})
+    first = await new_migration(PLAN)
+    await run_batch(pool, STEP, first, {"repositories": ["beta"]})
     async with pool.acquire() as connection:
         await connection.execute(
             'UPDATE pulp2_importer SET config = config || \'{"feed": "https://b2.example/"}\''
@@ -292,7 +294,8 @@ async def test_a_rerun_follows_a_changed_importer_and_catalog(
             "DELETE FROM pulp2_lazy_catalog"
             " WHERE pulp2_unit_id = 'u-c' AND importer_id = 'imp-beta'"
         )
-    await run_batch(pool, STEP, migration, {"repositories": ["beta"]})
+    later = await next_migration(pool, new_migration, first, PLAN)
+    await run_batch(pool, STEP, later, {"repositories": ["beta"]})
     async with pool.acquire() as connection:
         assert await connection.fetchval("SELECT url FROM remote WHERE name = 'beta'") == (
             "https://b2.example/"
