@@ -3,7 +3,9 @@
     python benchmarks/migration.py --units 100000 --repos 200 --workers 1 2
     python benchmarks/migration.py --plugins rpm --units 100000 --repos 100 --workers 1 2
 
-Generates the sample once (in --work). For an ISO sample, first runs the baseline
+Generates the sample in --work, or reuses the one there when it was generated with the same
+parameters and generator (its manifest, written once it is complete, says; the output says
+which). For an ISO sample, first runs the baseline
 (``baseline.py``: the same work set-based in one process, on a lean schema and on this
 project's) on the same sample. Then for each worker count: a fresh database on the server of
 PULP2TO3_BENCH_SERVER_URL (default: the local cluster), ``pulp2to3 api`` and N ``pulp2to3
@@ -37,7 +39,7 @@ import common
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 
 from pulp2to3 import runner
-from pulp2to3.sample import SampleSummary, generate_sample
+from pulp2to3.sample import SampleSummary, sample_in
 from pulp2to3.schema import init_db
 from tests.ports_support import free_port
 
@@ -265,10 +267,15 @@ async def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures there (plot.py reads)")
     args = parser.parse_args()
     sample_dir = args.work / f"sample-{'-'.join(args.plugins)}-{args.repos}-{args.units}"
-    shutil.rmtree(sample_dir, ignore_errors=True)
-    sample = generate_sample(
-        sample_dir, repos=args.repos, units=args.units, seed=1, plugins=args.plugins
+    sample, reused = sample_in(
+        sample_dir,
+        repos=args.repos,
+        units=args.units,
+        seed=1,
+        plugins=tuple(args.plugins),
+        fmt="archive",
     )
+    print(f"sample {'reused' if reused else 'generated'}: {sample_dir}", flush=True)
     lines = [
         f"### {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC:"
         f" `python benchmarks/migration.py {' '.join(sys.argv[1:])}`",

@@ -7,5 +7,13 @@ from .generate import (
     generate_every_form,
     generate_sample,
 )
+from .reuse import sample_in
 
-__all__ = ["DUMP_FORMS", "DumpFormat", "SampleSummary", "generate_every_form", "generate_sample"]
+__all__ = [
+    "DUMP_FORMS",
+    "DumpFormat",
+    "SampleSummary",
+    "generate_every_form",
+    "generate_sample",
+    "sample_in",
+]
