@@ -540,3 +540,56 @@ def test_publication_settings_refuse_bad_config() -> None:
 def test_base_path() -> None:
     assert config.base_path({"relative_url": "/zoo/el8/"}, "zoo") == "zoo/el8"
     assert config.base_path({}, "zoo") == "zoo"
+
+
+def _other_dated(dates: list[int], xmlns: str = "") -> str:
+    entries = "".join(
+        f'<changelog author="Walrus - 5.21-{n}" date="{date}">- change {n}</changelog>'
+        for n, date in enumerate(dates)
+    )
+    return (
+        f'<package{xmlns} pkgid="{{{{ pkgid }}}}" name="walrus" arch="noarch">'
+        f'<version epoch="0" ver="5.21" rel="1"/>{entries}</package>'
+    )
+
+
+def _changes(other: str) -> list[str]:
+    unit = rpm_unit()
+    unit["repodata"]["other"] = zlib.compress(other.encode())
+    return [entry[2] for entry in decode_package(unit, "rpm").to_createrepo().changelogs]
+
+
+def test_changelogs_out_of_order_are_cut_to_the_newest_oldest_first() -> None:
+    dates = [1300000000 + (n * 7) % 12 for n in range(12)]  # each date once, shuffled
+    newest = sorted(range(12), key=lambda n: dates[n])[2:]
+    assert _changes(_other_dated(dates)) == [f"- change {n}" for n in newest]
+
+
+def test_changelogs_of_one_date_keep_the_snippets_last() -> None:
+    assert _changes(_other_dated([1300000000] * 12)) == [f"- change {n}" for n in range(2, 12)]
+
+
+def test_few_changelogs_out_of_order_are_put_in_order() -> None:
+    assert _changes(_other_dated([1300000002, 1300000001])) == ["- change 1", "- change 0"]
+
+
+def test_changelogs_of_a_snippet_with_its_namespace_are_cut_too() -> None:
+    xmlns = ' xmlns="http://linux.duke.edu/metadata/other"'
+    changes = _changes(_other_dated([1300000000 + n for n in range(12)], xmlns))
+    assert changes == [f"- change {n}" for n in range(2, 12)]
+
+
+def test_an_other_snippet_that_is_not_xml_makes_the_unit_invalid() -> None:
+    unit = rpm_unit()
+    unit["repodata"]["other"] = zlib.compress(_other(12).replace("</changelog>", "", 1).encode())
+    with pytest.raises(InvalidRpmUnit, match="other snippet is not XML"):
+        decode_package(unit, "rpm")
+
+
+def test_an_other_snippet_with_a_document_type_makes_the_unit_invalid() -> None:
+    unit = rpm_unit()
+    entity = '<!DOCTYPE package [<!ENTITY a "aaaaaaaaaa">]>'
+    declared = entity + _other(12).replace("- change 3", "&a;")
+    unit["repodata"]["other"] = zlib.compress(declared.encode())
+    with pytest.raises(InvalidRpmUnit, match="document type declaration"):
+        decode_package(unit, "rpm")
