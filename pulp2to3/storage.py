@@ -274,8 +274,8 @@ def _store(
         try:
             (link or os.link)(source, target)
         except FileNotFoundError:
-            if target.parent.is_dir():  # the source is missing: the link's error says so
-                raise
+            # The folder is missing, or the source is: made (here, or by another batch that
+            # met it missing too, meanwhile), a second link's error can only be the source's.
             target.parent.mkdir(parents=True, exist_ok=True)
             (link or os.link)(source, target)
     except FileExistsError:  # stored already, by another unit or batch

@@ -129,6 +129,22 @@ def test_an_existing_artifact_of_another_size_is_refused(source: Path, media: Pa
         store_artifact(source, media, sha256=SHA, size=len(DATA))
 
 
+def test_a_folder_another_batch_makes_meanwhile_is_linked_into(source: Path, media: Path) -> None:
+    calls = 0
+
+    def folder_made_meanwhile(src: Path, dst: Path) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # our link met the folder missing; the other batch then made it
+            dst.parent.mkdir(parents=True)
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(src))
+        os.link(src, dst)
+
+    stored = store_artifact(source, media, sha256=SHA, size=len(DATA), link=folder_made_meanwhile)
+    assert stored.how is Stored.LINKED
+    assert (media / stored.file).stat().st_ino == source.stat().st_ino
+
+
 def test_a_link_that_loses_a_race_reuses_the_winner(source: Path, media: Path) -> None:
     def racing_link(src: Path, dst: Path) -> None:
         os.link(src, dst)  # the other batch's link
