@@ -31,7 +31,7 @@ from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
 from pulp2to3.pulp2.staging import Rejected, StagedChunk, dump_parts, stage_dump
 from pulp2to3.queue.application import STALLED_AFTER
-from pulp2to3.store import staging
+from pulp2to3.store import staging, status
 
 log = structlog.get_logger(__name__)
 
@@ -344,7 +344,7 @@ async def merge_dump_range(
 async def plan_merge_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
     """One batch per key range: as many as workers are live (one at least, ``MAX_RANGES`` at
     most)."""
-    workers = await staging.online_workers(connection, STALLED_AFTER)
+    workers = len(await status.online_workers(connection, STALLED_AFTER))
     return merge_batches(min(MAX_RANGES, max(1, workers)))
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from pulp2to3.database import queries
+from pulp2to3.store import status
 from pulp2to3.store.views import snapshot
 
 
@@ -48,7 +49,7 @@ async def figures(
         steps = await connection.fetch(queries["metrics_steps"])
         task_states = await connection.fetch(queries["metrics_task_states"])
         queues = await connection.fetch(queries["metrics_queue_depth"])
-        workers = await connection.fetch(queries["online_workers"], stalled_after)
+        workers = await status.online_workers(connection, stalled_after)
         durations = await connection.fetch(queries["metrics_batch_durations"], list(bounds))
     return Figures(
         reports={row["id"]: row["status"] for row in reports},

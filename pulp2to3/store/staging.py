@@ -250,8 +250,3 @@ async def finish_range(connection: asyncpg.Connection, index: int, ranges: int) 
     await lock_load_parts(connection)
     await connection.execute(queries["staging_range_merged"], index, ranges)
     return bool(await connection.fetchval(queries["staging_all_ranges_merged"], ranges))
-
-
-async def online_workers(connection: asyncpg.Connection, stalled_after: float) -> int:
-    """How many workers beat their heart within ``stalled_after`` seconds."""
-    return len(await connection.fetch(queries["online_workers"], stalled_after))

@@ -25,19 +25,25 @@ class DatabaseStatus:
     running: int
 
 
+async def online_workers(
+    connection: asyncpg.Connection, stalled_after: float, *, query_timeout: float | None = None
+) -> tuple[Worker, ...]:
+    """The workers whose heart beat within ``stalled_after`` seconds."""
+    rows = await connection.fetch(queries["online_workers"], stalled_after, timeout=query_timeout)
+    return tuple(Worker(row["id"], row["last_heartbeat"]) for row in rows)
+
+
 async def database_status(
     connection: asyncpg.Connection, *, stalled_after: float, query_timeout: float
 ) -> DatabaseStatus:
     """One consistent snapshot; each query gives up after ``query_timeout`` seconds."""
     async with snapshot(connection):
         version = await connection.fetchval(queries["server_version"], timeout=query_timeout)
-        workers = await connection.fetch(
-            queries["online_workers"], stalled_after, timeout=query_timeout
-        )
+        workers = await online_workers(connection, stalled_after, query_timeout=query_timeout)
         counts = await connection.fetchrow(queries["job_counts"], timeout=query_timeout)
     return DatabaseStatus(
         server_version=version,
-        workers=tuple(Worker(row["id"], row["last_heartbeat"]) for row in workers),
+        workers=workers,
         queued=counts["queued"],
         running=counts["running"],
     )
