@@ -43,6 +43,7 @@ WRITTEN_BY = {
     "premigrate": "pulp2_repository",
     "premigrate_merge": "pulp2_content",
     "migrate_content.iso": "content",
+    "compute_version_content": "version_content_input",
     "create_repositories": "repository",
     "create_repo_versions": "repository_content",
     "create_publications": "publication",

@@ -44,14 +44,20 @@ def steps_for(plan: Plan) -> list[Step]:
 
     premigrate comes first, then premigrate_merge; the content steps of the plan's plugins follow
     it, each type's after those of the types it needs (types that need nothing of each other run
-    at the same time); create_repositories needs every content step; then versions,
+    at the same time); create_repositories needs every content step, and so does
+    compute_version_content, which runs beside it; create_repo_versions needs both; then
     publications, distributions.
     """
     merge = dataclasses.replace(premigrate.MERGE_STEP, needs=(premigrate.STEP.code,))
     content = _content_steps(plan, merge.code)
     steps = [premigrate.STEP, merge, *content]
-    previous = tuple(step.code for step in content) or (merge.code,)
+    content_done = tuple(step.code for step in content) or (merge.code,)
+    # First of the two that start together: its one batch is queued before create_repositories'
+    compute = dataclasses.replace(repo_versions.COMPUTE_STEP, needs=content_done)
+    steps.append(compute)
+    previous = content_done
     for step in (repositories.STEP, repo_versions.STEP, publications.STEP, distributions.STEP):
-        steps.append(dataclasses.replace(step, needs=previous))
+        needs = (*previous, compute.code) if step is repo_versions.STEP else previous
+        steps.append(dataclasses.replace(step, needs=needs))
         previous = (step.code,)
     return steps

@@ -12,8 +12,11 @@ content gone from version ``n`` gets ``version_removed = n``.
 
 A batch takes whole repositories (a version builds on the one before it) and creates, level by
 level, the versions after each repository's latest: one set-based statement per level for all
-the batch's repositories. What every plan version's Pulp 2 repository gives is computed once,
-by the first batch (``store.step_input``). Plan versions whose version is up to date are left
+the batch's repositories. What every plan version's Pulp 2 repository gives is computed once
+(``store.step_input``), by the step before it, ``compute_version_content`` (``COMPUTE_STEP``),
+which runs beside create_repositories as it needs only the content (so a second worker computes
+it while the first computes create_repositories' input); a batch that finds it lost (a crash of
+the server) computes it again. Plan versions whose version is up to date are left
 alone, so a batch run again changes nothing. A plan version whose Pulp 2 repository is not
 staged fails, with the versions after it.
 """
@@ -39,7 +42,37 @@ from pulp2to3.store import repositories as store
 log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_repo_versions"
+COMPUTE_STEP_CODE = "compute_version_content"
 REPOSITORIES_PER_BATCH = 20
+
+
+def _pulp2_repositories(migration: Migration) -> set[str]:
+    """The Pulp 2 repositories of every plan version."""
+    return {
+        version.pulp2_repository_id
+        for repository in planned_repositories(migration.plan).values()
+        for version in repository.plan.versions
+    }
+
+
+async def prepare_input(connection: asyncpg.Connection, migration: Migration) -> None:
+    """The step's input, what every plan version's Pulp 2 repository gives, computed unless it is
+    this migration's already."""
+    await store.prepare_version_content(
+        connection, STEP_CODE, migration.id, _pulp2_repositories(migration)
+    )
+
+
+async def plan_compute_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
+    """One batch, when the plan has versions."""
+    return [Batch(key="input", units=1, args={})] if _pulp2_repositories(migration) else []
+
+
+async def compute_version_content(
+    connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
+) -> BatchResult:
+    await prepare_input(connection, migration)
+    return BatchResult(done=1)
 
 
 async def plan_version_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
@@ -58,16 +91,7 @@ async def create_repo_versions(
     connection: asyncpg.Connection, migration: Migration, args: Mapping[str, Any]
 ) -> BatchResult:
     """New versions for the plan versions of the batch's repositories that are out of date."""
-    await store.prepare_version_content(
-        connection,
-        STEP_CODE,
-        migration.id,
-        {
-            version.pulp2_repository_id
-            for repository in planned_repositories(migration.plan).values()
-            for version in repository.plan.versions
-        },
-    )
+    await prepare_input(connection, migration)
     wanted = resolve(migration.plan, args["repositories"])
     repositories = await store.repositories_by_name(connection, [r.name for r in wanted])
     staged = await store.staged_pulp2_repositories(
@@ -138,4 +162,13 @@ STEP = make_step(
     "Create repository versions with the content of their Pulp 2 repositories",
     create_repo_versions,
     plan_version_batches,
+)
+
+
+# The step's input computed ahead, beside create_repositories.
+COMPUTE_STEP = make_step(
+    COMPUTE_STEP_CODE,
+    "Compute what each repository version holds",
+    compute_version_content,
+    plan_compute_batches,
 )

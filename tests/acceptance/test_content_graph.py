@@ -123,8 +123,9 @@ async def test_independent_types_overlap_and_a_type_waits_for_those_it_needs(
         A: ["premigrate_merge"],
         B: ["premigrate_merge"],
         C: [A, B],
+        "compute_version_content": [A, B, C],
         "create_repositories": [A, B, C],
-        "create_repo_versions": ["create_repositories"],
+        "create_repo_versions": ["create_repositories", "compute_version_content"],
         "create_publications": ["create_repo_versions"],
         "create_distributions": ["create_publications"],
     }

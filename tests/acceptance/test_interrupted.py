@@ -47,16 +47,19 @@ OTHER_PLUGINS = {
     "deb_release_component", "deb_package_release_component",
 }  # fmt: skip
 
-# Seeds whose points fall in six of the seven steps.
+# Seeds whose points fall in seven of the eight steps.
 CANCELS = [
-    2,  # premigrate
+    14,  # premigrate after 1 of its parts
     4,  # premigrate_merge after 1 of its 2 ranges: the other is not merged
     13,  # content after 1 batch
-    9,  # repositories
-    5,  # versions
-    19,  # publications
+    9,  # compute_version_content
+    5,  # repositories
+    19,  # versions
+    0,  # publications
 ]
-KILLS = [7, 0, 19, 1]  # a batch of content, of repositories, of publications, a merge range
+# Kills in a batch of content, of repositories, of publications, of a merge range and of
+# compute_version_content.
+KILLS = [7, 10, 2, 1, 11]
 
 
 @pytest.mark.parametrize(

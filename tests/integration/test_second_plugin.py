@@ -190,6 +190,7 @@ async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
         "migrate_content.iso",
         "migrate_content.blob",
         "migrate_content.blob_tag",  # declared before blob, which it needs
+        "compute_version_content",
         "create_repositories",
         "create_repo_versions",
         "create_publications",
@@ -202,6 +203,7 @@ async def test_a_second_plugin_migrates_beside_iso_through_the_same_steps(
         "migrate_content.iso": 2,
         "migrate_content.blob": 2,
         "migrate_content.blob_tag": 1,
+        "compute_version_content": 1,
         "create_repositories": 3,
         "create_repo_versions": 3,
         "create_publications": 3,

@@ -10,7 +10,7 @@ from pulp2to3.plugins.registry import PLUGINS
 from tests import graph_plugin
 
 AFTER_CONTENT = {
-    "create_repo_versions": ("create_repositories",),
+    "create_repo_versions": ("create_repositories", "compute_version_content"),
     "create_publications": ("create_repo_versions",),
     "create_distributions": ("create_publications",),
 }
@@ -25,6 +25,7 @@ def test_iso_steps_run_one_after_the_other() -> None:
         "premigrate": (),
         "premigrate_merge": ("premigrate",),
         "migrate_content.iso": ("premigrate_merge",),
+        "compute_version_content": ("migrate_content.iso",),
         "create_repositories": ("migrate_content.iso",),
         **AFTER_CONTENT,
     }
@@ -44,6 +45,7 @@ def test_content_types_need_the_types_they_need_and_plugins_run_side_by_side(
         b,
         c,
         "migrate_content.iso",
+        "compute_version_content",
         "create_repositories",
         *AFTER_CONTENT,
     ]
@@ -54,6 +56,7 @@ def test_content_types_need_the_types_they_need_and_plugins_run_side_by_side(
         b: ("premigrate_merge",),
         c: (a, b),
         "migrate_content.iso": ("premigrate_merge",),
+        "compute_version_content": (a, b, c, "migrate_content.iso"),
         "create_repositories": (a, b, c, "migrate_content.iso"),
         **AFTER_CONTENT,
     }
