@@ -90,3 +90,25 @@ async def test_the_last_task_of_a_step_wakes_the_coordinator(
     async with pool.acquire() as connection:
         # A woken coordinator is not woken twice.
         assert not await migrations.wake_coordinator(connection, job.id, migration.id)
+
+
+async def test_a_due_poll_is_taken_before_batches_queued_earlier(
+    app: procrastinate.App,
+    pool: asyncpg.Pool,
+    new_migration: Callable[[dict[str, Any]], Awaitable[Migration]],
+) -> None:
+    migration = await new_migration(PLAN)
+    async with pool.acquire() as connection:
+        await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
+        await coordinator.poll(connection, migration.id)  # queues premigrate's task, then itself
+        await connection.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = $1",
+            migrations.coordinator_lock(migration.id),
+        )
+    worker_id = await app.job_manager.register_worker()
+    first = await app.job_manager.fetch_job(None, worker_id)
+    second = await app.job_manager.fetch_job(None, worker_id)
+    assert first is not None
+    assert second is not None
+    assert (first.task_name, second.task_name) == ("pulp2to3.coordinator", "pulp2to3.premigrate")
+    assert (first.id or 0) > (second.id or 0), "the poll was queued after the batch"
