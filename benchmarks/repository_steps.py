@@ -11,9 +11,10 @@ rows or statistics) and the Pulp 2 mapping they record, then runs the four steps
 migration in turn: each step's batches ``--concurrency`` at a time, each on its own connection
 in its own transaction with its counters, as the batch task does (the queue left out). It
 prints, per step, its time, repositories/s and batch median / p95, and the time each named
-query took in all (``--queries``). compute_version_content is not run beside create_repositories
-here: create_repo_versions' first batch computes that input, as it does when the input was lost. Comparing two versions of the code on one such database,
-run them one after the other: the load of the machine changes the figures more than anything.
+query took in all (``--queries``). compute_version_content is not run beside
+create_repositories here: create_repo_versions' first batch computes that input, as it does
+when the input was lost. Comparing two versions of the code on one such database, run them
+one after the other: the load of the machine changes the figures more than anything.
 """
 
 from __future__ import annotations
