@@ -4,8 +4,9 @@ to a clean run's of the same sample, row for row (``tests/target_support.py``).
 
 The point is a step and a moment in it: a cancel comes once ``after_batches`` of that step's
 batches are done, a kill while a batch of it is in its transaction. From the moment the step
-runs, the step after it is held (``writes_held`` on a table it writes), so the migration cannot
-run past the point before the cancel lands however fast it is; a kill holds the step's own
+runs, the steps that need it are held (``writes_held`` on a table each writes), so the migration
+cannot run past the point before the cancel lands however fast it is (a step beside it, such as
+create_repositories beside compute_version_content, runs on); a kill holds the step's own
 table, so the killed batch is mid-transaction. The last step, create_distributions, is not
 chosen: its table cannot be held from the start (premigrate removes the distributions of
 repositories no longer planned), and a cancel at its start is a cancel in create_publications
@@ -22,7 +23,9 @@ from typing import Literal
 
 import asyncpg
 
+from pulp2to3.actors.registry import steps_for
 from pulp2to3.database import create_pool
+from pulp2to3.plan import parse_plan
 from pulp2to3.sample import SampleSummary
 from tests.kill_loop_support import WorkerFleet
 from tests.migration_http_support import (
@@ -50,6 +53,12 @@ WRITTEN_BY = {
     "create_distributions": "distribution",  # and premigrate: see above
 }
 WORKERS = 2
+# The steps that need each step, in an ISO migration.
+NEEDED_BY = {
+    step.code: [other.code for other in steps if step.code in other.needs]
+    for steps in [steps_for(parse_plan({"plugins": [{"type": "iso"}]}))]
+    for step in steps
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,10 +154,10 @@ async def migrate(
 async def _cancel(
     client: Client, pool: asyncpg.Pool, sample: SampleSummary, at: Interruption
 ) -> str:
-    after = WRITTEN_BY[STEP_ORDER[STEP_ORDER.index(at.step) + 1]]
-    async with AsyncExitStack() as next_step_held:
-        # The step's own table is held until it runs, then the next step's: a table a step
-        # writes may be written by an earlier one too (premigrate removes distributions).
+    async with AsyncExitStack() as next_steps_held:
+        # The step's own table is held until it runs, then the tables of the steps that need
+        # it: a table a step writes may be written by an earlier one too (premigrate removes
+        # distributions).
         async with writes_held(pool, WRITTEN_BY[at.step]):
             report_href = await start(client, sample)
             await eventually(
@@ -156,7 +165,8 @@ async def _cancel(
                 120,
                 f"{at.step} to run",
             )
-            await next_step_held.enter_async_context(writes_held(pool, after))
+            for step in NEEDED_BY[at.step]:
+                await next_steps_held.enter_async_context(writes_held(pool, WRITTEN_BY[step]))
         done = 0
 
         async def reached() -> bool:

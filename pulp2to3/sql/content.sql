@@ -36,7 +36,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS content_file_stage (
     artifact_sha256  text,
     artifact_size    bigint,
     artifact_file    text,
-    -- Filled by content_resolve_ids once the artifacts and content rows exist
+    -- Filled by the inserts of the artifacts and content rows, the rest by content_resolve_ids
     content_id       bigint,
     artifact_id      bigint
 ) ON COMMIT DELETE ROWS

@@ -98,10 +98,9 @@ SELECT count(*) = $1 FROM premigrate_merge_range WHERE ranges = $1 AND range < $
 SELECT count(*) = $1 FROM premigrate_load_part WHERE parts = $1 AND part < $1
 
 -- staging_merge_work_mem --
--- The merges sort the loaded rows by key (DISTINCT ON): in memory rather than in files, up to
--- about 800,000 units' worth per range (at 64 MB, the units of a range of 500,000 went to a
--- 158 MB file: 2.0 s more of 22.5 for two ranges of 1,000,000 units), for the rest of the
--- merge's transaction
+-- The merges sort the loaded rows by key (DISTINCT ON): in memory rather than in files, for the
+-- rest of the merge's transaction (at 64 MB, the units of a range of 500,000 went to a 158 MB
+-- file: 2.0 s more of 22.5 for two ranges of 1,000,000 units)
 SET LOCAL work_mem = '256MB'
 
 -- staging_analyze_load_tables --

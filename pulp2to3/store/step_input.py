@@ -1,4 +1,5 @@
-"""A repository step's input: computed once per migration, by the first of its batches.
+"""A repository step's input: computed once per migration, by the first of its batches (or,
+for create_repo_versions, by the step compute_version_content, ahead of them).
 
 create_repositories, create_repo_versions and create_publications read what their batches need
 (remote artifacts by importer, version content by Pulp 2 repository, published files by
@@ -9,8 +10,9 @@ far bigger than the server's buffers: several times more at 1,000,000 units.
 The first batch of the step in a migration computes it in its transaction, under the step's
 advisory lock; the others wait for that lock, so they see it once that batch commits. A batch
 that fails or is killed takes the input with it, and the next batch computes it again. The
-input holds while the step runs: what it is computed from is written by the steps before it,
-which have all completed, and no other migration runs meanwhile. It is recorded with a digest
+input holds while the step runs: what it is computed from is written by steps that have all
+completed (the content steps for create_repo_versions' input, which create_repositories, running
+beside it, does not write), and no other migration runs meanwhile. It is recorded with a digest
 of its arguments (the plan's repositories it covers), so it is computed again for other ones.
 """
 

@@ -47,23 +47,30 @@ OTHER_PLUGINS = {
     "deb_release_component", "deb_package_release_component",
 }  # fmt: skip
 
-# Seeds whose points fall in seven of the eight steps.
-CANCELS = [
-    14,  # premigrate after 1 of its parts
-    4,  # premigrate_merge after 1 of its 2 ranges: the other is not merged
-    13,  # content after 1 batch
-    9,  # compute_version_content
-    5,  # repositories
-    19,  # versions
-    0,  # publications
-]
-# Kills in a batch of content, of repositories, of publications, of a merge range and of
-# compute_version_content.
-KILLS = [7, 10, 2, 1, 11]
+# Seeds and where they land (Interruption.choose picks a step of STEP_ORDER by the seed: a
+# change to the steps moves them): seven of the eight steps, then a kill in five.
+CANCELS = {
+    14: "premigrate",  # after 1 of its parts
+    4: "premigrate_merge",  # after 1 of its 2 ranges: the other is not merged
+    13: "migrate_content.iso",  # after 1 batch
+    9: "compute_version_content",
+    5: "create_repositories",
+    19: "create_repo_versions",
+    0: "create_publications",
+}
+KILLS = {
+    7: "migrate_content.iso",
+    10: "create_repositories",
+    2: "create_publications",
+    1: "premigrate_merge",
+    11: "compute_version_content",
+}
 
 
 @pytest.mark.parametrize(
-    ("how", "seed"), [("cancel", seed) for seed in CANCELS] + [("kill", seed) for seed in KILLS]
+    ("how", "seed", "step"),
+    [("cancel", seed, step) for seed, step in CANCELS.items()]
+    + [("kill", seed, step) for seed, step in KILLS.items()],
 )
 async def test_an_interrupted_migration_finishes_as_a_clean_run(
     db_url: str,
@@ -72,11 +79,13 @@ async def test_an_interrupted_migration_finishes_as_a_clean_run(
     tmp_path: Path,
     how: Literal["cancel", "kill"],
     seed: int,
+    step: str,
 ) -> None:
     assert clean.batches["migrate_content.iso"] == 3, "content batches to cancel between"
     empty = [table for table, rows in clean.target.items() if not rows]
     assert set(empty) == OTHER_PLUGINS, "every table an ISO migration writes is compared"
     interruption = Interruption.choose(seed, how, clean.batches)
+    assert interruption.step == step, "the seed lands where it is listed"
     outcome = await migrate(db_url, sample, tmp_path / "media", interruption, seed)
     where = f"{interruption}: {outcome.landed}"
     assert differences(clean.target, outcome.target) == {}, where

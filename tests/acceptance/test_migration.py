@@ -98,6 +98,9 @@ async def test_a_full_migration_through_http_with_two_workers(
             assert max(t["finished_at"] for t in step_tasks[need]) <= min(
                 t["started_at"] for t in step_tasks[step["code"]]
             )
+    # compute_version_content started with create_repositories, in the same poll.
+    started = {step["code"]: step["started_at"] for step in report["steps"]}
+    assert started["compute_version_content"] == started["create_repositories"]
     # The tasks name what they created: every repository, remote, publication and distribution.
     for code, listings in CREATED_BY_STEP.items():
         created = [href for task in step_tasks[code] for href in task["created_resources"]]

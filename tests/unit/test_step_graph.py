@@ -20,7 +20,7 @@ def needs_of(plan: dict[str, object]) -> dict[str, tuple[str, ...]]:
     return {step.code: step.needs for step in steps_for(parse_plan(plan))}
 
 
-def test_iso_steps_run_one_after_the_other() -> None:
+def test_iso_steps_follow_content_and_compute_version_content_runs_beside_repositories() -> None:
     assert needs_of({"plugins": [{"type": "iso"}]}) == {
         "premigrate": (),
         "premigrate_merge": ("premigrate",),
