@@ -18,10 +18,6 @@ COORDINATOR_ACTOR = "pulp2to3.coordinator"
 
 # How long the coordinator sleeps between two polls; workers see it within POLL_INTERVAL more.
 POLL_EVERY: TimeDeltaParams = {"milliseconds": 500}
-# A due poll is the next job a free worker takes, before the batches queued earlier: a step that
-# ends beside another step's queued batches is closed (and the steps after it started) at once,
-# not once the other step's batches are all taken (workers take jobs by priority, then age).
-COORDINATOR_PRIORITY = 1
 
 
 async def queue_migration(
@@ -60,7 +56,6 @@ async def queue_coordinator(
         connection=connection,
         lock=key,
         queueing_lock=key,
-        priority=COORDINATOR_PRIORITY,
         schedule_in=None if at_once else POLL_EVERY,
     )
     try:

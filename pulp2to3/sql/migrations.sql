@@ -159,14 +159,19 @@ SELECT b.migration_id, b.step_code, extract(epoch FROM b.recorded_at)::float8 AS
 
 -- wake_coordinator --
 -- The job $1 of a migration's step ended: when no task of that step is left to run, the queued
--- coordinator job (queueing lock $2) runs now instead of at its scheduled poll, and the workers
--- hear of it as of a new job. No row when the step has work left or no coordinator waits (one a
--- pause holds stays held)
+-- coordinator job (queueing lock $2) runs now instead of at its scheduled poll, before the jobs
+-- queued earlier (priority 1: workers take jobs by priority, then age; a step ending beside
+-- another step's queued batches is closed at once, not once those are all taken), and the
+-- workers hear of it as of a new job. Only a woken poll goes first: every poll first, on a
+-- worker whose polls take longer than their interval (a slow link), would leave no turn to the
+-- batches. No row when the step has work left, no coordinator waits (one a pause holds stays
+-- held), or it was woken already
 UPDATE procrastinate_jobs AS j
-   SET scheduled_at = now()
+   SET scheduled_at = least(j.scheduled_at, now()), priority = 1
   FROM migration_task AS ended
  WHERE ended.job_id = $1 AND ended.step_code IS NOT NULL
-   AND j.queueing_lock = $2 AND j.status = 'todo' AND j.scheduled_at > now()
+   AND j.queueing_lock = $2 AND j.status = 'todo'
+   AND (j.scheduled_at > now() OR j.priority < 1)
    AND j.scheduled_at <> 'infinity'
    AND NOT EXISTS (SELECT FROM migration_task AS t
                      JOIN procrastinate_jobs AS other ON other.id = t.job_id

@@ -13,6 +13,7 @@ import asyncpg
 import procrastinate
 import pytest
 from procrastinate import jobs
+from procrastinate.tasks import configure_task
 
 from pulp2to3.actors import coordinator
 from pulp2to3.actors.registry import steps_for
@@ -92,11 +93,52 @@ async def test_the_last_task_of_a_step_wakes_the_coordinator(
         assert not await migrations.wake_coordinator(connection, job.id, migration.id)
 
 
-async def test_a_due_poll_is_taken_before_batches_queued_earlier(
+async def test_a_woken_poll_is_taken_before_jobs_queued_earlier(
     app: procrastinate.App,
     pool: asyncpg.Pool,
     new_migration: Callable[[dict[str, Any]], Awaitable[Migration]],
 ) -> None:
+    migration = await new_migration(PLAN)
+    # Queued before the poll (so older), due only once the step has ended: another step's batch.
+    older = await configure_task(
+        name="pulp2to3.create_repositories",
+        job_manager=app.job_manager,
+        schedule_in={"hours": 1},
+    ).defer_async(migration_id=str(migration.id), batch_key="repos-0", args={})
+    async with pool.acquire() as connection:
+        await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
+        await coordinator.poll(connection, migration.id)  # queues premigrate's task, then itself
+        await connection.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() + interval '1 hour'"
+            " WHERE queueing_lock = $1",
+            migrations.coordinator_lock(migration.id),
+        )
+    worker_id = await app.job_manager.register_worker()
+    job = await app.job_manager.fetch_job(None, worker_id)
+    assert job is not None
+    assert job.id is not None
+    assert job.task_name == "pulp2to3.premigrate"
+    async with pool.acquire() as connection:
+        await app.job_manager.finish_job_by_id_async(job.id, jobs.Status.SUCCEEDED, False)
+        assert await migrations.wake_coordinator(connection, job.id, migration.id)
+        await connection.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = $1", older
+        )
+    first = await app.job_manager.fetch_job(None, worker_id)
+    second = await app.job_manager.fetch_job(None, worker_id)
+    assert first is not None
+    assert second is not None
+    assert (first.task_name, second.id) == ("pulp2to3.coordinator", older)
+    assert (first.id or 0) > older, "the poll was queued after the other job"
+
+
+async def test_a_poll_not_woken_waits_its_turn(
+    app: procrastinate.App,
+    pool: asyncpg.Pool,
+    new_migration: Callable[[dict[str, Any]], Awaitable[Migration]],
+) -> None:
+    """A poll that is only due (its interval passed) is taken after the jobs queued before it:
+    were every poll first, a worker whose polls outlast their interval would run nothing else."""
     migration = await new_migration(PLAN)
     async with pool.acquire() as connection:
         await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
@@ -110,5 +152,4 @@ async def test_a_due_poll_is_taken_before_batches_queued_earlier(
     second = await app.job_manager.fetch_job(None, worker_id)
     assert first is not None
     assert second is not None
-    assert (first.task_name, second.task_name) == ("pulp2to3.coordinator", "pulp2to3.premigrate")
-    assert (first.id or 0) > (second.id or 0), "the poll was queued after the batch"
+    assert (first.task_name, second.task_name) == ("pulp2to3.premigrate", "pulp2to3.coordinator")
