@@ -22,7 +22,7 @@ import asyncpg
 import structlog
 
 from pulp2to3 import storage
-from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step, one_per_live_worker
 from pulp2to3.encryption import Keys, load_keys
 from pulp2to3.plan import Plan
 from pulp2to3.plugins.pulp2_configs import SECRET_OPTIONS
@@ -30,8 +30,7 @@ from pulp2to3.plugins.registry import PLUGINS
 from pulp2to3.pulp2.dump import open_dump
 from pulp2to3.pulp2.errors import DumpError, DumpUnreadable
 from pulp2to3.pulp2.staging import Rejected, StagedChunk, dump_parts, stage_dump
-from pulp2to3.queue.application import STALLED_AFTER
-from pulp2to3.store import staging, status
+from pulp2to3.store import staging
 
 log = structlog.get_logger(__name__)
 
@@ -344,8 +343,7 @@ async def merge_dump_range(
 async def plan_merge_batches(connection: asyncpg.Connection, migration: Migration) -> list[Batch]:
     """One batch per key range: as many as workers are live (one at least, ``MAX_RANGES`` at
     most)."""
-    workers = len(await status.online_workers(connection, STALLED_AFTER))
-    return merge_batches(min(MAX_RANGES, max(1, workers)))
+    return merge_batches(await one_per_live_worker(connection, MAX_RANGES))
 
 
 def merge_batches(ranges: int) -> list[Batch]:

@@ -6,11 +6,15 @@ configs of those repositories' distributors give (``Plugin.publication_options``
 published once (a unique index decides): a batch run again finds its publications and changes
 nothing. The distributors of the listed Pulp 2 repositories are recorded as publishing it.
 The files of the versions whose plugin publishes them with ``publish_version_files`` are
-computed once, by the first batch (``store.step_input``).
+computed once (``store.step_input``), in parts, one per live worker (``MAX_INPUT_PARTS`` at
+most): the versions whose id is ``k`` modulo the parts are part ``k``. Batches are planned by
+part, the parts' batches taking turns in the queue, so the first batch of each part computes it,
+at the same time as the others (one batch computed it all while the other workers waited).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,7 +29,7 @@ from pulp2to3.actors.planned import (
     published_versions,
     version_label,
 )
-from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step
+from pulp2to3.actors.steps import Batch, BatchResult, Migration, make_step, one_per_live_worker
 from pulp2to3.plan import RepositoryPlan
 from pulp2to3.plugins import NewPublication, Plugin
 from pulp2to3.store import publications as store
@@ -36,6 +40,9 @@ log = structlog.get_logger(__name__)
 
 STEP_CODE = "create_publications"
 PUBLICATIONS_PER_BATCH = 20
+# The input's parts: one per live worker, up to this many (each part's statement hashes the
+# whole content artifact and file tables: a part more than workers costs that for nothing).
+MAX_INPUT_PARTS = 4
 
 
 def planned_publications(migration: Migration) -> list[tuple[str, int]]:
@@ -49,9 +56,21 @@ def planned_publications(migration: Migration) -> list[tuple[str, int]]:
 async def plan_publication_batches(
     connection: asyncpg.Connection, migration: Migration
 ) -> list[Batch]:
-    """Up to ``PUBLICATIONS_PER_BATCH`` versions per batch; a unit is a publication."""
-    versions = [[name, number] for name, number in planned_publications(migration)]
-    return chunked_batches("publications", "versions", versions, PUBLICATIONS_PER_BATCH)
+    """Up to ``PUBLICATIONS_PER_BATCH`` versions of one part of the input per batch, the parts'
+    batches taking turns; a unit is a publication."""
+    parts = await one_per_live_worker(connection, MAX_INPUT_PARTS)
+    keys = planned_publications(migration)
+    versions = await store.planned_versions(connection, keys)
+    by_part: list[list[list[Any]]] = [[] for _ in range(parts)]
+    for name, number in keys:
+        held = versions.get((name, number))  # none: the batch reports it (not created)
+        by_part[0 if held is None else held.version_id % parts].append([name, number])
+    chunks = [chunked_batches("", "versions", part, PUBLICATIONS_PER_BATCH) for part in by_part]
+    turns = [batch for turn in itertools.zip_longest(*chunks) for batch in turn if batch]
+    return [
+        Batch(key=f"publications-{index}", units=batch.units, args={**batch.args, "parts": parts})
+        for index, batch in enumerate(turns)
+    ]
 
 
 async def _publish(
@@ -104,18 +123,22 @@ async def create_publications(
 ) -> BatchResult:
     """Publish the batch's versions that have no publication yet."""
     planned = planned_repositories(migration.plan)
-    await store.prepare_version_files(
-        connection,
-        STEP_CODE,
-        migration.id,
-        [
-            (repository.name, number)
-            for repository, number, _ in published_versions(planned)
-            if repository.plugin.publishes_version_files
-        ],
-    )
     keys = [(str(name), int(number)) for name, number in args["versions"]]
     versions = await store.planned_versions(connection, keys)
+    parts = int(args.get("parts", 1))
+    for part in sorted({version.version_id % parts for version in versions.values()}):
+        await store.prepare_version_files(
+            connection,
+            STEP_CODE,
+            migration.id,
+            [
+                (repository.name, number)
+                for repository, number, _ in published_versions(planned)
+                if repository.plugin.publishes_version_files
+            ],
+            part,
+            parts,
+        )
     failures: list[tuple[str, str]] = []
     unpublished: dict[str, list[tuple[str, int]]] = defaultdict(list)  # plugin type -> keys
     plugins: dict[str, Plugin] = {}

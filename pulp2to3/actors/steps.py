@@ -13,9 +13,10 @@ import procrastinate
 
 from pulp2to3.plan import Plan, parse_plan
 from pulp2to3.queue import app
+from pulp2to3.queue.application import STALLED_AFTER
 from pulp2to3.queue.fencing import fence
 from pulp2to3.settings import Settings, load_settings
-from pulp2to3.store import plans, progress
+from pulp2to3.store import plans, progress, status
 
 # A batch that raised (a lost connection, a deadlock) runs once more before it counts as failed.
 BATCH_RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=1)
@@ -62,6 +63,12 @@ class Step:
     plan_batches: BatchPlanner
     work: BatchWork
     needs: tuple[str, ...] = ()  # codes of the steps it starts after; set by ``steps_for``
+
+
+async def one_per_live_worker(connection: asyncpg.Connection, at_most: int) -> int:
+    """How many pieces to cut work into that every live worker takes at once: one per worker
+    whose heart beats, one at least, ``at_most`` at most."""
+    return min(at_most, max(1, len(await status.online_workers(connection, STALLED_AFTER))))
 
 
 @functools.cache

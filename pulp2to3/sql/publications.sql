@@ -23,12 +23,16 @@ SELECT $1::text, v.id
 RETURNING id, repository_version_id
 
 -- publications_clear_published_file_input --
--- Empty create_publications' input (store/step_input.py) before it is computed again
-TRUNCATE published_file_input
+-- Empty part $2 of $1 of create_publications' input (store/step_input.py: the versions whose id
+-- is $2 modulo $1) before it is computed again: every part's rows, whatever the parts of the
+-- migration that left them, so no version keeps an earlier computation's files. Parts computed
+-- at once delete other rows, so neither waits for the other
+DELETE FROM published_file_input WHERE version_id % $1 = $2
 
 -- publications_compute_published_file_input --
--- create_publications' input: for each version that holds one of the plan versions ($1
--- repository names, $2 positions) and has no publication, every content artifact of the
+-- Part $4 of $3 of create_publications' input: for each version whose id is $4 modulo $3, that
+-- holds one of the plan versions ($1 repository names, $2 positions) and has no publication,
+-- every content artifact of the
 -- version at its relative path (on_demand ones too: their artifact is null), the newest content
 -- winning when two share a path, with the sha256 and size of file content. One statement for
 -- the whole step: hash joins over the memberships, content_artifact and file_content, rows by
@@ -46,7 +50,8 @@ SELECT DISTINCT ON (v.id, ca.relative_path COLLATE "C")
    AND (rc.version_removed IS NULL OR rc.version_removed > v.number)
   JOIN content_artifact AS ca ON ca.content_id = rc.content_id
   LEFT JOIN file_content AS fc ON fc.content_id = ca.content_id
- WHERE NOT EXISTS (SELECT FROM publication AS p WHERE p.repository_version_id = v.id)
+ WHERE v.id % $3 = $4
+   AND NOT EXISTS (SELECT FROM publication AS p WHERE p.repository_version_id = v.id)
  ORDER BY v.id, ca.relative_path COLLATE "C", ca.content_id DESC
 
 -- publications_publish_version_files --

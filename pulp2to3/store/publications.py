@@ -136,21 +136,29 @@ async def prepare_version_files(
     step_code: str,
     migration_id: uuid.UUID,
     versions: Collection[tuple[str, int]],
+    part: int,
+    parts: int,
 ) -> None:
-    """The step's input (``store.step_input``): the files a publication of each version that
-    holds one of these plan versions ``(repository name, position)`` and has none would publish
-    (``publish_version_files``)."""
+    """Part ``part`` of ``parts`` of the step's input (``store.step_input``, recorded as
+    ``<step_code>#<part>``): the files a publication of each version whose id is ``part`` modulo
+    ``parts``, that holds one of these plan versions ``(repository name, position)`` and has
+    none, would publish (``publish_version_files``). Parts are computed by different batches at
+    once; a batch that needs several computes them in part order."""
     ordered = sorted(versions)
 
     async def compute() -> None:
-        await connection.execute(queries["publications_clear_published_file_input"])
+        await connection.execute(queries["publications_clear_published_file_input"], parts, part)
         await connection.execute(
             queries["publications_compute_published_file_input"],
             [name for name, _ in ordered],
             [position for _, position in ordered],
+            parts,
+            part,
         )
 
-    await step_input.ensure(connection, step_code, migration_id, ordered, compute)
+    await step_input.ensure(
+        connection, f"{step_code}#{part}", migration_id, [parts, ordered], compute
+    )
 
 
 async def publish_version_files(

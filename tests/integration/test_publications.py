@@ -25,7 +25,8 @@ from tests.repository_steps_support import (
     settings_with_media,
 )
 
-ALL = {"versions": [["alpha", 2], ["beta", 1], ["gamma", 1]]}
+# No worker is live here: the input is one part.
+ALL = {"versions": [["alpha", 2], ["beta", 1], ["gamma", 1]], "parts": 1}
 
 
 async def prepare(

@@ -10,6 +10,7 @@ import asyncpg
 
 from pulp2to3.actors import publications, repo_versions, repositories
 from pulp2to3.actors.steps import Migration, Step
+from pulp2to3.store import publications as publication_store
 from pulp2to3.store import step_input
 from tests.database_support import NewMigration, backends_waiting_on_a_lock
 from tests.repository_steps_support import (
@@ -23,6 +24,13 @@ from tests.repository_steps_support import (
 from tests.waiting_support import eventually
 
 STEPS = (repositories.STEP, repo_versions.STEP, publications.STEP)
+# Where each step records its input: create_publications' is in parts, one here (no worker is
+# live to cut it in more).
+RECORDED_AS = {
+    "create_repositories": "create_repositories",
+    "create_repo_versions": "create_repo_versions",
+    "create_publications": "create_publications#0",
+}
 INPUT_TABLES = ("remote_artifact_input", "version_content_input", "published_file_input")
 
 
@@ -63,7 +71,7 @@ async def test_each_step_computes_its_input_once_per_migration(
         recorded = await connection.fetch("SELECT step_code, migration_id FROM step_input")
         counts = [await connection.fetchval(f"SELECT count(*) FROM {t}") for t in INPUT_TABLES]
     assert sorted(tuple(row.values()) for row in recorded) == sorted(
-        (step.code, migration.id) for step in STEPS
+        (RECORDED_AS[step.code], migration.id) for step in STEPS
     )
     # beta's and gamma's catalogs give 3 remote artifacts (alpha's entry is of a unit that was
     # not migrated); 4 Pulp 2 repositories hold 9 contents; 3 published versions, 7 files.
@@ -121,7 +129,7 @@ async def test_an_input_whose_batch_did_not_commit_is_computed_again(
         await run_killed_after_its_work(pool, step, migration)
         async with pool.acquire() as connection:
             recorded = await connection.fetchval(
-                "SELECT migration_id FROM step_input WHERE step_code = $1", step.code
+                "SELECT migration_id FROM step_input WHERE step_code = $1", RECORDED_AS[step.code]
             )
         assert recorded == undisturbed.id  # the earlier migration's, not this one's
         await run_step(pool, step, migration)
@@ -167,3 +175,29 @@ async def test_the_other_batches_wait_for_the_one_computing_the_input(
                 observer, "some_step", migration_id, ["a", "b"], lambda: compute("third")
             )
     assert computed == ["first", "third"]
+
+
+async def test_create_publications_input_in_parts_is_the_whole_input(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
+    """Computed in 1, 2 or 3 parts (by version id modulo the parts), one after the other, the
+    input is the same rows: each part first deletes every row of its versions, whatever parts
+    left them."""
+    await build_world(pool)
+    migration = await new_migration(PLAN)
+    for step in (repositories.STEP, repo_versions.STEP):
+        await run_step(pool, step, migration)
+    keys = publications.planned_publications(migration)
+
+    async def computed(parts: int) -> list[tuple[object, ...]]:
+        for part in range(parts):
+            async with pool.acquire() as connection, connection.transaction():
+                await publication_store.prepare_version_files(
+                    connection, publications.STEP_CODE, migration.id, keys, part, parts
+                )
+        return (await snapshot(pool, ("published_file_input",)))["published_file_input"]
+
+    whole = await computed(1)
+    assert len(whole) == 7  # 3 published versions, 7 files
+    assert await computed(2) == whole
+    assert await computed(3) == whole
