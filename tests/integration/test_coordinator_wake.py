@@ -7,6 +7,7 @@ Jobs are fetched and finished the way a worker does it (Procrastinate's own job 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -42,6 +43,29 @@ async def coordinator_due(pool: asyncpg.Pool, migration: Migration) -> bool:
     return due
 
 
+async def poll_once(pool: asyncpg.Pool, migration: Migration, poll_due_in: timedelta) -> None:
+    """The migration's steps, and its first poll: it queues premigrate's one task, then the next
+    poll, due in ``poll_due_in``."""
+    async with pool.acquire() as connection:
+        await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
+        await coordinator.poll(connection, migration.id)
+        await connection.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() + $2::interval"
+            " WHERE queueing_lock = $1",
+            migrations.coordinator_lock(migration.id),
+            poll_due_in,
+        )
+
+
+async def fetch_premigrate(app: procrastinate.App, worker_id: int) -> int:
+    """The job a worker takes first, premigrate's; its id."""
+    job = await app.job_manager.fetch_job(None, worker_id)
+    assert job is not None
+    assert job.id is not None
+    assert job.task_name == "pulp2to3.premigrate"
+    return job.id
+
+
 async def test_the_last_task_of_a_step_wakes_the_coordinator(
     app: procrastinate.App,
     pool: asyncpg.Pool,
@@ -49,20 +73,9 @@ async def test_the_last_task_of_a_step_wakes_the_coordinator(
     new_migration: Callable[[dict[str, Any]], Awaitable[Migration]],
 ) -> None:
     migration = await new_migration(PLAN)
-    async with pool.acquire() as connection:
-        await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
-        await coordinator.poll(connection, migration.id)  # queues premigrate's one task
-        # The poll it queued is due much later than this test runs.
-        await connection.execute(
-            "UPDATE procrastinate_jobs SET scheduled_at = now() + interval '1 hour'"
-            " WHERE queueing_lock = $1",
-            migrations.coordinator_lock(migration.id),
-        )
+    await poll_once(pool, migration, timedelta(hours=1))  # due long after this test
     worker_id = await app.job_manager.register_worker()
-    job = await app.job_manager.fetch_job(None, worker_id)
-    assert job is not None
-    assert job.id is not None
-    assert job.task_name == "pulp2to3.premigrate"
+    job_id = await fetch_premigrate(app, worker_id)
     assert await app.job_manager.fetch_job(None, worker_id) is None
 
     notified: list[str] = []
@@ -73,10 +86,10 @@ async def test_the_last_task_of_a_step_wakes_the_coordinator(
         )
         async with pool.acquire() as connection:
             # Running, so the step has work left: nothing is woken.
-            assert not await migrations.wake_coordinator(connection, job.id, migration.id)
+            assert not await migrations.wake_coordinator(connection, job_id, migration.id)
             assert not await coordinator_due(pool, migration)
-            await app.job_manager.finish_job_by_id_async(job.id, jobs.Status.SUCCEEDED, False)
-            assert await migrations.wake_coordinator(connection, job.id, migration.id)
+            await app.job_manager.finish_job_by_id_async(job_id, jobs.Status.SUCCEEDED, False)
+            assert await migrations.wake_coordinator(connection, job_id, migration.id)
         assert await coordinator_due(pool, migration)
 
         async def heard() -> bool:
@@ -90,7 +103,7 @@ async def test_the_last_task_of_a_step_wakes_the_coordinator(
     assert fetched.task_name == "pulp2to3.coordinator"
     async with pool.acquire() as connection:
         # A woken coordinator is not woken twice.
-        assert not await migrations.wake_coordinator(connection, job.id, migration.id)
+        assert not await migrations.wake_coordinator(connection, job_id, migration.id)
 
 
 async def test_a_woken_poll_is_taken_before_jobs_queued_earlier(
@@ -105,22 +118,12 @@ async def test_a_woken_poll_is_taken_before_jobs_queued_earlier(
         job_manager=app.job_manager,
         schedule_in={"hours": 1},
     ).defer_async(migration_id=str(migration.id), batch_key="repos-0", args={})
-    async with pool.acquire() as connection:
-        await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
-        await coordinator.poll(connection, migration.id)  # queues premigrate's task, then itself
-        await connection.execute(
-            "UPDATE procrastinate_jobs SET scheduled_at = now() + interval '1 hour'"
-            " WHERE queueing_lock = $1",
-            migrations.coordinator_lock(migration.id),
-        )
+    await poll_once(pool, migration, timedelta(hours=1))
     worker_id = await app.job_manager.register_worker()
-    job = await app.job_manager.fetch_job(None, worker_id)
-    assert job is not None
-    assert job.id is not None
-    assert job.task_name == "pulp2to3.premigrate"
+    job_id = await fetch_premigrate(app, worker_id)
     async with pool.acquire() as connection:
-        await app.job_manager.finish_job_by_id_async(job.id, jobs.Status.SUCCEEDED, False)
-        assert await migrations.wake_coordinator(connection, job.id, migration.id)
+        await app.job_manager.finish_job_by_id_async(job_id, jobs.Status.SUCCEEDED, False)
+        assert await migrations.wake_coordinator(connection, job_id, migration.id)
         await connection.execute(
             "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = $1", older
         )
@@ -140,13 +143,7 @@ async def test_a_poll_not_woken_waits_its_turn(
     """A poll that is only due (its interval passed) is taken after the jobs queued before it:
     were every poll first, a worker whose polls outlast their interval would run nothing else."""
     migration = await new_migration(PLAN)
-    async with pool.acquire() as connection:
-        await migrations.insert_steps(connection, migration.id, steps_for(migration.plan))
-        await coordinator.poll(connection, migration.id)  # queues premigrate's task, then itself
-        await connection.execute(
-            "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE queueing_lock = $1",
-            migrations.coordinator_lock(migration.id),
-        )
+    await poll_once(pool, migration, timedelta(0))  # the next poll is due now
     worker_id = await app.job_manager.register_worker()
     first = await app.job_manager.fetch_job(None, worker_id)
     second = await app.job_manager.fetch_job(None, worker_id)
