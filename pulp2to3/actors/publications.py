@@ -24,7 +24,7 @@ import structlog
 
 from pulp2to3.actors.planned import (
     PlannedRepository,
-    chunked_batches,
+    chunked,
     planned_repositories,
     published_versions,
     version_label,
@@ -64,12 +64,18 @@ async def plan_publication_batches(
     by_part: list[list[list[Any]]] = [[] for _ in range(parts)]
     for name, number in keys:
         held = versions.get((name, number))  # none: the batch reports it (not created)
-        by_part[0 if held is None else held.version_id % parts].append([name, number])
-    chunks = [chunked_batches("", "versions", part, PUBLICATIONS_PER_BATCH) for part in by_part]
-    turns = [batch for turn in itertools.zip_longest(*chunks) for batch in turn if batch]
+        by_part[0 if held is None else store.input_part(held.version_id, parts)].append(
+            [name, number]
+        )
+    chunks = [chunked(part, PUBLICATIONS_PER_BATCH) for part in by_part]
+    turns = [chunk for turn in itertools.zip_longest(*chunks) for chunk in turn if chunk]
     return [
-        Batch(key=f"publications-{index}", units=batch.units, args={**batch.args, "parts": parts})
-        for index, batch in enumerate(turns)
+        Batch(
+            key=f"publications-{index}",
+            units=len(chunk),
+            args={"versions": chunk, "parts": parts},
+        )
+        for index, chunk in enumerate(turns)
     ]
 
 
@@ -126,18 +132,14 @@ async def create_publications(
     keys = [(str(name), int(number)) for name, number in args["versions"]]
     versions = await store.planned_versions(connection, keys)
     parts = int(args.get("parts", 1))
-    for part in sorted({version.version_id % parts for version in versions.values()}):
+    with_files = [
+        (repository.name, number)
+        for repository, number, _ in published_versions(planned)
+        if repository.plugin.publishes_version_files
+    ]
+    for part in sorted({store.input_part(v.version_id, parts) for v in versions.values()}):
         await store.prepare_version_files(
-            connection,
-            STEP_CODE,
-            migration.id,
-            [
-                (repository.name, number)
-                for repository, number, _ in published_versions(planned)
-                if repository.plugin.publishes_version_files
-            ],
-            part,
-            parts,
+            connection, STEP_CODE, migration.id, with_files, part, parts
         )
     failures: list[tuple[str, str]] = []
     unpublished: dict[str, list[tuple[str, int]]] = defaultdict(list)  # plugin type -> keys

@@ -131,6 +131,12 @@ class PublishedFiles:
             rows = await self._cursor.fetch(MANIFEST_PREFETCH)
 
 
+def input_part(version_id: int, parts: int) -> int:
+    """The part of ``parts`` of create_publications' input that has the files of a version (as
+    ``publications_compute_published_file_input`` cuts it)."""
+    return version_id % parts
+
+
 async def prepare_version_files(
     connection: asyncpg.Connection,
     step_code: str,
