@@ -79,7 +79,7 @@ AFTER_TRUNCATE = {"create_repo_versions": "DELETE FROM repository_version WHERE 
 FORGET_PROGRESS = "DELETE FROM migration_batch_progress WHERE step_code = ANY($1::text[])"
 # The steps' inputs (store/step_input.py) were computed for this migration: computed again, as a
 # first migration does.
-FORGET_INPUTS = "DELETE FROM step_input WHERE step_code = ANY($1::text[])"
+FORGET_INPUTS = "DELETE FROM step_input WHERE split_part(step_code, '#', 1) = ANY($1::text[])"
 LAST_MIGRATION = (
     "SELECT id FROM migration WHERE kind = 'migration' ORDER BY created_at DESC LIMIT 1"
 )

@@ -29,7 +29,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pulp2to3.pulp2.paths import resolve_storage_path
 
@@ -98,7 +98,7 @@ def artifact_relative_path(sha256: str) -> str:
     """Where the artifact of ``sha256`` lives, relative to the media root."""
     if len(sha256) != 64 or sha256.strip("0123456789abcdef"):
         raise ValueError(f"not a lower-case sha256 hex digest: {sha256!r}")
-    return str(PurePosixPath(ARTIFACT_FOLDER, sha256[:2], sha256[2:]))
+    return f"{ARTIFACT_FOLDER}/{sha256[:2]}/{sha256[2:]}"
 
 
 def _check_stop(stop: threading.Event | None) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -102,13 +103,22 @@ class NewPublication:
     structured: bool = True
 
 
-# One encoder for every key (``json.dumps`` with options makes one per call, a fifth of the
-# Python time of an ISO batch in the profile).
+# A key's text is the compact JSON array of its values, non-ASCII kept. Strings and integers
+# (nearly every key value) are written without the encoder: ``JSONEncoder.encode`` builds its
+# C encoder anew on each call, a seventh of an ISO batch's Python in the profile.
 _KEY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _value_text(value: Any) -> str:
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return _KEY_ENCODER.encode(value)
+
+
 def _key_text(fields: Mapping[str, Any], names: Sequence[str]) -> str:
-    return _KEY_ENCODER.encode([fields[name] for name in names])
+    return "[" + ",".join([_value_text(fields[name]) for name in names]) + "]"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,9 @@ from typing import Any
 MANIFEST_NAME = "PULP_MANIFEST"
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # Characters that would break a PULP_MANIFEST line or a path.
-_FORBIDDEN_IN_NAME = ("\0", "\n", "\r")
+_FORBIDDEN_IN_NAME = re.compile(r"[\x00\n\r]")
+# An empty, '.' or '..' component, in a name with a slash added at each end.
+_EMPTY_OR_DOTS = re.compile(r"/\.{0,2}/")
 
 
 class InvalidUnit(ValueError):
@@ -42,11 +44,11 @@ def check_relative_path(name: object) -> str:
     """``name`` if it is a path that stays inside the folder it is published in."""
     if not isinstance(name, str) or not name:
         raise InvalidUnit("name is missing or not a string")
-    if any(char in name for char in _FORBIDDEN_IN_NAME):
+    if _FORBIDDEN_IN_NAME.search(name):
         raise InvalidUnit(f"name {name!r} contains a NUL or line break")
     if name.startswith("/"):
         raise InvalidUnit(f"name {name!r} is an absolute path")
-    if any(part in ("", ".", "..") for part in name.split("/")):
+    if _EMPTY_OR_DOTS.search(f"/{name}/"):
         raise InvalidUnit(f"name {name!r} has an empty, '.' or '..' component")
     return name
 
