@@ -14,6 +14,8 @@ from .crc64 import crc64
 Namespace = tuple[str, str]
 """``(database, collection)``."""
 
+_CRC_RUN = 1024
+
 
 @dataclass(frozen=True)
 class Prelude:
@@ -160,27 +162,28 @@ class ArchiveDump:
                         after,
                     )
                 continue
+            truncated = f"truncated: the archive ends inside a block of {label}"
             if namespace in wanted:
-                yield from self._read_block(stream, namespace, crcs)
-            else:
-                while (mark := stream.skip_item()) is not Mark.TERMINATOR:
-                    if mark is Mark.END:
-                        raise stream.error(f"truncated: the archive ends inside a block of {label}")
+                yield from self._read_block(stream, namespace, crcs, truncated)
+            elif stream.skip_block() is Mark.END:
+                raise stream.error(truncated)
 
     def _read_block(
-        self, stream: BsonStream, namespace: Namespace, crcs: dict[Namespace, int]
+        self, stream: BsonStream, namespace: Namespace, crcs: dict[Namespace, int], truncated: str
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        while True:
-            offset = stream.offset
-            item = stream.read_item()
-            if item is Mark.TERMINATOR:
-                return
-            if item is Mark.END:
-                label = ".".join(namespace)
-                raise stream.error(f"truncated: the archive ends inside a block of {label}")
-            if self._verify_crc:
-                crcs[namespace] = crc64(item, crcs.get(namespace, 0))
-            yield namespace[1], stream.decode(item, offset)
+        collection = namespace[1]
+        # The CRC runs over the documents' bytes in order: some at a time, one call for them.
+        unsummed: list[bytes] = []
+        try:
+            for offset, item in stream.documents(truncated):
+                if self._verify_crc:
+                    unsummed.append(item)
+                    if len(unsummed) == _CRC_RUN:
+                        crcs[namespace] = crc64(b"".join(unsummed), crcs.get(namespace, 0))
+                        unsummed.clear()
+                yield collection, stream.decode(item, offset)
+        finally:
+            crcs[namespace] = crc64(b"".join(unsummed), crcs.get(namespace, 0))
 
     def _check_crc(
         self, stream: BsonStream, label: str, expected: int, actual: int, offset: int

@@ -34,8 +34,15 @@ class Mark(enum.Enum):
 class BsonStream:
     """Documents read one at a time from ``raw``; ``offset`` counts the bytes consumed.
 
-    When ``compressed``, ``raw`` yields the decompressed bytes and offsets are in them.
+    When ``compressed``, ``raw`` yields the decompressed bytes and offsets are in them. The
+    bytes are read in chunks of ``CHUNK`` and cut into documents in memory: a dump holds
+    millions of small documents, and two reads and several calls each were most of the time a
+    reader spent outside the BSON decoder. ``documents`` and ``skip_block`` walk a whole
+    block of them in one loop; whatever they cannot judge in the chunk at hand (a document
+    across its end, a fault) they leave to ``read_item`` / ``skip_item``, which check it.
     """
+
+    CHUNK = 1 << 20
 
     def __init__(
         self, raw: Readable, path: Path, *, compressed: bool, size: int | None = None
@@ -43,30 +50,47 @@ class BsonStream:
         self._raw = raw
         self.path = path
         self.compressed = compressed
-        self.offset = 0
         self._size = size  # of a seekable uncompressed file: what skip_item may seek past
+        self._buffer = b""
+        self._position = 0  # in _buffer
+        self._base = 0  # the stream offset of _buffer[0]
+
+    @property
+    def offset(self) -> int:
+        return self._base + self._position
 
     def error(self, reason: str, offset: int | None = None) -> DumpError:
         """A :class:`DumpError` about this stream, at ``offset`` (default: the current one)."""
         where = self.offset if offset is None else offset
         return DumpError(self.path, reason, offset=where, compressed=self.compressed)
 
-    def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes; fewer only at the end of the stream."""
+    def _fill(self, size: int) -> int:
+        """Buffer ``size`` bytes from the current offset if the stream has them; how many are."""
+        available = len(self._buffer) - self._position
+        if available >= size:
+            return size
+        chunks = [self._buffer[self._position :]]
         try:
-            data = self._raw.read(size)  # all of it, but near the end or a gzip member's
-            if 0 < len(data) < size:
-                chunks = [data]
-                wanted = size - len(data)
-                while wanted > 0 and (chunk := self._raw.read(wanted)):
-                    chunks.append(chunk)
-                    wanted -= len(chunk)
-                data = b"".join(chunks)
+            while available < size:
+                chunk = self._raw.read(max(self.CHUNK, size - available))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                available += len(chunk)
         except (OSError, EOFError, zlib.error) as exc:
             # Gzip faults (bad header, CRC or length mismatch, cut stream) and disk errors.
             raise self.error(f"cannot read: {exc}") from exc
-        self.offset += len(data)
-        return data
+        self._base += self._position
+        self._buffer = b"".join(chunks)
+        self._position = 0
+        return min(size, available)
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end of the stream."""
+        present = self._fill(size)
+        start = self._position
+        self._position = start + present
+        return self._buffer[start : start + present]
 
     def read_item(self, *, terminators: bool = True) -> bytes | Mark:
         """The next document's raw bytes, or a terminator, or the clean end of the stream.
@@ -84,23 +108,77 @@ class BsonStream:
 
     def skip_item(self) -> Mark | None:
         """Pass the next document, checked as :meth:`read_item` checks it; or the terminator,
-        or the clean end of the stream, found there. Uncompressed, the document is not read."""
+        or the clean end of the stream, found there. Uncompressed, a document past the buffer
+        is not read."""
         start = self.offset
         head = self._read_head(start, terminators=True)
         if isinstance(head, Mark):
             return head
         size = int.from_bytes(head, "little", signed=True)
-        if self._size is None:  # gzip: only read on is possible
+        buffered = len(self._buffer) - self._position
+        if self._size is None or size - 4 <= buffered:  # gzip: only read on is possible
             body = self.read(size - 4)
             self._check_body(start, size, len(body), body[-1:])
             return None
         present = min(size - 4, self._size - self.offset)
         if present > 1:
-            self._raw.seek(present - 1, io.SEEK_CUR)
-            self.offset += present - 1
+            self._raw.seek(present - 1 - buffered, io.SEEK_CUR)
+            self._base += self._position + present - 1
+            self._buffer, self._position = b"", 0
         last = self.read(1) if present else b""
         self._check_body(start, size, present, last)
         return None
+
+    def documents(self, truncated: str) -> Iterator[tuple[int, bytes]]:
+        """The documents up to the next terminator, each with its offset, the terminator
+        passed; a fault raises, as does the end of the stream (``truncated`` says how)."""
+        while True:
+            buffer, position = self._buffer, self._position
+            end = len(buffer)
+            while position + 4 <= end:
+                head = buffer[position : position + 4]
+                if head == TERMINATOR:
+                    self._position = position + 4
+                    return
+                size = int.from_bytes(head, "little", signed=True)
+                if not MIN_DOCUMENT_SIZE <= size <= MAX_DOCUMENT_SIZE or position + size > end:
+                    break
+                if buffer[position + size - 1]:
+                    break
+                self._position = position + size
+                yield self._base + position, buffer[position : position + size]
+                if self._buffer is not buffer:  # read_item or skip_item refilled it meanwhile
+                    break
+                position = self._position
+            offset = self.offset
+            item = self.read_item()
+            if item is Mark.TERMINATOR:
+                return
+            if item is Mark.END:
+                raise self.error(truncated)
+            yield offset, item
+
+    def skip_block(self) -> Mark:
+        """Pass the documents up to the next terminator (``Mark.TERMINATOR``) or the clean end
+        of the stream (``Mark.END``), each checked as :meth:`skip_item` checks it."""
+        while True:
+            buffer, position = self._buffer, self._position
+            end = len(buffer)
+            while position + 4 <= end:
+                head = buffer[position : position + 4]
+                if head == TERMINATOR:
+                    self._position = position + 4
+                    return Mark.TERMINATOR
+                size = int.from_bytes(head, "little", signed=True)
+                if not MIN_DOCUMENT_SIZE <= size <= MAX_DOCUMENT_SIZE or position + size > end:
+                    break
+                if buffer[position + size - 1]:
+                    break
+                position += size
+            self._position = position
+            mark = self.skip_item()
+            if mark is not None:
+                return mark
 
     def _read_head(self, start: int, terminators: bool) -> bytes | Mark:
         head = self.read(4)

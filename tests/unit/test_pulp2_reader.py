@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulp2to3.pulp2 import DumpError, open_dump
+from pulp2to3.pulp2.bson_stream import BsonStream
 from pulp2to3.pulp2.crc64 import crc64, crc64_python
 from pulp2to3.sample import (
     DUMP_FORMS,
@@ -331,6 +332,36 @@ def test_a_collection_passed_over_is_checked_as_one_read(
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
     assert_names_place(caught.value, path)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 300])
+def test_documents_across_the_reads_chunks_read_and_fail_the_same(
+    samples: dict[tuple[DumpFormat, bool], SampleSummary],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+) -> None:
+    """The reader cuts documents out of chunks of the file: documents, terminators and faults
+    across a chunk's end (and, in a plain file, documents longer than a chunk, passed over by
+    seeking) read, and fail, as within one."""
+    expected = {form: read_all(summary.dump_path) for form, summary in samples.items()}
+    faults = {}
+    for fault in ("length", "zero", "truncated"):
+        path = write(tmp_path / fault, skipped_fault(fault))
+        with pytest.raises(DumpError) as caught:
+            list(open_dump(path).iter_documents({"b"}))
+        faults[fault] = str(caught.value)
+    monkeypatch.setattr(BsonStream, "CHUNK", chunk)
+    for form, summary in samples.items():
+        assert read_all(summary.dump_path) == expected[form]
+        dump = open_dump(summary.dump_path)
+        for name in dump.collections():
+            assert list(dump.iter_collection(name)) == expected[form][name]
+    for fault, message in faults.items():
+        for wanted in ({"a"}, {"b"}):
+            with pytest.raises(DumpError) as caught:
+                list(open_dump(tmp_path / fault).iter_documents(wanted))
+            assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
