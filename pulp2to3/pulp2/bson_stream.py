@@ -19,7 +19,7 @@ from .errors import DumpError
 
 
 class Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
+    def read1(self, size: int, /) -> bytes: ...
 
     def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
@@ -72,7 +72,9 @@ class BsonStream:
         chunks = [self._buffer[self._position :]]
         try:
             while available < size:
-                chunk = self._raw.read(max(self.CHUNK, size - available))
+                # read1: what the file (or the gzip stream) gives in one read. A gzip stream
+                # cut short raises only once it has given every byte before the cut.
+                chunk = self._raw.read1(max(self.CHUNK, size - available))
                 if not chunk:
                     break
                 chunks.append(chunk)

@@ -229,38 +229,43 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted,
 -- staging_merge_content --
 -- Upsert the units by their Pulp 2 id; one whose _last_updated grew (or whose file, download
 -- state or fields changed) is to be migrated again; units absent from this dump stay as they
--- are. Returns how many rows were inserted and updated
+-- are. Returns how many rows were inserted and updated. An update of the rows there and an
+-- insert of the others, not INSERT ... ON CONFLICT: no other writer has the range's keys, and
+-- the speculative insert's extra probe per row was a quarter of the statement (6.5 -> 5.0 s for
+-- 500,000 units)
 WITH latest AS (
-    SELECT DISTINCT ON (pulp2_id) *
+    SELECT DISTINCT ON (pulp2_id)
+           pulp2_id, content_type, last_updated, storage_path, downloaded, fields::jsonb AS fields
       FROM premigrate_load_content
      WHERE (hashtext(pulp2_id) & 2147483647) % $1 = $2
      ORDER BY pulp2_id, part DESC, seq DESC
-), merged AS (
-    INSERT INTO pulp2_content AS c (pulp2_id, content_type, last_updated, storage_path,
-                                    downloaded, fields)
-    SELECT pulp2_id, content_type, last_updated, storage_path, downloaded, fields::jsonb
-      FROM latest
-        ON CONFLICT (pulp2_id) DO UPDATE
-       SET content_type = EXCLUDED.content_type,
-           last_updated = EXCLUDED.last_updated,
-           storage_path = EXCLUDED.storage_path,
-           downloaded = EXCLUDED.downloaded,
-           fields = EXCLUDED.fields,
+), updated AS (
+    UPDATE pulp2_content AS c
+       SET content_type = l.content_type,
+           last_updated = l.last_updated,
+           storage_path = l.storage_path,
+           downloaded = l.downloaded,
+           fields = l.fields,
            is_migrated = c.is_migrated
-               AND EXCLUDED.last_updated <= c.last_updated
+               AND l.last_updated <= c.last_updated
                AND (c.content_type, c.storage_path, c.downloaded, c.fields)
                    IS NOT DISTINCT FROM
-                   (EXCLUDED.content_type, EXCLUDED.storage_path, EXCLUDED.downloaded,
-                    EXCLUDED.fields)
-     WHERE (c.content_type, c.last_updated, c.storage_path, c.downloaded, c.fields)
+                   (l.content_type, l.storage_path, l.downloaded, l.fields)
+      FROM latest AS l
+     WHERE c.pulp2_id = l.pulp2_id
+       AND (c.content_type, c.last_updated, c.storage_path, c.downloaded, c.fields)
            IS DISTINCT FROM
-           (EXCLUDED.content_type, EXCLUDED.last_updated, EXCLUDED.storage_path,
-            EXCLUDED.downloaded, EXCLUDED.fields)
-    RETURNING xmax = 0 AS inserted
+           (l.content_type, l.last_updated, l.storage_path, l.downloaded, l.fields)
+    RETURNING 1
+), inserted AS (
+    INSERT INTO pulp2_content (pulp2_id, content_type, last_updated, storage_path, downloaded,
+                               fields)
+    SELECT l.pulp2_id, l.content_type, l.last_updated, l.storage_path, l.downloaded, l.fields
+      FROM latest AS l
+     WHERE NOT EXISTS (SELECT FROM pulp2_content AS c WHERE c.pulp2_id = l.pulp2_id)
+    RETURNING 1
 )
-SELECT count(*) FILTER (WHERE inserted) AS inserted,
-       count(*) FILTER (WHERE NOT inserted) AS updated
-  FROM merged
+SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated
 
 -- staging_delete_vanished_lazy_catalog --
 -- For the units of the range in this dump, forget catalog entries the dump no longer has (entries of units
@@ -285,32 +290,38 @@ WITH gone AS (
 SELECT count(*) AS deleted FROM gone
 
 -- staging_merge_lazy_catalog --
--- Upsert the catalog entries of the range's units in this dump; a unit with a new or changed entry is
--- to be migrated again (its remote artifacts changed). Returns how many rows were inserted and
--- updated
+-- Upsert the catalog entries of the range's units in this dump (an update and an insert, as
+-- staging_merge_content); a unit with a new or changed entry is to be migrated again (its
+-- remote artifacts changed). Returns how many rows were inserted and updated
 WITH latest AS (
     SELECT DISTINCT ON (l.pulp2_unit_id, l.importer_id, l.url) l.*
       FROM premigrate_load_lazy_catalog AS l
      WHERE (hashtext(l.pulp2_unit_id) & 2147483647) % $1 = $2
        AND EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = l.pulp2_unit_id)
      ORDER BY l.pulp2_unit_id, l.importer_id, l.url, l.part DESC, l.seq DESC
-), merged AS (
-    INSERT INTO pulp2_lazy_catalog AS e (pulp2_unit_id, unit_type_id, importer_id, url, path,
-                                         checksum, checksum_algorithm, revision)
-    SELECT pulp2_unit_id, unit_type_id, importer_id, url, path, checksum, checksum_algorithm,
-           revision
-      FROM latest
-        ON CONFLICT (pulp2_unit_id, importer_id, url) DO UPDATE
-       SET unit_type_id = EXCLUDED.unit_type_id,
-           path = EXCLUDED.path,
-           checksum = EXCLUDED.checksum,
-           checksum_algorithm = EXCLUDED.checksum_algorithm,
-           revision = EXCLUDED.revision
-     WHERE (e.unit_type_id, e.path, e.checksum, e.checksum_algorithm, e.revision)
+), updated AS (
+    UPDATE pulp2_lazy_catalog AS e
+       SET unit_type_id = l.unit_type_id,
+           path = l.path,
+           checksum = l.checksum,
+           checksum_algorithm = l.checksum_algorithm,
+           revision = l.revision
+      FROM latest AS l
+     WHERE (e.pulp2_unit_id, e.importer_id, e.url) = (l.pulp2_unit_id, l.importer_id, l.url)
+       AND (e.unit_type_id, e.path, e.checksum, e.checksum_algorithm, e.revision)
            IS DISTINCT FROM
-           (EXCLUDED.unit_type_id, EXCLUDED.path, EXCLUDED.checksum,
-            EXCLUDED.checksum_algorithm, EXCLUDED.revision)
-    RETURNING e.pulp2_unit_id, xmax = 0 AS inserted
+           (l.unit_type_id, l.path, l.checksum, l.checksum_algorithm, l.revision)
+    RETURNING e.pulp2_unit_id
+), inserted AS (
+    INSERT INTO pulp2_lazy_catalog (pulp2_unit_id, unit_type_id, importer_id, url, path, checksum,
+                                    checksum_algorithm, revision)
+    SELECT l.pulp2_unit_id, l.unit_type_id, l.importer_id, l.url, l.path, l.checksum,
+           l.checksum_algorithm, l.revision
+      FROM latest AS l
+     WHERE NOT EXISTS (SELECT FROM pulp2_lazy_catalog AS e
+                        WHERE (e.pulp2_unit_id, e.importer_id, e.url)
+                              = (l.pulp2_unit_id, l.importer_id, l.url))
+    RETURNING pulp2_unit_id
 ), flagged AS (
     -- Skipped while no unit is migrated (a first migration): a probe per unit of the catalog
     -- (2.3 s of 5.8 at 100,000 units) for nothing.
@@ -318,11 +329,11 @@ WITH latest AS (
        SET is_migrated = false
      WHERE EXISTS (SELECT FROM pulp2_content WHERE is_migrated)
        AND c.is_migrated
-       AND c.pulp2_id IN (SELECT pulp2_unit_id FROM merged)
+       AND c.pulp2_id IN (SELECT pulp2_unit_id FROM updated
+                          UNION ALL
+                          SELECT pulp2_unit_id FROM inserted)
 )
-SELECT count(*) FILTER (WHERE inserted) AS inserted,
-       count(*) FILTER (WHERE NOT inserted) AS updated
-  FROM merged
+SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated
 
 -- staging_delete_vanished_repo_content --
 -- Memberships of the staged content types ($3) in the range's repositories are exactly this
@@ -350,37 +361,42 @@ WITH gone AS (
 SELECT count(*) AS deleted FROM gone
 
 -- staging_merge_repo_content --
--- Upsert this dump's memberships of the range's repositories whose unit is in the dump; a
--- repository that gained one is to be migrated again (new created/updated stamps alone are only
--- recorded). Returns how many rows were inserted and updated
+-- Upsert this dump's memberships of the range's repositories whose unit is in the dump (an
+-- update and an insert, as staging_merge_content); a repository that gained one is to be
+-- migrated again (new created/updated stamps alone are only recorded). Returns how many rows
+-- were inserted and updated
 WITH latest AS (
     SELECT DISTINCT ON (l.pulp2_repo_id, l.pulp2_unit_id) l.*
       FROM premigrate_load_repo_content AS l
      WHERE (hashtext(l.pulp2_repo_id) & 2147483647) % $1 = $2
        AND EXISTS (SELECT 1 FROM premigrate_load_content AS u WHERE u.pulp2_id = l.pulp2_unit_id)
      ORDER BY l.pulp2_repo_id, l.pulp2_unit_id, l.part DESC, l.seq DESC
-), merged AS (
-    INSERT INTO pulp2_repo_content AS m (pulp2_repo_id, pulp2_unit_id, unit_type_id, created,
-                                         updated)
-    SELECT pulp2_repo_id, pulp2_unit_id, unit_type_id, created, updated
-      FROM latest
-        ON CONFLICT (pulp2_repo_id, pulp2_unit_id) DO UPDATE
-       SET unit_type_id = EXCLUDED.unit_type_id,
-           created = EXCLUDED.created,
-           updated = EXCLUDED.updated
-     WHERE (m.unit_type_id, m.created, m.updated)
+), updated AS (
+    UPDATE pulp2_repo_content AS m
+       SET unit_type_id = l.unit_type_id,
+           created = l.created,
+           updated = l.updated
+      FROM latest AS l
+     WHERE (m.pulp2_repo_id, m.pulp2_unit_id) = (l.pulp2_repo_id, l.pulp2_unit_id)
+       AND (m.unit_type_id, m.created, m.updated)
            IS DISTINCT FROM
-           (EXCLUDED.unit_type_id, EXCLUDED.created, EXCLUDED.updated)
-    RETURNING m.pulp2_repo_id, xmax = 0 AS inserted
+           (l.unit_type_id, l.created, l.updated)
+    RETURNING 1
+), inserted AS (
+    INSERT INTO pulp2_repo_content (pulp2_repo_id, pulp2_unit_id, unit_type_id, created, updated)
+    SELECT l.pulp2_repo_id, l.pulp2_unit_id, l.unit_type_id, l.created, l.updated
+      FROM latest AS l
+     WHERE NOT EXISTS (SELECT FROM pulp2_repo_content AS m
+                        WHERE (m.pulp2_repo_id, m.pulp2_unit_id)
+                              = (l.pulp2_repo_id, l.pulp2_unit_id))
+    RETURNING pulp2_repo_id
 ), flagged AS (
     UPDATE pulp2_repository AS r
        SET is_migrated = false
      WHERE r.is_migrated
-       AND r.pulp2_repo_id IN (SELECT pulp2_repo_id FROM merged WHERE inserted)
+       AND r.pulp2_repo_id IN (SELECT pulp2_repo_id FROM inserted)
 )
-SELECT count(*) FILTER (WHERE inserted) AS inserted,
-       count(*) FILTER (WHERE NOT inserted) AS updated
-  FROM merged
+SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated
 
 -- staging_mark_not_in_plan --
 -- not_in_plan: true for every repository the plan names neither by repo_id ($1) nor by a
