@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,3 +121,23 @@ def test_keys_are_canonical_texts_of_their_fields() -> None:
     assert package.natural_key_of(fields) == '["bash","0","1.0"]'
     assert package.repository_key_of(fields) == '["bash","noarch"]'
     assert content_type("x").repository_key_of({"name": "ünï"}) == "ünï"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(st.lists(JSON_VALUES, min_size=1, max_size=4))
+def test_a_key_text_is_the_compact_json_of_its_values(values: list[Any]) -> None:
+    """Key texts are written without the JSON encoder for strings and integers: still the
+    text ``json.dumps`` gives (stored keys of earlier migrations must match)."""
+    names = tuple(f"f{index}" for index in range(len(values)))
+    key_type = dataclasses.replace(content_type("k"), natural_key=names)
+    fields = dict(zip(names, values, strict=True))
+    expected = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    assert key_type.natural_key_of(fields) == expected
