@@ -136,22 +136,15 @@ class BsonStream:
         passed; a fault raises, as does the end of the stream (``truncated`` says how)."""
         while True:
             buffer, position = self._buffer, self._position
-            end = len(buffer)
-            while position + 4 <= end:
-                head = buffer[position : position + 4]
-                if head == TERMINATOR:
-                    self._position = position + 4
-                    return
-                size = int.from_bytes(head, "little", signed=True)
-                if not MIN_DOCUMENT_SIZE <= size <= MAX_DOCUMENT_SIZE or position + size > end:
-                    break
-                if buffer[position + size - 1]:
-                    break
+            while (size := _buffered_size(buffer, position)) > 0:
                 self._position = position + size
                 yield self._base + position, buffer[position : position + size]
                 if self._buffer is not buffer:  # read_item or skip_item refilled it meanwhile
                     break
                 position = self._position
+            if size == 0:
+                self._position = position + 4
+                return
             offset = self.offset
             item = self.read_item()
             if item is Mark.TERMINATOR:
@@ -165,19 +158,11 @@ class BsonStream:
         of the stream (``Mark.END``), each checked as :meth:`skip_item` checks it."""
         while True:
             buffer, position = self._buffer, self._position
-            end = len(buffer)
-            while position + 4 <= end:
-                head = buffer[position : position + 4]
-                if head == TERMINATOR:
-                    self._position = position + 4
-                    return Mark.TERMINATOR
-                size = int.from_bytes(head, "little", signed=True)
-                if not MIN_DOCUMENT_SIZE <= size <= MAX_DOCUMENT_SIZE or position + size > end:
-                    break
-                if buffer[position + size - 1]:
-                    break
+            while (size := _buffered_size(buffer, position)) > 0:
                 position += size
-            self._position = position
+            self._position = position + 4 if size == 0 else position
+            if size == 0:
+                return Mark.TERMINATOR
             mark = self.skip_item()
             if mark is not None:
                 return mark
@@ -215,6 +200,21 @@ class BsonStream:
         except Exception as exc:
             raise self.error(f"invalid BSON document: {exc}", offset) from exc
         return document
+
+
+def _buffered_size(buffer: bytes, position: int) -> int:
+    """The size of the whole, well-formed document at ``position`` in ``buffer``; 0 for a
+    terminator there; -1 when the buffer cannot tell (too few bytes left, or a fault, which the
+    per-document path reports)."""
+    head = buffer[position : position + 4]
+    if head == TERMINATOR:
+        return 0
+    size = int.from_bytes(head, "little", signed=True)
+    if len(head) < 4 or not MIN_DOCUMENT_SIZE <= size <= MAX_DOCUMENT_SIZE:
+        return -1
+    if position + size > len(buffer) or buffer[position + size - 1]:
+        return -1
+    return size
 
 
 @contextmanager
