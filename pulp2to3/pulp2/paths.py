@@ -13,6 +13,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 PULP2_ROOT = PurePosixPath("/var/lib/pulp")
+_O_PATH: int | None = getattr(os, "O_PATH", None)  # Linux's
 
 
 class UnsafePath(ValueError):
@@ -31,6 +32,8 @@ def _mapped(storage_path: object, root: str, source_root: PurePosixPath) -> str:
         raise UnsafePath(storage_path, "contains a NUL byte")
     if not storage_path.startswith("/"):
         raise UnsafePath(storage_path, "not an absolute path")
+    if source_root.root != "/":
+        raise ValueError(f"the source root {source_root} is not an absolute path under /")
     # Components as PurePosixPath has them: empty and '.' ones dropped; exactly two leading
     # slashes are a root of their own (POSIX), under no source root.
     parts = [part for part in storage_path.split("/") if part and part != "."]
@@ -59,13 +62,17 @@ def map_storage_path(
 def _real(path: str) -> str:
     """``path`` with symbolic links resolved, as ``Path.resolve`` does it (a loop refused)."""
     # The kernel's answer first: three system calls, where realpath makes one per component.
-    # Where it has none (a missing file, a loop, no /proc) realpath answers, as it always did.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-        try:
-            return os.readlink(f"/proc/self/fd/{fd}")
-        finally:
-            os.close(fd)
+    # Where it has none (a missing file, a loop, no O_PATH or /proc, a file unlinked meanwhile)
+    # realpath answers, as it always did.
+    if _O_PATH is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, _O_PATH | os.O_CLOEXEC)
+            try:
+                real = os.readlink(f"/proc/self/fd/{fd}")
+            finally:
+                os.close(fd)
+            if real.startswith("/") and not real.endswith(" (deleted)"):
+                return real
     real = os.path.realpath(path)
     try:
         os.stat(real)  # realpath leaves a loop unresolved, silently; stat meets it

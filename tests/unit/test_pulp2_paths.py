@@ -25,6 +25,12 @@ def test_another_source_prefix_can_be_configured() -> None:
     assert mapped == Path("/r/content/x")
 
 
+@pytest.mark.parametrize("source_root", ["var/lib/pulp", "//var/lib/pulp"])
+def test_a_source_root_must_be_absolute_under_slash(source_root: str) -> None:
+    with pytest.raises(ValueError, match="not an absolute path under /"):
+        map_storage_path("/var/lib/pulp/x", Path("/r"), source_root=PurePosixPath(source_root))
+
+
 @pytest.mark.parametrize(
     ("storage_path", "reason"),
     [
