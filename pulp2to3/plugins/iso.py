@@ -67,6 +67,6 @@ def parse_fields(fields: Mapping[str, Any]) -> IsoFile:
 
 def manifest_line(relative_path: str, sha256: str, size: int) -> str:
     """One PULP_MANIFEST line, newline included."""
-    if any(char in relative_path for char in "\n\r\0") or not relative_path:
+    if not relative_path or _FORBIDDEN_IN_NAME.search(relative_path):
         raise ValueError(f"relative path {relative_path!r} cannot be a PULP_MANIFEST entry")
     return f"{relative_path},{sha256},{size}\n"

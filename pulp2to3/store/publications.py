@@ -33,8 +33,10 @@ class PlannedVersion:
     publication_id: int | None
 
 
-@dataclasses.dataclass(frozen=True)
-class ManifestEntry:
+class ManifestEntry(NamedTuple):
+    """A tuple rather than a dataclass: one is made per published file (a third of the time a
+    batch spent writing its manifests went to the dataclass's __init__)."""
+
     publication_id: int
     relative_path: str
     sha256: str
@@ -125,9 +127,7 @@ class PublishedFiles:
         rows = self._first
         while rows:
             for row in rows:
-                yield ManifestEntry(
-                    row["publication_id"], row["relative_path"], row["sha256"], row["size"]
-                )
+                yield ManifestEntry(*row)  # the statement returns its columns in this order
             rows = await self._cursor.fetch(MANIFEST_PREFETCH)
 
 
