@@ -160,9 +160,10 @@ class BsonStream:
             buffer, position = self._buffer, self._position
             while (size := _buffered_size(buffer, position)) > 0:
                 position += size
-            self._position = position + 4 if size == 0 else position
             if size == 0:
+                self._position = position + 4
                 return Mark.TERMINATOR
+            self._position = position
             mark = self.skip_item()
             if mark is not None:
                 return mark

@@ -34,15 +34,14 @@ def _mapped(storage_path: object, root: str, source_root: PurePosixPath) -> str:
         raise UnsafePath(storage_path, "not an absolute path")
     if source_root.root != "/":
         raise ValueError(f"the source root {source_root} is not an absolute path under /")
-    # Components as PurePosixPath has them: empty and '.' ones dropped; exactly two leading
-    # slashes are a root of their own (POSIX), under no source root.
+    # Components as PurePosixPath has them: empty and '.' ones dropped.
     parts = [part for part in storage_path.split("/") if part and part != "."]
     if ".." in parts:
         raise UnsafePath(storage_path, "has a '..' component")
     prefix = source_root.parts[1:]
-    if storage_path.startswith("//") and not storage_path.startswith("///"):
-        prefix = (*source_root.parts, "")  # matches nothing
-    if tuple(parts[: len(prefix)]) != prefix:
+    # Exactly two leading slashes are a root of their own (POSIX), under no source root.
+    two_slashes = storage_path.startswith("//") and not storage_path.startswith("///")
+    if two_slashes or tuple(parts[: len(prefix)]) != prefix:
         raise UnsafePath(storage_path, f"not under {source_root}")
     if len(parts) == len(prefix):
         raise UnsafePath(storage_path, f"is {source_root} itself, not a file in it")
@@ -90,21 +89,20 @@ def real_path(path: Path) -> Path:
         raise UnsafePath(str(path), f"cannot be resolved: {exc}") from exc
 
 
-def _confined(path: str, real_top: str) -> str:
+def _confine(path: str, root: Path, resolved_root: Path | None) -> Path:
+    real_top = os.fspath(real_path(root) if resolved_root is None else resolved_root)
     real = _real(path)
-    inside = real_top.rstrip("/") + "/"
-    if real == real_top or not real.startswith(inside):
+    if real == real_top or not real.startswith(real_top.rstrip("/") + "/"):
         raise UnsafePath(
             path, f"resolves to {real}, outside {real_top} (a symbolic link leads out)"
         )
-    return real
+    return Path(real)
 
 
 def confine_to_root(path: Path, root: Path, *, resolved_root: Path | None = None) -> Path:
     """``path`` with symbolic links resolved, if it stays inside ``root`` (resolved too, unless
     the caller, checking many paths, passes ``real_path(root)`` as ``resolved_root``)."""
-    real_top = real_path(root) if resolved_root is None else resolved_root
-    return Path(_confined(os.fspath(path), os.fspath(real_top)))
+    return _confine(os.fspath(path), root, resolved_root)
 
 
 def resolve_storage_path(
@@ -116,6 +114,4 @@ def resolve_storage_path(
 ) -> Path:
     """The real file ``storage_path`` names under ``root``, checked to stay inside ``root``
     (``resolved_root``: see ``confine_to_root``)."""
-    real_top = real_path(root) if resolved_root is None else resolved_root
-    mapped = _mapped(storage_path, os.fspath(root), source_root)
-    return Path(_confined(mapped, os.fspath(real_top)))
+    return _confine(_mapped(storage_path, os.fspath(root), source_root), root, resolved_root)
