@@ -132,8 +132,8 @@ async def publish(
 ) -> None:
     files = await publications.publish_version_files(connection, [p.id for p in new])
     paths: dict[int, list[str]] = {p.id: [] for p in new}
-    async for entry in files:
-        paths[entry.publication_id].append(entry.relative_path)
+    async for chunk in files:
+        paths[chunk.publication_id].extend(chunk.relative_paths)
     for publication in new:
         writer = storage.ArtifactWriter(settings.media_root)
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 MANIFEST_NAME = "PULP_MANIFEST"
@@ -65,8 +65,17 @@ def parse_fields(fields: Mapping[str, Any]) -> IsoFile:
     return IsoFile(name=name, checksum=checksum.lower(), size=size)
 
 
-def manifest_line(relative_path: str, sha256: str, size: int) -> str:
-    """One PULP_MANIFEST line, newline included."""
-    if not relative_path or _FORBIDDEN_IN_NAME.search(relative_path):
-        raise ValueError(f"relative path {relative_path!r} cannot be a PULP_MANIFEST entry")
-    return f"{relative_path},{sha256},{size}\n"
+def manifest_lines(
+    relative_paths: Sequence[str], sha256s: Sequence[str], sizes: Sequence[int]
+) -> str:
+    """The PULP_MANIFEST lines of these files, each ended by a newline. The paths are checked
+    together, by one search of them joined, rather than one by one."""
+    if "" in relative_paths or _FORBIDDEN_IN_NAME.search("".join(relative_paths)):
+        bad = next(p for p in relative_paths if not p or _FORBIDDEN_IN_NAME.search(p))
+        raise ValueError(f"relative path {bad!r} cannot be a PULP_MANIFEST entry")
+    return "".join(
+        [
+            f"{path},{sha256},{size}\n"
+            for path, sha256, size in zip(relative_paths, sha256s, sizes, strict=True)
+        ]
+    )

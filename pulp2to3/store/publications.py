@@ -7,6 +7,8 @@ the actors never touch raw records.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import operator
 import uuid
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -33,14 +35,16 @@ class PlannedVersion:
     publication_id: int | None
 
 
-class ManifestEntry(NamedTuple):
-    """A tuple rather than a dataclass: one is made per published file (a third of the time a
-    batch spent writing its manifests went to the dataclass's __init__)."""
+class PublishedChunk(NamedTuple):
+    """Files a publication publishes of file content, in path order, as parallel columns: the
+    rows of one fetch are grouped and split into columns with comprehensions, so that a
+    manifest is formatted without Python work per file beyond its line (the statement's rows one
+    at a time, as objects, were two thirds of the time a batch spent writing manifests)."""
 
     publication_id: int
-    relative_path: str
-    sha256: str
-    size: int
+    relative_paths: list[str]
+    sha256s: list[str]
+    sizes: list[int]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,18 +120,26 @@ async def insert_publications(
 
 class PublishedFiles:
     """What ``publish_version_files`` published of file content: the PULP_MANIFEST entries of
-    each publication, by publication and path, streamed from the server ``MANIFEST_PREFETCH``
-    at a time (memory stays bounded however big the versions are)."""
+    each publication, by publication and path, in chunks of one publication's files, streamed
+    from the server ``MANIFEST_PREFETCH`` at a time (memory stays bounded however big the
+    versions are)."""
 
     def __init__(self, cursor: asyncpg.cursor.Cursor[asyncpg.Record], first: list[Any]) -> None:
         self._cursor = cursor
         self._first = first
 
-    async def __aiter__(self) -> AsyncIterator[ManifestEntry]:
+    async def __aiter__(self) -> AsyncIterator[PublishedChunk]:
         rows = self._first
         while rows:
-            for row in rows:
-                yield ManifestEntry(*row)  # the statement returns its columns in this order
+            # The statement returns publication id, relative path, sha256, size, in this order.
+            for publication_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+                files = list(group)
+                yield PublishedChunk(
+                    publication_id,
+                    [file[1] for file in files],
+                    [file[2] for file in files],
+                    [file[3] for file in files],
+                )
             rows = await self._cursor.fetch(MANIFEST_PREFETCH)
 
 

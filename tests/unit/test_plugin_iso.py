@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulp2to3.plugins.iso import InvalidUnit, IsoFile, manifest_line, parse_fields
+from pulp2to3.plugins.iso import InvalidUnit, IsoFile, manifest_lines, parse_fields
 from pulp2to3.plugins.iso_content import CONTENT_TYPE
 
 SHA = "ab" * 32
@@ -116,23 +116,41 @@ SHA_B = hashlib.sha256(b"b").hexdigest()
 # ---------------------------------------------------------------------------------------------
 
 
-def test_a_manifest_line_is_path_sha256_size() -> None:
-    assert manifest_line("dir/a.iso", SHA_A, 12) == f"dir/a.iso,{SHA_A},12\n"
+def test_manifest_lines_are_path_sha256_size() -> None:
+    lines = manifest_lines(["dir/a.iso", "b.iso"], [SHA_A, SHA_B], [12, 0])
+    assert lines == f"dir/a.iso,{SHA_A},12\nb.iso,{SHA_B},0\n"
+
+
+def test_no_files_are_no_lines() -> None:
+    assert manifest_lines([], [], []) == ""
 
 
 @pytest.mark.parametrize("path", ["", "a\nb.iso", "a\rb", "a\0b"])
-def test_a_path_that_would_break_the_manifest_is_refused(path: str) -> None:
-    with pytest.raises(ValueError, match="PULP_MANIFEST"):
-        manifest_line(path, SHA_A, 1)
+def test_a_path_that_would_break_the_manifest_is_refused_and_named(path: str) -> None:
+    with pytest.raises(ValueError, match="PULP_MANIFEST") as raised:
+        manifest_lines(["fine.iso", path, "also\n"], [SHA_A] * 3, [1] * 3)
+    assert repr(path) in str(raised.value)  # the first bad one, whatever follows
 
 
 @given(
-    st.text(st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)), min_size=1),
-    st.sampled_from([SHA_A, SHA_B]),
-    st.integers(min_value=0, max_value=2**40),
+    st.lists(
+        st.tuples(
+            st.text(
+                st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)),
+                min_size=1,
+            ),
+            st.sampled_from([SHA_A, SHA_B]),
+            st.integers(min_value=0, max_value=2**40),
+        )
+    )
 )
-def test_a_manifest_line_gives_back_its_entry(path: str, sha256: str, size: int) -> None:
-    line = manifest_line(path, sha256, size)
-    assert line.endswith("\n")
-    assert line.count("\n") == 1  # only "\n" ends a line: paths may hold other line separators
-    assert line[:-1].rsplit(",", 2) == [path, sha256, str(size)]
+def test_manifest_lines_give_back_their_entries(entries: list[tuple[str, str, int]]) -> None:
+    lines = manifest_lines(
+        [path for path, _, _ in entries],
+        [sha256 for _, sha256, _ in entries],
+        [size for _, _, size in entries],
+    )
+    assert lines.endswith("\n") or not entries
+    # Only "\n" ends a line: paths may hold other line separators.
+    parsed = [line.rsplit(",", 2) for line in lines.split("\n")[:-1]]
+    assert parsed == [[path, sha256, str(size)] for path, sha256, size in entries]
