@@ -635,6 +635,20 @@ CREATE UNLOGGED TABLE IF NOT EXISTS remote_artifact_input (
 CREATE INDEX IF NOT EXISTS remote_artifact_input_importer
     ON remote_artifact_input (importer_id, content_artifact_id);
 
+-- The remote artifacts of remote remotes[i] that the lazy catalog of importer importers[i]
+-- gives (remote_artifact_input), each importer's read as one index range; inlined into the
+-- statements that write them.
+CREATE OR REPLACE FUNCTION pulp2to3_offered_remote_artifacts(importers text[], remotes bigint[])
+    RETURNS TABLE (content_artifact_id bigint, remote_id bigint, url text, sha256 text,
+                   size bigint)
+    LANGUAGE sql STABLE AS $$
+    SELECT i.content_artifact_id, m.remote_id, i.url, i.sha256, i.size
+      FROM unnest(importers, remotes) AS m(importer_id, remote_id)
+     CROSS JOIN LATERAL (
+           SELECT * FROM remote_artifact_input AS i WHERE i.importer_id = m.importer_id OFFSET 0
+           ) AS i
+$$;
+
 -- create_repo_versions: what a version made from each planned Pulp 2 repository holds.
 CREATE UNLOGGED TABLE IF NOT EXISTS version_content_input (
     pulp2_repo_id  text   NOT NULL,

@@ -116,17 +116,17 @@ async def create_repositories(
     importers = await store.importers(connection, importer_repo_ids)
     remotes = _remotes(wanted, importers)
     remote_ids: dict[str, int] = {}
-    existed: frozenset[str] = frozenset()
+    new_remotes: frozenset[str] = frozenset()
     remote_artifacts = 0
     if remotes.rows:
-        remote_ids, existed = await store.upsert_remotes(connection, remotes.rows)
+        remote_ids, new_remotes = await store.upsert_remotes(connection, remotes.rows)
         remote_artifacts = await store.sync_remote_artifacts(
             connection,
             [
                 store.RemoteSource(remote_ids[name], importer_id)
                 for name, importer_id in remotes.importer_of.items()
             ],
-            previously_existing={remote_ids[name] for name in existed},
+            created={remote_ids[name] for name in new_remotes},
         )
     await store.set_repository_remotes(
         connection, {repository.name: remote_ids.get(repository.name) for repository in wanted}
@@ -155,7 +155,7 @@ async def create_repositories(
         failed=len(remotes.failures),
     )
     created = [Created(ResourceKind.REPOSITORY, repositories[n].id) for n in new_repositories] + [
-        Created(ResourceKind.REMOTE, remote_ids[n]) for n in remote_ids.keys() - existed
+        Created(ResourceKind.REMOTE, remote_ids[n]) for n in new_remotes
     ]
     return BatchResult(
         done=len(wanted) - len(remotes.failures),

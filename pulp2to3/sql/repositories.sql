@@ -38,24 +38,33 @@ SELECT pulp2_object_id, pulp2_repo_id, config
  WHERE pulp2_repo_id = ANY($1::text[])
 
 -- repositories_remotes_by_name --
--- Remotes of $1 (names) that exist already
+-- Remotes of $1 (names)
 SELECT id, name
   FROM remote
  WHERE name = ANY($1::text[])
 
--- repositories_upsert_remotes --
--- Remotes by name ($1 names, $2 types, $3 urls, $4 policies, $5 options as JSON text); a remote
--- already right is left alone (not even locked); returns nothing, read ids by name after
-INSERT INTO remote AS r (pulp_type, name, url, policy, options)
+-- repositories_insert_remotes --
+-- Remotes ($1 names, $2 types, $3 urls, $4 policies, $5 options as JSON text) that do not exist
+-- yet; returns the names of those this statement inserted (not one another batch inserts
+-- meanwhile: this one waits for it, then leaves it)
+INSERT INTO remote (pulp_type, name, url, policy, options)
 SELECT w.pulp_type, w.name, w.url, w.policy, w.options::jsonb
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
        AS w(name, pulp_type, url, policy, options)
  ORDER BY w.name
-    ON CONFLICT (name) DO UPDATE
-   SET pulp_type = EXCLUDED.pulp_type, url = EXCLUDED.url, policy = EXCLUDED.policy,
-       options = EXCLUDED.options
- WHERE (r.pulp_type, r.url, r.policy, r.options)
-       IS DISTINCT FROM (EXCLUDED.pulp_type, EXCLUDED.url, EXCLUDED.policy, EXCLUDED.options)
+    ON CONFLICT (name) DO NOTHING
+RETURNING name
+
+-- repositories_update_remotes --
+-- The remotes of $1 (names) that differ from $2 types, $3 urls, $4 policies, $5 options (JSON
+-- text) take them; one already right is left alone (not even locked)
+UPDATE remote AS r
+   SET pulp_type = w.pulp_type, url = w.url, policy = w.policy, options = w.options::jsonb
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       AS w(name, pulp_type, url, policy, options)
+ WHERE r.name = w.name
+   AND (r.pulp_type, r.url, r.policy, r.options)
+       IS DISTINCT FROM (w.pulp_type, w.url, w.policy, w.options::jsonb)
 
 -- repositories_set_remotes --
 -- Tie each repository ($1 names) to its remote ($2 ids, null for none)
@@ -94,18 +103,24 @@ SELECT DISTINCT ON (lc.importer_id, ca.id)
 
 -- repositories_upsert_remote_artifacts --
 -- The remote artifacts the lazy catalog of importer $1[i] gives (remote_artifact_input) become
--- remote artifacts of remote $2[i]; each importer's are read as one index range
+-- remote artifacts of remote $2[i], which may have some already; each importer's are read as
+-- one index range
 INSERT INTO remote_artifact AS ra (content_artifact_id, remote_id, url, sha256, size)
-SELECT i.content_artifact_id, m.remote_id, i.url, i.sha256, i.size
-  FROM unnest($1::text[], $2::bigint[]) AS m(importer_id, remote_id)
- CROSS JOIN LATERAL (
-       SELECT * FROM remote_artifact_input AS i WHERE i.importer_id = m.importer_id OFFSET 0
-       ) AS i
- ORDER BY i.content_artifact_id, m.remote_id
+SELECT content_artifact_id, remote_id, url, sha256, size
+  FROM pulp2to3_offered_remote_artifacts($1::text[], $2::bigint[])
+ ORDER BY content_artifact_id, remote_id
     ON CONFLICT (content_artifact_id, remote_id) DO UPDATE
    SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, size = EXCLUDED.size
  WHERE (ra.url, ra.sha256, ra.size)
        IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.sha256, EXCLUDED.size)
+
+-- repositories_insert_remote_artifacts --
+-- The same for remotes $2 that this transaction created: none can have a remote artifact yet, so
+-- no conflict is looked for (a third less time than the upsert)
+INSERT INTO remote_artifact (content_artifact_id, remote_id, url, sha256, size)
+SELECT content_artifact_id, remote_id, url, sha256, size
+  FROM pulp2to3_offered_remote_artifacts($1::text[], $2::bigint[])
+ ORDER BY content_artifact_id, remote_id
 
 -- repositories_delete_stale_remote_artifacts --
 -- Remote artifacts of remote $2[i] that the lazy catalog of importer $1[i] does not give any

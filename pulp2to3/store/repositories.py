@@ -135,22 +135,19 @@ async def importers(
 async def upsert_remotes(
     connection: asyncpg.Connection, remotes: Sequence[RemoteRow]
 ) -> tuple[dict[str, int], frozenset[str]]:
-    """Create or update the remotes; their ids by name, and the names that existed before."""
-    names = [remote.name for remote in remotes]
-    existed = frozenset(
-        row["name"]
-        for row in await connection.fetch(queries["repositories_remotes_by_name"], names)
-    )
-    await connection.execute(
-        queries["repositories_upsert_remotes"],
-        names,
+    """Create or update the remotes; their ids by name, and the names of those this transaction
+    created."""
+    columns = (
+        [remote.name for remote in remotes],
         [remote.pulp_type for remote in remotes],
         [remote.url for remote in remotes],
         [remote.policy for remote in remotes],
         [json.dumps(dict(remote.options), sort_keys=True) for remote in remotes],
     )
-    rows = await connection.fetch(queries["repositories_remotes_by_name"], names)
-    return {row["name"]: row["id"] for row in rows}, existed
+    created = await connection.fetch(queries["repositories_insert_remotes"], *columns)
+    await connection.execute(queries["repositories_update_remotes"], *columns)
+    rows = await connection.fetch(queries["repositories_remotes_by_name"], columns[0])
+    return {row["name"]: row["id"] for row in rows}, frozenset(row["name"] for row in created)
 
 
 async def remote_options_in_clear(
@@ -190,31 +187,39 @@ async def prepare_remote_artifacts(
 
 
 async def sync_remote_artifacts(
-    connection: asyncpg.Connection,
-    sources: Sequence[RemoteSource],
-    *,
-    previously_existing: Collection[int] = (),
+    connection: asyncpg.Connection, sources: Sequence[RemoteSource], *, created: Collection[int]
 ) -> int:
     """The remote artifacts of each remote from its importer's lazy catalog; how many written.
     Reads ``prepare_remote_artifacts``' input, which must cover these importers.
 
-    Remotes in ``previously_existing`` (made by an earlier migration) also lose the remote artifacts
-    their catalog no longer gives; a new remote has none to lose.
+    The remotes in ``created`` were made by this transaction: they have none yet, and theirs
+    are inserted without looking for conflicts. The others (made by an earlier migration) are
+    upserted, and lose the remote artifacts their catalog no longer gives.
     """
     ordered = sorted(sources, key=lambda source: source.remote_id)
-    importer_ids = [source.importer_object_id for source in ordered]
-    remote_ids = [source.remote_id for source in ordered]
-    stale = [source for source in ordered if source.remote_id in previously_existing]
-    if stale:
-        await connection.execute(
-            queries["repositories_delete_stale_remote_artifacts"],
-            [source.importer_object_id for source in stale],
-            [source.remote_id for source in stale],
+    new = [source for source in ordered if source.remote_id in created]
+    old = [source for source in ordered if source.remote_id not in created]
+    written = 0
+    if old:
+        old_columns = (
+            [source.importer_object_id for source in old],
+            [source.remote_id for source in old],
         )
-    status = await connection.execute(
-        queries["repositories_upsert_remote_artifacts"], importer_ids, remote_ids
-    )
-    return _affected(status)
+        await connection.execute(
+            queries["repositories_delete_stale_remote_artifacts"], *old_columns
+        )
+        status = await connection.execute(
+            queries["repositories_upsert_remote_artifacts"], *old_columns
+        )
+        written += _affected(status)
+    if new:
+        status = await connection.execute(
+            queries["repositories_insert_remote_artifacts"],
+            [source.importer_object_id for source in new],
+            [source.remote_id for source in new],
+        )
+        written += _affected(status)
+    return written
 
 
 async def mark_pulp2_repositories(

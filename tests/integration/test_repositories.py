@@ -348,3 +348,27 @@ async def test_concurrent_batches_sharing_pulp2_repositories(
     assert len(per_remote) == 6
     assert {r["count"] for r in per_remote} == {2}
     assert mapped in names
+
+
+async def test_two_copies_of_a_batch_at_once_write_its_rows_once(
+    pool: asyncpg.Pool, new_migration: NewMigration
+) -> None:
+    """A batch retried while its first copy still runs: the copy that inserts the remotes
+    inserts their remote artifacts and reports them created; the other waits for it, then finds
+    them and changes nothing."""
+    await build_world(pool)
+    migration = await new_migration(PLAN)
+    args = {"repositories": ["alpha", "beta", "gamma"]}
+    both = await asyncio.gather(
+        run_batch(pool, STEP, migration, args), run_batch(pool, STEP, migration, args)
+    )
+    assert [result.done for result in both] == [3, 3]
+    async with pool.acquire() as connection:
+        remotes = {r["id"] for r in await connection.fetch("SELECT id FROM remote")}
+        offered = await connection.fetchval("SELECT count(*) FROM remote_artifact")
+    reported = [{c.id for c in result.created if c.kind == "remote"} for result in both]
+    assert sorted(reported, key=len) == [set(), remotes]
+    alone = await run_batch(pool, STEP, migration, args)
+    assert alone.created == ()
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM remote_artifact") == offered > 0
