@@ -7,7 +7,8 @@ table gets one ``INSERT ... SELECT ... ON CONFLICT`` (``baseline.sql``), and the
 are hard-linked under a media root with ``os.link``. It runs against a *lean* schema (only the
 unique keys its upserts need) and against this project's own schema (``init_db``: uuid keys,
 foreign keys), each in a fresh database. Not done: PULP_MANIFEST files (one small file per
-publication).
+publication). Then the remote artifacts and the published artifacts are written again, each as
+two halves at once on two connections: what two workers could at best do for those rows.
 
 The staged rows come from premigrate run once in a scratch database (not timed), exported with
 each unit's Pulp 3 fields already mapped; ``benchmarks/migration.py`` runs this on its sample.
@@ -73,6 +74,10 @@ STEP_PARTS = {
     "create_distributions": ("distribution",),
 }
 LINK_FETCH = 10_000
+# Parts run again after the rest, as two halves at once on two backends (by remote, by
+# publication): the least time two workers could take to write what create_repositories and
+# create_publications write, on this machine.
+SPLIT = ("remote_artifact", "published_artifact")
 
 
 async def export_staged_rows(sample: SampleSummary, out: Path, server: str) -> None:
@@ -118,9 +123,20 @@ async def _links(connection: asyncpg.Connection, pulp2_root: Path, media: Path) 
     return linked
 
 
+async def _half(url: str, name: str, half: int) -> int:
+    """Part ``name`` for half ``half`` of its rows, on a connection of its own; rows written."""
+    connection = await database.connect(url)
+    try:
+        status = await connection.execute(SQL[name], 2, half)
+    finally:
+        await connection.close()
+    return int(status.rsplit(" ", 1)[-1])
+
+
 @dataclasses.dataclass
 class BaselineRun:
-    times: dict[str, float]  # seconds per part (copy, each target table, links) and total
+    # Seconds per part (copy, each target table, links), total, then the SPLIT parts again.
+    times: dict[str, float]
     rows: dict[str, int]  # rows (files) each part wrote
 
 
@@ -145,13 +161,19 @@ async def run(
             times["copy"] = time.perf_counter() - started
             for name in INSERTS:
                 part = time.perf_counter()
-                status = await connection.execute(SQL[name])
+                status = await connection.execute(SQL[name], *((1, 0) if name in SPLIT else ()))
                 written[name] = int(status.rsplit(" ", 1)[-1])
                 times[name] = time.perf_counter() - part
             part = time.perf_counter()
             written["links"] = await _links(connection, sample.pulp_root, media)
             times["links"] = time.perf_counter() - part
             times["total"] = time.perf_counter() - started
+            for name in SPLIT:
+                await connection.execute(f"TRUNCATE {name}")
+                part = time.perf_counter()
+                halves = await asyncio.gather(*(_half(url, name, half) for half in (0, 1)))
+                times[f"{name}, 2 backends"] = time.perf_counter() - part
+                written[f"{name}, 2 backends"] = sum(halves)
         finally:
             await connection.close()
     shutil.rmtree(media, ignore_errors=True)
