@@ -36,10 +36,11 @@ class PlannedVersion:
 
 
 class PublishedChunk(NamedTuple):
-    """Files a publication publishes of file content, in path order, as parallel columns: the
-    rows of one fetch are grouped and split into columns with comprehensions, so that a
-    manifest is formatted without Python work per file beyond its line (the statement's rows one
-    at a time, as objects, were two thirds of the time a batch spent writing manifests)."""
+    """Some of the files of file content a publication publishes, the next in path order, as
+    parallel columns: those of one fetch from the server. The rows of a fetch are grouped by
+    publication and split into columns with comprehensions, so that a manifest is written with
+    no Python work per file but its line (one object per row, then a check and a line each, were
+    two thirds of the Python of a publication batch at 1,000,000 units)."""
 
     publication_id: int
     relative_paths: list[str]
@@ -120,9 +121,9 @@ async def insert_publications(
 
 class PublishedFiles:
     """What ``publish_version_files`` published of file content: the PULP_MANIFEST entries of
-    each publication, by publication and path, in chunks of one publication's files, streamed
-    from the server ``MANIFEST_PREFETCH`` at a time (memory stays bounded however big the
-    versions are)."""
+    each publication, by publication and path, streamed from the server ``MANIFEST_PREFETCH``
+    at a time (memory stays bounded however big the versions are), as chunks: a publication's
+    files come in one chunk per fetch they span, one after the other, so a reader appends."""
 
     def __init__(self, cursor: asyncpg.cursor.Cursor[asyncpg.Record], first: list[Any]) -> None:
         self._cursor = cursor

@@ -136,13 +136,14 @@ async def upsert_remotes(
     connection: asyncpg.Connection, remotes: Sequence[RemoteRow]
 ) -> tuple[dict[str, int], frozenset[str]]:
     """Create or update the remotes; their ids by name, and the names of those this transaction
-    created."""
+    created. Written in name order, so that copies of a batch lock them in the same order."""
+    ordered = sorted(remotes, key=lambda remote: remote.name)
     columns = (
-        [remote.name for remote in remotes],
-        [remote.pulp_type for remote in remotes],
-        [remote.url for remote in remotes],
-        [remote.policy for remote in remotes],
-        [json.dumps(dict(remote.options), sort_keys=True) for remote in remotes],
+        [remote.name for remote in ordered],
+        [remote.pulp_type for remote in ordered],
+        [remote.url for remote in ordered],
+        [remote.policy for remote in ordered],
+        [json.dumps(dict(remote.options), sort_keys=True) for remote in ordered],
     )
     created = await connection.fetch(queries["repositories_insert_remotes"], *columns)
     await connection.execute(queries["repositories_update_remotes"], *columns)
@@ -193,33 +194,27 @@ async def sync_remote_artifacts(
     Reads ``prepare_remote_artifacts``' input, which must cover these importers.
 
     The remotes in ``created`` were made by this transaction: they have none yet, and theirs
-    are inserted without looking for conflicts. The others (made by an earlier migration) are
-    upserted, and lose the remote artifacts their catalog no longer gives.
+    are inserted without looking for conflicts. The others (made before: by an earlier
+    migration, or by a copy of this batch that committed first) are upserted, and lose the
+    remote artifacts their catalog no longer gives.
     """
     ordered = sorted(sources, key=lambda source: source.remote_id)
-    new = [source for source in ordered if source.remote_id in created]
-    old = [source for source in ordered if source.remote_id not in created]
+    new = _source_columns([source for source in ordered if source.remote_id in created])
+    old = _source_columns([source for source in ordered if source.remote_id not in created])
     written = 0
-    if old:
-        old_columns = (
-            [source.importer_object_id for source in old],
-            [source.remote_id for source in old],
-        )
-        await connection.execute(
-            queries["repositories_delete_stale_remote_artifacts"], *old_columns
-        )
-        status = await connection.execute(
-            queries["repositories_upsert_remote_artifacts"], *old_columns
-        )
+    if old[0]:
+        await connection.execute(queries["repositories_delete_stale_remote_artifacts"], *old)
+        status = await connection.execute(queries["repositories_upsert_remote_artifacts"], *old)
         written += _affected(status)
-    if new:
-        status = await connection.execute(
-            queries["repositories_insert_remote_artifacts"],
-            [source.importer_object_id for source in new],
-            [source.remote_id for source in new],
-        )
+    if new[0]:
+        status = await connection.execute(queries["repositories_insert_remote_artifacts"], *new)
         written += _affected(status)
     return written
+
+
+def _source_columns(sources: Sequence[RemoteSource]) -> tuple[list[str], list[int]]:
+    """The importers and the remotes of ``sources``, as the statements' two arrays."""
+    return [s.importer_object_id for s in sources], [s.remote_id for s in sources]
 
 
 async def mark_pulp2_repositories(

@@ -9,10 +9,12 @@ from typing import Any
 from unittest.mock import ANY
 
 import asyncpg
+import pytest
 
 from pulp2to3.actors import repo_versions, repositories
 from pulp2to3.actors.publications import STEP, plan_publication_batches
 from pulp2to3.actors.steps import BatchResult, Migration
+from pulp2to3.store import publications as store
 from tests.database_support import NewMigration
 from tests.repository_steps_support import (
     PLAN,
@@ -105,9 +107,18 @@ async def test_many_versions_make_several_batches(
     assert batches[1].args["versions"][0] == ["r6", 3]
 
 
+# The files come from the server this many at a time: by default all at once; one a fetch; and
+# three, which cuts beta's four across two fetches.
+@pytest.mark.parametrize("prefetch", [None, 1, 3])
 async def test_each_version_is_published_with_its_manifest(
-    pool: asyncpg.Pool, new_migration: NewMigration, tmp_path: Path
+    pool: asyncpg.Pool,
+    new_migration: NewMigration,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prefetch: int | None,
 ) -> None:
+    if prefetch is not None:
+        monkeypatch.setattr(store, "MANIFEST_PREFETCH", prefetch)
     media = tmp_path / "media"
     run, world = await prepare(pool, new_migration, media)
     assert await run_batch(pool, STEP, run, ALL) == BatchResult(done=3, created=ANY)

@@ -12,7 +12,8 @@ import asyncpg
 
 from pulp2to3.actors.repositories import STEP, plan_repository_batches
 from pulp2to3.actors.steps import BatchResult
-from tests.database_support import NewMigration
+from pulp2to3.store import repositories as store
+from tests.database_support import NewMigration, backends_waiting_on_a_lock
 from tests.repository_steps_support import (
     BETA_CONFIG,
     PLAN,
@@ -22,6 +23,7 @@ from tests.repository_steps_support import (
     next_migration,
     run_batch,
 )
+from tests.waiting_support import eventually
 
 # ---------------------------------------------------------------------------------------------
 # Planning
@@ -350,25 +352,46 @@ async def test_concurrent_batches_sharing_pulp2_repositories(
     assert mapped in names
 
 
-async def test_two_copies_of_a_batch_at_once_write_its_rows_once(
+async def test_a_remote_another_transaction_inserts_meanwhile_is_not_created_here(
     pool: asyncpg.Pool, new_migration: NewMigration
 ) -> None:
-    """A batch retried while its first copy still runs: the copy that inserts the remotes
-    inserts their remote artifacts and reports them created; the other waits for it, then finds
-    them and changes nothing."""
+    """Two copies of a batch upsert the same remotes: the second waits for the first's insert
+    and, once that commits, finds them: only the first created them, and only the first may
+    insert their remote artifacts without looking for conflicts (a read before the insert
+    would have missed them in both)."""
     await build_world(pool)
     migration = await new_migration(PLAN)
-    args = {"repositories": ["alpha", "beta", "gamma"]}
-    both = await asyncio.gather(
-        run_batch(pool, STEP, migration, args), run_batch(pool, STEP, migration, args)
-    )
-    assert [result.done for result in both] == [3, 3]
-    async with pool.acquire() as connection:
-        remotes = {r["id"] for r in await connection.fetch("SELECT id FROM remote")}
-        offered = await connection.fetchval("SELECT count(*) FROM remote_artifact")
-    reported = [{c.id for c in result.created if c.kind == "remote"} for result in both]
-    assert sorted(reported, key=len) == [set(), remotes]
-    alone = await run_batch(pool, STEP, migration, args)
-    assert alone.created == ()
-    async with pool.acquire() as connection:
-        assert await connection.fetchval("SELECT count(*) FROM remote_artifact") == offered > 0
+    remote = store.RemoteRow("beta", "file.file", "https://b.example/", "on_demand", {})
+    async with pool.acquire() as connection, connection.transaction():
+        await store.prepare_remote_artifacts(
+            connection, "create_repositories", migration.id, ["beta"]
+        )
+    inserted = asyncio.Event()
+    commit = asyncio.Event()
+
+    async def copy(first: bool) -> tuple[frozenset[str], int]:
+        async with pool.acquire() as connection, connection.transaction():
+            ids, created = await store.upsert_remotes(connection, [remote])
+            if first:
+                inserted.set()
+                await commit.wait()
+            offered = await store.sync_remote_artifacts(
+                connection,
+                [store.RemoteSource(ids["beta"], "imp-beta")],
+                created={ids[name] for name in created},
+            )
+            return created, offered
+
+    first = asyncio.create_task(copy(first=True))
+    await inserted.wait()
+    second = asyncio.create_task(copy(first=False))
+    async with pool.acquire() as observer:
+
+        async def second_waits() -> bool:
+            return await backends_waiting_on_a_lock(observer) == 1
+
+        await eventually(second_waits, 10, "the second copy to wait for the first's insert")
+        commit.set()
+        assert await first == (frozenset({"beta"}), 2)
+        assert await second == (frozenset(), 0)  # found them, all already right
+        assert await observer.fetchval("SELECT count(*) FROM remote_artifact") == 2
