@@ -103,7 +103,6 @@ SELECT 'file.file', repos.pulp2_repo_id, r.id
     ON CONFLICT (name) DO NOTHING
 
 -- remote_artifact --
--- Of the remotes whose id is $2 modulo $1 (all of them: 1, 0)
 INSERT INTO remote_artifact (content_artifact_id, remote_id, url, sha256, size)
 SELECT DISTINCT ON (ca.id, r.id) ca.id, r.id, l.url, u.digest, u.size
   FROM baseline_lazy AS l
@@ -112,7 +111,6 @@ SELECT DISTINCT ON (ca.id, r.id) ca.id, r.id, l.url, u.digest, u.size
   JOIN baseline_unit AS u ON u.pulp2_id = l.pulp2_unit_id
   JOIN content AS c ON c.pulp_type = 'file.file' AND c.natural_key = u.natural_key
   JOIN content_artifact AS ca ON ca.content_id = c.id
- WHERE r.id % $1 = $2
  ORDER BY ca.id, r.id
     ON CONFLICT (content_artifact_id, remote_id) DO NOTHING
 
@@ -138,14 +136,12 @@ SELECT 'file.file', v.id FROM repository_version AS v WHERE v.number = 1 ORDER B
     ON CONFLICT (repository_version_id) DO NOTHING
 
 -- published_artifact --
--- Of the publications whose id is $2 modulo $1 (all of them: 1, 0)
 INSERT INTO published_artifact (publication_id, relative_path, content_artifact_id)
 SELECT p.id, ca.relative_path, ca.id
   FROM publication AS p
   JOIN repository_version AS v ON v.id = p.repository_version_id
   JOIN repository_content AS rc ON rc.repository_id = v.repository_id AND rc.version_added <= v.number
   JOIN content_artifact AS ca ON ca.content_id = rc.content_id
- WHERE p.id % $1 = $2
     ON CONFLICT DO NOTHING
 
 -- distribution --
