@@ -199,15 +199,18 @@ async def sync_remote_artifacts(
     remote artifacts their catalog no longer gives.
     """
     ordered = sorted(sources, key=lambda source: source.remote_id)
-    new = _source_columns([source for source in ordered if source.remote_id in created])
-    old = _source_columns([source for source in ordered if source.remote_id not in created])
+    new = [source for source in ordered if source.remote_id in created]
+    old = [source for source in ordered if source.remote_id not in created]
     written = 0
-    if old[0]:
-        await connection.execute(queries["repositories_delete_stale_remote_artifacts"], *old)
-        status = await connection.execute(queries["repositories_upsert_remote_artifacts"], *old)
+    if old:
+        columns = _source_columns(old)
+        await connection.execute(queries["repositories_delete_stale_remote_artifacts"], *columns)
+        status = await connection.execute(queries["repositories_upsert_remote_artifacts"], *columns)
         written += _affected(status)
-    if new[0]:
-        status = await connection.execute(queries["repositories_insert_remote_artifacts"], *new)
+    if new:
+        status = await connection.execute(
+            queries["repositories_insert_remote_artifacts"], *_source_columns(new)
+        )
         written += _affected(status)
     return written
 
